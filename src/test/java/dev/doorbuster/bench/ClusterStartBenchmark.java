@@ -1,0 +1,38 @@
+package dev.doorbuster.bench;
+
+import java.util.Arrays;
+
+import dev.doorbuster.postgres.PgBinaries;
+import dev.doorbuster.postgres.PgCluster;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Primary + replica: cold start (binaries already extracted) until the replica streams, and teardown
+ * until every process is gone. Goal on 2 cores: up ≤ 5 s, down ≤ 2 s (medians). Run: mvn -Pbench test.
+ */
+@Tag("bench")
+class ClusterStartBenchmark {
+    private static final int RUNS = Integer.getInteger("bench.runs", 7);
+
+    @Test
+    void primaryAndReplicaStartAndStop() {
+        PgBinaries binaries = PgBinaries.resolve(); // extraction (first use only) is not part of the figure
+        PgCluster.builder().binaries(binaries).replicas(1).start().close(); // warm-up: JIT, page cache
+        double[] up = new double[RUNS];
+        double[] down = new double[RUNS];
+        for (int i = 0; i < RUNS; i++) {
+            long t0 = System.nanoTime();
+            PgCluster cluster = PgCluster.builder().binaries(binaries).replicas(1).start();
+            long t1 = System.nanoTime();
+            cluster.close();
+            long t2 = System.nanoTime();
+            up[i] = (t1 - t0) / 1e6;
+            down[i] = (t2 - t1) / 1e6;
+        }
+        BenchReport.record("primary+replica (PostgreSQL " + binaries.version() + ")", String.format(
+                "up median %.0f ms (runs %s), down median %.0f ms (runs %s); goal up ≤ 5000 ms, down ≤ 2000 ms",
+                BenchReport.median(up), Arrays.toString(Arrays.stream(up).mapToLong(Math::round).toArray()),
+                BenchReport.median(down), Arrays.toString(Arrays.stream(down).mapToLong(Math::round).toArray())));
+    }
+}

@@ -1,0 +1,82 @@
+package dev.doorbuster.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+/** Bad command lines get exit code 2 and a message naming the problem, plus usage; nothing starts. */
+class DoorbusterCliTest {
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return Doorbuster.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    }
+
+    @Test
+    void noCommandPrintsTheChoices() {
+        assertEquals(2, run());
+        assertTrue(err.toString().contains("Missing command"), err.toString());
+        assertTrue(err.toString().contains("up"), err.toString());
+    }
+
+    @Test
+    void unknownCommand() {
+        assertEquals(2, run("launch"));
+        assertTrue(err.toString().contains("launch"), err.toString());
+        assertTrue(err.toString().contains("Usage: doorbuster"), err.toString());
+    }
+
+    @Test
+    void nonNumericReplicas() {
+        assertEquals(2, run("up", "--replicas", "two"));
+        assertTrue(err.toString().contains("two"), err.toString());
+        assertTrue(err.toString().contains("Usage: doorbuster up"), err.toString());
+    }
+
+    @Test
+    void unknownSyncMode() {
+        assertEquals(2, run("up", "--sync", "sometimes"));
+        assertTrue(err.toString().contains("off, on, remote_apply"), err.toString());
+    }
+
+    @Test
+    void badDuration() {
+        assertEquals(2, run("up", "--for", "soon"));
+        assertTrue(err.toString().contains("'soon' is not a duration"), err.toString());
+    }
+
+    @Test
+    void replicasOutOfRangeIsAnErrorBeforeAnythingStarts() {
+        assertEquals(1, run("up", "--replicas", "9"));
+        assertTrue(err.toString().contains("--replicas must be between 0 and 8"), err.toString());
+    }
+
+    @Test
+    void missingBinariesFolderNamesTheFolder() {
+        assertEquals(1, run("up", "--pg-bin", "/nonexistent/pg/bin", "--for", "1s"));
+        assertTrue(err.toString().contains("/nonexistent/pg/bin does not exist"), err.toString());
+    }
+
+    @Test
+    void helpAndVersion() {
+        assertEquals(0, run("up", "--help"));
+        assertTrue(out.toString().contains("--replicas"));
+        assertEquals(0, run("--version"));
+        assertTrue(out.toString().contains("doorbuster"));
+    }
+
+    @Test
+    void durations() {
+        assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
+        assertEquals(Duration.ofSeconds(30), Durations.parse("30s"));
+        assertEquals(Duration.ofMinutes(5), Durations.parse("5m"));
+        assertEquals(Duration.ofHours(2), Durations.parse("2h"));
+        assertEquals(Duration.ofMinutes(5), Durations.parse("PT5M"));
+    }
+}
