@@ -1,0 +1,69 @@
+package dev.doorbuster.topology;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a run targets, read from {@code environments/<name>.json} by {@link EnvironmentLoader}: how to
+ * get a database, a chaos proxy and the application under test, and the SLO budgets the verdict uses.
+ *
+ * @param name        the file's base name ({@code local}, {@code staging}, ...)
+ * @param source      the file it came from (for error messages and reports)
+ * @param type        {@code local} (everything embedded) or {@code external} (already running elsewhere)
+ * @param description free text shown in reports
+ */
+public record Environment(String name, Path source, Type type, String description, Postgres postgres, Proxy proxy,
+                          App app, Database database, List<String> allowFaults, Slo slo) {
+
+    public enum Type {
+        LOCAL, EXTERNAL
+    }
+
+    /**
+     * Local PostgreSQL cluster.
+     *
+     * @param replicas          streaming replicas (0-8)
+     * @param synchronousCommit {@code off}, {@code on} or {@code remote_apply}
+     * @param binaries          folder of system PostgreSQL binaries, or null for the bundled ones
+     * @param settings          extra server settings for every node
+     */
+    public record Postgres(int replicas, String synchronousCommit, String binaries, Map<String, String> settings) {
+    }
+
+    /**
+     * The Toxiproxy-compatible chaos proxy.
+     *
+     * @param url     null for the embedded proxy, else the API URL of a running Toxiproxy (or Doorbuster proxy)
+     * @param proxies external environments: proxy names in that server by link ({@code primary},
+     *                {@code replica}, {@code replication}); unused by local ones (proxies are named by node)
+     */
+    public record Proxy(URI url, Map<String, String> proxies) {
+    }
+
+    /**
+     * The application under test. Local: the reference storefront, started in its own JVM with these
+     * settings. External: only {@code url} (and optionally {@code metricsUrl}) are used.
+     */
+    public record App(URI url, URI metricsUrl, String routing, int writerPoolSize, int readerPoolSize, int poolTimeoutMs,
+                      int requestTimeoutMs, int seedProducts, int seedUsers, List<String> jvmOptions) {
+    }
+
+    /** External environments: how the harness reaches the database for probes and the lost-write audit. */
+    public record Database(String writerUrl, String replicaUrl, String user, String password) {
+    }
+
+    /**
+     * Service-level budgets; a run fails when one is exceeded. Every field can be overridden with
+     * {@code -Dslo.<field>=value}.
+     */
+    public record Slo(int p99Ms, Map<String, Integer> p99MsPerRequest, double errorRatePercent,
+                      long readAfterWriteViolations, long poolExhaustion, long failoverRtoMs, long lostWrites,
+                      double soakP99DriftRatio, double soakPoolActiveSlopePerHour) {
+    }
+
+    public boolean isLocal() {
+        return type == Type.LOCAL;
+    }
+}

@@ -1,0 +1,349 @@
+package dev.doorbuster.topology;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * Reads {@code environments/<name>.json}, fills in defaults, applies {@code -D} overrides
+ * ({@code -Dslo.p99Ms=500}, {@code -Dapp.routing=replica}, {@code -Dpostgres.replicas=2}, ...) and
+ * validates everything before anything starts. Every error names the file (or the -D property), the
+ * field, what was found and what is allowed.
+ */
+public final class EnvironmentLoader {
+    /** System property choosing the environment by name or path; default {@code local}. */
+    public static final String PROPERTY = "doorbuster.env";
+    /** Top-level sections that {@code -D<section>.<field>=value} may override. */
+    static final Set<String> OVERRIDABLE = Set.of("postgres", "proxy", "app", "database", "slo");
+    public static final Set<String> ROUTING_POLICIES = new java.util.LinkedHashSet<>(
+            List.of("replica", "primary", "read-your-writes", "sticky"));
+    public static final Set<String> SYNC_MODES = new java.util.LinkedHashSet<>(List.of("off", "on", "remote_apply"));
+    public static final Set<String> FAULTS = new java.util.LinkedHashSet<>(List.of("ReplicationLag", "ReplicationCut",
+            "PrimaryFailover", "DbLatency", "ConnectionReset", "ProxyDown"));
+
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+            .enable(JsonParser.Feature.ALLOW_COMMENTS)
+            .build();
+
+    private final Path environmentsDir;
+    private final Properties overrides;
+
+    public EnvironmentLoader(Path environmentsDir, Properties overrides) {
+        this.environmentsDir = environmentsDir;
+        this.overrides = overrides;
+    }
+
+    /** The environment named by {@code -Ddoorbuster.env} (default local), from ./environments, with -D overrides. */
+    public static Environment fromSystemProperties() {
+        return new EnvironmentLoader(Path.of("environments"), System.getProperties())
+                .load(System.getProperty(PROPERTY, "local"));
+    }
+
+    /** Loads by name ({@code local} → {@code environments/local.json}) or by path to a .json file. */
+    public Environment load(String nameOrPath) {
+        Path file = resolve(nameOrPath);
+        String shown = file.toString();
+        JsonNode tree;
+        try {
+            tree = MAPPER.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new EnvironmentException(shown + ": not valid JSON at line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new EnvironmentException(shown + ": cannot be read (" + e + ")");
+        }
+        if (tree == null || !tree.isObject()) {
+            throw new EnvironmentException(shown + ": expected a JSON object at the top, like {\"type\": \"local\", ...}");
+        }
+        ObjectNode merged = defaults();
+        merge(merged, (ObjectNode) tree);
+        Map<String, String> origins = applyOverrides(merged, shown);
+        requireField(tree, "type", shown, "local or external");
+        String name = file.getFileName().toString().replaceFirst("\\.json$", "");
+        merged.put("name", name);
+        merged.put("source", file.toString());
+        Environment environment;
+        try {
+            environment = MAPPER.treeToValue(merged, Environment.class);
+        } catch (JsonProcessingException e) {
+            throw new EnvironmentException(describe(e, shown, origins));
+        }
+        validate(environment, (ObjectNode) tree, shown, origins);
+        return environment;
+    }
+
+    private Path resolve(String nameOrPath) {
+        if (nameOrPath == null || nameOrPath.isBlank()) {
+            throw new EnvironmentException("-D" + PROPERTY + " is empty: name an environment (e.g. local) or a .json file");
+        }
+        Path asPath = Path.of(nameOrPath);
+        if (nameOrPath.endsWith(".json") || nameOrPath.contains("/")) {
+            if (!Files.isRegularFile(asPath)) {
+                throw new EnvironmentException("Environment file " + asPath.toAbsolutePath() + " does not exist.");
+            }
+            return asPath;
+        }
+        Path file = environmentsDir.resolve(nameOrPath + ".json");
+        if (!Files.isRegularFile(file)) {
+            throw new EnvironmentException("Environment '" + nameOrPath + "' not found: there is no " + file
+                    + ". Available: " + String.join(", ", available()) + " (choose with -D" + PROPERTY + "=<name>).");
+        }
+        return file;
+    }
+
+    private List<String> available() {
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(environmentsDir, "*.json")) {
+            files.forEach(f -> names.add(f.getFileName().toString().replaceFirst("\\.json$", "")));
+        } catch (IOException e) {
+            return List.of("(none: " + environmentsDir.toAbsolutePath() + " cannot be listed)");
+        }
+        names.sort(null);
+        return names;
+    }
+
+    private static ObjectNode defaults() {
+        try (InputStream in = EnvironmentLoader.class.getResourceAsStream("defaults.json")) {
+            return (ObjectNode) MAPPER.readTree(in);
+        } catch (IOException | NullPointerException e) {
+            throw new IllegalStateException("defaults.json missing from the build", e);
+        }
+    }
+
+    /** Deep merge: objects merge field by field; anything else in {@code over} replaces. */
+    private static void merge(ObjectNode base, ObjectNode over) {
+        Iterator<Map.Entry<String, JsonNode>> fields = over.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> field = fields.next();
+            JsonNode existing = base.get(field.getKey());
+            if (existing instanceof ObjectNode target && field.getValue() instanceof ObjectNode source) {
+                merge(target, source);
+            } else {
+                base.set(field.getKey(), field.getValue());
+            }
+        }
+    }
+
+    /** Applies -D<section>.<field>[.<key>]=value; returns which JSON path came from which property. */
+    private Map<String, String> applyOverrides(ObjectNode tree, String shown) {
+        Map<String, String> origins = new LinkedHashMap<>();
+        for (String key : new TreeSet<>(overrides.stringPropertyNames())) {
+            int dot = key.indexOf('.');
+            if (dot < 0 || !OVERRIDABLE.contains(key.substring(0, dot))) {
+                continue;
+            }
+            String[] path = key.split("\\.");
+            ObjectNode parent = tree;
+            for (int i = 0; i < path.length - 1; i++) {
+                JsonNode child = parent.get(path[i]);
+                if (!(child instanceof ObjectNode)) {
+                    if (child != null && !child.isNull()) {
+                        throw new EnvironmentException("-D" + key + ": '" + String.join(".", List.of(path).subList(0, i + 1))
+                                + "' is not an object in " + shown + ", so it has no field '" + path[i + 1] + "'.");
+                    }
+                    child = parent.putObject(path[i]);
+                }
+                parent = (ObjectNode) child;
+            }
+            parent.set(path[path.length - 1], scalar(overrides.getProperty(key)));
+            origins.put(key, "-D" + key + "=" + overrides.getProperty(key));
+        }
+        return origins;
+    }
+
+    /** A -D value as JSON: numbers and booleans as such, comma lists for arrays, the rest as text. */
+    private static JsonNode scalar(String value) {
+        String v = value.trim();
+        if (v.equals("true") || v.equals("false")) {
+            return JsonNodeFactory.instance.booleanNode(Boolean.parseBoolean(v));
+        }
+        if (v.matches("-?\\d+")) {
+            return JsonNodeFactory.instance.numberNode(Long.parseLong(v));
+        }
+        if (v.matches("-?\\d*\\.\\d+")) {
+            return JsonNodeFactory.instance.numberNode(Double.parseDouble(v));
+        }
+        if (v.equals("null")) {
+            return JsonNodeFactory.instance.nullNode();
+        }
+        return JsonNodeFactory.instance.textNode(v);
+    }
+
+    private static void requireField(JsonNode tree, String field, String shown, String expected) {
+        JsonNode value = tree.get(field);
+        if (value == null || value.isNull() || (value.isTextual() && value.asText().isBlank())) {
+            throw new EnvironmentException(shown + ": missing required field '" + field + "' (expected " + expected + ").");
+        }
+    }
+
+    private static String describe(JsonProcessingException e, String shown, Map<String, String> origins) {
+        String path = e instanceof JsonMappingException m ? fieldPath(m) : "?";
+        String where = origins.keySet().stream().filter(k -> k.equals(path) || path.startsWith(k + "."))
+                .findFirst().map(origins::get).orElse(shown);
+        if (e instanceof UnrecognizedPropertyException u) {
+            String parent = path.contains(".") ? path.substring(0, path.lastIndexOf('.')) : "the top level";
+            Collection<Object> known = u.getKnownPropertyIds();
+            Set<String> allowed = known == null ? Set.of() : known.stream().map(String::valueOf)
+                    .filter(k -> !k.equals("name") && !k.equals("source")).collect(Collectors.toCollection(TreeSet::new));
+            return where + ": unknown field '" + path + "'; allowed fields of " + parent + ": " + String.join(", ", allowed)
+                    + ".";
+        }
+        if (e instanceof InvalidFormatException f) {
+            Class<?> target = f.getTargetType();
+            String expected = target != null && target.isEnum()
+                    ? "one of " + java.util.Arrays.stream(target.getEnumConstants()).map(c -> c.toString().toLowerCase(Locale.ROOT))
+                            .collect(Collectors.joining(", "))
+                    : expectedType(target);
+            return where + ": field '" + path + "' has value '" + f.getValue() + "'; expected " + expected + ".";
+        }
+        if (e instanceof MismatchedInputException m) {
+            return where + ": field '" + path + "' has the wrong type; expected " + expectedType(m.getTargetType()) + ".";
+        }
+        return where + ": " + e.getOriginalMessage();
+    }
+
+    private static String fieldPath(JsonMappingException e) {
+        return e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[");
+    }
+
+    private static String expectedType(Class<?> type) {
+        if (type == null) {
+            return "another type";
+        }
+        if (type == int.class || type == Integer.class || type == long.class || type == Long.class) {
+            return "a whole number";
+        }
+        if (type == double.class || type == Double.class) {
+            return "a number";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
+        if (List.class.isAssignableFrom(type)) {
+            return "a JSON array";
+        }
+        if (Map.class.isAssignableFrom(type) || type.isRecord()) {
+            return "a JSON object";
+        }
+        if (type == java.net.URI.class) {
+            return "a URL string";
+        }
+        return "a " + type.getSimpleName();
+    }
+
+    // ---- semantic checks ---------------------------------------------------------------------------------
+
+    private static void validate(Environment env, ObjectNode raw, String shown, Map<String, String> origins) {
+        Checker c = new Checker(shown, origins);
+        c.oneOf("postgres.synchronousCommit", env.postgres().synchronousCommit(), SYNC_MODES);
+        c.range("postgres.replicas", env.postgres().replicas(), 0, 8);
+        c.oneOf("app.routing", env.app().routing(), ROUTING_POLICIES);
+        c.range("app.writerPoolSize", env.app().writerPoolSize(), 1, 1000);
+        c.range("app.readerPoolSize", env.app().readerPoolSize(), 1, 1000);
+        c.range("app.poolTimeoutMs", env.app().poolTimeoutMs(), 250, 600_000);
+        c.range("app.requestTimeoutMs", env.app().requestTimeoutMs(), 100, 600_000);
+        c.range("app.seedProducts", env.app().seedProducts(), 1, 100_000_000);
+        c.range("app.seedUsers", env.app().seedUsers(), 1, 100_000_000);
+        c.range("slo.p99Ms", env.slo().p99Ms(), 1, 3_600_000);
+        env.slo().p99MsPerRequest().forEach((request, ms) -> c.range("slo.p99MsPerRequest." + request, ms, 1, 3_600_000));
+        c.range("slo.errorRatePercent", env.slo().errorRatePercent(), 0, 100);
+        c.range("slo.readAfterWriteViolations", env.slo().readAfterWriteViolations(), 0, Long.MAX_VALUE);
+        c.range("slo.poolExhaustion", env.slo().poolExhaustion(), 0, Long.MAX_VALUE);
+        c.range("slo.failoverRtoMs", env.slo().failoverRtoMs(), 1, 3_600_000);
+        c.range("slo.lostWrites", env.slo().lostWrites(), 0, Long.MAX_VALUE);
+        c.range("slo.soakP99DriftRatio", env.slo().soakP99DriftRatio(), 1, 1000);
+        c.range("slo.soakPoolActiveSlopePerHour", env.slo().soakPoolActiveSlopePerHour(), 0, 1_000_000);
+        for (int i = 0; i < env.allowFaults().size(); i++) {
+            c.oneOf("allowFaults[" + i + "]", env.allowFaults().get(i), FAULTS);
+        }
+        if (env.isLocal()) {
+            if (raw.has("database")) {
+                c.fail("database", "is only for external environments (a local one makes its own database); remove it");
+            }
+            if (env.app().url() != null) {
+                c.fail("app.url", "is only for external environments (the local storefront gets an ephemeral port); "
+                        + "remove it or set \"type\": \"external\"");
+            }
+        } else {
+            if (env.app().url() == null) {
+                c.fail("app.url", "is required for an external environment: the base URL of the running application, "
+                        + "e.g. \"http://127.0.0.1:8080\"");
+            }
+            if (env.database().writerUrl() == null) {
+                c.fail("database.writerUrl", "is required for an external environment: a JDBC URL of the primary, used "
+                        + "to audit acknowledged writes, e.g. \"jdbc:postgresql://127.0.0.1:5432/shop\"");
+            }
+            if (!env.allowFaults().isEmpty() && env.proxy().url() == null) {
+                c.fail("proxy.url", "is required when allowFaults is not empty: the Toxiproxy API URL, e.g. "
+                        + "\"http://127.0.0.1:8474\"");
+            }
+        }
+    }
+
+    /** Collects the semantic checks' failures into one message naming the file or -D property. */
+    private static final class Checker {
+        private final String shown;
+        private final Map<String, String> origins;
+
+        Checker(String shown, Map<String, String> origins) {
+            this.shown = shown;
+            this.origins = origins;
+        }
+
+        void oneOf(String field, String value, Collection<String> allowed) {
+            if (value == null || !allowed.contains(value)) {
+                fail(field, "is '" + value + "'; expected one of " + String.join(", ", allowed));
+            }
+        }
+
+        void range(String field, double value, double min, double max) {
+            if (value < min || value > max || Double.isNaN(value)) {
+                String shownValue = value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
+                fail(field, "is " + shownValue + "; expected " + (max == Long.MAX_VALUE ? "at least " + fmt(min)
+                        : "between " + fmt(min) + " and " + fmt(max)));
+            }
+        }
+
+        void fail(String field, String problem) {
+            String where = origins.containsKey(field) ? origins.get(field) + " (overriding " + shown + ")" : shown;
+            throw new EnvironmentException(where + ": field '" + field + "' " + problem + ".");
+        }
+
+        private static String fmt(double v) {
+            return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+        }
+    }
+}

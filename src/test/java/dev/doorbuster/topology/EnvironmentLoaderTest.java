@@ -1,0 +1,172 @@
+package dev.doorbuster.topology;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The shipped environment files load; every kind of mistake names the file, the field and what is allowed. */
+class EnvironmentLoaderTest {
+    @TempDir
+    Path dir;
+
+    private final Properties props = new Properties();
+
+    private Environment load(String json) throws IOException {
+        Files.writeString(dir.resolve("test.json"), json);
+        return new EnvironmentLoader(dir, props).load("test");
+    }
+
+    private EnvironmentException fails(String json) {
+        return assertThrows(EnvironmentException.class, () -> load(json));
+    }
+
+    private static void assertMentions(Exception e, String... parts) {
+        for (String part : parts) {
+            assertTrue(e.getMessage().contains(part), "message should mention '" + part + "': " + e.getMessage());
+        }
+    }
+
+    @Test
+    void shippedLocalEnvironment() {
+        Environment env = new EnvironmentLoader(Path.of("environments"), new Properties()).load("local");
+        assertEquals("local", env.name());
+        assertTrue(env.isLocal());
+        assertEquals(1, env.postgres().replicas());
+        assertEquals("on", env.postgres().synchronousCommit());
+        assertEquals("read-your-writes", env.app().routing());
+        assertEquals("200", env.postgres().settings().get("max_connections"));
+        assertNull(env.proxy().url(), "embedded proxy");
+        assertEquals(0, env.slo().lostWrites());
+    }
+
+    @Test
+    void shippedExternalExample() {
+        Environment env = new EnvironmentLoader(Path.of("environments"), new Properties()).load("staging.example");
+        assertEquals(Environment.Type.EXTERNAL, env.type());
+        assertEquals("http://127.0.0.1:8080", env.app().url().toString());
+        assertEquals(List.of("DbLatency", "ConnectionReset", "ProxyDown"), env.allowFaults());
+        assertEquals("pg-primary", env.proxy().proxies().get("primary"));
+    }
+
+    @Test
+    void defaultsFillWhatTheFileLeavesOut() throws IOException {
+        Environment env = load("{\"type\": \"local\"}");
+        assertEquals(10, env.app().writerPoolSize());
+        assertEquals(1000, env.slo().p99Ms());
+        assertEquals(100_000, env.app().seedUsers());
+    }
+
+    @Test
+    void overridesFromSystemProperties() throws IOException {
+        props.setProperty("slo.p99Ms", "250");
+        props.setProperty("app.routing", "replica");
+        props.setProperty("postgres.replicas", "2");
+        props.setProperty("slo.p99MsPerRequest.checkout", "1500");
+        props.setProperty("load.scale", "3"); // not an environment section: ignored
+        Environment env = load("{\"type\": \"local\", \"slo\": {\"p99Ms\": 900}}");
+        assertEquals(250, env.slo().p99Ms());
+        assertEquals("replica", env.app().routing());
+        assertEquals(2, env.postgres().replicas());
+        assertEquals(1500, env.slo().p99MsPerRequest().get("checkout"));
+    }
+
+    @Test
+    void unknownFieldNamesTheFieldAndTheAllowedOnes() {
+        EnvironmentException e = fails("{\"type\": \"local\", \"app\": {\"routng\": \"replica\"}}");
+        assertMentions(e, "test.json", "unknown field 'app.routng'", "routing", "writerPoolSize");
+    }
+
+    @Test
+    void unknownTopLevelField() {
+        EnvironmentException e = fails("{\"type\": \"local\", \"databse\": {}}");
+        assertMentions(e, "unknown field 'databse'", "allowed fields of the top level", "postgres", "slo");
+    }
+
+    @Test
+    void wrongEnumValueListsTheChoices() {
+        assertMentions(fails("{\"type\": \"cloud\"}"), "field 'type'", "'cloud'", "local, external");
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"routing\": \"replika\"}}"), "app.routing", "'replika'",
+                "replica, primary, read-your-writes, sticky");
+        assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"synchronousCommit\": \"yes\"}}"),
+                "postgres.synchronousCommit", "off, on, remote_apply");
+    }
+
+    @Test
+    void wrongTypeNamesTheExpectedType() {
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"writerPoolSize\": \"ten\"}}"), "app.writerPoolSize",
+                "'ten'", "a whole number");
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"writerPoolSize\": 2.5}}"), "app.writerPoolSize");
+        assertMentions(fails("{\"type\": \"local\", \"slo\": 5}"), "slo", "a JSON object");
+    }
+
+    @Test
+    void outOfRangeValues() {
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"poolTimeoutMs\": 100}}"), "app.poolTimeoutMs", "is 100",
+                "between 250 and");
+        assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"replicas\": -1}}"), "postgres.replicas", "between 0 and 8");
+        assertMentions(fails("{\"type\": \"local\", \"slo\": {\"errorRatePercent\": 120}}"), "slo.errorRatePercent");
+        assertMentions(fails("{\"type\": \"local\", \"slo\": {\"lostWrites\": -3}}"), "slo.lostWrites", "at least 0");
+    }
+
+    @Test
+    void missingType() {
+        assertMentions(fails("{\"app\": {}}"), "test.json", "missing required field 'type'", "local or external");
+    }
+
+    @Test
+    void externalNeedsItsEndpoints() {
+        assertMentions(fails("{\"type\": \"external\", \"database\": {\"writerUrl\": \"jdbc:postgresql://x/db\"}}"),
+                "app.url", "required");
+        assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}}"),
+                "database.writerUrl", "required");
+        assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}, \"database\": "
+                + "{\"writerUrl\": \"jdbc:postgresql://x/db\"}, \"allowFaults\": [\"DbLatency\"]}"), "proxy.url");
+        assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}, \"database\": "
+                + "{\"writerUrl\": \"jdbc:postgresql://x/db\"}, \"proxy\": {\"url\": \"http://127.0.0.1:8474\"}, "
+                + "\"allowFaults\": [\"Meteor\"]}"), "allowFaults[0]", "'Meteor'", "ReplicationLag", "ProxyDown");
+    }
+
+    @Test
+    void localRejectsExternalOnlyFields() {
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"url\": \"http://127.0.0.1:1\"}}"), "app.url",
+                "only for external");
+    }
+
+    @Test
+    void badOverrideNamesTheProperty() {
+        props.setProperty("slo.p99ms", "200");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dslo.p99ms=200", "unknown field 'slo.p99ms'", "p99Ms");
+        props.clear();
+        props.setProperty("slo.p99Ms", "fast");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dslo.p99Ms=fast", "a whole number");
+        props.clear();
+        props.setProperty("app.routing", "random");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dapp.routing=random", "overriding", "read-your-writes");
+    }
+
+    @Test
+    void invalidJsonNamesTheLine() {
+        assertMentions(fails("{\n\"type\": \"local\",\n\"app\": {\"routing\" \"replica\"}\n}"), "test.json",
+                "not valid JSON", "line 3");
+        assertMentions(fails("[1, 2]"), "expected a JSON object");
+        assertMentions(fails(""), "expected a JSON object");
+    }
+
+    @Test
+    void unknownEnvironmentListsTheAvailableOnes() throws IOException {
+        Files.writeString(dir.resolve("local.json"), "{\"type\": \"local\"}");
+        EnvironmentException e = assertThrows(EnvironmentException.class,
+                () -> new EnvironmentLoader(dir, props).load("stagng"));
+        assertMentions(e, "'stagng' not found", "stagng.json", "Available: local", "-Ddoorbuster.env");
+    }
+}
