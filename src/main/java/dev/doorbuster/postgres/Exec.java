@@ -61,9 +61,4 @@ final class Exec {
             return "";
         }
     }
-
-    /** Sends a signal by PID with the system's kill(1); Java can only send TERM and KILL itself. */
-    static boolean signal(long pid, String signal) {
-        return run(List.of("kill", "-s", signal, Long.toString(pid)), null, Duration.ofSeconds(5)).ok();
-    }
 }

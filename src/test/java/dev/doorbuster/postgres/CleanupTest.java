@@ -1,5 +1,7 @@
 package dev.doorbuster.postgres;
 
+import dev.doorbuster.process.DoorbusterHome;
+import dev.doorbuster.process.ProcessRegistry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -89,7 +91,7 @@ class CleanupTest {
             assertTrue(next.primary().isRunning());
         }
         Await.until("no record of the crashed run's servers", Duration.ofSeconds(5), () -> {
-            try (var records = Files.list(DoorbusterHome.serverRecords())) {
+            try (var records = Files.list(DoorbusterHome.processRecords())) {
                 return records.noneMatch(f -> serverPids.stream().anyMatch(p -> f.toString().endsWith("-" + p + ".json")));
             } catch (java.io.IOException e) {
                 return false;

@@ -1,5 +1,7 @@
 package dev.doorbuster.postgres;
 
+import dev.doorbuster.process.DoorbusterHome;
+import dev.doorbuster.process.ProcessRegistry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -58,7 +60,7 @@ class FailoverTest {
             long oldPid = pg1.pid();
             cluster.promote(cluster.replicas().get(0));
             assertFalse(pg1.isRunning());
-            assertFalse(ProcessHandle.of(oldPid).map(h -> h.isAlive() && !ServerRegistry.isZombie(oldPid)).orElse(false));
+            assertFalse(ProcessHandle.of(oldPid).map(h -> h.isAlive() && !ProcessRegistry.isZombie(oldPid)).orElse(false));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.doorbuster.postgres;
 
+import dev.doorbuster.process.DoorbusterHome;
+import dev.doorbuster.process.ProcessRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,6 +44,6 @@ final class Processes {
     }
 
     static boolean alive(long pid) {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && !ServerRegistry.isZombie(pid);
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && !ProcessRegistry.isZombie(pid);
     }
 }

@@ -1,10 +1,10 @@
-package dev.doorbuster.postgres;
+package dev.doorbuster.process;
 
 import java.nio.file.Path;
 
 /**
- * Where Doorbuster keeps what outlives a run: extracted PostgreSQL binaries and the record of servers
- * it started (so the next run can stop the leftovers of a killed one).
+ * Where Doorbuster keeps what outlives a run: extracted PostgreSQL binaries, temporary clusters and the
+ * records of processes it started (so the next run can stop the leftovers of a killed one).
  *
  * <p>Chosen, in order, from the {@code doorbuster.home} system property, the {@code DOORBUSTER_HOME}
  * environment variable, then a default. The default is the user's cache folder, except for root:
@@ -27,7 +27,7 @@ public final class DoorbusterHome {
         if (configured != null && !configured.isBlank()) {
             return Path.of(configured).toAbsolutePath().normalize();
         }
-        if (ServerUser.currentUid() == 0) {
+        if (currentUid() == 0) {
             return Path.of("/var/tmp/doorbuster");
         }
         String xdg = System.getenv("XDG_CACHE_HOME");
@@ -37,18 +37,18 @@ public final class DoorbusterHome {
         return cache.resolve("doorbuster").toAbsolutePath().normalize();
     }
 
-    /** Folder of extracted PostgreSQL binaries. */
-    public static Path binaries() {
-        return get().resolve("postgres");
+    /** Folder recording running processes, one file each, read by the next run to stop leftovers. */
+    public static Path processRecords() {
+        return get().resolve("processes");
     }
 
-    /** Folder recording running servers, one file each, read by the next run to stop leftovers. */
-    public static Path serverRecords() {
-        return get().resolve("servers");
-    }
-
-    /** Default parent of cluster work folders (data directories and logs) when the caller names none. */
-    public static Path clusters() {
-        return get().resolve("clusters");
+    /** The effective uid of this JVM (0 for root). */
+    public static int currentUid() {
+        try {
+            // /proc/self belongs to the process's effective user.
+            return (Integer) java.nio.file.Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return "root".equals(System.getProperty("user.name")) ? 0 : 1000;
+        }
     }
 }
