@@ -249,15 +249,19 @@ final class GoJson {
     /** Go's HTML-safe escaping of {@code <}, {@code >}, {@code &} and the two JavaScript line separators. */
     private static final class GoEscapes extends CharacterEscapes {
         private static final long serialVersionUID = 1L;
+        // Go writes these escapes with lower-case hex digits.
+        private static final SerializableString LESS_THAN = new SerializedString("\\u003c");
+        private static final SerializableString GREATER_THAN = new SerializedString("\\u003e");
+        private static final SerializableString AMPERSAND = new SerializedString("\\u0026");
         private static final SerializableString LINE_SEPARATOR = new SerializedString("\\u2028");
         private static final SerializableString PARAGRAPH_SEPARATOR = new SerializedString("\\u2029");
         private final int[] asciiEscapes;
 
         GoEscapes() {
             asciiEscapes = standardAsciiEscapesForJSON();
-            asciiEscapes['<'] = ESCAPE_STANDARD;
-            asciiEscapes['>'] = ESCAPE_STANDARD;
-            asciiEscapes['&'] = ESCAPE_STANDARD;
+            asciiEscapes['<'] = ESCAPE_CUSTOM;
+            asciiEscapes['>'] = ESCAPE_CUSTOM;
+            asciiEscapes['&'] = ESCAPE_CUSTOM;
         }
 
         @Override
@@ -267,6 +271,16 @@ final class GoJson {
 
         @Override
         public SerializableString getEscapeSequence(int ch) {
+            switch (ch) {
+                case '<':
+                    return LESS_THAN;
+                case '>':
+                    return GREATER_THAN;
+                case '&':
+                    return AMPERSAND;
+                default:
+                    break;
+            }
             if (ch == 0x2028) {
                 return LINE_SEPARATOR;
             }

@@ -194,9 +194,10 @@ final class Proxy {
             return "unknown error";
         }
         String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-        int failed = message.lastIndexOf("failed: ");
-        if (failed >= 0) {
-            message = message.substring(failed + "failed: ".length());
+        // Netty's native transport says "bind(..) failed with error(-98): Address already in use"; Go says
+        // just the errno text, in lower case.
+        if (message.contains("failed")) {
+            message = message.substring(message.lastIndexOf(": ") + 2);
         }
         return message.isEmpty() ? message : message.substring(0, 1).toLowerCase(Locale.ROOT) + message.substring(1);
     }
