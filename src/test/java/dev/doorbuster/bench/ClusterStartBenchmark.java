@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Primary + replica: cold start (binaries already extracted) until the replica streams, and teardown
- * until every process is gone. Goal on 2 cores: up ≤ 5 s, down ≤ 2 s (medians). Run: mvn -Pbench test.
+ * until every process is gone. Goal on 2 cores: up ≤ 5 s, down ≤ 2 s (medians). Run: mvn -B -Pbench verify.
  */
 @Tag("bench")
 class ClusterStartBenchmark {
