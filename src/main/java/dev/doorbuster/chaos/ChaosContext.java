@@ -1,0 +1,84 @@
+package dev.doorbuster.chaos;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.Map;
+
+import dev.doorbuster.postgres.PgCluster;
+import dev.doorbuster.topology.Topology;
+import eu.rekawek.toxiproxy.Proxy;
+import eu.rekawek.toxiproxy.ToxiproxyClient;
+
+/** What faults act through: the topology, its Toxiproxy API, the timeline and the write probe. */
+public final class ChaosContext {
+    private final Topology topology;
+    private final ToxiproxyClient toxiproxy;
+    private final FaultTimeline timeline;
+    private final WriteProbe writeProbe;
+    private final String faultLabel;
+
+    public ChaosContext(Topology topology, FaultTimeline timeline, WriteProbe writeProbe) {
+        this(topology, apiClient(topology), timeline, writeProbe, null);
+    }
+
+    private ChaosContext(Topology topology, ToxiproxyClient toxiproxy, FaultTimeline timeline, WriteProbe writeProbe,
+                         String faultLabel) {
+        this.topology = topology;
+        this.toxiproxy = toxiproxy;
+        this.timeline = timeline;
+        this.writeProbe = writeProbe;
+        this.faultLabel = faultLabel;
+    }
+
+    private static ToxiproxyClient apiClient(Topology topology) {
+        URI api = topology.toxiproxyUrl();
+        return api == null ? null : new ToxiproxyClient(api.getHost(), api.getPort());
+    }
+
+    /** This context as seen by one fault instance: its effects go to the timeline under {@code label}. */
+    ChaosContext forFault(String label) {
+        return new ChaosContext(topology, toxiproxy, timeline, writeProbe, label);
+    }
+
+    /** Records a measured effect of the current fault (e.g. the lag reached, the RTO). */
+    public void effect(String message, Map<String, Double> values) {
+        timeline.add(faultLabel == null ? "?" : faultLabel, FaultTimeline.Kind.EFFECT, message, values);
+    }
+
+    public Topology topology() {
+        return topology;
+    }
+
+    public FaultTimeline timeline() {
+        return timeline;
+    }
+
+    public WriteProbe writeProbe() {
+        return writeProbe;
+    }
+
+    /** The proxy {@code name}; fails with a clear message if the Toxiproxy API lacks it. */
+    public Proxy proxy(String name) throws IOException {
+        if (toxiproxy == null) {
+            throw new FaultRefusedException("Environment '" + topology.environment().name() + "' has no chaos proxy "
+                    + "(proxy.url), so no network fault can be injected.");
+        }
+        return toxiproxy.getProxy(name);
+    }
+
+    /** Refuses {@code fault} unless the environment allows it. */
+    public void require(Fault fault) {
+        if (!topology.allows(fault.name())) {
+            throw new FaultRefusedException("Environment '" + topology.environment().name() + "' does not allow fault "
+                    + fault.name() + " (" + fault.describe() + "). Add \"" + fault.name() + "\" to allowFaults in "
+                    + topology.environment().source() + " if this environment can take it.");
+        }
+    }
+
+    /** The cluster, for faults that need cluster control; refuses otherwise. */
+    public PgCluster cluster(Fault fault) {
+        return topology.cluster().orElseThrow(() -> new FaultRefusedException(fault.name() + " needs control of the "
+                + "PostgreSQL cluster (kill, promote, rejoin), which environment '" + topology.environment().name()
+                + "' does not give: it is external. Run it on a local environment."));
+    }
+}

@@ -1,0 +1,140 @@
+package dev.doorbuster.chaos;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a {@link FaultSchedule} on the run's clock and writes every start, end and failure to the
+ * {@link FaultTimeline}. {@link #healAll()} (called at the end of every run, also a failed one, and by
+ * {@link #close()}) cancels what has not started and heals everything that did.
+ */
+public final class ChaosRunner implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ChaosRunner.class);
+    private static final long INJECT_WAIT_MILLIS = 90_000;
+
+    private final ChaosContext context;
+    private final List<Scheduled> scheduled = new ArrayList<>();
+    private final ScheduledThreadPoolExecutor executor;
+
+    public ChaosRunner(ChaosContext context, FaultSchedule schedule) {
+        this.context = context;
+        AtomicInteger threads = new AtomicInteger();
+        this.executor = new ScheduledThreadPoolExecutor(2, r -> {
+            Thread t = new Thread(r, "chaos-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        int n = 0;
+        for (FaultSchedule.Entry entry : schedule.entries()) {
+            scheduled.add(new Scheduled(entry, "F" + (++n) + " " + entry.fault().name()));
+        }
+    }
+
+    /** Refuses, before anything starts, every fault the environment cannot or may not perform. */
+    public void checkAllowed() {
+        for (Scheduled s : scheduled) {
+            context.require(s.entry.fault());
+            if (s.entry.fault() instanceof PrimaryFailover) {
+                context.cluster(s.entry.fault());
+            }
+        }
+    }
+
+    /** Arms every fault relative to now (the start of the load). */
+    public void start() {
+        for (Scheduled s : scheduled) {
+            s.injectTask = executor.schedule(s::inject, s.entry.at().toMillis(), TimeUnit.MILLISECONDS);
+            if (s.entry.duration() != null) {
+                s.healTask = executor.schedule(s::heal, s.entry.at().plus(s.entry.duration()).toMillis(),
+                        TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    /** Cancels faults not yet started and heals the started ones, newest first. Idempotent. */
+    public void healAll() {
+        for (Scheduled s : scheduled) {
+            if (s.injectTask != null) {
+                s.injectTask.cancel(false);
+            }
+            if (s.healTask != null) {
+                s.healTask.cancel(false);
+            }
+        }
+        List<Scheduled> reversed = new ArrayList<>(scheduled);
+        java.util.Collections.reverse(reversed);
+        reversed.forEach(Scheduled::heal);
+    }
+
+    @Override
+    public void close() {
+        healAll();
+        executor.shutdownNow();
+    }
+
+    /** One fault instance and its state; inject and heal never overlap. */
+    private final class Scheduled {
+        private final FaultSchedule.Entry entry;
+        private final String label;
+        private final ChaosContext faultContext;
+        private ScheduledFuture<?> injectTask;
+        private ScheduledFuture<?> healTask;
+        private boolean injected;
+        private boolean healed;
+
+        Scheduled(FaultSchedule.Entry entry, String label) {
+            this.entry = entry;
+            this.label = label;
+            this.faultContext = context.forFault(label);
+        }
+
+        synchronized void inject() {
+            if (injected || healed) {
+                return;
+            }
+            injected = true;
+            context.timeline().add(label, FaultTimeline.Kind.INJECT, entry.fault().describe());
+            log.info("Fault {} starts: {}", label, entry.fault().describe());
+            try {
+                entry.fault().inject(faultContext);
+            } catch (Exception e) {
+                log.error("Fault {} failed to inject: {}", label, e.toString());
+                context.timeline().add(label, FaultTimeline.Kind.ERROR, "inject failed: " + e.getMessage());
+            }
+        }
+
+        void heal() {
+            // Waits (bounded) for an inject in progress: healing half-way through it would undo nothing.
+            try {
+                if (injectTask != null && !injectTask.isDone()) {
+                    injectTask.get(INJECT_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                }
+            } catch (Exception e) {
+                log.debug("Waiting for {} to finish injecting: {}", label, e.toString());
+            }
+            synchronized (this) {
+                if (!injected || healed) {
+                    healed = true;
+                    return;
+                }
+                healed = true;
+                try {
+                    entry.fault().heal(faultContext);
+                    context.timeline().add(label, FaultTimeline.Kind.HEAL, "healed");
+                    log.info("Fault {} healed", label);
+                } catch (Exception e) {
+                    log.error("Fault {} failed to heal: {}", label, e.toString());
+                    context.timeline().add(label, FaultTimeline.Kind.ERROR, "heal failed: " + e.getMessage());
+                    context.timeline().add(label, FaultTimeline.Kind.HEAL, "ended (heal failed)");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.doorbuster.chaos;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+
+/**
+ * Every fault start, end and measured effect, stamped with the run time. Reports draw it over the
+ * latency charts; the verdict takes per-fault windows (P99 while each fault was active) and measured
+ * values (failover RTO) from it.
+ */
+public final class FaultTimeline {
+    public enum Kind {
+        INJECT, HEAL, EFFECT, ERROR
+    }
+
+    /**
+     * @param atMillis milliseconds since the run started
+     * @param fault    the fault instance's label ({@code F2 PrimaryFailover})
+     * @param values   measured numbers ({@code rtoMs}, {@code maxLagBytes}, ...)
+     */
+    public record Event(long atMillis, String fault, Kind kind, String message, Map<String, Double> values) {
+        public int second() {
+            return (int) (atMillis / 1000);
+        }
+    }
+
+    /** When a fault instance was active: seconds [{@code fromSecond}, {@code toSecond}); -1 = never healed. */
+    public record Window(String fault, String description, int fromSecond, int toSecond) {
+    }
+
+    private final long startNanos;
+    private final List<Event> events = new ArrayList<>();
+
+    public FaultTimeline(long startNanos) {
+        this.startNanos = startNanos;
+    }
+
+    public void add(String fault, Kind kind, String message) {
+        add(fault, kind, message, Map.of());
+    }
+
+    public synchronized void add(String fault, Kind kind, String message, Map<String, Double> values) {
+        events.add(new Event((System.nanoTime() - startNanos) / 1_000_000, fault, kind, message,
+                new LinkedHashMap<>(values)));
+    }
+
+    public synchronized List<Event> events() {
+        return List.copyOf(events);
+    }
+
+    /** One window per injected fault instance, in start order. */
+    public synchronized List<Window> windows() {
+        List<Window> windows = new ArrayList<>();
+        for (Event start : events) {
+            if (start.kind() != Kind.INJECT) {
+                continue;
+            }
+            int end = events.stream().filter(e -> e.kind() == Kind.HEAL && e.fault().equals(start.fault())
+                    && e.atMillis() >= start.atMillis()).mapToInt(e -> (int) Math.ceil(e.atMillis() / 1000.0))
+                    .findFirst().orElse(-1);
+            windows.add(new Window(start.fault(), start.message(), start.second(), end));
+        }
+        return windows;
+    }
+
+    /** The last value measured under {@code key} by any fault (e.g. {@code rtoMs}). */
+    public synchronized OptionalDouble lastValue(String key) {
+        for (int i = events.size() - 1; i >= 0; i--) {
+            Double v = events.get(i).values().get(key);
+            if (v != null) {
+                return OptionalDouble.of(v);
+            }
+        }
+        return OptionalDouble.empty();
+    }
+
+    /** Every value measured under {@code key}, in order (e.g. one RTO per failover of a soak). */
+    public synchronized List<Double> values(String key) {
+        return events.stream().map(e -> e.values().get(key)).filter(v -> v != null).toList();
+    }
+}

@@ -1,0 +1,81 @@
+package dev.doorbuster.chaos;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.doorbuster.postgres.PgCluster;
+import dev.doorbuster.postgres.PgNode;
+
+/**
+ * The primary dies: its application link is cut, the server is killed (SIGKILL, no clean shutdown),
+ * and the first replica is promoted (the old primary is fenced: it never comes back as a primary).
+ *
+ * <p>Measures the <b>client-observed RTO</b>: from the fault's start to the first write the
+ * application acknowledges, probed every 100 ms ({@link WriteProbe#PERIOD}) through the application itself.
+ * Optionally the old primary then rejoins as a replica of the new one.
+ */
+public final class PrimaryFailover implements Fault {
+    /** How long the probe keeps trying before the failover counts as never recovered. */
+    static final Duration GIVE_UP_AFTER = Duration.ofSeconds(60);
+    private final boolean rejoin;
+    private PgNode oldPrimary;
+    private boolean linkCut;
+
+    public PrimaryFailover(boolean rejoin) {
+        this.rejoin = rejoin;
+    }
+
+    @Override
+    public String name() {
+        return "PrimaryFailover";
+    }
+
+    @Override
+    public String describe() {
+        return "primary killed, replica promoted" + (rejoin ? ", old primary rejoins as a replica" : "");
+    }
+
+    @Override
+    public void inject(ChaosContext context) throws Exception {
+        PgCluster cluster = context.cluster(this);
+        if (cluster.replicas().isEmpty()) {
+            throw new FaultRefusedException("PrimaryFailover needs a replica to promote; the cluster has none "
+                    + "(postgres.replicas is 0).");
+        }
+        long start = System.nanoTime();
+        oldPrimary = cluster.primary();
+        PgNode next = cluster.replicas().get(0);
+        context.proxy(oldPrimary.name()).disable();
+        linkCut = true;
+        oldPrimary.kill();
+        cluster.promote(next);
+        context.effect(next.name() + " promoted " + (System.nanoTime() - start) / 1_000_000 + " ms after the fault "
+                + "started; " + oldPrimary.name() + " fenced", Map.of());
+
+        Optional<Duration> rto = context.writeProbe().awaitFirstSuccess(start, GIVE_UP_AFTER);
+        if (rto.isPresent()) {
+            context.effect("client-observed RTO " + rto.get().toMillis() + " ms (first acknowledged write)",
+                    Map.of("rtoMs", (double) rto.get().toMillis()));
+        } else {
+            context.effect("no write acknowledged within " + GIVE_UP_AFTER.toSeconds() + " s of the failover",
+                    Map.of("rtoMs", (double) GIVE_UP_AFTER.toMillis(), "rtoUnrecovered", 1.0));
+        }
+        if (rejoin) {
+            cluster.rejoin(oldPrimary);
+            context.proxy(oldPrimary.name()).enable();
+            linkCut = false;
+            context.effect(oldPrimary.name() + " rejoined as a replica of " + next.name(), Map.of());
+        }
+    }
+
+    @Override
+    public void heal(ChaosContext context) throws Exception {
+        // A failover is not undone; healing restores the old primary's link (it now leads to a fenced or
+        // rejoined node, which a targetServerType=primary client will not pick for writes).
+        if (linkCut && oldPrimary != null) {
+            context.proxy(oldPrimary.name()).enable();
+            linkCut = false;
+        }
+    }
+}

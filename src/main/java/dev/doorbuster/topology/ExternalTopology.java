@@ -1,0 +1,191 @@
+package dev.doorbuster.topology;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+
+import dev.doorbuster.postgres.Lag;
+import dev.doorbuster.postgres.Lsn;
+import dev.doorbuster.postgres.PgCluster;
+import eu.rekawek.toxiproxy.ToxiproxyClient;
+
+/**
+ * An application, database and Toxiproxy that already run elsewhere (staging). Doorbuster starts and
+ * stops nothing here; it checks at connect time that each endpoint answers, and performs only the faults
+ * the environment's {@code allowFaults} grants (never a failover: it has no control of the cluster).
+ */
+public final class ExternalTopology implements Topology {
+    private final Environment environment;
+
+    private ExternalTopology(Environment environment) {
+        this.environment = environment;
+    }
+
+    /** Checks that the application, the database and (if faults are allowed) the proxies answer. */
+    public static ExternalTopology connect(Environment environment) {
+        if (environment.isLocal()) {
+            throw new TopologyException(environment.source() + " describes a local environment; use LocalTopology.");
+        }
+        ExternalTopology topology = new ExternalTopology(environment);
+        topology.checkApp();
+        topology.checkDatabase();
+        if (!environment.allowFaults().isEmpty()) {
+            topology.checkProxies();
+        }
+        return topology;
+    }
+
+    private void checkApp() {
+        URI url = environment.app().url();
+        try {
+            HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            client.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(10)).GET().build(),
+                    HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+            throw new TopologyException("The application at " + url + " (app.url in " + environment.source()
+                    + ") does not answer: " + e + ". Start it or fix app.url.");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TopologyException("Interrupted while checking " + url);
+        }
+    }
+
+    private void checkDatabase() {
+        try (Connection c = connect(environment.database().writerUrl())) {
+            c.isValid(5);
+        } catch (SQLException e) {
+            throw new TopologyException("The database at " + environment.database().writerUrl() + " (database.writerUrl "
+                    + "in " + environment.source() + ") refused a connection: " + e.getMessage());
+        }
+    }
+
+    private void checkProxies() {
+        URI url = environment.proxy().url();
+        ToxiproxyClient client = new ToxiproxyClient(url.getHost(), url.getPort());
+        List<String> missing = new ArrayList<>();
+        try {
+            client.version();
+            for (String name : environment.proxy().proxies().values()) {
+                if (client.getProxyOrNull(name) == null) {
+                    missing.add(name);
+                }
+            }
+        } catch (IOException e) {
+            throw new TopologyException("The Toxiproxy API at " + url + " (proxy.url in " + environment.source()
+                    + ") does not answer: " + e.getMessage());
+        }
+        if (!missing.isEmpty()) {
+            throw new TopologyException("Toxiproxy at " + url + " has no proxy named " + String.join(", ", missing)
+                    + " (proxy.proxies in " + environment.source() + "). Create them or fix the names.");
+        }
+    }
+
+    @Override
+    public Environment environment() {
+        return environment;
+    }
+
+    @Override
+    public URI appUrl() {
+        return environment.app().url();
+    }
+
+    @Override
+    public URI appMetricsUrl() {
+        return environment.app().metricsUrl();
+    }
+
+    @Override
+    public URI toxiproxyUrl() {
+        return environment.proxy().url();
+    }
+
+    @Override
+    public DatabaseLinks links() {
+        var names = environment.proxy().proxies();
+        return new DatabaseLinks(names.get("primary"), names.containsKey("replica") ? List.of(names.get("replica")) : List.of(),
+                names.containsKey("replication") ? List.of(names.get("replication")) : List.of());
+    }
+
+    @Override
+    public Optional<PgCluster> cluster() {
+        return Optional.empty();
+    }
+
+    @Override
+    public String writerJdbcUrl() {
+        return environment.database().writerUrl();
+    }
+
+    @Override
+    public String dbUser() {
+        return environment.database().user();
+    }
+
+    @Override
+    public String dbPassword() {
+        return environment.database().password();
+    }
+
+    @Override
+    public Optional<Lag> replicationLag() {
+        String replicaUrl = environment.database().replicaUrl();
+        if (replicaUrl == null) {
+            return Optional.empty();
+        }
+        try (Connection primary = connect(writerJdbcUrl()); Connection replica = connect(replicaUrl)) {
+            Lsn written = Lsn.parse(single(primary, "SELECT pg_current_wal_lsn()::text"));
+            Lsn replayed = Lsn.parse(single(replica, "SELECT pg_last_wal_replay_lsn()::text"));
+            if (written == null || replayed == null) {
+                return Optional.empty();
+            }
+            long bytes = Math.max(0, written.minus(replayed));
+            if (bytes == 0) {
+                return Optional.of(Lag.NONE);
+            }
+            String seconds = single(replica,
+                    "SELECT extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::text");
+            Duration time = seconds == null ? Duration.ZERO : Duration.ofMillis((long) (Double.parseDouble(seconds) * 1000));
+            return Optional.of(new Lag(bytes, time));
+        } catch (SQLException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public boolean allows(String faultName) {
+        return environment.allowFaults().contains(faultName);
+    }
+
+    @Override
+    public void close() {
+        // Nothing was started here.
+    }
+
+    private Connection connect(String url) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", dbUser());
+        props.setProperty("password", dbPassword() == null ? "" : dbPassword());
+        props.setProperty("connectTimeout", "5");
+        props.setProperty("socketTimeout", "10");
+        return DriverManager.getConnection(url, props);
+    }
+
+    private static String single(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(sql)) {
+            return r.next() ? r.getString(1) : null;
+        }
+    }
+}

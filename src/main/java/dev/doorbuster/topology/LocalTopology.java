@@ -1,0 +1,296 @@
+package dev.doorbuster.topology;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import dev.doorbuster.postgres.Lag;
+import dev.doorbuster.postgres.PgBinaries;
+import dev.doorbuster.postgres.PgCluster;
+import dev.doorbuster.postgres.PgNode;
+import dev.doorbuster.postgres.SyncMode;
+import dev.doorbuster.proxy.ToxiproxyServer;
+import eu.rekawek.toxiproxy.Proxy;
+import eu.rekawek.toxiproxy.ToxiproxyClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything on this machine, on 127.0.0.1: a PostgreSQL primary + replicas, the chaos proxy (embedded,
+ * or an external Toxiproxy named by the environment) on every database link, and the storefront in its
+ * own JVM wired through the proxies.
+ *
+ * <pre>
+ *   storefront ──writer pool──▶ proxy "pg1" ──▶ pg1 (primary)
+ *              ──reader pool──▶ proxy "pg2" ──▶ pg2 (replica) ──▶ proxy "pg2-replication" ──▶ primary
+ * </pre>
+ *
+ * Proxies are named by node, not by role: after a failover "pg2" carries writes and "pg1-replication"
+ * carries the rejoined old primary's stream. The storefront's writer URL lists every node's proxy with
+ * {@code targetServerType=primary}, so it follows a failover by itself.
+ */
+public final class LocalTopology implements Topology {
+    public static final String APP_MAIN_CLASS = "dev.doorbuster.app.Storefront";
+    static final String DATABASE = "storefront";
+    private static final Duration APP_START_TIMEOUT = Duration.ofSeconds(180);
+    private static final Logger log = LoggerFactory.getLogger(LocalTopology.class);
+
+    private final Environment environment;
+    private final Path runDir;
+    private ToxiproxyServer embeddedProxy;
+    private ToxiproxyClient toxiproxy;
+    private URI toxiproxyUrl;
+    private PgCluster cluster;
+    private AppProcess app;
+    private volatile boolean closed;
+
+    private LocalTopology(Environment environment, Path runDir) {
+        this.environment = environment;
+        this.runDir = runDir;
+    }
+
+    /** Starts the whole topology; on failure, stops what was started and throws. */
+    public static LocalTopology start(Environment environment, Path runDir) {
+        if (!environment.isLocal()) {
+            throw new TopologyException(environment.source() + " describes an external environment; LocalTopology "
+                    + "needs \"type\": \"local\".");
+        }
+        LocalTopology topology = new LocalTopology(environment, runDir);
+        try {
+            topology.startAll();
+            return topology;
+        } catch (RuntimeException e) {
+            topology.close();
+            throw e;
+        }
+    }
+
+    private void startAll() {
+        long started = System.nanoTime();
+        startProxy();
+        Environment.Postgres pg = environment.postgres();
+        PgCluster.Builder builder = PgCluster.builder()
+                .replicas(pg.replicas())
+                .syncMode(SyncMode.parse(pg.synchronousCommit()))
+                .replicationRoute(this::replicationLink);
+        if (pg.binaries() != null) {
+            builder.binaries(PgBinaries.fromDirectory(Path.of(pg.binaries())));
+        }
+        pg.settings().forEach(builder::setting);
+        cluster = builder.start();
+        for (PgNode node : cluster.nodes()) {
+            proxy(node.name(), node.address());
+        }
+        cluster.primary().execute("CREATE DATABASE " + DATABASE);
+        startApp();
+        log.info("Local topology up in {} ms: app {}, proxy API {}, primary {}, replicas {}",
+                (System.nanoTime() - started) / 1_000_000, app.url(), toxiproxyUrl, cluster.primary(), cluster.replicas());
+    }
+
+    private void startProxy() {
+        if (environment.proxy().url() == null) {
+            embeddedProxy = ToxiproxyServer.start();
+            toxiproxyUrl = URI.create(embeddedProxy.url());
+        } else {
+            toxiproxyUrl = environment.proxy().url();
+        }
+        toxiproxy = new ToxiproxyClient(toxiproxyUrl.getHost(), toxiproxyUrl.getPort());
+        try {
+            toxiproxy.version();
+        } catch (IOException e) {
+            throw new TopologyException("The Toxiproxy API at " + toxiproxyUrl + " does not answer (" + e.getMessage()
+                    + "). Start it, fix proxy.url in " + environment.source() + ", or remove proxy.url to use the "
+                    + "embedded proxy.");
+        }
+    }
+
+    private void startApp() {
+        Environment.App a = environment.app();
+        List<String> args = new ArrayList<>(List.of(
+                "--port", "0",
+                "--writer-url", writerUrlThroughProxies(),
+                "--reader-url", readerUrlThroughProxies(),
+                "--routing", a.routing(),
+                "--writer-pool-size", Integer.toString(a.writerPoolSize()),
+                "--reader-pool-size", Integer.toString(a.readerPoolSize()),
+                "--pool-timeout-ms", Integer.toString(a.poolTimeoutMs()),
+                "--request-timeout-ms", Integer.toString(a.requestTimeoutMs()),
+                "--init-schema",
+                "--seed-products", Integer.toString(a.seedProducts()),
+                "--seed-users", Integer.toString(a.seedUsers())));
+        app = AppProcess.start(APP_MAIN_CLASS, a.jvmOptions(), args, runDir.resolve("app.log"), APP_START_TIMEOUT);
+    }
+
+    /** Every node's app-link proxy; PgJDBC picks whichever is primary (and re-picks after a failover). */
+    private String writerUrlThroughProxies() {
+        return jdbcUrl(cluster.nodes(), "primary");
+    }
+
+    /** Replicas first; {@code preferSecondary} falls back to the primary when no replica answers. */
+    private String readerUrlThroughProxies() {
+        List<PgNode> order = new ArrayList<>(cluster.replicas());
+        order.add(cluster.primary());
+        return jdbcUrl(order, "preferSecondary");
+    }
+
+    private String jdbcUrl(List<PgNode> nodes, String targetServerType) {
+        String hosts = nodes.stream().map(n -> listenOf(n.name())).collect(Collectors.joining(","));
+        return "jdbc:postgresql://" + hosts + "/" + DATABASE + "?targetServerType=" + targetServerType
+                + "&sslmode=disable&connectTimeout=2&socketTimeout=10&loginTimeout=5&hostRecheckSeconds=1";
+    }
+
+    /** The {@link dev.doorbuster.postgres.ReplicationRoute}: replica → its own proxy → current primary. */
+    private InetSocketAddress replicationLink(PgNode replica, PgNode primary) {
+        return proxy(replica.name() + "-replication", primary.address());
+    }
+
+    /** Creates the proxy {@code name} → {@code upstream}, or repoints it; returns where it listens. */
+    private InetSocketAddress proxy(String name, InetSocketAddress upstream) {
+        String target = upstream.getHostString() + ":" + upstream.getPort();
+        try {
+            Proxy proxy = toxiproxy.getProxyOrNull(name);
+            if (proxy == null) {
+                proxy = toxiproxy.createProxy(name, "127.0.0.1:0", target);
+            } else if (!proxy.getUpstream().equals(target)) {
+                proxy.setUpstream(target);
+            }
+            return parse(proxy.getListen());
+        } catch (IOException e) {
+            throw new TopologyException("Cannot create or update proxy '" + name + "' at " + toxiproxyUrl + ": "
+                    + e.getMessage());
+        }
+    }
+
+    private String listenOf(String proxyName) {
+        try {
+            InetSocketAddress address = parse(toxiproxy.getProxy(proxyName).getListen());
+            return address.getHostString() + ":" + address.getPort();
+        } catch (IOException e) {
+            throw new TopologyException("Proxy '" + proxyName + "' is missing at " + toxiproxyUrl + ": " + e.getMessage());
+        }
+    }
+
+    private static InetSocketAddress parse(String listen) {
+        int colon = listen.lastIndexOf(':');
+        String host = listen.substring(0, colon).replace("[", "").replace("]", "");
+        return new InetSocketAddress(host, Integer.parseInt(listen.substring(colon + 1)));
+    }
+
+    // ---- Topology -------------------------------------------------------------------------------------------
+
+    @Override
+    public Environment environment() {
+        return environment;
+    }
+
+    @Override
+    public URI appUrl() {
+        return app.url();
+    }
+
+    @Override
+    public URI appMetricsUrl() {
+        return app.url().resolve("/metrics");
+    }
+
+    @Override
+    public URI toxiproxyUrl() {
+        return toxiproxyUrl;
+    }
+
+    @Override
+    public DatabaseLinks links() {
+        List<PgNode> replicas = cluster.replicas();
+        return new DatabaseLinks(cluster.primary().name(), replicas.stream().map(PgNode::name).toList(),
+                replicas.stream().map(r -> r.name() + "-replication").toList());
+    }
+
+    @Override
+    public Optional<PgCluster> cluster() {
+        return Optional.of(cluster);
+    }
+
+    @Override
+    public String writerJdbcUrl() {
+        return cluster.writerJdbcUrl(DATABASE);
+    }
+
+    @Override
+    public String dbUser() {
+        return "postgres";
+    }
+
+    @Override
+    public String dbPassword() {
+        return "";
+    }
+
+    @Override
+    public Optional<Lag> replicationLag() {
+        List<PgNode> replicas = cluster.replicas();
+        if (replicas.isEmpty() || !replicas.get(0).isRunning()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(cluster.lag(replicas.get(0)));
+        } catch (RuntimeException e) {
+            return Optional.empty(); // A node is down (mid-failover): no reading this second.
+        }
+    }
+
+    @Override
+    public boolean allows(String faultName) {
+        return true;
+    }
+
+    /** The application's log and every node's server log, for the run's report. */
+    public List<Path> logs() {
+        List<Path> logs = new ArrayList<>();
+        if (app != null) {
+            logs.add(app.logFile());
+        }
+        if (cluster != null) {
+            cluster.nodes().stream().map(PgNode::logFile).filter(Files::exists).forEach(logs::add);
+        }
+        return logs;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (app != null) {
+            app.close();
+        }
+        if (cluster != null) {
+            copyServerLogs();
+            cluster.close();
+        }
+        if (embeddedProxy != null) {
+            embeddedProxy.close();
+        }
+    }
+
+    private void copyServerLogs() {
+        for (PgNode node : cluster.nodes()) {
+            try {
+                if (Files.exists(node.logFile())) {
+                    Files.createDirectories(runDir);
+                    Files.copy(node.logFile(), runDir.resolve("postgres-" + node.name() + ".log"),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            } catch (IOException e) {
+                log.debug("Cannot keep the log of {}: {}", node.name(), e.toString());
+            }
+        }
+    }
+}

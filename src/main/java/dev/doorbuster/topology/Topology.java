@@ -1,0 +1,48 @@
+package dev.doorbuster.topology;
+
+import java.net.URI;
+import java.util.Optional;
+
+import dev.doorbuster.postgres.Lag;
+import dev.doorbuster.postgres.PgCluster;
+
+/**
+ * A running system under test: the application, its database and the chaos proxy in front of every
+ * database link. {@link LocalTopology} starts all of it; {@link ExternalTopology} targets what already
+ * runs elsewhere. Closing stops whatever this topology started.
+ */
+public interface Topology extends AutoCloseable {
+    Environment environment();
+
+    /** Base URL of the application under test. */
+    URI appUrl();
+
+    /** Where the application exposes Prometheus metrics (pools, routing), or null if unknown. */
+    URI appMetricsUrl();
+
+    /** The Toxiproxy API, or null when this topology has no chaos proxy. */
+    URI toxiproxyUrl();
+
+    /** Proxy names on each database link, as of now. */
+    DatabaseLinks links();
+
+    /** Control of the PostgreSQL cluster (kill, promote, rejoin), for topologies that own it. */
+    Optional<PgCluster> cluster();
+
+    /** Direct (unproxied) JDBC URL of the current primary, for the lost-write audit. */
+    String writerJdbcUrl();
+
+    String dbUser();
+
+    String dbPassword();
+
+    /** Replication lag of the first replica now, if measurable here. */
+    Optional<Lag> replicationLag();
+
+    /** True if the environment permits fault {@code faultName} (local: all of them). */
+    boolean allows(String faultName);
+
+    /** Stops everything this topology started; safe to call twice. */
+    @Override
+    void close();
+}
