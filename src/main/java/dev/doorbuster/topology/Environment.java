@@ -57,10 +57,16 @@ public record Environment(String name, Path source, Type type, String descriptio
     /**
      * Service-level budgets; a run fails when one is exceeded. Every field can be overridden with
      * {@code -Dslo.<field>=value}.
+     *
+     * @param p99Ms                 P99 of every request, over the run and in every load phase
+     * @param p99MsPerRequest       per request name, overriding {@code p99Ms}
+     * @param p99MsDuringFaults     P99 of every request while a fault is active
+     * @param soakP99DriftRatio     soaks: P99 of the last window over the first may not exceed this
+     * @param soakPoolActiveGrowth  soaks: mean active connections may grow by at most this many (leaks)
      */
-    public record Slo(int p99Ms, Map<String, Integer> p99MsPerRequest, double errorRatePercent,
-                      long readAfterWriteViolations, long poolExhaustion, long failoverRtoMs, long lostWrites,
-                      double soakP99DriftRatio, double soakPoolActiveSlopePerHour) {
+    public record Slo(int p99Ms, Map<String, Integer> p99MsPerRequest, int p99MsDuringFaults,
+                      double errorRatePercent, long readAfterWriteViolations, long poolExhaustion, long failoverRtoMs,
+                      long lostWrites, double soakP99DriftRatio, double soakPoolActiveGrowth) {
     }
 
     public boolean isLocal() {

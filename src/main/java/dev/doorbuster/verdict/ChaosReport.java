@@ -1,0 +1,277 @@
+package dev.doorbuster.verdict;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.ToDoubleFunction;
+
+import dev.doorbuster.chaos.FaultTimeline;
+import org.HdrHistogram.Histogram;
+
+/**
+ * {@code chaos.html}: what users suffered, second by second, with every fault drawn over it. One
+ * self-contained page (inline SVG, no script, no outside resource) next to Gatling's report: the
+ * verdict, then latency, throughput and errors, both pools, replication lag, then the fault timeline.
+ */
+public final class ChaosReport {
+    private static final int WIDTH = 960;
+    private static final int HEIGHT = 170;
+    private static final int LEFT = 60;
+    private static final int RIGHT = 20;
+    private static final int TOP = 12;
+    private static final int BOTTOM = 24;
+    private static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+
+    private ChaosReport() {
+    }
+
+    public static void write(Path file, Verdict verdict, LatencyRecorder recorder, List<ProbeSample> probes,
+                             List<Phase> phases, FaultTimeline timeline) throws IOException {
+        int seconds = Math.max(1, recorder.lastSecond() + 1);
+        double[] p50 = new double[seconds];
+        double[] p99 = new double[seconds];
+        double[] ok = new double[seconds];
+        double[] ko = new double[seconds];
+        for (int s = 0; s < seconds; s++) {
+            Histogram h = recorder.histogram(null, s, s + 1);
+            p50[s] = h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(50) / 1000.0;
+            p99[s] = h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(99) / 1000.0;
+            LatencyRecorder.Counts c = recorder.counts(null, s, s + 1);
+            ok[s] = c.ok();
+            ko[s] = c.ko();
+        }
+        List<FaultTimeline.Window> windows = timeline.windows();
+        StringBuilder html = new StringBuilder();
+        html.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Doorbuster: ")
+                .append(esc(verdict.simulation())).append("</title><style>")
+                .append("body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}")
+                .append("h1{font-size:22px}h2{font-size:17px;margin-top:28px}table{border-collapse:collapse;width:100%}")
+                .append("td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}")
+                .append(".pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}.badge{padding:2px 10px;border-radius:4px;")
+                .append("color:#fff}.bp{background:#1a7f37}.bf{background:#cf222e}svg text{font-size:11px}")
+                .append(".legend span{margin-right:14px}</style></head><body>");
+        html.append("<h1>").append(esc(verdict.simulation())).append(" on '").append(esc(verdict.environment()))
+                .append("' <span class=\"badge ").append(verdict.passed() ? "bp\">PASSED" : "bf\">FAILED")
+                .append("</span></h1><p>Started ").append(esc(verdict.startedAt())).append(", ")
+                .append(Math.round(verdict.durationSeconds())).append(" s of load, ").append(verdict.requests())
+                .append(" requests, ").append(verdict.failedRequests())
+                .append(" failed. Gatling's load report: <a href=\"index.html\">index.html</a>; machine-readable: ")
+                .append("<a href=\"verdict.json\">verdict.json</a>, <a href=\"junit.xml\">junit.xml</a>.</p>");
+
+        html.append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>actual</th><th>budget</th><th>how measured</th></tr>");
+        for (CheckResult c : verdict.checks()) {
+            html.append("<tr><td class=\"").append(c.pass() ? "pass\">PASS" : "fail\">FAIL").append("</td><td>")
+                    .append(esc(c.name())).append("</td><td>").append(CheckResult.format(c.actual())).append(' ')
+                    .append(esc(c.unit())).append("</td><td>").append(CheckResult.format(c.budget())).append(' ')
+                    .append(esc(c.unit())).append("</td><td>").append(esc(c.detail())).append("</td></tr>");
+        }
+        html.append("</table>");
+
+        html.append("<h2>Latency (all requests, per second)</h2>");
+        chart(html, seconds, windows, phases, "ms", List.of(new Series("p99", p99), new Series("p50", p50)));
+        html.append("<h2>Throughput</h2>");
+        chart(html, seconds, windows, phases, "req/s", List.of(new Series("OK", ok), new Series("KO", ko)));
+        if (!probes.isEmpty()) {
+            html.append("<h2>Connection pools</h2>");
+            chart(html, seconds, windows, phases, "connections", List.of(
+                    new Series("writer active", perSecond(probes, seconds, ProbeSample::writerActive)),
+                    new Series("writer pending", perSecond(probes, seconds, ProbeSample::writerPending)),
+                    new Series("reader active", perSecond(probes, seconds, ProbeSample::readerActive)),
+                    new Series("reader pending", perSecond(probes, seconds, ProbeSample::readerPending))));
+            html.append("<h2>Replication lag</h2>");
+            chart(html, seconds, windows, phases, "ms", List.of(new Series("lag (ms)",
+                    perSecond(probes, seconds, s -> s.lagMillis() < 0 ? Double.NaN : s.lagMillis()))));
+            chart(html, seconds, windows, phases, "kB", List.of(new Series("lag (kB of WAL)",
+                    perSecond(probes, seconds, s -> s.lagBytes() < 0 ? Double.NaN : s.lagBytes() / 1000.0))));
+        }
+
+        html.append("<h2>Fault timeline</h2><table><tr><th>time</th><th>fault</th><th>event</th><th>what</th></tr>");
+        for (FaultTimeline.Event e : timeline.events()) {
+            html.append("<tr><td>").append(String.format(Locale.ROOT, "%.1f s", e.atMillis() / 1000.0)).append("</td><td>")
+                    .append(esc(e.fault())).append("</td><td>").append(e.kind().name().toLowerCase(Locale.ROOT))
+                    .append("</td><td>").append(esc(e.message())).append("</td></tr>");
+        }
+        if (timeline.events().isEmpty()) {
+            html.append("<tr><td colspan=\"4\">No fault in this run.</td></tr>");
+        }
+        html.append("</table>");
+        WriteLedger.Audit audit = verdict.writes();
+        if (audit != null) {
+            html.append("<h2>Acknowledged writes</h2><p>").append(audit.acknowledged()).append(" orders acknowledged, ")
+                    .append(audit.lost() < 0 ? "not audited (" + esc(audit.error()) + ")" : audit.lost() + " lost")
+                    .append(", ").append(audit.inDoubt()).append(" in doubt (no answer; not counted as lost).")
+                    .append(audit.lostIds().isEmpty() ? "" : " Lost ids: " + audit.lostIds()).append("</p>");
+        }
+        html.append("</body></html>\n");
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, html, StandardCharsets.UTF_8);
+    }
+
+    private record Series(String name, double[] values) {
+    }
+
+    private static double[] perSecond(List<ProbeSample> probes, int seconds, ToDoubleFunction<ProbeSample> f) {
+        double[] values = new double[seconds];
+        java.util.Arrays.fill(values, Double.NaN);
+        for (ProbeSample s : probes) {
+            if (s.second() >= 0 && s.second() < seconds) {
+                values[s.second()] = f.applyAsDouble(s);
+            }
+        }
+        return values;
+    }
+
+    private static void chart(StringBuilder html, int seconds, List<FaultTimeline.Window> windows, List<Phase> phases,
+                              String unit, List<Series> series) {
+        double max = 0;
+        for (Series s : series) {
+            for (double v : s.values) {
+                if (!Double.isNaN(v)) {
+                    max = Math.max(max, v);
+                }
+            }
+        }
+        max = niceCeiling(max);
+        int plotW = WIDTH - LEFT - RIGHT;
+        int plotH = HEIGHT - TOP - BOTTOM;
+        html.append("<svg width=\"").append(WIDTH).append("\" height=\"").append(HEIGHT).append("\" role=\"img\">");
+        for (FaultTimeline.Window w : windows) {
+            double x1 = x(w.fromSecond(), seconds, plotW);
+            double x2 = x(w.toSecond() < 0 ? seconds : w.toSecond(), seconds, plotW);
+            html.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+                    + "fill=\"#f5a623\" opacity=\"0.18\"><title>%s</title></rect>", x1, TOP, Math.max(1, x2 - x1), plotH,
+                    esc(w.fault() + ": " + w.description())));
+            html.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" fill=\"#a05a00\">%s</text>", x1 + 2, TOP + 10,
+                    esc(w.fault())));
+        }
+        for (Phase p : phases) {
+            double px = x(p.fromSecond(), seconds, plotW);
+            html.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#999\" "
+                    + "stroke-dasharray=\"3,3\"/><text x=\"%.1f\" y=\"%d\" fill=\"#666\">%s</text>", px, px, TOP,
+                    TOP + plotH, px + 2, TOP + plotH - 3, esc(p.name())));
+        }
+        html.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#444\"/>", LEFT,
+                LEFT + plotW, TOP + plotH, TOP + plotH));
+        html.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#444\"/>", LEFT,
+                LEFT, TOP, TOP + plotH));
+        for (int i = 0; i <= 4; i++) {
+            double value = max * i / 4;
+            double y = TOP + plotH - plotH * i / 4.0;
+            html.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", LEFT - 4,
+                    y + 4, CheckResult.format(Math.round(value * 10) / 10.0)));
+        }
+        html.append(String.format(Locale.ROOT, "<text x=\"4\" y=\"%d\">%s</text>", TOP + 10, esc(unit)));
+        int step = Math.max(1, niceStep(seconds / 10.0));
+        for (int s = 0; s <= seconds; s += step) {
+            html.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%ds</text>",
+                    LEFT + x(s, seconds, plotW) - LEFT, HEIGHT - 6, s));
+        }
+        for (int i = 0; i < series.size(); i++) {
+            html.append("<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"").append(COLORS[i % COLORS.length])
+                    .append("\" points=\"");
+            double[] values = series.get(i).values;
+            for (int s = 0; s < values.length; s++) {
+                if (!Double.isNaN(values[s])) {
+                    double y = TOP + plotH - (max == 0 ? 0 : plotH * values[s] / max);
+                    html.append(String.format(Locale.ROOT, "%.1f,%.1f ", x(s + 0.5, seconds, plotW), y));
+                }
+            }
+            html.append("\"/>");
+        }
+        html.append("</svg><div class=\"legend\">");
+        for (int i = 0; i < series.size(); i++) {
+            html.append("<span style=\"color:").append(COLORS[i % COLORS.length]).append("\">&#9632; ")
+                    .append(esc(series.get(i).name)).append("</span>");
+        }
+        html.append("</div>");
+    }
+
+    private static double x(double second, int seconds, int plotW) {
+        return LEFT + plotW * second / seconds;
+    }
+
+    private static double niceCeiling(double v) {
+        if (v <= 0) {
+            return 1;
+        }
+        double magnitude = Math.pow(10, Math.floor(Math.log10(v)));
+        for (double m : new double[] {1, 2, 2.5, 5, 10}) {
+            if (v <= m * magnitude) {
+                return m * magnitude;
+            }
+        }
+        return 10 * magnitude;
+    }
+
+    private static int niceStep(double raw) {
+        for (int s : new int[] {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600}) {
+            if (s >= raw) {
+                return s;
+            }
+        }
+        return 7200;
+    }
+
+    static String esc(String text) {
+        if (text == null) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        for (char c : text.toCharArray()) {
+            switch (c) {
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '&' -> out.append("&amp;");
+                case '"' -> out.append("&quot;");
+                default -> out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    /** Every run's verdict under {@code reportsDir}, newest first, as {@code reportsDir/index.html}. */
+    public static void writeHistory(Path reportsDir) throws IOException {
+        List<Path> runs = new ArrayList<>();
+        if (Files.isDirectory(reportsDir)) {
+            try (var dirs = Files.list(reportsDir)) {
+                dirs.filter(d -> Files.isRegularFile(d.resolve(Verdict.JSON_FILE))).forEach(runs::add);
+            }
+        }
+        runs.sort((a, b) -> Long.compare(lastModified(b.resolve(Verdict.JSON_FILE)), lastModified(a.resolve(Verdict.JSON_FILE))));
+        StringBuilder html = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                + "<title>Doorbuster runs</title><style>body{font:14px system-ui,sans-serif;margin:24px}table{border-"
+                + "collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}.pass{color:#1a7f37}"
+                + ".fail{color:#cf222e;font-weight:600}</style></head><body><h1>Doorbuster runs</h1><table><tr><th>run</th>"
+                + "<th>started</th><th>environment</th><th>verdict</th><th>failed checks</th></tr>");
+        for (Path run : runs) {
+            String name = run.getFileName().toString();
+            try {
+                Verdict v = Verdict.readJson(run.resolve(Verdict.JSON_FILE));
+                html.append("<tr><td><a href=\"").append(esc(name)).append("/chaos.html\">").append(esc(v.simulation()))
+                        .append("</a> (<a href=\"").append(esc(name)).append("/index.html\">Gatling</a>)</td><td>")
+                        .append(esc(v.startedAt())).append("</td><td>").append(esc(v.environment())).append("</td><td class=\"")
+                        .append(v.passed() ? "pass\">passed" : "fail\">failed").append("</td><td>")
+                        .append(esc(String.join("; ", v.failures().stream().map(CheckResult::name).toList())))
+                        .append("</td></tr>");
+            } catch (IOException e) {
+                html.append("<tr><td>").append(esc(name)).append("</td><td colspan=\"4\">unreadable verdict.json: ")
+                        .append(esc(e.getMessage())).append("</td></tr>");
+            }
+        }
+        html.append("</table></body></html>\n");
+        Files.createDirectories(reportsDir);
+        Files.writeString(reportsDir.resolve("index.html"), html, StandardCharsets.UTF_8);
+    }
+
+    private static long lastModified(Path file) {
+        try {
+            return Files.getLastModifiedTime(file).toMillis();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package dev.doorbuster.verdict;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalDouble;
+
+import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.topology.Environment;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Turns what was recorded during a run into checks against the environment's SLO budgets. A check
+ * appears only where it could be measured: no RTO check without a failover, no phase check for a phase
+ * without requests, no lost-write check without writes.
+ */
+public final class Judge {
+    /** Soaks compare their first and last windows, each this share of the run. */
+    static final double DRIFT_WINDOW_SHARE = 0.2;
+
+    /** Everything the checks look at. */
+    public record Facts(Environment.Slo slo, LatencyRecorder recorder, List<Phase> phases, FaultTimeline timeline,
+                        List<ProbeSample> probes, long readAfterWriteReads, long readAfterWriteViolations,
+                        long client503s, WriteLedger.Audit writes, boolean soak) {
+    }
+
+    private Judge() {
+    }
+
+    public static List<CheckResult> evaluate(Facts f) {
+        List<CheckResult> checks = new ArrayList<>();
+        int end = f.recorder().lastSecond() + 1;
+        Environment.Slo slo = f.slo();
+
+        checks.add(CheckResult.atMost("read-after-write", slo.readAfterWriteViolations(), f.readAfterWriteViolations(),
+                "stale reads", f.readAfterWriteViolations() + " of " + f.readAfterWriteReads()
+                        + " immediate reads of a user's own write did not see it"));
+        checks.add(poolExhaustion(f));
+        LatencyRecorder.Counts all = f.recorder().counts(null, 0, end);
+        checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
+                all.ko() + " of " + all.total() + " requests failed"));
+        p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms());
+        for (String name : f.recorder().names()) {
+            p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()));
+        }
+        for (Phase phase : f.phases()) {
+            p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(), Math.min(phase.toSecond(), end),
+                    slo.p99Ms());
+        }
+        for (FaultTimeline.Window w : f.timeline().windows()) {
+            int to = w.toSecond() < 0 ? end : Math.max(w.toSecond(), w.fromSecond() + 1);
+            p99(checks, "p99 during " + w.fault(), f.recorder(), null, w.fromSecond(), to, slo.p99MsDuringFaults());
+        }
+        rto(checks, f);
+        lostWrites(checks, f);
+        if (f.soak()) {
+            drift(checks, f, end);
+        }
+        return checks;
+    }
+
+    private static CheckResult poolExhaustion(Facts f) {
+        double timeouts = Probes.increase(f.probes(), ProbeSample::poolTimeouts);
+        double exhausted = Probes.increase(f.probes(), ProbeSample::poolExhaustedErrors);
+        if (Double.isNaN(timeouts) && Double.isNaN(exhausted)) {
+            return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), f.client503s(), "events",
+                    "503 responses seen by clients (the application exposes no pool metrics)");
+        }
+        double actual = Math.max(nanToZero(timeouts), nanToZero(exhausted));
+        return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), actual, "events",
+                "HikariCP connection timeouts " + CheckResult.format(timeouts) + ", 'pool exhausted' 503 responses "
+                        + CheckResult.format(exhausted));
+    }
+
+    private static void p99(List<CheckResult> checks, String name, LatencyRecorder recorder, String request, int from,
+                            int to, double budgetMs) {
+        Histogram h = recorder.histogram(request, from, to);
+        if (h.getTotalCount() == 0) {
+            return;
+        }
+        double p99 = h.getValueAtPercentile(99) / 1000.0;
+        checks.add(CheckResult.atMost(name, budgetMs, Math.round(p99), "ms", h.getTotalCount() + " requests, seconds "
+                + from + "-" + to + ", p50 " + Math.round(h.getValueAtPercentile(50) / 1000.0) + " ms, max "
+                + Math.round(h.getMaxValue() / 1000.0) + " ms"));
+    }
+
+    private static void rto(List<CheckResult> checks, Facts f) {
+        for (FaultTimeline.Event e : f.timeline().events()) {
+            Double rto = e.values().get("rtoMs");
+            if (rto != null) {
+                boolean unrecovered = e.values().containsKey("rtoUnrecovered");
+                checks.add(new CheckResult("failover RTO (" + e.fault() + ")", f.slo().failoverRtoMs(), rto, "ms",
+                        !unrecovered && rto <= f.slo().failoverRtoMs(), unrecovered
+                                ? "no write was acknowledged before the probe gave up"
+                                : "from the fault's start to the first write the application acknowledged"));
+            }
+        }
+    }
+
+    private static void lostWrites(List<CheckResult> checks, Facts f) {
+        WriteLedger.Audit audit = f.writes();
+        if (audit == null || (audit.acknowledged() == 0 && audit.inDoubt() == 0)) {
+            return;
+        }
+        if (audit.error() != null) {
+            checks.add(new CheckResult("lost acknowledged writes", f.slo().lostWrites(), Double.NaN, "orders", false,
+                    "could not audit " + audit.acknowledged() + " acknowledged orders: " + audit.error()));
+            return;
+        }
+        checks.add(CheckResult.atMost("lost acknowledged writes", f.slo().lostWrites(), audit.lost(), "orders",
+                audit.acknowledged() + " acknowledged orders checked on the current primary; " + audit.inDoubt()
+                        + " in doubt (no answer), not counted" + (audit.lost() > 0 ? "; lost ids " + audit.lostIds() : "")));
+    }
+
+    private static void drift(List<CheckResult> checks, Facts f, int end) {
+        int window = Math.max(1, (int) (end * DRIFT_WINDOW_SHARE));
+        Histogram first = f.recorder().histogram(null, 0, window);
+        Histogram last = f.recorder().histogram(null, end - window, end);
+        if (first.getTotalCount() > 0 && last.getTotalCount() > 0) {
+            double p99First = Math.max(1, first.getValueAtPercentile(99)) / 1000.0;
+            double p99Last = last.getValueAtPercentile(99) / 1000.0;
+            checks.add(CheckResult.atMost("p99 drift", f.slo().soakP99DriftRatio(), round2(p99Last / p99First), "x",
+                    "p99 of the last " + window + " s " + Math.round(p99Last) + " ms vs the first " + window + " s "
+                            + Math.round(p99First) + " ms"));
+        }
+        OptionalDouble firstActive = meanActive(f.probes(), 0, window);
+        OptionalDouble lastActive = meanActive(f.probes(), end - window, end);
+        if (firstActive.isPresent() && lastActive.isPresent()) {
+            double growth = round2(lastActive.getAsDouble() - firstActive.getAsDouble());
+            checks.add(CheckResult.atMost("pool active growth", f.slo().soakPoolActiveGrowth(), growth, "connections",
+                    "mean active connections (both pools) " + CheckResult.format(round2(firstActive.getAsDouble()))
+                            + " in the first " + window + " s, " + CheckResult.format(round2(lastActive.getAsDouble()))
+                            + " in the last: a steady climb means connections are not returned"));
+        }
+    }
+
+    private static OptionalDouble meanActive(List<ProbeSample> probes, int from, int to) {
+        return probes.stream().filter(s -> s.second() >= from && s.second() < to)
+                .filter(s -> !Double.isNaN(s.writerActive()) && !Double.isNaN(s.readerActive()))
+                .mapToDouble(s -> s.writerActive() + s.readerActive()).average();
+    }
+
+    private static double nanToZero(double v) {
+        return Double.isNaN(v) ? 0 : v;
+    }
+
+    private static double round2(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+}

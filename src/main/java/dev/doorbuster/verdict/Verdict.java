@@ -1,0 +1,105 @@
+package dev.doorbuster.verdict;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+import javax.xml.stream.XMLOutputFactory;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamWriter;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.doorbuster.chaos.FaultTimeline;
+
+/**
+ * The outcome of a run: every check with its budget and actual value, the lost-write audit and the
+ * fault timeline. Written as {@code verdict.json} (machine-readable, also read back for the history
+ * page) and {@code junit.xml} (one test case per check, for CI dashboards).
+ */
+public record Verdict(String simulation, String environment, String startedAt, double durationSeconds, boolean passed,
+                      List<CheckResult> checks, long requests, long failedRequests, WriteLedger.Audit writes,
+                      List<FaultTimeline.Event> timeline) {
+    public static final String JSON_FILE = "verdict.json";
+    public static final String JUNIT_FILE = "junit.xml";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public static Verdict of(String simulation, String environment, String startedAt, double durationSeconds,
+                             List<CheckResult> checks, long requests, long failed, WriteLedger.Audit writes,
+                             List<FaultTimeline.Event> timeline) {
+        boolean passed = checks.stream().allMatch(CheckResult::pass);
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
+                failed, writes, List.copyOf(timeline));
+    }
+
+    public List<CheckResult> failures() {
+        return checks.stream().filter(c -> !c.pass()).toList();
+    }
+
+    /** What the console shows at the end of a run: the outcome, then one line per check. */
+    public String summary() {
+        StringBuilder text = new StringBuilder();
+        text.append("Doorbuster verdict for ").append(simulation).append(" on '").append(environment).append("': ")
+                .append(passed ? "PASSED" : "FAILED (" + failures().size() + " of " + checks.size() + " checks)")
+                .append('\n');
+        for (CheckResult c : checks) {
+            text.append("  ").append(c.line()).append('\n');
+        }
+        return text.toString();
+    }
+
+    public void writeJson(Path file) throws IOException {
+        Files.createDirectories(file.getParent());
+        JSON.writeValue(file.toFile(), this);
+    }
+
+    public static Verdict readJson(Path file) throws IOException {
+        return JSON.readValue(file.toFile(), Verdict.class);
+    }
+
+    /** JUnit XML: one test suite, one test case per check; a failed check is a failure with its reason. */
+    public void writeJunitXml(Path file) throws IOException {
+        Files.createDirectories(file.getParent());
+        try (Writer out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            XMLStreamWriter xml = XMLOutputFactory.newInstance().createXMLStreamWriter(out);
+            xml.writeStartDocument("UTF-8", "1.0");
+            xml.writeCharacters("\n");
+            xml.writeStartElement("testsuite");
+            xml.writeAttribute("name", "doorbuster." + simulation);
+            xml.writeAttribute("tests", Integer.toString(checks.size()));
+            xml.writeAttribute("failures", Integer.toString(failures().size()));
+            xml.writeAttribute("errors", "0");
+            xml.writeAttribute("time", String.format(Locale.ROOT, "%.3f", durationSeconds));
+            xml.writeAttribute("timestamp", startedAt);
+            for (CheckResult c : checks) {
+                xml.writeCharacters("\n  ");
+                xml.writeStartElement("testcase");
+                xml.writeAttribute("classname", "doorbuster." + simulation + "." + environment);
+                xml.writeAttribute("name", c.name());
+                xml.writeAttribute("time", "0");
+                if (!c.pass()) {
+                    xml.writeStartElement("failure");
+                    xml.writeAttribute("message", c.line());
+                    xml.writeAttribute("type", "SloViolation");
+                    xml.writeCharacters(c.line());
+                    xml.writeEndElement();
+                } else {
+                    xml.writeStartElement("system-out");
+                    xml.writeCharacters(c.line());
+                    xml.writeEndElement();
+                }
+                xml.writeEndElement();
+            }
+            xml.writeCharacters("\n");
+            xml.writeEndElement();
+            xml.writeEndDocument();
+            xml.flush();
+        } catch (XMLStreamException e) {
+            throw new IOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
