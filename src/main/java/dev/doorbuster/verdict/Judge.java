@@ -18,10 +18,15 @@ public final class Judge {
     static final double DRIFT_WINDOW_SHARE = 0.2;
 
     /** Everything the checks look at. */
-    public record Facts(Environment.Slo slo, LatencyRecorder recorder, List<Phase> phases, FaultTimeline timeline,
-                        List<ProbeSample> probes, long readAfterWriteReads, long readAfterWriteViolations,
-                        long client503s, WriteLedger.Audit writes, boolean soak) {
+    public record Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
+                        List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, long readAfterWriteReads,
+                        long readAfterWriteViolations, long client503s, WriteLedger.Audit writes) {
     }
+
+    /** Name of the phase an OVERLOAD run must recover in. */
+    public static final String RECOVERY_PHASE = "recovery";
+    /** Slack over the application's request bound before a request counts as hung. */
+    static final int HANG_SLACK_MS = 1000;
 
     private Judge() {
     }
@@ -34,10 +39,14 @@ public final class Judge {
         checks.add(CheckResult.atMost("read-after-write", slo.readAfterWriteViolations(), f.readAfterWriteViolations(),
                 "stale reads", f.readAfterWriteViolations() + " of " + f.readAfterWriteReads()
                         + " immediate reads of a user's own write did not see it"));
-        checks.add(poolExhaustion(f));
-        LatencyRecorder.Counts all = f.recorder().counts(null, 0, end);
-        checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
-                all.ko() + " of " + all.total() + " requests failed"));
+        if (f.mode() == JudgingMode.OVERLOAD) {
+            overload(checks, f, end);
+        } else {
+            checks.add(poolExhaustion(f));
+            LatencyRecorder.Counts all = f.recorder().counts(null, 0, end);
+            checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
+                    all.ko() + " of " + all.total() + " requests failed"));
+        }
         p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms());
         for (String name : f.recorder().names()) {
             p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()));
@@ -52,10 +61,30 @@ public final class Judge {
         }
         rto(checks, f);
         lostWrites(checks, f);
-        if (f.soak()) {
+        if (f.mode() == JudgingMode.SOAK) {
             drift(checks, f, end);
         }
         return checks;
+    }
+
+    private static void overload(List<CheckResult> checks, Facts f, int end) {
+        double saturation = Math.max(nanToZero(Probes.increase(f.probes(), ProbeSample::poolTimeouts)),
+                Math.max(nanToZero(Probes.increase(f.probes(), ProbeSample::poolExhaustedErrors)), f.client503s()));
+        checks.add(new CheckResult("pools saturated", 1, saturation, "events", saturation >= 1,
+                "the ramp must drive the pools into exhaustion, or this run proved nothing about overload"));
+        Histogram all = f.recorder().histogram(null, 0, end);
+        double maxMs = Math.round(all.getMaxValue() / 1000.0);
+        checks.add(CheckResult.atMost("no hung request", f.requestTimeoutMs() + HANG_SLACK_MS, maxMs, "ms",
+                "slowest request of " + all.getTotalCount() + "; the application bounds requests at "
+                        + f.requestTimeoutMs() + " ms, so anything longer hung"));
+        f.phases().stream().filter(p -> p.name().equals(RECOVERY_PHASE)).findFirst().ifPresent(p -> {
+            // The first seconds of the recovery phase still drain the overload's queue.
+            int from = p.fromSecond() + Math.max(1, (p.toSecond() - p.fromSecond()) / 3);
+            LatencyRecorder.Counts recovery = f.recorder().counts(null, from, Math.min(p.toSecond(), end));
+            checks.add(CheckResult.atMost("errors after recovery", f.slo().errorRatePercent(),
+                    round2(recovery.errorPercent()), "%", recovery.ko() + " of " + recovery.total()
+                            + " requests failed once the load had dropped (seconds " + from + "-" + p.toSecond() + ")"));
+        });
     }
 
     private static CheckResult poolExhaustion(Facts f) {

@@ -1,0 +1,89 @@
+package dev.doorbuster.simulations;
+
+import static io.gatling.javaapi.core.CoreDsl.scenario;
+
+import java.time.Duration;
+
+import dev.doorbuster.chaos.FaultSchedule;
+import dev.doorbuster.chaos.PrimaryFailover;
+import dev.doorbuster.chaos.ReplicationLag;
+import dev.doorbuster.load.LoadProfile;
+import dev.doorbuster.load.Parameters;
+import dev.doorbuster.load.Run;
+import dev.doorbuster.load.StorefrontJourneys;
+import dev.doorbuster.load.Verdicts;
+import dev.doorbuster.verdict.JudgingMode;
+import io.gatling.javaapi.core.Simulation;
+
+/**
+ * Black Friday, midnight: the doors open.
+ *
+ * <p><b>Load</b> (open model: shoppers keep arriving whatever the response times):
+ * <ol>
+ *   <li>baseline: a quiet evening, 2 shoppers arriving per second;</li>
+ *   <li>spike: within a minute, 15 times as many (30/s): the doorbuster deals are live;</li>
+ *   <li>peak: the crowd holds;</li>
+ *   <li>decay: back to the baseline.</li>
+ * </ol>
+ * Each shopper browses (70%), fills a cart (20%) or checks out (10%); every write is read back at once.
+ *
+ * <p><b>Faults</b>: replication lag (200 ms ± 50) from the start of the spike to the middle of the peak;
+ * a third into the peak the primary dies, the replica is promoted and the old primary rejoins as a replica.
+ *
+ * <p><b>Passes when</b> no shopper misses their own write, no pool is exhausted, P99 stays within budget
+ * (overall, per request, per phase, during each fault), the failover's client-observed RTO is within
+ * budget, no acknowledged order is lost and the error rate is within budget. Budgets: the environment
+ * file ({@code environments/local.json}), overridable with {@code -Dslo.<name>=...}.
+ *
+ * <p><b>Parameters</b>: {@code -Dload.scale=1} (arrival rates ×), {@code -Dload.minutes=1.5} (length of
+ * the load), {@code -Dfaults=true}, {@code -Ddoorbuster.env=local}.
+ */
+public class BlackFridaySimulation extends Simulation {
+    static final double SCALE = Parameters.positive("load.scale", 1);
+    static final Duration LENGTH = Duration.ofMillis((long) (Parameters.positive("load.minutes", 1.5) * 60_000));
+    static final boolean FAULTS = Parameters.flag("faults", true);
+
+    final LoadProfile load = new LoadProfile()
+            .hold("baseline", 2 * SCALE, share(0.2))
+            .rampTo("spike", 30 * SCALE, min(share(0.2), Duration.ofSeconds(55)))
+            .hold("peak", share(0.4))
+            .rampTo("decay", 2 * SCALE, share(0.2));
+
+    final FaultSchedule faults = FAULTS ? new FaultSchedule()
+            .at(load.start("spike"), new ReplicationLag(200, 50, 0),
+                    load.duration("spike").plus(load.duration("peak").dividedBy(2)))
+            .at(load.start("peak").plus(load.duration("peak").dividedBy(3)), new PrimaryFailover(true),
+                    load.duration("peak").dividedBy(3))
+            : new FaultSchedule();
+
+    final Run run = Run.start("BlackFridaySimulation", load, faults, JudgingMode.STANDARD);
+    final StorefrontJourneys shoppers = new StorefrontJourneys(run);
+
+    {
+        setUp(scenario("Black Friday shoppers")
+                .exec(shoppers.trafficMix(70, 20, 10))
+                .injectOpen(load.injection())
+                .andThen(Verdicts.closingScenario(run)))
+                .protocols(shoppers.protocol())
+                .assertions(Verdicts.assertion())
+                .maxDuration(load.total().plus(Duration.ofMinutes(5)));
+    }
+
+    @Override
+    public void before() {
+        run.beginLoad();
+    }
+
+    @Override
+    public void after() {
+        run.close();
+    }
+
+    private static Duration share(double fraction) {
+        return Duration.ofMillis((long) (LENGTH.toMillis() * fraction));
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+}

@@ -1,0 +1,66 @@
+package dev.doorbuster.simulations;
+
+import static io.gatling.javaapi.core.CoreDsl.scenario;
+
+import java.time.Duration;
+
+import dev.doorbuster.chaos.FaultSchedule;
+import dev.doorbuster.chaos.ReplicationLag;
+import dev.doorbuster.load.LoadProfile;
+import dev.doorbuster.load.Parameters;
+import dev.doorbuster.load.Run;
+import dev.doorbuster.load.StorefrontJourneys;
+import dev.doorbuster.load.Verdicts;
+import dev.doorbuster.verdict.JudgingMode;
+import io.gatling.javaapi.core.Simulation;
+
+/**
+ * Do shoppers see what they just wrote while the replicas lag?
+ *
+ * <p><b>Load</b>: 10 shoppers/s who mostly write and read back at once: profile updates, carts and
+ * orders (20% browse, 40% fill a cart, 40% check out).
+ * <p><b>Fault</b>: the replication link is delayed ({@code -Dlag.ms=300} ± {@code -Dlag.jitterMs=50})
+ * from 10% to 90% of the run, so replicas serve reads that are hundreds of milliseconds old.
+ * <p><b>Passes when</b> no read of a shopper's own write misses it (read-after-write violations are
+ * counted and fail the run), plus the common checks. An application that reads from replicas naively
+ * ({@code -Dapp.routing=replica}) fails here; one that waits for its writes' position
+ * ({@code read-your-writes}) or reads from the primary after writing ({@code sticky}) passes.
+ * <p><b>Parameters</b>: {@code -Dload.scale=1}, {@code -Dload.minutes=1}, {@code -Dlag.ms}, {@code -Dlag.jitterMs}.
+ */
+public class ReplicationLagSimulation extends Simulation {
+    static final double SCALE = Parameters.positive("load.scale", 1);
+    static final Duration LENGTH = Duration.ofMillis((long) (Parameters.positive("load.minutes", 1) * 60_000));
+    static final long LAG_MS = (long) Parameters.positive("lag.ms", 300);
+    static final long JITTER_MS = (long) Parameters.positive("lag.jitterMs", 50);
+
+    final LoadProfile load = new LoadProfile().hold("steady", 10 * SCALE, LENGTH);
+    final FaultSchedule faults = new FaultSchedule()
+            .at(share(0.1), new ReplicationLag(LAG_MS, JITTER_MS, 0), share(0.8));
+
+    final Run run = Run.start("ReplicationLagSimulation", load, faults, JudgingMode.STANDARD);
+    final StorefrontJourneys shoppers = new StorefrontJourneys(run);
+
+    {
+        setUp(scenario("Shoppers reading their own writes")
+                .exec(shoppers.trafficMix(20, 40, 40))
+                .injectOpen(load.injection())
+                .andThen(Verdicts.closingScenario(run)))
+                .protocols(shoppers.protocol())
+                .assertions(Verdicts.assertion())
+                .maxDuration(load.total().plus(Duration.ofMinutes(5)));
+    }
+
+    @Override
+    public void before() {
+        run.beginLoad();
+    }
+
+    @Override
+    public void after() {
+        run.close();
+    }
+
+    private static Duration share(double fraction) {
+        return Duration.ofMillis((long) (LENGTH.toMillis() * fraction));
+    }
+}

@@ -1,0 +1,110 @@
+package dev.doorbuster.load;
+
+import static io.gatling.javaapi.core.CoreDsl.constantUsersPerSec;
+import static io.gatling.javaapi.core.CoreDsl.rampUsersPerSec;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.doorbuster.verdict.Phase;
+import io.gatling.javaapi.core.OpenInjectionStep;
+
+/**
+ * An open-model arrival profile made of named phases ("baseline", "spike", ...), each holding or ramping
+ * the arrival rate of new users per second. The same description feeds Gatling's injection, the verdict's
+ * per-phase checks, the report's phase markers and the fault schedule ("lag during the spike").
+ */
+public final class LoadProfile {
+    /** One phase: the rate goes from {@code fromRate} to {@code toRate} users/s over {@code duration}. */
+    public record Step(String phase, double fromRate, double toRate, Duration duration) {
+    }
+
+    private final List<Step> steps = new ArrayList<>();
+
+    /** Starts at {@code rate} users/s for {@code duration}. */
+    public LoadProfile hold(String phase, double rate, Duration duration) {
+        return add(new Step(phase, rate, rate, duration));
+    }
+
+    /** Moves linearly from the previous phase's end rate to {@code rate} users/s over {@code duration}. */
+    public LoadProfile rampTo(String phase, double rate, Duration duration) {
+        return add(new Step(phase, endRate(), rate, duration));
+    }
+
+    /** Keeps the previous phase's end rate for {@code duration}. */
+    public LoadProfile hold(String phase, Duration duration) {
+        return hold(phase, endRate(), duration);
+    }
+
+    private LoadProfile add(Step step) {
+        if (step.fromRate() < 0 || step.toRate() < 0 || step.duration().isNegative() || step.duration().isZero()) {
+            throw new IllegalArgumentException("phase '" + step.phase() + "' needs rates ≥ 0 and a positive duration, got "
+                    + step.fromRate() + " → " + step.toRate() + " users/s over " + step.duration());
+        }
+        steps.add(step);
+        return this;
+    }
+
+    private double endRate() {
+        if (steps.isEmpty()) {
+            throw new IllegalStateException("the first phase needs an explicit rate");
+        }
+        return steps.get(steps.size() - 1).toRate();
+    }
+
+    public List<Step> steps() {
+        return List.copyOf(steps);
+    }
+
+    /** Gatling's open injection steps for this profile. */
+    public OpenInjectionStep[] injection() {
+        return steps.stream().map(s -> s.fromRate() == s.toRate()
+                ? constantUsersPerSec(s.fromRate()).during(s.duration())
+                : rampUsersPerSec(s.fromRate()).to(s.toRate()).during(s.duration())).toArray(OpenInjectionStep[]::new);
+    }
+
+    /** The phases as run seconds, for the verdict and the report. */
+    public List<Phase> phases() {
+        List<Phase> phases = new ArrayList<>();
+        long at = 0;
+        for (Step s : steps) {
+            long end = at + s.duration().toMillis();
+            phases.add(new Phase(s.phase(), (int) (at / 1000), (int) Math.ceil(end / 1000.0)));
+            at = end;
+        }
+        return phases;
+    }
+
+    /** When {@code phase} starts, from the start of the load. */
+    public Duration start(String phase) {
+        Duration at = Duration.ZERO;
+        for (Step s : steps) {
+            if (s.phase().equals(phase)) {
+                return at;
+            }
+            at = at.plus(s.duration());
+        }
+        throw new IllegalArgumentException("no phase '" + phase + "' in this profile; phases: "
+                + steps.stream().map(Step::phase).toList());
+    }
+
+    public Duration duration(String phase) {
+        return steps.stream().filter(s -> s.phase().equals(phase)).findFirst().map(Step::duration)
+                .orElseThrow(() -> new IllegalArgumentException("no phase '" + phase + "' in this profile"));
+    }
+
+    public Duration total() {
+        return steps.stream().map(Step::duration).reduce(Duration.ZERO, Duration::plus);
+    }
+
+    public double peakRate() {
+        return steps.stream().mapToDouble(s -> Math.max(s.fromRate(), s.toRate())).max().orElse(0);
+    }
+
+    /** Expected number of users the profile injects (area under the rate curve). */
+    public long expectedUsers() {
+        return Math.round(steps.stream().mapToDouble(s -> (s.fromRate() + s.toRate()) / 2 * s.duration().toMillis() / 1000.0)
+                .sum());
+    }
+}

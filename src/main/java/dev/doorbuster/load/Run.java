@@ -1,0 +1,330 @@
+package dev.doorbuster.load;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+import dev.doorbuster.chaos.ChaosContext;
+import dev.doorbuster.chaos.ChaosRunner;
+import dev.doorbuster.chaos.FaultSchedule;
+import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.chaos.WriteProbe;
+import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.EnvironmentLoader;
+import dev.doorbuster.topology.ExternalTopology;
+import dev.doorbuster.topology.LocalTopology;
+import dev.doorbuster.topology.Topology;
+import dev.doorbuster.verdict.ChaosReport;
+import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.Judge;
+import dev.doorbuster.verdict.JudgingMode;
+import dev.doorbuster.verdict.LatencyRecorder;
+import dev.doorbuster.verdict.Probes;
+import dev.doorbuster.verdict.Verdict;
+import dev.doorbuster.verdict.WriteLedger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Doorbuster run, as a simulation sees it:
+ * <ol>
+ *   <li>{@link #start} (from the simulation's constructor, because Gatling reads the base URL then):
+ *       reads and validates the environment, refuses faults it cannot perform, starts the topology;</li>
+ *   <li>{@link #beginLoad()} (from {@code before()}): starts the clock, the probes and the fault schedule;</li>
+ *   <li>{@link #judge()} (from the last scenario, once the load is over): heals every fault, audits the
+ *       acknowledged writes, evaluates the checks and writes the verdict files and {@code chaos.html};</li>
+ *   <li>{@link #close()} (from {@code after()}): stops the topology and updates the run history.</li>
+ * </ol>
+ * A JVM shutdown hook heals faults and stops the topology if {@code after()} never runs (a crash).
+ */
+public final class Run implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Run.class);
+    private static final Duration AUDIT_RETRY = Duration.ofSeconds(30);
+
+    private final String simulation;
+    private final Environment environment;
+    private final Topology topology;
+    private final LoadProfile profile;
+    private final FaultSchedule schedule;
+    private final JudgingMode mode;
+    private final Path reportsDir;
+    private final Path workDir;
+    private final WriteLedger ledger = new WriteLedger();
+    private final ReadAfterWrite readAfterWrite = new ReadAfterWrite();
+    private final AtomicLong client503s = new AtomicLong();
+    private final VerdictServer verdictServer;
+    private final Thread shutdownHook;
+    private volatile LatencyRecorder recorder = new LatencyRecorder(System.nanoTime());
+    private volatile FaultTimeline timeline = new FaultTimeline(System.nanoTime());
+    private volatile Probes probes;
+    private volatile ChaosRunner chaos;
+    private volatile Instant loadStarted;
+    private volatile List<CheckResult> checks = List.of();
+    private volatile Verdict verdict;
+    private volatile boolean closed;
+
+    private Run(String simulation, Environment environment, Topology topology, LoadProfile profile,
+                FaultSchedule schedule, JudgingMode mode, Path reportsDir, Path workDir) throws IOException {
+        this.simulation = simulation;
+        this.environment = environment;
+        this.topology = topology;
+        this.profile = profile;
+        this.schedule = schedule;
+        this.mode = mode;
+        this.reportsDir = reportsDir;
+        this.workDir = workDir;
+        this.verdictServer = new VerdictServer(() -> checks);
+        this.shutdownHook = new Thread(this::emergencyStop, "doorbuster-run-shutdown");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    /**
+     * Reads the environment ({@code -Ddoorbuster.env}, default local), checks the schedule against it,
+     * and starts (or connects to) the topology. Nothing is started if the environment or a fault is
+     * refused.
+     */
+    public static Run start(String simulation, LoadProfile profile, FaultSchedule schedule, JudgingMode mode) {
+        // toxiproxy-java's HttpURLConnection sets no timeouts: bound every call so no API call can hang a run.
+        System.setProperty("sun.net.client.defaultConnectTimeout", System.getProperty("sun.net.client.defaultConnectTimeout", "5000"));
+        System.setProperty("sun.net.client.defaultReadTimeout", System.getProperty("sun.net.client.defaultReadTimeout", "30000"));
+        Environment environment = EnvironmentLoader.fromSystemProperties();
+        Path reportsDir = Path.of(System.getProperty("doorbuster.reports", "reports")).toAbsolutePath();
+        Path workDir = Path.of("target", "doorbuster", simulation.toLowerCase(Locale.ROOT) + "-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))).toAbsolutePath();
+        log.info("Doorbuster {}: environment '{}' ({}), {} of load, {} fault(s)", simulation, environment.name(),
+                environment.source(), profile.total(), schedule.entries().size());
+        // Connecting to an external environment starts nothing, so faults are checked right after it.
+        Topology topology = environment.isLocal() ? LocalTopology.start(environment, workDir)
+                : ExternalTopology.connect(environment);
+        try {
+            Run run = new Run(simulation, environment, topology, profile, schedule, mode, reportsDir, workDir);
+            new ChaosRunner(new ChaosContext(topology, run.timeline, null), schedule).checkAllowed();
+            return run;
+        } catch (IOException | RuntimeException e) {
+            topology.close();
+            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+        }
+    }
+
+    public URI appUrl() {
+        return topology.appUrl();
+    }
+
+    public Environment environment() {
+        return environment;
+    }
+
+    public Topology topology() {
+        return topology;
+    }
+
+    public LoadProfile profile() {
+        return profile;
+    }
+
+    public LatencyRecorder recorder() {
+        return recorder;
+    }
+
+    public ReadAfterWrite readAfterWrite() {
+        return readAfterWrite;
+    }
+
+    public WriteLedger ledger() {
+        return ledger;
+    }
+
+    /** Counts a 503 seen by a client (pool exhaustion, when the app exposes no pool metrics). */
+    public void client503() {
+        client503s.incrementAndGet();
+    }
+
+    /** Second 0 of the run: starts the recorder, the probes and the fault schedule. */
+    public synchronized void beginLoad() {
+        long t0 = System.nanoTime();
+        loadStarted = Instant.now();
+        recorder = new LatencyRecorder(t0);
+        timeline = new FaultTimeline(t0);
+        probes = new Probes(topology, () -> recorder.secondOf(System.nanoTime()));
+        probes.start();
+        chaos = new ChaosRunner(new ChaosContext(topology, timeline, new WriteProbe(topology.appUrl())), schedule);
+        chaos.start();
+    }
+
+    /**
+     * After the load: heals every fault, takes a last probe sample, audits acknowledged writes on the
+     * current primary, evaluates the checks, writes verdict.json, junit.xml and chaos.html, and prints
+     * one line per check. Returns the check indexes, for the verdict scenario to request one by one.
+     */
+    public synchronized List<Integer> judge() {
+        if (verdict != null) {
+            return IntStream.range(0, checks.size()).boxed().toList();
+        }
+        if (loadStarted == null) {
+            beginLoad(); // before() did not run (misuse): judge an empty run rather than crash
+        }
+        double seconds = Duration.between(loadStarted, Instant.now()).toMillis() / 1000.0;
+        chaos.healAll();
+        probes.sample();
+        probes.close();
+        WriteLedger.Audit audit = auditWrites();
+        List<CheckResult> results = Judge.evaluate(new Judge.Facts(mode, environment.slo(),
+                environment.app().requestTimeoutMs(), recorder, profile.phases(), timeline, probes.samples(),
+                readAfterWrite.reads(), readAfterWrite.violations(), client503s.get(), audit));
+        LatencyRecorder.Counts counts = recorder.counts(null, 0, recorder.lastSecond() + 1);
+        verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
+                counts.ko(), audit, timeline.events());
+        checks = results;
+        Path dir = reportDir();
+        try {
+            verdict.writeJson(dir.resolve(Verdict.JSON_FILE));
+            verdict.writeJunitXml(dir.resolve(Verdict.JUNIT_FILE));
+            ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline);
+        } catch (IOException e) {
+            log.error("Cannot write the verdict files into {}: {}", dir, e.toString());
+        }
+        System.out.println();
+        System.out.print(verdict.summary());
+        System.out.println("Reports: " + dir.resolve("chaos.html") + " (faults) and " + dir.resolve("index.html")
+                + " (Gatling)");
+        System.out.println();
+        return IntStream.range(0, checks.size()).boxed().toList();
+    }
+
+    public Optional<Verdict> verdict() {
+        return Optional.ofNullable(verdict);
+    }
+
+    public String checkName(int index) {
+        return checks.get(index).name();
+    }
+
+    public URI checkUrl(int index) {
+        return verdictServer.checkUrl(index);
+    }
+
+    /** Stops the topology and updates reports/index.html. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (chaos != null) {
+                chaos.close();
+            }
+            if (probes != null) {
+                probes.close();
+            }
+        } finally {
+            topology.close();
+            verdictServer.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException e) {
+                // The JVM is already shutting down.
+            }
+        }
+        if (verdict != null) {
+            copyLogs();
+            try {
+                ChaosReport.writeHistory(reportsDir);
+            } catch (IOException e) {
+                log.warn("Cannot update {}: {}", reportsDir.resolve("index.html"), e.toString());
+            }
+        }
+    }
+
+    private void emergencyStop() {
+        if (closed) {
+            return;
+        }
+        System.err.println("[doorbuster] the run ended without cleaning up: healing faults and stopping the topology");
+        try {
+            if (chaos != null) {
+                chaos.close();
+            }
+        } finally {
+            topology.close();
+        }
+    }
+
+    /** The audit retries for a while: right after healing, the primary may still be coming back. */
+    private WriteLedger.Audit auditWrites() {
+        long deadline = System.nanoTime() + AUDIT_RETRY.toNanos();
+        while (true) {
+            WriteLedger.Audit audit = ledger.audit(topology.writerJdbcUrl(), topology.dbUser(), topology.dbPassword());
+            if (audit.error() == null || System.nanoTime() > deadline) {
+                return audit;
+            }
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return audit;
+            }
+        }
+    }
+
+    /**
+     * Gatling's folder for this run ({@code reports/<simulation>-<timestamp>}), created when the run
+     * started; our files go next to its report. Falls back to a folder of our own.
+     */
+    private Path reportDir() {
+        String prefix = simulation.toLowerCase(Locale.ROOT) + "-";
+        Instant since = loadStarted.minus(Duration.ofMinutes(10));
+        try (Stream<Path> dirs = Files.isDirectory(reportsDir) ? Files.list(reportsDir) : Stream.empty()) {
+            Optional<Path> gatling = dirs.filter(Files::isDirectory)
+                    .filter(d -> d.getFileName().toString().startsWith(prefix))
+                    .filter(d -> modifiedAfter(d, since))
+                    .max(Comparator.comparing(d -> d.getFileName().toString()));
+            if (gatling.isPresent()) {
+                return gatling.get();
+            }
+        } catch (IOException e) {
+            log.debug("Cannot list {}: {}", reportsDir, e.toString());
+        }
+        return reportsDir.resolve(prefix + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMddHHmmssSSS")));
+    }
+
+    private void copyLogs() {
+        Path dir = reportDir();
+        List<Path> logs = new ArrayList<>();
+        try (Stream<Path> files = Files.isDirectory(workDir) ? Files.list(workDir) : Stream.empty()) {
+            files.filter(f -> f.getFileName().toString().endsWith(".log")).forEach(logs::add);
+        } catch (IOException e) {
+            return;
+        }
+        for (Path logFile : logs) {
+            try {
+                Files.createDirectories(dir.resolve("logs"));
+                Files.copy(logFile, dir.resolve("logs").resolve(logFile.getFileName()),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                log.debug("Cannot copy {}: {}", logFile, e.toString());
+            }
+        }
+    }
+
+    private static boolean modifiedAfter(Path dir, Instant since) {
+        try {
+            return Files.getLastModifiedTime(dir).toInstant().isAfter(since);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
