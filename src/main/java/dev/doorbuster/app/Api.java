@@ -42,12 +42,12 @@ final class Api {
     /** What to answer: status, a body (serialised as JSON unless it is text), extra headers. */
     record Reply(int status, Object body, Map<String, String> headers) {
         static Reply ok(Object body, Pool servedBy) {
-            return new Reply(200, body, Map.of(SERVED_BY, servedBy.tag()));
+            return new Reply(200, body, Map.of(SERVED_BY, servedBy.server()));
         }
 
         static Reply written(int status, Written<?> written) {
             Map<String, String> headers = new LinkedHashMap<>();
-            headers.put(SERVED_BY, Pool.WRITER.tag());
+            headers.put(SERVED_BY, Pool.WRITER.server());
             if (written.token() != null) {
                 headers.put(CONSISTENCY_TOKEN, written.token());
             }

@@ -32,16 +32,24 @@ final class Database implements AutoCloseable {
     private static final int MAX_ATTEMPTS = 3;
 
     enum Pool {
-        WRITER("writer"), READER("reader");
+        WRITER("writer", "primary"), READER("reader", "replica");
 
         private final String tag;
+        private final String server;
 
-        Pool(String tag) {
+        Pool(String tag, String server) {
             this.tag = tag;
+            this.server = server;
         }
 
+        /** The pool's name: {@code pool} tag of the meters, {@code pool} field of errors. */
         String tag() {
             return tag;
+        }
+
+        /** The role of the server the pool is meant for: the {@code X-Served-By} value. */
+        String server() {
+            return server;
         }
     }
 

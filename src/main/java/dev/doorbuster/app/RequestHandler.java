@@ -33,6 +33,7 @@ final class RequestHandler implements HttpHandler {
     static final ThreadLocal<Long> QUEUED_AT = new ThreadLocal<>();
     /** Larger bodies are refused (413) before being read: no order or profile needs more. */
     static final int MAX_BODY_BYTES = 64 * 1024;
+    private static final long MAX_DISCARD_BYTES = 1024 * 1024;
     private static final Set<String> KNOWN_METHODS = Set.of("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS");
     private static final String JSON = "application/json";
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -109,26 +110,44 @@ final class RequestHandler implements HttpHandler {
         return id;
     }
 
-    /** Reads at most {@link #MAX_BODY_BYTES}; a larger declared or actual body is a 413. */
+    /**
+     * Reads at most {@link #MAX_BODY_BYTES}; a larger body is a 413. The excess is read and thrown away up
+     * to {@link #MAX_DISCARD_BYTES} first: closing a socket with unread input makes TCP reset it, and the
+     * reset destroys the 413 on its way to the client. Beyond that the client gets the reset.
+     */
     private static byte[] readBody(HttpExchange exchange) {
         String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+        long length = -1;
         if (declared != null) {
             try {
-                if (Long.parseLong(declared.strip()) > MAX_BODY_BYTES) {
-                    throw tooLarge();
-                }
+                length = Long.parseLong(declared.strip());
             } catch (NumberFormatException e) {
                 throw ApiError.badRequest("Content-Length must be a number.");
             }
         }
         try (InputStream in = exchange.getRequestBody()) {
+            if (length > MAX_DISCARD_BYTES) {
+                throw tooLarge();
+            }
             byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
             if (body.length > MAX_BODY_BYTES) {
+                discard(in, MAX_DISCARD_BYTES - body.length);
                 throw tooLarge();
             }
             return body;
         } catch (IOException e) {
             throw ApiError.badRequest("The request body could not be read.");
+        }
+    }
+
+    private static void discard(InputStream in, long max) throws IOException {
+        byte[] sink = new byte[8192];
+        for (long left = max; left > 0; ) {
+            int n = in.read(sink, 0, (int) Math.min(sink.length, left));
+            if (n < 0) {
+                return;
+            }
+            left -= n;
         }
     }
 
