@@ -1,0 +1,90 @@
+package dev.doorbuster.app;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * An answer that is not a success: HTTP status, a stable machine-readable code, a human message, and
+ * optional extra fields (the pool that was exhausted, the products out of stock). Thrown anywhere in a
+ * request and turned into {@code {"error":code,"message":...}} in one place ({@link RequestHandler}).
+ */
+final class ApiError extends RuntimeException {
+    private final int status;
+    private final String code;
+    private final Map<String, Object> extra;
+
+    private ApiError(int status, String code, String message, Map<String, Object> extra) {
+        super(message, null, false, false); // no stack trace: these are answers, not bugs
+        this.status = status;
+        this.code = code;
+        this.extra = extra;
+    }
+
+    static ApiError badRequest(String message) {
+        return new ApiError(400, "bad_request", message, Map.of());
+    }
+
+    static ApiError notFound(String message) {
+        return new ApiError(404, "not_found", message, Map.of());
+    }
+
+    static ApiError methodNotAllowed(String message) {
+        return new ApiError(405, "method_not_allowed", message, Map.of());
+    }
+
+    static ApiError conflict(String message) {
+        return new ApiError(409, "conflict", message, Map.of());
+    }
+
+    static ApiError outOfStock(String message, Object productIds) {
+        return new ApiError(409, "out_of_stock", message, Map.of("productIds", productIds));
+    }
+
+    static ApiError payloadTooLarge(String message) {
+        return new ApiError(413, "payload_too_large", message, Map.of());
+    }
+
+    /** The pool gave no connection within its timeout: the app is overloaded, the database may be fine. */
+    static ApiError poolExhausted(Database.Pool pool, String message) {
+        return new ApiError(503, "pool_exhausted", message, Map.of("pool", pool.tag()));
+    }
+
+    /** The database behind the pool cannot be reached (or refuses work): not an overload. */
+    static ApiError databaseUnavailable(Database.Pool pool, String message) {
+        return new ApiError(503, "database_unavailable", message, Map.of("pool", pool.tag()));
+    }
+
+    static ApiError timeout(String message) {
+        return new ApiError(503, "timeout", message, Map.of());
+    }
+
+    static ApiError shuttingDown() {
+        return new ApiError(503, "shutting_down", "The storefront is shutting down; retry on another instance.",
+                Map.of());
+    }
+
+    static ApiError internal() {
+        return new ApiError(500, "internal_error", "Unexpected server error; it has been logged.", Map.of());
+    }
+
+    int status() {
+        return status;
+    }
+
+    String code() {
+        return code;
+    }
+
+    /** 503s tell clients when to come back: overload and outages are expected to pass. */
+    boolean retryable() {
+        return status == 503;
+    }
+
+    Map<String, Object> body() {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("error", code);
+        body.put("message", getMessage());
+        body.putAll(extra);
+        return body;
+    }
+}

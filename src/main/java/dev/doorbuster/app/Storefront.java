@@ -1,0 +1,351 @@
+package dev.doorbuster.app;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.sql.SQLException;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.doorbuster.app.Database.Pool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Doorbuster reference storefront, the system under test: a small shop (products, carts, orders,
+ * users) over HTTP/JSON on a PostgreSQL primary (writer pool) and replica (reader pool), with the classic
+ * failure modes of such services and their fixes selectable per run (see {@link StorefrontConfig.Routing}).
+ *
+ * <p>Run it in its own JVM with {@link #main} (flags in {@link StorefrontConfig#USAGE}), or in-process
+ * with {@link #start}. {@link #close} stops accepting, lets in-flight requests finish (at most
+ * {@value #DRAIN_SECONDS} s), then closes the pools.
+ */
+public final class Storefront implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Storefront.class);
+    private static final int DRAIN_SECONDS = 5;
+    /** After --init-schema creates the database, the replica needs a moment to replay it. */
+    private static final long READER_WAIT_MS = 15_000;
+
+    static {
+        // The JDK server otherwise leaves Nagle on: with delayed ACKs that is ~40 ms per small response on
+        // loopback. Read once, when the server classes load, so it must be set before the first HttpServer.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
+    /** The storefront could not start; the message is one line saying why. */
+    public static final class StartupException extends RuntimeException {
+        StartupException(String message) {
+            super(message);
+        }
+    }
+
+    private final StorefrontConfig config;
+    private final HttpServer server;
+    private final ThreadPoolExecutor workers;
+    private final ScheduledThreadPoolExecutor watchdog;
+    private final RequestHandler handler;
+    private final Database database;
+    private final StorefrontMetrics metrics;
+    private final CountDownLatch closed = new CountDownLatch(1);
+    private boolean closing;
+
+    private Storefront(StorefrontConfig config, HttpServer server, ThreadPoolExecutor workers,
+            ScheduledThreadPoolExecutor watchdog, RequestHandler handler, Database database, StorefrontMetrics metrics) {
+        this.config = config;
+        this.server = server;
+        this.workers = workers;
+        this.watchdog = watchdog;
+        this.handler = handler;
+        this.database = database;
+        this.metrics = metrics;
+    }
+
+    // ---- command line ----------------------------------------------------------------------------------------
+
+    /** Exit codes: 0 after a clean shutdown (SIGTERM/Ctrl-C), 1 cannot start, 2 bad flags. */
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * Parses {@code args}, starts, prints {@code Storefront listening on http://HOST:PORT} to {@code out},
+     * and serves until the JVM is asked to stop; then drains and returns 0. Returns 2 (usage printed) for
+     * bad flags and 1 (one-line reason) if it cannot start, before anything is left running.
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        StorefrontConfig config;
+        try {
+            config = StorefrontConfig.fromArgs(args);
+        } catch (StorefrontConfig.HelpRequested e) {
+            out.print(StorefrontConfig.USAGE);
+            return 0;
+        } catch (StorefrontConfig.UsageException e) {
+            err.println("storefront: " + e.getMessage());
+            err.print(StorefrontConfig.USAGE);
+            return 2;
+        }
+        Storefront storefront;
+        try {
+            storefront = start(config, note -> err.println("storefront: " + note));
+        } catch (StartupException e) {
+            err.println("storefront: " + e.getMessage());
+            return 1;
+        }
+        // SIGTERM/Ctrl-C run the hooks; the JVM would then exit 143/130. A drained shutdown is a success: 0.
+        Thread hook = new Thread(() -> {
+            storefront.close();
+            out.flush();
+            err.flush();
+            Runtime.getRuntime().halt(0);
+        }, "storefront-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        out.println("Storefront listening on " + storefront.url());
+        out.flush();
+        storefront.awaitClosed();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is what closed it
+        }
+        return 0;
+    }
+
+    // ---- in-process ------------------------------------------------------------------------------------------
+
+    /**
+     * Starts a storefront: checks both databases are reachable (and initialises the schema if asked), then
+     * listens. Nothing is left running if it fails.
+     *
+     * @throws StartupException with a one-line reason (database unreachable, port taken, ...)
+     */
+    public static Storefront start(StorefrontConfig config) {
+        return start(config, log::info);
+    }
+
+    private static Storefront start(StorefrontConfig config, Consumer<String> notes) {
+        if (!isLoopback(config.host())) {
+            notes.accept("WARNING: listening on " + config.host() + ", not loopback: reachable from other machines.");
+        }
+        StorefrontMetrics metrics = new StorefrontMetrics();
+        Database database = null;
+        HttpServer server = null;
+        ThreadPoolExecutor workers = null;
+        ScheduledThreadPoolExecutor watchdog = null;
+        try {
+            if (config.initSchema()) {
+                createDatabaseIfAbsent(config);
+            }
+            database = new Database(config, metrics);
+            requireReachable(database, Pool.WRITER, config.writerUrl(), 0);
+            if (config.initSchema()) {
+                initSchema(config, database, notes);
+            }
+            requireReachable(database, Pool.READER, config.readerUrl(), config.initSchema() ? READER_WAIT_MS : 0);
+
+            ReadRouter router = new ReadRouter(config, database, metrics);
+            Api api = new Api(database, router, metrics);
+            watchdog = new ScheduledThreadPoolExecutor(1, threads("storefront-watchdog"));
+            watchdog.setRemoveOnCancelPolicy(true); // most alarms are cancelled: do not keep them queued
+            RequestHandler handler = new RequestHandler(api, metrics, watchdog, config.requestTimeoutMs());
+            workers = new ThreadPoolExecutor(config.httpThreads(), config.httpThreads(), 60, TimeUnit.SECONDS,
+                    new LinkedBlockingQueue<>(), threads("storefront-http"));
+            server = listen(config, workers, handler);
+            Storefront storefront = new Storefront(config, server, workers, watchdog, handler, database, metrics);
+            notes.accept("serving " + storefront.url() + " (" + config + ")");
+            return storefront;
+        } catch (RuntimeException | Error e) {
+            RuntimeException failure = e instanceof StartupException s ? s
+                    : e instanceof RuntimeException ? new StartupException(Database.rootMessage(e)) : null;
+            if (server != null) {
+                server.stop(0);
+            }
+            if (workers != null) {
+                workers.shutdownNow();
+            }
+            if (watchdog != null) {
+                watchdog.shutdownNow();
+            }
+            if (database != null) {
+                database.close();
+            }
+            metrics.close();
+            if (failure == null) {
+                throw (Error) e;
+            }
+            throw failure;
+        }
+    }
+
+    private static void createDatabaseIfAbsent(StorefrontConfig config) {
+        Properties props = Database.driverDefaults(Pool.WRITER, config);
+        props.setProperty("user", config.dbUser());
+        if (!config.dbPassword().isEmpty()) {
+            props.setProperty("password", config.dbPassword());
+        }
+        try {
+            Schema.ensureDatabase(config.writerUrl(), props);
+        } catch (SQLException e) {
+            throw new StartupException("cannot reach the writer database at " + Database.redact(config.writerUrl())
+                    + ": " + Database.rootMessage(e));
+        }
+    }
+
+    private static void initSchema(StorefrontConfig config, Database database, Consumer<String> notes) {
+        try {
+            Schema.Outcome outcome = Schema.init(database.dataSource(Pool.WRITER), config.seedProducts(),
+                    config.seedUsers());
+            notes.accept(outcome.seeded()
+                    ? "schema created and seeded with " + outcome.products() + " products and " + outcome.users()
+                            + " users in " + outcome.millis() + " ms"
+                    : "schema present (" + outcome.products() + " products, " + outcome.users() + " users); not reseeded");
+        } catch (SQLException e) {
+            throw new StartupException("cannot initialise the schema: " + Database.rootMessage(e));
+        }
+    }
+
+    private static void requireReachable(Database database, Pool pool, String url, long waitMs) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+        while (true) {
+            SQLException failure = database.unreachable(pool);
+            if (failure == null) {
+                return;
+            }
+            // Only "database does not exist" is worth waiting for (a replica replaying CREATE DATABASE).
+            if (!"3D000".equals(Database.sqlState(failure)) || System.nanoTime() > deadline) {
+                throw new StartupException("cannot reach the " + pool.tag() + " database at " + Database.redact(url) + ": "
+                        + Database.rootMessage(failure));
+            }
+            sleep(200);
+        }
+    }
+
+    private static HttpServer listen(StorefrontConfig config, ThreadPoolExecutor workers, RequestHandler handler) {
+        HttpServer server;
+        try {
+            server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(config.host()), config.port()), 1024);
+        } catch (IOException e) {
+            throw new StartupException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+        }
+        // Stamp each request when it is queued for a worker: the request deadline counts queueing time.
+        server.setExecutor(task -> {
+            long queuedAt = System.nanoTime();
+            workers.execute(() -> {
+                RequestHandler.QUEUED_AT.set(queuedAt);
+                try {
+                    task.run();
+                } finally {
+                    RequestHandler.QUEUED_AT.remove();
+                }
+            });
+        });
+        server.createContext("/", handler);
+        server.start();
+        return server;
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    /** {@code http://127.0.0.1:PORT} */
+    public String url() {
+        String host = config.host();
+        return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port();
+    }
+
+    public StorefrontConfig config() {
+        return config;
+    }
+
+    /** Blocks until {@link #close()} has finished. */
+    public void awaitClosed() {
+        try {
+            closed.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Graceful stop: the listening socket closes, requests in flight finish (every response now says
+     * {@code Connection: close}), then the workers stop and the pools close. Bounded by
+     * {@value #DRAIN_SECONDS} s for the drain. Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closing) {
+                awaitClosed();
+                return;
+            }
+            closing = true;
+        }
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DRAIN_SECONDS);
+            handler.drain();
+            // JDK 17's HttpServer.stop(n) returns early only when an exchange finishes after it was called, so
+            // with nothing in flight it would sleep the full n seconds: stop(0) then.
+            server.stop(metrics.inFlight().get() == 0 ? 0 : DRAIN_SECONDS);
+            workers.shutdown();
+            awaitTermination(workers, deadline);
+            watchdog.shutdownNow();
+            database.close();
+            metrics.close();
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    private static void awaitTermination(ThreadPoolExecutor workers, long deadline) {
+        try {
+            if (!workers.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                log.warn("Requests still running after the {} s drain; abandoning them", DRAIN_SECONDS);
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            workers.shutdownNow();
+        }
+    }
+
+    private static boolean isLoopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        ThreadFactory defaults = Executors.defaultThreadFactory();
+        return r -> {
+            Thread t = defaults.newThread(r);
+            t.setName(prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StartupException("interrupted while starting");
+        }
+    }
+}

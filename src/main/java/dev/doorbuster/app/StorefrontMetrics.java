@@ -1,0 +1,88 @@
+package dev.doorbuster.app;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * The storefront's meters, served as Prometheus text on {@code /metrics}. Names follow Micrometer's
+ * conventions ({@code storefront.read.routing} is exposed as {@code storefront_read_routing_total}); the
+ * HikariCP meters ({@code hikaricp_connections_*{pool="writer|reader"}}) are registered by the pools.
+ */
+final class StorefrontMetrics implements AutoCloseable {
+    /**
+     * Latency buckets of {@code http_server_requests_seconds_bucket}: few, fixed, and around the budgets a
+     * Black-Friday SLO talks about, so the series stay cheap to scrape and percentiles can be estimated.
+     */
+    private static final Duration[] LATENCY_BUCKETS = {Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+            Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10)};
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    StorefrontMetrics() {
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry); // process_cpu_usage: is the app, or the load generator, the bottleneck?
+        gcMetrics.bindTo(registry);
+        Gauge.builder("storefront.http.in_flight", inFlight, AtomicInteger::get)
+                .description("Requests received and not yet answered").register(registry);
+        for (Database.Pool pool : Database.Pool.values()) {
+            poolExhausted(pool);
+            databaseUnavailable(pool);
+        }
+    }
+
+    PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    AtomicInteger inFlight() {
+        return inFlight;
+    }
+
+    void recordRequest(String route, String method, int status, long nanos) {
+        Timer.builder("http.server.requests").description("HTTP requests by route template, method and status")
+                .tag("route", route).tag("method", method).tag("status", Integer.toString(status))
+                .serviceLevelObjectives(LATENCY_BUCKETS)
+                .register(registry).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    Counter readRouting(StorefrontConfig.Routing policy, String decision) {
+        return Counter.builder("storefront.read.routing").description("Where reads went, by policy and decision")
+                .tag("policy", policy.flag()).tag("decision", decision).register(registry);
+    }
+
+    Counter poolExhausted(Database.Pool pool) {
+        return Counter.builder("storefront.pool.exhausted")
+                .description("Requests answered 503 because the pool had no free connection within its timeout")
+                .tag("pool", pool.tag()).register(registry);
+    }
+
+    Counter databaseUnavailable(Database.Pool pool) {
+        return Counter.builder("storefront.db.unavailable")
+                .description("Requests answered 503 because the database behind the pool could not be reached")
+                .tag("pool", pool.tag()).register(registry);
+    }
+
+    String scrape() {
+        return registry.scrape();
+    }
+
+    @Override
+    public void close() {
+        gcMetrics.close();
+        registry.close();
+    }
+}
