@@ -290,14 +290,14 @@ class ToxicsDataPathTest {
             while (offset < sent.length) {
                 int read = in.read(received, offset, sent.length - offset);
                 assertTrue(read > 0);
-                assertTrue(read <= 200, "a piece larger than average_size + variation: " + read);
                 offset += read;
                 reads++;
             }
             long millis = (System.nanoTime() - start) / 1_000_000;
             assertArrayEquals(sent, received);
-            assertTrue(reads >= 10, "arrived in " + reads + " reads");
-            assertTrue(millis >= 30, "30 pieces with 2 ms pauses took " + millis + " ms");
+            // Unsliced, 3000 bytes arrive in one read; the client may merge a few pieces if it reads late.
+            assertTrue(reads >= 5, "arrived in " + reads + " reads");
+            assertTrue(millis >= 58, "30 pieces with 2 ms pauses took " + millis + " ms");
         }
     }
 
