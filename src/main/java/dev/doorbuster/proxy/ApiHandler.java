@@ -99,8 +99,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             write(ctx, request, Reply.error(400, "400 Bad Request"), null, false);
             return;
         }
-        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
-        String path = uri.path();
+        String path;
+        try {
+            path = new QueryStringDecoder(request.uri()).path();
+        } catch (IllegalArgumentException badEscape) {
+            write(ctx, request, Reply.error(400, "400 Bad Request"), null, false);
+            return;
+        }
         HttpMethod method = request.method();
         Route route = route(path);
         if (route == null) {

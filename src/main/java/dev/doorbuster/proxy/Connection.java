@@ -94,7 +94,7 @@ final class Connection {
         server = connect.channel();
         connect.addListener(done -> {
             if (!done.isSuccess()) {
-                LOG.info("Proxy {}: upstream {}:{} unreachable: {}", proxy.name(), address.getHostAddress(), port,
+                LOG.debug("Proxy {}: upstream {}:{} unreachable: {}", proxy.name(), address.getHostAddress(), port,
                         done.cause() == null ? "cancelled" : done.cause().getMessage());
                 client.close();
                 return;
