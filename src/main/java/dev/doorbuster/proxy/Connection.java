@@ -143,7 +143,11 @@ final class Connection {
         if (eventLoop().inEventLoop()) {
             task.run();
         } else {
-            eventLoop().execute(task);
+            try {
+                eventLoop().execute(task);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // The server is stopping: its event loops close every socket anyway.
+            }
         }
     }
 
