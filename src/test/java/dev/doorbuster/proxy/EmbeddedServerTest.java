@@ -45,7 +45,7 @@ class EmbeddedServerTest {
             Thread.sleep(100);
             server.stop();
             server.stop(); // idempotent
-            assertTrue(Sockets.closedWithin(live, 5_000), "live connection closed by stop()");
+            assertTrue(Sockets.closedWithin(live, 10_000), "live connection closed by stop()");
             live.close();
         }
         assertThrows(ConnectException.class, () -> Sockets.connect(server.host() + ":" + server.port()).close());

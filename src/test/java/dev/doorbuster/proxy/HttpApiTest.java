@@ -293,7 +293,7 @@ class HttpApiTest {
             assertEquals(2, Sockets.readExactly(live, 1)[0], "connection survives an update that changes nothing");
             assertEquals(200, call("PATCH", "/proxies/restart", "{\"upstream\":\"localhost:" + echo.port() + "\"}")
                     .statusCode());
-            assertTrue(Sockets.closedWithin(live, 5_000), "an upstream change closes live connections");
+            assertTrue(Sockets.closedWithin(live, 10_000), "an upstream change closes live connections");
         }
     }
 

@@ -137,7 +137,7 @@ class LiveToxicChangesTest {
             live.getOutputStream().write(1);
             assertEquals(1, live.getInputStream().read());
             proxy.disable();
-            assertTrue(Sockets.closedWithin(live, 5_000), "the live connection is closed");
+            assertTrue(Sockets.closedWithin(live, 10_000), "the live connection is closed");
             assertThrows(ConnectException.class, () -> Sockets.connect(listen).close());
             proxy.enable();
             try (Socket again = Sockets.connect(listen)) {
@@ -155,19 +155,19 @@ class LiveToxicChangesTest {
             proxy.toxics().latency("held", ToxicDirection.DOWNSTREAM, 10_000);
             live.getOutputStream().write(2); // held by the latency toxic when the proxy goes
             proxy.delete();
-            assertTrue(Sockets.closedWithin(live, 5_000));
+            assertTrue(Sockets.closedWithin(live, 10_000));
         }
     }
 
     @Test
     void resetRemovesToxicsFromLiveConnections() throws Exception {
-        proxy.toxics().latency("lat", ToxicDirection.DOWNSTREAM, 2_000);
+        proxy.toxics().latency("lat", ToxicDirection.DOWNSTREAM, 10_000);
         try (Socket live = Sockets.connect(proxy.getListen())) {
             client.reset();
             long start = System.nanoTime();
             live.getOutputStream().write(5);
             assertEquals(5, live.getInputStream().read());
-            assertTrue(System.nanoTime() - start < 1_000_000_000L, "no latency after reset");
+            assertTrue(System.nanoTime() - start < 5_000_000_000L, "no latency after reset");
         }
     }
 
@@ -184,7 +184,7 @@ class LiveToxicChangesTest {
                 proxy.toxics().timeout("t", ToxicDirection.DOWNSTREAM, 0).remove();
                 client.reset();
                 long millis = (System.nanoTime() - start) / 1_000_000;
-                assertTrue(millis < 3_000, "API calls took " + millis + " ms with a deaf upstream");
+                assertTrue(millis < 10_000, "API calls took " + millis + " ms with a deaf upstream");
                 assertTrue(accepted.isConnected());
             }
         }
