@@ -99,8 +99,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             write(ctx, request, Reply.error(400, "400 Bad Request"), null, false);
             return;
         }
-        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
-        String path = uri.path();
+        String path;
+        try {
+            path = new QueryStringDecoder(request.uri()).path();
+        } catch (IllegalArgumentException badEscape) {
+            write(ctx, request, Reply.error(400, "400 Bad Request"), null, false);
+            return;
+        }
         HttpMethod method = request.method();
         Route route = route(path);
         if (route == null) {
@@ -150,18 +155,23 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (requestId != null) {
             response.headers().set(REQUEST_ID_HEADER, requestId);
         }
+        // Header names in Go's canonical case (HTTP does not care; byte-level comparisons might).
         if (reply.contentType() != null) {
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.contentType());
+            response.headers().set("Content-Type", reply.contentType());
         }
         if (reply.nosniff()) {
             response.headers().set("X-Content-Type-Options", "nosniff");
         }
-        response.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new Date()));
+        response.headers().set("Date", DateFormatter.format(new Date()));
         if (reply.status() != 204) {
-            HttpUtil.setContentLength(response, reply.body().length);
+            response.headers().set("Content-Length", reply.body().length);
         }
         boolean keep = keepAlive && HttpUtil.isKeepAlive(request);
-        HttpUtil.setKeepAlive(response, keep);
+        if (!keep) {
+            response.headers().set("Connection", "close");
+        } else if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            response.headers().set("Connection", "keep-alive");
+        }
         if (keep) {
             ctx.writeAndFlush(response);
         } else {

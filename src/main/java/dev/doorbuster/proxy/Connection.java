@@ -94,7 +94,7 @@ final class Connection {
         server = connect.channel();
         connect.addListener(done -> {
             if (!done.isSuccess()) {
-                LOG.info("Proxy {}: upstream {}:{} unreachable: {}", proxy.name(), address.getHostAddress(), port,
+                LOG.debug("Proxy {}: upstream {}:{} unreachable: {}", proxy.name(), address.getHostAddress(), port,
                         done.cause() == null ? "cancelled" : done.cause().getMessage());
                 client.close();
                 return;
@@ -143,7 +143,11 @@ final class Connection {
         if (eventLoop().inEventLoop()) {
             task.run();
         } else {
-            eventLoop().execute(task);
+            try {
+                eventLoop().execute(task);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // The server is stopping: its event loops close every socket anyway.
+            }
         }
     }
 

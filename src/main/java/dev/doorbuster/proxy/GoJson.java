@@ -34,7 +34,7 @@ import java.util.Locale;
 final class GoJson {
 
     private static final JsonFactory FACTORY = JsonFactory.builder().build();
-    private static final JsonNodeFactory NODES = JsonNodeFactory.withExactBigDecimals(true);
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final CharacterEscapes GO_ESCAPES = new GoEscapes();
 
     private GoJson() {

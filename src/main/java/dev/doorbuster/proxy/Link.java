@@ -238,6 +238,8 @@ final class Link {
         }
         Run run = node.run;
         if (run.active && node.definition.toxic().closesConnectionWhenRemoved()) {
+            run.retired = true;
+            run.pipe.dispose();
             connection.close();
             return;
         }
@@ -250,6 +252,9 @@ final class Link {
         // A draw is a property of the link: it is made again only when the toxicity changes.
         boolean active = definition.toxicity() == node.definition.toxicity() ? old.active : draw(definition);
         if (old.active && !active && definition.toxic().closesConnectionWhenRemoved()) {
+            node.definition = definition;
+            old.retired = true;
+            old.pipe.dispose();
             connection.close();
             return;
         }

@@ -153,7 +153,7 @@ class PostgresThroughProxyTest {
         return "jdbc:postgresql://" + proxy.getListen() + "/postgres";
     }
 
-    private static long medianQueryMillis(Connection connection) throws SQLException {
+    private static double medianQueryMillis(Connection connection) throws SQLException {
         long[] samples = new long[7];
         try (Statement statement = connection.createStatement()) {
             statement.execute("SELECT 1"); // warm up
@@ -162,11 +162,11 @@ class PostgresThroughProxyTest {
                 try (ResultSet result = statement.executeQuery("SELECT 1")) {
                     assertTrue(result.next());
                 }
-                samples[i] = (System.nanoTime() - start) / 1_000_000;
+                samples[i] = System.nanoTime() - start;
             }
         }
         Arrays.sort(samples);
-        return samples[samples.length / 2];
+        return samples[samples.length / 2] / 1e6;
     }
 
     @Test
@@ -196,13 +196,12 @@ class PostgresThroughProxyTest {
     void aLatencyToxicSlowsQueriesByTheConfiguredAmount() throws Exception {
         try (Connection direct = connect("jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres");
                 Connection proxied = connect(proxiedUrl())) {
-            long baseline = medianQueryMillis(direct);
+            double baseline = medianQueryMillis(direct);
             proxy.toxics().latency("pg-latency", ToxicDirection.DOWNSTREAM, 100);
             try {
-                long slowed = medianQueryMillis(proxied);
-                long added = slowed - baseline;
-                assertTrue(added >= 99 && added < 400,
-                        "a 100 ms downstream latency added " + added + " ms per query (baseline " + baseline + " ms)");
+                double slowed = medianQueryMillis(proxied);
+                assertTrue(slowed >= 100 && slowed - baseline < 2_000, String.format(
+                        "a 100 ms downstream latency: %.2f ms per query (direct %.2f ms)", slowed, baseline));
             } finally {
                 proxy.toxics().get("pg-latency").remove();
             }
