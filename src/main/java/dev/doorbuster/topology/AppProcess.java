@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.process.ProcessRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,8 +47,9 @@ public final class AppProcess implements ProcessRegistry.Tracked, AutoCloseable 
     public static AppProcess start(String mainClass, List<String> jvmOptions, List<String> args, Path logFile,
                                    Duration timeout) {
         ProcessRegistry.stopLeftovers();
-        // A unique argument lets the next run recognise this exact JVM by its command line.
-        String instance = "-Ddoorbuster.instance=" + UUID.randomUUID();
+        // A unique argument lets the next run recognise this exact JVM by its command line; it names the
+        // Doorbuster home too, so a person (or a test) can tell which installation started it.
+        String instance = "-Ddoorbuster.instance=" + DoorbusterHome.get() + "#" + UUID.randomUUID();
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);

@@ -1,0 +1,90 @@
+package dev.doorbuster.load;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import dev.doorbuster.postgres.PgBinaries;
+import dev.doorbuster.verdict.Verdict;
+
+/**
+ * Runs one simulation the way {@code mvn gatling:test} does, in a forked JVM
+ * ({@code io.gatling.app.Gatling -s <class> -rf <dir>}), bounded in time, and returns its exit code
+ * (0 passed, 2 assertions failed, 1 error), console output and verdict.
+ */
+final class ForkedGatling {
+    /** Short runs with a small data set: the controls check the verdict's logic, not capacity. */
+    static final Map<String, String> SHORT = Map.of(
+            "load.minutes", "0.35",
+            "app.seedUsers", "5000",
+            "app.seedProducts", "2000");
+
+    record Result(int exitCode, String output, Verdict verdict) {
+        Optional<dev.doorbuster.verdict.CheckResult> check(String name) {
+            return verdict == null ? Optional.empty()
+                    : verdict.checks().stream().filter(c -> c.name().equals(name)).findFirst();
+        }
+    }
+
+    private ForkedGatling() {
+    }
+
+    /**
+     * @param home the run's own {@code doorbuster.home}, so everything it starts is recognisable (and a
+     *             parallel run elsewhere on the machine is not mistaken for a leftover of this one)
+     */
+    static Result run(String simulation, Path reports, Path home, Map<String, String> properties)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                // Gatling's version check must fail locally (no outside calls; see gatling-notes.md).
+                "-Dhttps.proxyHost=127.0.0.1", "-Dhttps.proxyPort=9",
+                "-Ddoorbuster.reports=" + reports, "-Ddoorbuster.home=" + home,
+                // The binaries already extracted for the tests' JVM: no second extraction per run.
+                "-Ddoorbuster.pg.bin=" + PgBinaries.resolve().binDir()));
+        Map<String, String> all = new java.util.TreeMap<>(SHORT);
+        all.putAll(properties);
+        all.forEach((k, v) -> command.add("-D" + k + "=" + v));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.gatling.app.Gatling",
+                "-s", "dev.doorbuster.simulations." + simulation, "-rf", reports.toString()));
+        Path log = Files.createTempFile("gatling-" + simulation, ".log");
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            if (!process.waitFor(8, TimeUnit.MINUTES)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+                process.waitFor(30, TimeUnit.SECONDS);
+                throw new AssertionError(simulation + " did not finish within 8 minutes:\n" + tail(log));
+            }
+        } finally {
+            if (process.isAlive()) {
+                process.destroyForcibly();
+            }
+        }
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        Files.deleteIfExists(log);
+        return new Result(process.exitValue(), output, findVerdict(reports));
+    }
+
+    private static Verdict findVerdict(Path reports) throws IOException {
+        if (!Files.isDirectory(reports)) {
+            return null;
+        }
+        try (Stream<Path> files = Files.walk(reports, 2)) {
+            Optional<Path> file = files.filter(f -> f.getFileName().toString().equals(Verdict.JSON_FILE)).findFirst();
+            return file.isPresent() ? Verdict.readJson(file.get()) : null;
+        }
+    }
+
+    private static String tail(Path log) throws IOException {
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+}
