@@ -2,6 +2,7 @@ package dev.doorbuster.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -10,26 +11,40 @@ import dev.doorbuster.postgres.PgBinaries;
 import dev.doorbuster.postgres.PgCluster;
 import dev.doorbuster.postgres.PgNode;
 import dev.doorbuster.postgres.SyncMode;
+import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.EnvironmentLoader;
+import dev.doorbuster.topology.LocalTopology;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 
-/** {@code doorbuster up}: starts the local database topology, prints its endpoints, stops it on Ctrl-C. */
+/** {@code doorbuster up}: starts a local topology, prints its endpoints, stops it on Ctrl-C (or after --for). */
 @Command(name = "up", mixinStandardHelpOptions = true,
-        description = "Start a local PostgreSQL primary + streaming replica(s), print their endpoints, and keep them "
-                + "running until Ctrl-C (or --for).")
+        description = "Start the local topology of an environment (PostgreSQL primary + replicas, the chaos proxy on "
+                + "every database link, the storefront), print its endpoints, and keep it running until Ctrl-C.")
 final class UpCommand implements Callable<Integer> {
-    @Option(names = "--replicas", defaultValue = "1", description = "Number of streaming replicas (0-8). Default: ${DEFAULT-VALUE}.")
-    int replicas;
+    @Option(names = "--env", defaultValue = "local",
+            description = "Environment name (environments/<name>.json) or file. Default: ${DEFAULT-VALUE}.")
+    String env;
 
-    @Option(names = "--sync", defaultValue = "off", converter = SyncModeConverter.class,
-            description = "Synchronous replication: off, on or remote_apply. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--db-only", description = "Only the PostgreSQL cluster: no proxy, no application.")
+    boolean dbOnly;
+
+    @Option(names = "--replicas", description = "Number of streaming replicas (0-8), overriding the environment.")
+    Integer replicas;
+
+    @Option(names = "--sync", converter = SyncModeConverter.class,
+            description = "Synchronous replication: off, on or remote_apply, overriding the environment.")
     SyncMode sync;
+
+    @Option(names = "--routing", description = "Storefront read routing: replica, primary, read-your-writes or sticky.")
+    String routing;
 
     @Option(names = "--pg-bin", description = "Folder of system PostgreSQL binaries (initdb, postgres) instead of the bundled ones.")
     Path pgBin;
 
-    @Option(names = "--work-dir", description = "Folder for data and logs (kept afterwards). Default: a temporary folder, deleted at exit.")
+    @Option(names = "--work-dir", description = "With --db-only: folder for data and logs (kept afterwards). "
+            + "Default: a temporary folder, deleted at exit.")
     Path workDir;
 
     @Option(names = "--for", converter = DurationConverter.class,
@@ -38,46 +53,92 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (replicas < 0 || replicas > 8) {
-            throw new IllegalArgumentException("--replicas must be between 0 and 8, got " + replicas);
+        Properties overrides = new Properties();
+        overrides.putAll(System.getProperties());
+        if (replicas != null) {
+            overrides.setProperty("postgres.replicas", replicas.toString());
         }
-        PgCluster.Builder builder = PgCluster.builder().replicas(replicas).syncMode(sync);
+        if (sync != null) {
+            overrides.setProperty("postgres.synchronousCommit", sync.setting());
+        }
+        if (routing != null) {
+            overrides.setProperty("app.routing", routing);
+        }
         if (pgBin != null) {
-            builder.binaries(PgBinaries.fromDirectory(pgBin));
+            overrides.setProperty("postgres.binaries", pgBin.toString());
         }
-        if (workDir != null) {
-            builder.workDir(workDir);
+        Environment environment = new EnvironmentLoader(Path.of("environments"), overrides).load(env);
+        if (!environment.isLocal()) {
+            throw new IllegalArgumentException("'" + env + "' is an external environment: it already runs elsewhere, so "
+                    + "there is nothing to start. 'up' starts local environments.");
         }
-        PgCluster cluster = builder.start();
+        AutoCloseable running = dbOnly ? startCluster(environment) : startTopology(environment);
+        System.out.println(runFor == null ? "Press Ctrl-C to stop." : "Stopping by itself in " + runFor.toSeconds() + " s.");
+        System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
-            cluster.close();
+            closeQuietly(running);
             stopped.countDown();
         }, "doorbuster-up-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-
-        System.out.println("Doorbuster topology is up (" + cluster.binaries() + ")");
-        System.out.println("  primary  " + describe(cluster.primary()));
-        for (PgNode replica : cluster.replicas()) {
-            System.out.println("  replica  " + describe(replica));
-        }
-        System.out.println("  writer URL (follows failover): " + cluster.writerJdbcUrl("postgres"));
-        System.out.println("  data and logs: " + cluster.workDir());
-        System.out.println(runFor == null ? "Press Ctrl-C to stop." : "Stopping by itself in " + runFor.toSeconds() + " s.");
-        System.out.flush();
-
         if (runFor == null) {
             stopped.await();
         } else if (!stopped.await(runFor.toMillis(), TimeUnit.MILLISECONDS)) {
             Runtime.getRuntime().removeShutdownHook(hook);
-            cluster.close();
+            running.close();
             System.out.println("Stopped.");
         }
         return 0;
     }
 
+    private AutoCloseable startTopology(Environment environment) {
+        Path runDir = Path.of("target", "doorbuster", "up-" + System.currentTimeMillis()).toAbsolutePath();
+        LocalTopology topology = LocalTopology.start(environment, runDir);
+        PgCluster cluster = topology.cluster().orElseThrow();
+        System.out.println("Doorbuster topology '" + environment.name() + "' is up (" + cluster.binaries() + ")");
+        System.out.println("  storefront     " + topology.appUrl() + "  (log " + runDir.resolve("app.log") + ")");
+        System.out.println("  metrics        " + topology.appMetricsUrl());
+        System.out.println("  toxiproxy API  " + topology.toxiproxyUrl() + "  proxies: " + topology.links());
+        printNodes(cluster);
+        return topology;
+    }
+
+    private AutoCloseable startCluster(Environment environment) {
+        Environment.Postgres pg = environment.postgres();
+        PgCluster.Builder builder = PgCluster.builder().replicas(pg.replicas())
+                .syncMode(SyncMode.parse(pg.synchronousCommit()));
+        if (pg.binaries() != null) {
+            builder.binaries(PgBinaries.fromDirectory(Path.of(pg.binaries())));
+        }
+        if (workDir != null) {
+            builder.workDir(workDir);
+        }
+        pg.settings().forEach(builder::setting);
+        PgCluster cluster = builder.start();
+        System.out.println("Doorbuster PostgreSQL cluster is up (" + cluster.binaries() + ")");
+        printNodes(cluster);
+        System.out.println("  data and logs: " + cluster.workDir());
+        return cluster;
+    }
+
+    private static void printNodes(PgCluster cluster) {
+        System.out.println("  primary  " + describe(cluster.primary()));
+        for (PgNode replica : cluster.replicas()) {
+            System.out.println("  replica  " + describe(replica));
+        }
+        System.out.println("  writer URL (follows failover): " + cluster.writerJdbcUrl("postgres"));
+    }
+
     private static String describe(PgNode node) {
         return node.name() + "  127.0.0.1:" + node.port() + "  " + node.jdbcUrl() + "  (PID " + node.pid() + ")";
+    }
+
+    private static void closeQuietly(AutoCloseable running) {
+        try {
+            running.close();
+        } catch (Exception e) {
+            System.err.println("doorbuster: while stopping: " + e.getMessage());
+        }
     }
 
     static final class SyncModeConverter implements ITypeConverter<SyncMode> {

@@ -55,7 +55,7 @@ public final class AppProcess implements ProcessRegistry.Tracked, AutoCloseable 
         command.addAll(jvmOptions);
         command.add(instance);
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        command.add(classpath());
         command.add(mainClass);
         command.addAll(args);
         Process process;
@@ -96,6 +96,29 @@ public final class AppProcess implements ProcessRegistry.Tracked, AutoCloseable 
             app.close();
             throw new TopologyException("Interrupted while starting the application");
         }
+    }
+
+    /**
+     * The classpath this code was loaded from. Under {@code mvn exec:java} the JVM's own class path is only
+     * Maven's launcher, and the project's classes come from a URLClassLoader: take its URLs then.
+     */
+    static String classpath() {
+        List<String> entries = new ArrayList<>();
+        for (ClassLoader loader = AppProcess.class.getClassLoader(); loader != null; loader = loader.getParent()) {
+            if (loader instanceof java.net.URLClassLoader urls) {
+                for (java.net.URL url : urls.getURLs()) {
+                    if ("file".equals(url.getProtocol())) {
+                        try {
+                            entries.add(Path.of(url.toURI()).toString());
+                        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+                            log.debug("Skipping classpath entry {}: {}", url, e.toString());
+                        }
+                    }
+                }
+            }
+        }
+        return entries.isEmpty() ? System.getProperty("java.class.path")
+                : String.join(java.io.File.pathSeparator, entries);
     }
 
     public URI url() {

@@ -54,12 +54,32 @@ class DoorbusterCliTest {
     @Test
     void replicasOutOfRangeIsAnErrorBeforeAnythingStarts() {
         assertEquals(1, run("up", "--replicas", "9"));
-        assertTrue(err.toString().contains("--replicas must be between 0 and 8"), err.toString());
+        assertTrue(err.toString().contains("postgres.replicas"), err.toString());
+        assertTrue(err.toString().contains("between 0 and 8"), err.toString());
+    }
+
+    @Test
+    void unknownRoutingPolicyIsAnErrorBeforeAnythingStarts() {
+        assertEquals(1, run("up", "--routing", "random"));
+        assertTrue(err.toString().contains("app.routing"), err.toString());
+        assertTrue(err.toString().contains("replica, primary, read-your-writes, sticky"), err.toString());
+    }
+
+    @Test
+    void unknownEnvironment() {
+        assertEquals(1, run("up", "--env", "nowhere"));
+        assertTrue(err.toString().contains("Environment 'nowhere' not found"), err.toString());
+    }
+
+    @Test
+    void externalEnvironmentsAreNotStarted() {
+        assertEquals(1, run("up", "--env", "staging.example"));
+        assertTrue(err.toString().contains("external environment"), err.toString());
     }
 
     @Test
     void missingBinariesFolderNamesTheFolder() {
-        assertEquals(1, run("up", "--pg-bin", "/nonexistent/pg/bin", "--for", "1s"));
+        assertEquals(1, run("up", "--db-only", "--pg-bin", "/nonexistent/pg/bin", "--for", "1s"));
         assertTrue(err.toString().contains("/nonexistent/pg/bin does not exist"), err.toString());
     }
 

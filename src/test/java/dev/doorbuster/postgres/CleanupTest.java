@@ -52,7 +52,7 @@ class CleanupTest {
         Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"),
                 "-D" + DoorbusterHome.PROPERTY + "=" + DoorbusterHome.get(),
-                "dev.doorbuster.cli.Doorbuster", "up", "--replicas", "1", "--for", "120s")
+                "dev.doorbuster.cli.Doorbuster", "up", "--db-only", "--replicas", "1", "--for", "120s")
                 .redirectErrorStream(true).start();
         List<Long> serverPids = new ArrayList<>();
         String workDir = null;
