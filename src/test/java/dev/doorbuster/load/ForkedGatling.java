@@ -19,15 +19,15 @@ import dev.doorbuster.verdict.Verdict;
  * ({@code io.gatling.app.Gatling -s <class> -rf <dir>}), bounded in time, and returns its exit code
  * (0 passed, 2 assertions failed, 1 error), console output and verdict.
  */
-final class ForkedGatling {
+public final class ForkedGatling {
     /** Short runs with a small data set: the controls check the verdict's logic, not capacity. */
     static final Map<String, String> SHORT = Map.of(
             "load.minutes", "0.35",
             "app.seedUsers", "5000",
             "app.seedProducts", "2000");
 
-    record Result(int exitCode, String output, Verdict verdict) {
-        Optional<dev.doorbuster.verdict.CheckResult> check(String name) {
+    public record Result(int exitCode, String output, Verdict verdict) {
+        public Optional<dev.doorbuster.verdict.CheckResult> check(String name) {
             return verdict == null ? Optional.empty()
                     : verdict.checks().stream().filter(c -> c.name().equals(name)).findFirst();
         }
@@ -40,8 +40,56 @@ final class ForkedGatling {
      * @param home the run's own {@code doorbuster.home}, so everything it starts is recognisable (and a
      *             parallel run elsewhere on the machine is not mistaken for a leftover of this one)
      */
-    static Result run(String simulation, Path reports, Path home, Map<String, String> properties)
+    public static Result run(String simulation, Path reports, Path home, Map<String, String> properties)
             throws IOException, InterruptedException {
+        return start(simulation, reports, home, properties).await(java.time.Duration.ofMinutes(8));
+    }
+
+    /** A forked run in progress. */
+    public static final class Running {
+        private final String simulation;
+        private final Process process;
+        private final Path log;
+        private final Path reports;
+
+        Running(String simulation, Process process, Path log, Path reports) {
+            this.simulation = simulation;
+            this.process = process;
+            this.log = log;
+            this.reports = reports;
+        }
+
+        public long pid() {
+            return process.pid();
+        }
+
+        public boolean isAlive() {
+            return process.isAlive();
+        }
+
+        /** Waits for the end (killing the run after {@code limit}) and collects the outcome. */
+        public Result await(java.time.Duration limit) throws IOException, InterruptedException {
+            try {
+                if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+                    process.descendants().forEach(ProcessHandle::destroyForcibly);
+                    process.destroyForcibly();
+                    process.waitFor(30, TimeUnit.SECONDS);
+                    throw new AssertionError(simulation + " did not finish within " + limit + ":\n" + tail(log));
+                }
+            } finally {
+                if (process.isAlive()) {
+                    process.destroyForcibly();
+                }
+            }
+            String output = Files.readString(log, StandardCharsets.UTF_8);
+            Files.deleteIfExists(log);
+            return new Result(process.exitValue(), output, findVerdict(reports));
+        }
+    }
+
+    /** Starts a run and returns at once. */
+    public static Running start(String simulation, Path reports, Path home, Map<String, String> properties)
+            throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "--add-opens=java.base/java.lang=ALL-UNNAMED",
                 // Gatling's version check must fail locally (no outside calls; see gatling-notes.md).
@@ -56,21 +104,7 @@ final class ForkedGatling {
                 "-s", "dev.doorbuster.simulations." + simulation, "-rf", reports.toString()));
         Path log = Files.createTempFile("gatling-" + simulation, ".log");
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            if (!process.waitFor(8, TimeUnit.MINUTES)) {
-                process.descendants().forEach(ProcessHandle::destroyForcibly);
-                process.destroyForcibly();
-                process.waitFor(30, TimeUnit.SECONDS);
-                throw new AssertionError(simulation + " did not finish within 8 minutes:\n" + tail(log));
-            }
-        } finally {
-            if (process.isAlive()) {
-                process.destroyForcibly();
-            }
-        }
-        String output = Files.readString(log, StandardCharsets.UTF_8);
-        Files.deleteIfExists(log);
-        return new Result(process.exitValue(), output, findVerdict(reports));
+        return new Running(simulation, process, log, reports);
     }
 
     private static Verdict findVerdict(Path reports) throws IOException {

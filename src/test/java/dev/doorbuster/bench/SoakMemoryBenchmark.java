@@ -1,0 +1,100 @@
+package dev.doorbuster.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.doorbuster.load.ForkedGatling;
+import dev.doorbuster.process.ProcessRegistry;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Memory of a soak at a fixed rate, sampled every minute: heap used right after a full GC (what is
+ * really retained) and resident size, of the Gatling JVM (recording, probes, timeline) and of the
+ * storefront JVM. Goal: flat after warm-up. Default 30 minutes ({@code -Dbench.soakMinutes}).
+ * Run: {@code mvn -B -Pbench verify -Dtest=SoakMemoryBenchmark}.
+ */
+@Tag("bench")
+class SoakMemoryBenchmark {
+    private static final int MINUTES = Integer.getInteger("bench.soakMinutes", 30);
+    private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+
+    @Test
+    void memoryStaysFlatDuringASoak() throws Exception {
+        Path home = Files.createTempDirectory(Path.of("/var/tmp"), "doorbuster-soak-bench-");
+        Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path reports = Files.createTempDirectory("soak-bench-reports");
+        ForkedGatling.Running run = ForkedGatling.start("SoakSimulation", reports, home, Map.of(
+                "soak.duration", MINUTES + "m", "soak.rate", "5", "load.minutes", "1"));
+        List<String> rows = new ArrayList<>();
+        long started = System.nanoTime();
+        for (int minute = 1; minute <= MINUTES && run.isAlive(); minute++) {
+            long wakeUp = started + TimeUnit.MINUTES.toNanos(minute);
+            while (System.nanoTime() < wakeUp && run.isAlive()) {
+                Thread.sleep(1000);
+            }
+            Optional<Long> app = appPid(home);
+            String row = String.format("| %d | %s | %s | %s | %s |", minute, heapAfterGc(run.pid()), rss(run.pid()),
+                    app.map(SoakMemoryBenchmark::heapAfterGc).orElse("-"), app.map(SoakMemoryBenchmark::rss).orElse("-"));
+            rows.add(row);
+            System.out.println("[bench] " + row);
+        }
+        ForkedGatling.Result result = run.await(Duration.ofMinutes(15));
+        BenchReport.record("soak memory, " + MINUTES + " min at 5 shoppers/s with faults every 3 min (exit "
+                + result.exitCode() + ")", "\n| minute | Gatling JVM heap after GC (MB) | Gatling RSS (MB) | storefront "
+                + "heap after GC (MB) | storefront RSS (MB) |\n|---|---|---|---|---|\n" + String.join("\n", rows));
+        if (result.verdict() != null) {
+            System.out.println(result.verdict().summary());
+        }
+    }
+
+    private static Optional<Long> appPid(Path home) throws IOException {
+        try (var procs = Files.list(Path.of("/proc"))) {
+            return procs.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
+                    .map(Long::parseLong).filter(pid -> ProcessRegistry.commandLine(pid).stream()
+                            .anyMatch(a -> a.startsWith("-Ddoorbuster.instance=" + home)))
+                    .findFirst();
+        }
+    }
+
+    /** Heap in use right after a full GC, via jcmd (MB). */
+    private static String heapAfterGc(long pid) {
+        try {
+            jcmd(pid, "GC.run");
+            Matcher m = HEAP_USED.matcher(jcmd(pid, "GC.heap_info"));
+            return m.find() ? Long.toString(Long.parseLong(m.group(1)) / 1024) : "?";
+        } catch (IOException | InterruptedException e) {
+            return "?";
+        }
+    }
+
+    private static String rss(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.toString(Long.parseLong(line.replaceAll("\\D", "")) / 1024);
+                }
+            }
+        } catch (IOException e) {
+            return "?";
+        }
+        return "?";
+    }
+
+    private static String jcmd(long pid, String command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(pid), command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+}
