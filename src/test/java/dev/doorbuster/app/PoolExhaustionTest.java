@@ -140,6 +140,34 @@ class PoolExhaustionTest {
         assertEquals(200, after.status(), "recovered");
     }
 
+    @Test
+    void aRequestStuckOnALockIsAnswered503TimeoutAtTheRequestBound() throws Exception {
+        Storefront app = fixture.app(b -> b.requestTimeoutMs(1000).poolTimeoutMs(250));
+        Http http = new Http(app.url());
+        int stock = fixture.value(fixture.primary(), Integer.class, "SELECT stock FROM products WHERE id = 111");
+        try (Connection lock = DriverManager.getConnection(fixture.primary().jdbcUrl(StorefrontFixture.DB))) {
+            lock.setAutoCommit(false);
+            try (PreparedStatement s = lock.prepareStatement("SELECT 1 FROM products WHERE id = 111 FOR UPDATE")) {
+                s.executeQuery().close();
+            }
+            long started = System.nanoTime();
+            Http.Response r = http.post("/orders", "{\"userId\": 72, \"items\": [{\"productId\": 111, \"quantity\": 1}]}");
+            long tookMs = (System.nanoTime() - started) / 1_000_000;
+            assertEquals(503, r.status(), r.body());
+            assertEquals("timeout", r.error());
+            assertEquals("1", r.header("Retry-After"));
+            assertTrue(tookMs >= 900 && tookMs < 3000, "answered at the 1 s bound, not when the lock went: " + tookMs + " ms");
+            // The server cancelled the statement too (statement_timeout = request bound): the connection is freed.
+            StorefrontFixture.await("writer connection returned", Duration.ofSeconds(5),
+                    () -> metric(http, "hikaricp_connections_active{pool=\"writer\"}") == 0);
+            lock.rollback();
+        }
+        assertEquals(stock, fixture.value(fixture.primary(), Integer.class, "SELECT stock FROM products WHERE id = 111"),
+                "the timed-out order did not commit");
+        assertEquals(201, http.post("/orders", "{\"userId\": 72, \"items\": [{\"productId\": 111, \"quantity\": 1}]}")
+                .status());
+    }
+
     private static double metric(Http http, String series) {
         return Http.metric(http.get("/metrics").body(), series);
     }
