@@ -55,6 +55,7 @@ class StorefrontBenchmark {
 
     @Test
     void productReadsAndCheckouts() throws Exception {
+        String machineLoad = machineLoad();
         try (PgCluster cluster = PgCluster.builder().replicas(1).start()) {
             PgNode replica = cluster.replicas().get(0);
             Process app = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -69,9 +70,9 @@ class StorefrontBenchmark {
                         .connectTimeout(Duration.ofSeconds(5)).build();
                 List<PgNode> servers = List.of(cluster.primary(), replica);
 
-                Run reads = measure("GET /products/{id}", client, app, servers, () -> HttpRequest.newBuilder(
+                Run reads = measure("GET /products/{id}", client, app, servers, machineLoad, () -> HttpRequest.newBuilder(
                         URI.create(base + "/products/" + (1 + ThreadLocalRandom.current().nextInt(PRODUCTS)))).GET());
-                Run orders = measure("POST /orders", client, app, servers, () -> {
+                Run orders = measure("POST /orders", client, app, servers, machineLoad, () -> {
                     ThreadLocalRandom r = ThreadLocalRandom.current();
                     int product = 1 + r.nextInt(PRODUCTS);
                     product = product % 97 == 0 ? product + 1 : product; // every 97th product is seeded sold out
@@ -84,7 +85,7 @@ class StorefrontBenchmark {
                 if (wrkInstalled()) {
                     runs.add(measureWithWrk("GET /products/{id}", base, "math.randomseed(42)\n"
                             + "request = function() return wrk.format('GET', '/products/' .. math.random(1, " + PRODUCTS
-                            + ")) end\n", app, servers));
+                            + ")) end\n", app, servers, machineLoad));
                     runs.add(measureWithWrk("POST /orders", base, "math.randomseed(43)\n"
                             + "request = function()\n"
                             + "  local p = math.random(1, " + PRODUCTS + ")\n"
@@ -92,7 +93,7 @@ class StorefrontBenchmark {
                             + "  return wrk.format('POST', '/orders', {['Content-Type'] = 'application/json'},\n"
                             + "    '{\"userId\": ' .. math.random(1, " + USERS + ") .. ', \"items\": [{\"productId\": ' .. p"
                             + " .. ', \"quantity\": 1}]}')\n"
-                            + "end\n", app, servers));
+                            + "end\n", app, servers, machineLoad));
                 } else {
                     System.out.println("[bench] wrk not installed: HttpClient figures only (apt-get install -y wrk)");
                 }
@@ -110,17 +111,31 @@ class StorefrontBenchmark {
 
     /** One endpoint's figures over the measured window; CPU in seconds over the window. */
     private record Run(String name, String tool, long requests, double seconds, double p50Ms, double p99Ms, double maxMs,
-                       String statuses, double appCpu, double dbCpu, double loadCpu) {
+                       String statuses, double appCpu, double dbCpu, double loadCpu, String loadAverage) {
         String summary() {
             return String.format("%.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms (%d requests in %.0f s, %d concurrent "
                             + "connections, load from %s; statuses %s); CPU s per s: app %.2f, PostgreSQL %.2f, "
-                            + "load generator %.2f",
+                            + "load generator %.2f; before the benchmark: %s",
                     requests / seconds, p50Ms, p99Ms, maxMs, requests, seconds, CONCURRENCY, tool, statuses,
-                    appCpu / seconds, dbCpu / seconds, loadCpu / seconds);
+                    appCpu / seconds, dbCpu / seconds, loadCpu / seconds, loadAverage);
         }
     }
 
-    private static Run measure(String name, HttpClient client, Process app, List<PgNode> servers,
+    /**
+     * The machine's CPU pressure (share of time some runnable task waited for a CPU, last 60 s) and 1-minute
+     * load average before the benchmark starts: other work on these shared cores lengthens the tails.
+     */
+    private static String machineLoad() {
+        try {
+            String pressure = Files.readString(Path.of("/proc/pressure/cpu")).lines().findFirst().orElse("")
+                    .replaceAll(".*avg60=([\\d.]+).*", "$1");
+            return "CPU pressure " + pressure + "%, load " + Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static Run measure(String name, HttpClient client, Process app, List<PgNode> servers, String machineLoad,
             Supplier<HttpRequest.Builder> request) throws Exception {
         drive(client, request, WARMUP, null); // JIT, pools, caches
         ConcurrentHashMap<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
@@ -136,7 +151,7 @@ class StorefrontBenchmark {
         Arrays.sort(micros);
         return new Run(name, "java.net.http.HttpClient in the benchmark JVM", micros.length, seconds,
                 percentile(micros, 0.50), percentile(micros, 0.99), micros[micros.length - 1] / 1000.0,
-                statuses.toString(), app1 - app0, db1 - db0, load1 - load0);
+                statuses.toString(), app1 - app0, db1 - db0, load1 - load0, machineLoad);
     }
 
     private static double percentile(long[] sortedMicros, double p) {
@@ -147,8 +162,8 @@ class StorefrontBenchmark {
      * The same load from wrk (a C load generator, one thread), when installed: a second opinion on how much
      * of the figure above is the Java load generator's own cost.
      */
-    private static Run measureWithWrk(String name, String url, String lua, Process app, List<PgNode> servers)
-            throws Exception {
+    private static Run measureWithWrk(String name, String url, String lua, Process app, List<PgNode> servers,
+            String machineLoad) throws Exception {
         Path script = Files.createTempFile("storefront-bench", ".lua");
         try {
             Files.writeString(script, lua);
@@ -173,7 +188,8 @@ class StorefrontBenchmark {
             Matcher non2xx = Pattern.compile("Non-2xx or 3xx responses: (\\d+)").matcher(output);
             return new Run(name, "wrk 4.1 (1 thread)", Long.parseLong(done.group(1)), Double.parseDouble(done.group(2)),
                     wrkMillis(output, "50%"), wrkMillis(output, "99%"), toMillis(max.group(1)),
-                    non2xx.find() ? "non-2xx " + non2xx.group(1) : "all 2xx", app1 - app0, db1 - db0, wrkCpu);
+                    non2xx.find() ? "non-2xx " + non2xx.group(1) : "all 2xx", app1 - app0, db1 - db0, wrkCpu,
+                    machineLoad);
         } finally {
             Files.deleteIfExists(script);
         }
