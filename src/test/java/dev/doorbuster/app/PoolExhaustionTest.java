@@ -103,13 +103,14 @@ class PoolExhaustionTest {
 
     @Test
     void readYourWritesWaitsHoldReaderConnectionsAndExhaustTheReaderPool() throws Exception {
+        // Waits (3 s) far longer than the pool timeout (250 ms): the third read is refused however slow this machine is.
         Storefront app = fixture.app(b -> b.routing(Routing.READ_YOUR_WRITES).readerPoolSize(2).poolTimeoutMs(250)
-                .rywWaitMs(1500));
+                .rywWaitMs(3000));
         Http http = new Http(app.url());
-        fixture.replica().execute("ALTER SYSTEM SET recovery_min_apply_delay = '3s'");
+        fixture.replica().execute("ALTER SYSTEM SET recovery_min_apply_delay = '10s'");
         fixture.replica().execute("SELECT pg_reload_conf()");
         try {
-            StorefrontFixture.await("replica applies the delay", Duration.ofSeconds(10), () -> "3s".equals(
+            StorefrontFixture.await("replica applies the delay", Duration.ofSeconds(10), () -> "10s".equals(
                     fixture.replica().queryValue("SHOW recovery_min_apply_delay", String.class)));
             String token = http.put("/users/71", "{\"name\": \"Seventy-one\"}").header("X-Consistency-Token");
 
