@@ -61,7 +61,9 @@ final class RequestHandler implements HttpHandler {
         Long queued = QUEUED_AT.get();
         long received = queued != null ? queued : System.nanoTime();
         String method = exchange.getRequestMethod();
-        Api.Match match = api.match(method, exchange.getRequestURI().getRawPath());
+        String path = exchange.getRequestURI().getRawPath(); // null for an opaque URI such as "GET a:b HTTP/1.1"
+        path = path == null ? "" : path;
+        Api.Match match = api.match(method, path);
         Response response = new Response(exchange, match.template(),
                 KNOWN_METHODS.contains(method) ? method : "OTHER", received);
         metrics.inFlight().incrementAndGet();
@@ -69,7 +71,7 @@ final class RequestHandler implements HttpHandler {
         try {
             if (match.route() == null) {
                 throw match.allowed().isEmpty()
-                        ? ApiError.notFound("No such resource: " + Api.shorten(exchange.getRequestURI().getRawPath()))
+                        ? ApiError.notFound("No such resource: " + Api.shorten(path))
                         : ApiError.methodNotAllowed(method + " is not allowed here; use " + Api.allowHeader(match.allowed()));
             }
             long remaining = received + timeoutNanos - System.nanoTime();
