@@ -183,7 +183,10 @@ final class RequestHandler implements HttpHandler {
 
         void send(ApiError error) {
             Map<String, String> headers = error.retryable() ? Map.of("Retry-After", "1") : Map.of();
-            write(error.status(), Json.write(error.body()), JSON, headers, error.status() == 413);
+            if (write(error.status(), Json.write(error.body()), JSON, headers, error.status() == 413)
+                    && error.code().equals("timeout")) {
+                metrics.requestTimeouts().increment();
+            }
         }
 
         void send(Api.Reply reply) {
@@ -194,9 +197,10 @@ final class RequestHandler implements HttpHandler {
             }
         }
 
-        private void write(int status, byte[] body, String contentType, Map<String, String> headers, boolean close) {
+        /** Writes the response unless one was already written; true if this one was. */
+        private boolean write(int status, byte[] body, String contentType, Map<String, String> headers, boolean close) {
             if (!sent.compareAndSet(false, true)) {
-                return;
+                return false;
             }
             Headers h = exchange.getResponseHeaders();
             h.set("Content-Type", contentType);
@@ -214,6 +218,7 @@ final class RequestHandler implements HttpHandler {
                 metrics.inFlight().decrementAndGet(); // "in flight" = not yet answered; drain waits for 0
                 metrics.recordRequest(route, method, status, System.nanoTime() - received);
             }
+            return true;
         }
     }
 }

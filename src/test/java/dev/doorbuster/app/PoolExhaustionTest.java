@@ -161,6 +161,7 @@ class PoolExhaustionTest {
             // The server cancelled the statement too (statement_timeout = request bound): the connection is freed.
             StorefrontFixture.await("writer connection returned", Duration.ofSeconds(5),
                     () -> metric(http, "hikaricp_connections_active{pool=\"writer\"}") == 0);
+            assertEquals(1, metric(http, "storefront_request_timeout_total"));
             lock.rollback();
         }
         assertEquals(stock, fixture.value(fixture.primary(), Integer.class, "SELECT stock FROM products WHERE id = 111"),
