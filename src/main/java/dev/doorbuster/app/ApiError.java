@@ -58,11 +58,6 @@ final class ApiError extends RuntimeException {
         return new ApiError(503, "timeout", message, Map.of());
     }
 
-    static ApiError shuttingDown() {
-        return new ApiError(503, "shutting_down", "The storefront is shutting down; retry on another instance.",
-                Map.of());
-    }
-
     static ApiError internal() {
         return new ApiError(500, "internal_error", "Unexpected server error; it has been logged.", Map.of());
     }

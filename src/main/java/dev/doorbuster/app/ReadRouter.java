@@ -5,6 +5,7 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import dev.doorbuster.app.Database.Pool;
 import dev.doorbuster.app.Database.SqlWork;
@@ -51,6 +52,7 @@ final class ReadRouter {
     private final long stickyNanos;
     private final Map<Decision, Counter> counters = new EnumMap<>(Decision.class);
     private final ConcurrentHashMap<String, Long> lastWriteByClient = new ConcurrentHashMap<>();
+    private final AtomicLong lastPrune = new AtomicLong(System.nanoTime());
 
     ReadRouter(StorefrontConfig config, Database database, StorefrontMetrics metrics) {
         this.policy = config.routing();
@@ -92,7 +94,11 @@ final class ReadRouter {
             return;
         }
         long now = System.nanoTime();
-        if (lastWriteByClient.size() >= STICKY_PRUNE_SIZE) {
+        long pruned = lastPrune.get();
+        // Expired entries are dropped lazily on read; a sweep bounds memory when many clients never read
+        // again, at most once per sticky window so a large table is not rescanned on every write.
+        if (lastWriteByClient.size() >= STICKY_PRUNE_SIZE && now - pruned >= stickyNanos
+                && lastPrune.compareAndSet(pruned, now)) {
             lastWriteByClient.values().removeIf(t -> now - t >= stickyNanos);
         }
         lastWriteByClient.put(clientId, now);

@@ -61,7 +61,9 @@ final class RequestHandler implements HttpHandler {
         Long queued = QUEUED_AT.get();
         long received = queued != null ? queued : System.nanoTime();
         String method = exchange.getRequestMethod();
-        Api.Match match = api.match(method, exchange.getRequestURI().getRawPath());
+        String path = exchange.getRequestURI().getRawPath(); // null for an opaque URI such as "GET a:b HTTP/1.1"
+        path = path == null ? "" : path;
+        Api.Match match = api.match(method, path);
         Response response = new Response(exchange, match.template(),
                 KNOWN_METHODS.contains(method) ? method : "OTHER", received);
         metrics.inFlight().incrementAndGet();
@@ -69,7 +71,7 @@ final class RequestHandler implements HttpHandler {
         try {
             if (match.route() == null) {
                 throw match.allowed().isEmpty()
-                        ? ApiError.notFound("No such resource: " + Api.shorten(exchange.getRequestURI().getRawPath()))
+                        ? ApiError.notFound("No such resource: " + Api.shorten(path))
                         : ApiError.methodNotAllowed(method + " is not allowed here; use " + Api.allowHeader(match.allowed()));
             }
             long remaining = received + timeoutNanos - System.nanoTime();
@@ -181,7 +183,10 @@ final class RequestHandler implements HttpHandler {
 
         void send(ApiError error) {
             Map<String, String> headers = error.retryable() ? Map.of("Retry-After", "1") : Map.of();
-            write(error.status(), Json.write(error.body()), JSON, headers, error.status() == 413);
+            if (write(error.status(), Json.write(error.body()), JSON, headers, error.status() == 413)
+                    && error.code().equals("timeout")) {
+                metrics.requestTimeouts().increment();
+            }
         }
 
         void send(Api.Reply reply) {
@@ -192,9 +197,10 @@ final class RequestHandler implements HttpHandler {
             }
         }
 
-        private void write(int status, byte[] body, String contentType, Map<String, String> headers, boolean close) {
+        /** Writes the response unless one was already written; true if this one was. */
+        private boolean write(int status, byte[] body, String contentType, Map<String, String> headers, boolean close) {
             if (!sent.compareAndSet(false, true)) {
-                return;
+                return false;
             }
             Headers h = exchange.getResponseHeaders();
             h.set("Content-Type", contentType);
@@ -212,6 +218,7 @@ final class RequestHandler implements HttpHandler {
                 metrics.inFlight().decrementAndGet(); // "in flight" = not yet answered; drain waits for 0
                 metrics.recordRequest(route, method, status, System.nanoTime() - received);
             }
+            return true;
         }
     }
 }

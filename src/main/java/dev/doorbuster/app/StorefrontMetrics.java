@@ -30,6 +30,7 @@ final class StorefrontMetrics implements AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final Counter requestTimeouts;
 
     StorefrontMetrics() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -38,10 +39,17 @@ final class StorefrontMetrics implements AutoCloseable {
         gcMetrics.bindTo(registry);
         Gauge.builder("storefront.http.in_flight", inFlight, AtomicInteger::get)
                 .description("Requests received and not yet answered").register(registry);
+        requestTimeouts = Counter.builder("storefront.request.timeout")
+                .description("Requests answered 503 timeout: the request bound passed (queued, or running too long)")
+                .register(registry);
         for (Database.Pool pool : Database.Pool.values()) {
             poolExhausted(pool);
             databaseUnavailable(pool);
         }
+    }
+
+    Counter requestTimeouts() {
+        return requestTimeouts;
     }
 
     PrometheusMeterRegistry registry() {
