@@ -104,6 +104,9 @@ public final class ForkedGatling {
                 "-s", "dev.doorbuster.simulations." + simulation, "-rf", reports.toString()));
         Path log = Files.createTempFile("gatling-" + simulation, ".log");
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // If this JVM dies first (Ctrl-C, a killed build), the run is stopped too: SIGTERM lets its own hooks
+        // stop its topology.
+        Runtime.getRuntime().addShutdownHook(new Thread(process::destroy, "stop-forked-gatling"));
         return new Running(simulation, process, log, reports);
     }
 
