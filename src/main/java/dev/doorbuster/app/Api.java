@@ -276,8 +276,23 @@ final class Api {
         return new Reply(down ? 503 : 200, body, down ? Map.of("Retry-After", "1") : Map.of());
     }
 
+    /**
+     * All meters, or only those named by {@code name[]} parameters (the Prometheus exporters' convention):
+     * a scraper polling every second asks for the few it needs, and the JVM meters are not read for it.
+     */
     private Reply metrics(Request r) {
-        return new Reply(200, metrics.scrape(), Map.of());
+        String names = r.query("name[]");
+        if (names == null || names.isBlank()) {
+            return new Reply(200, metrics.scrape(), Map.of());
+        }
+        java.util.Set<String> wanted = new java.util.HashSet<>();
+        for (String name : names.split(",")) {
+            wanted.add(name);
+            if (name.endsWith("_total")) {
+                wanted.add(name.substring(0, name.length() - "_total".length())); // counters go by their base name
+            }
+        }
+        return new Reply(200, metrics.scrape(wanted), Map.of());
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------
@@ -359,7 +374,11 @@ final class Api {
                 int eq = pair.indexOf('=');
                 String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
                 String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-                query.putIfAbsent(name, value);
+                if (name.endsWith("[]")) {
+                    query.merge(name, value, (a, b) -> a + "," + b); // repeated list parameters: name[]=a&name[]=b
+                } else {
+                    query.putIfAbsent(name, value);
+                }
             }
         } catch (IllegalArgumentException e) {
             throw ApiError.badRequest("Malformed query string.");

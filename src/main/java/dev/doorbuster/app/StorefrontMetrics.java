@@ -84,6 +84,10 @@ final class StorefrontMetrics implements AutoCloseable {
                 .tag("pool", pool.tag()).register(registry);
     }
 
+    String scrape(java.util.Set<String> names) {
+        return registry.scrape("text/plain; version=0.0.4; charset=utf-8", names);
+    }
+
     String scrape() {
         return registry.scrape();
     }

@@ -262,8 +262,8 @@ public final class PgCluster implements AutoCloseable {
     /** True lag of {@code replica}: WAL bytes not yet replayed, and the age of its last replayed commit. */
     public Lag lag(PgNode replica) {
         requireReplica(replica);
-        Lsn written = Lsn.parse(primary.queryValue("SELECT pg_current_wal_lsn()::text", String.class));
-        List<Object[]> row = replica.query("SELECT pg_last_wal_replay_lsn()::text, "
+        Lsn written = Lsn.parse(primary.probe("SELECT pg_current_wal_lsn()::text", r -> r.getString(1)).get(0));
+        List<Object[]> row = replica.probe("SELECT pg_last_wal_replay_lsn()::text, "
                 + "extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8",
                 r -> new Object[] {r.getString(1), r.getObject(2)});
         Lsn replayed = Lsn.parse((String) row.get(0)[0]);

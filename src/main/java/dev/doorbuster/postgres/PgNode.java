@@ -56,6 +56,8 @@ public final class PgNode implements ProcessRegistry.Tracked {
     private volatile int port;
     private volatile Process process;
     private volatile String fencedBecause;
+    /** Kept open for probes run every second: a new connection would fork a backend each time. */
+    private Connection probeConnection;
 
     /**
      * @param nodeDir    folder for this node: {@code data/}, {@code server.log}, {@code initdb.log}
@@ -115,8 +117,12 @@ public final class PgNode implements ProcessRegistry.Tracked {
 
     /** JDBC URL of database {@code database} on this node, direct (no proxy), with short timeouts. */
     public String jdbcUrl(String database) {
+        return jdbcUrl(database, 60);
+    }
+
+    private String jdbcUrl(String database, int socketTimeoutSeconds) {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + database
-                + "?user=postgres&sslmode=disable&connectTimeout=5&socketTimeout=60";
+                + "?user=postgres&sslmode=disable&connectTimeout=5&socketTimeout=" + socketTimeoutSeconds;
     }
 
     public String jdbcUrl() {
@@ -212,6 +218,7 @@ public final class PgNode implements ProcessRegistry.Tracked {
 
     /** Simulates a crash: SIGKILL to the postmaster and all its children at once. */
     public synchronized void kill() {
+        closeProbeConnection();
         Process p = process;
         if (p == null) {
             return;
@@ -281,6 +288,42 @@ public final class PgNode implements ProcessRegistry.Tracked {
             return result;
         } catch (SQLException e) {
             throw sqlFailure(sql, e);
+        }
+    }
+
+    /**
+     * Like {@link #query}, on a connection kept open between calls (reopened after a failure): for small
+     * queries repeated every second by probes, which must not fork a server process each time.
+     */
+    public synchronized <T> List<T> probe(String sql, RowMapper<T> mapper) {
+        try {
+            if (probeConnection == null || probeConnection.isClosed()) {
+                Properties props = new Properties();
+                props.setProperty("ApplicationName", "doorbuster-probe");
+                probeConnection = DriverManager.getConnection(jdbcUrl("postgres", 5), props);
+            }
+            try (PreparedStatement statement = probeConnection.prepareStatement(sql);
+                 ResultSet rows = statement.executeQuery()) {
+                List<T> result = new ArrayList<>();
+                while (rows.next()) {
+                    result.add(mapper.map(rows));
+                }
+                return result;
+            }
+        } catch (SQLException e) {
+            closeProbeConnection();
+            throw sqlFailure(sql, e);
+        }
+    }
+
+    private synchronized void closeProbeConnection() {
+        if (probeConnection != null) {
+            try {
+                probeConnection.close();
+            } catch (SQLException e) {
+                log.debug("Closing the probe connection of {}: {}", name, e.toString());
+            }
+            probeConnection = null;
         }
     }
 
@@ -385,6 +428,7 @@ public final class PgNode implements ProcessRegistry.Tracked {
     }
 
     private void stopWith(String firstSignal, long firstWaitMillis) {
+        closeProbeConnection();
         Process p = process;
         if (p == null) {
             return;

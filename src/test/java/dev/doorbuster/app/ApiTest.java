@@ -406,6 +406,17 @@ class ApiTest {
     }
 
     @Test
+    void metricsCanBeFilteredByName() {
+        Http.Response r = http.get("/metrics?name%5B%5D=hikaricp_connections_active&name%5B%5D=storefront_pool_exhausted_total");
+        assertEquals(200, r.status());
+        String m = r.body();
+        assertTrue(Http.metric(m, "hikaricp_connections_active{pool=\"writer\"}") >= 0);
+        assertEquals(0, Http.metric(m, "storefront_pool_exhausted_total{pool=\"reader\"}"));
+        assertTrue(!m.contains("jvm_") && !m.contains("http_server_requests") && !m.contains("hikaricp_connections_idle"),
+                "only the named families:\n" + m);
+    }
+
+    @Test
     void noErrorResponseEverLeaksAStackTrace() {
         String[] bodies = {"{\"userId\": {\"$gt\": 1}}", "{\"userId\": [1,2]}", "\u0000\u0001", "{\"userId\": 1e999}",
                 "{\"a\":" + "[".repeat(2000) + "]".repeat(2000) + "}"};

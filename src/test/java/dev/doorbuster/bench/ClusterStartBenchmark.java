@@ -1,10 +1,12 @@
 package dev.doorbuster.bench;
 
+import java.util.concurrent.TimeUnit;
 import java.util.Arrays;
 
 import dev.doorbuster.postgres.PgBinaries;
 import dev.doorbuster.postgres.PgCluster;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -12,6 +14,7 @@ import org.junit.jupiter.api.Test;
  * until every process is gone. Goal on 2 cores: up ≤ 5 s, down ≤ 2 s (medians). Run: mvn -B -Pbench verify.
  */
 @Tag("bench")
+@Timeout(value = 10, unit = TimeUnit.MINUTES) // longer than the tests' default of 5 minutes
 class ClusterStartBenchmark {
     private static final int RUNS = Integer.getInteger("bench.runs", 7);
 

@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 import dev.doorbuster.load.ForkedGatling;
 import dev.doorbuster.process.ProcessRegistry;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * Run: {@code mvn -B -Pbench verify -Dtest=SoakMemoryBenchmark}.
  */
 @Tag("bench")
+@Timeout(value = 75, unit = TimeUnit.MINUTES) // longer than the tests' default of 5 minutes
 class SoakMemoryBenchmark {
     private static final int MINUTES = Integer.getInteger("bench.soakMinutes", 30);
     private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");

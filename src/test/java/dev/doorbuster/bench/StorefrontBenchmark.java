@@ -31,6 +31,7 @@ import java.util.stream.LongStream;
 import dev.doorbuster.postgres.PgCluster;
 import dev.doorbuster.postgres.PgNode;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,6 +46,7 @@ import org.junit.jupiter.api.Test;
  * Run: {@code mvn -Pbench test -Dtest=StorefrontBenchmark}.
  */
 @Tag("bench")
+@Timeout(value = 20, unit = TimeUnit.MINUTES) // longer than the tests' default of 5 minutes
 class StorefrontBenchmark {
     private static final int CONCURRENCY = Integer.getInteger("bench.concurrency", 16);
     private static final Duration WARMUP = Duration.ofSeconds(Integer.getInteger("bench.warmupSeconds", 8));

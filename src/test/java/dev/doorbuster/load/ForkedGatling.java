@@ -71,19 +71,31 @@ public final class ForkedGatling {
         public Result await(java.time.Duration limit) throws IOException, InterruptedException {
             try {
                 if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
-                    process.descendants().forEach(ProcessHandle::destroyForcibly);
-                    process.destroyForcibly();
-                    process.waitFor(30, TimeUnit.SECONDS);
+                    stop(process);
                     throw new AssertionError(simulation + " did not finish within " + limit + ":\n" + tail(log));
                 }
             } finally {
-                if (process.isAlive()) {
-                    process.destroyForcibly();
-                }
+                stop(process);
             }
             String output = Files.readString(log, StandardCharsets.UTF_8);
             Files.deleteIfExists(log);
             return new Result(process.exitValue(), output, findVerdict(reports));
+        }
+    }
+
+    /** SIGTERM first, so the run's own hooks stop its topology; SIGKILL if it does not go. */
+    private static void stop(Process process) {
+        if (!process.isAlive()) {
+            return;
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
         }
     }
 
