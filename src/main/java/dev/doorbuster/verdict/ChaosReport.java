@@ -82,6 +82,12 @@ public final class ChaosReport {
                     new Series("writer pending", perSecond(probes, seconds, ProbeSample::writerPending)),
                     new Series("reader active", perSecond(probes, seconds, ProbeSample::readerActive)),
                     new Series("reader pending", perSecond(probes, seconds, ProbeSample::readerPending))));
+            html.append("<h2>Application errors (per second, by kind)</h2>");
+            chart(html, seconds, windows, phases, "errors/s", List.of(
+                    new Series("pool exhausted (503)", increments(probes, seconds, ProbeSample::poolExhaustedErrors)),
+                    new Series("database unavailable (503)", increments(probes, seconds, ProbeSample::dbUnavailableErrors)),
+                    new Series("request timeout", increments(probes, seconds, ProbeSample::requestTimeouts)),
+                    new Series("pool connection timeouts", increments(probes, seconds, ProbeSample::poolTimeouts))));
             html.append("<h2>Replication lag</h2>");
             chart(html, seconds, windows, phases, "ms", List.of(new Series("lag (ms)",
                     perSecond(probes, seconds, s -> s.lagMillis() < 0 ? Double.NaN : s.lagMillis()))));
@@ -123,6 +129,21 @@ public final class ChaosReport {
             }
         }
         return values;
+    }
+
+    /** Per-second increase of a cumulative counter (NaN where a reading is missing). */
+    private static double[] increments(List<ProbeSample> probes, int seconds, ToDoubleFunction<ProbeSample> counter) {
+        double[] cumulative = perSecond(probes, seconds, counter);
+        double[] perSecond = new double[seconds];
+        double previous = Double.NaN;
+        for (int s = 0; s < seconds; s++) {
+            perSecond[s] = Double.isNaN(previous) || Double.isNaN(cumulative[s]) ? Double.NaN
+                    : Math.max(0, cumulative[s] - previous);
+            if (!Double.isNaN(cumulative[s])) {
+                previous = cumulative[s];
+            }
+        }
+        return perSecond;
     }
 
     private static void chart(StringBuilder html, int seconds, List<FaultTimeline.Window> windows, List<Phase> phases,

@@ -7,8 +7,10 @@ package dev.doorbuster.verdict;
  * @param poolTimeouts        HikariCP connection-timeout counter, both pools (cumulative)
  * @param poolExhaustedErrors application's "pool exhausted" 503 counter (cumulative)
  * @param dbUnavailableErrors application's "database unavailable" 503 counter (cumulative)
+ * @param requestTimeouts     application's "no answer within its time bound" counter (cumulative)
  */
 public record ProbeSample(int second, double writerActive, double writerIdle, double writerPending,
                           double readerActive, double readerIdle, double readerPending, double poolTimeouts,
-                          double poolExhaustedErrors, double dbUnavailableErrors, long lagBytes, long lagMillis) {
+                          double poolExhaustedErrors, double dbUnavailableErrors, double requestTimeouts,
+                          long lagBytes, long lagMillis) {
 }

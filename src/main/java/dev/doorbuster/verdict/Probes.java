@@ -35,7 +35,7 @@ public final class Probes implements AutoCloseable {
      */
     static final List<String> METERS = List.of("hikaricp_connections_active", "hikaricp_connections_idle",
             "hikaricp_connections_pending", "hikaricp_connections_timeout_total", "storefront_pool_exhausted_total",
-            "storefront_db_unavailable_total");
+            "storefront_db_unavailable_total", "storefront_request_timeout_total");
     private static final String FILTER = String.join("&", METERS.stream().map(m -> "name%5B%5D=" + m).toList());
 
     private final Topology topology;
@@ -70,6 +70,7 @@ public final class Probes implements AutoCloseable {
                 metrics == null ? Double.NaN : metrics.sum("hikaricp_connections_timeout_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_pool_exhausted_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_db_unavailable_total"),
+                metrics == null ? Double.NaN : metrics.sum("storefront_request_timeout_total"),
                 lag == null ? -1 : lag.bytes(), lag == null ? -1 : lag.time().toMillis());
         synchronized (samples) {
             samples.add(s);

@@ -113,7 +113,8 @@ public final class ForkedGatling {
         all.putAll(properties);
         all.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.gatling.app.Gatling",
-                "-s", "dev.doorbuster.simulations." + simulation, "-rf", reports.toString()));
+                "-s", simulation.contains(".") ? simulation : "dev.doorbuster.simulations." + simulation,
+                "-rf", reports.toString()));
         Path log = Files.createTempFile("gatling-" + simulation, ".log");
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         // If this JVM dies first (Ctrl-C, a killed build), the run is stopped too: SIGTERM lets its own hooks

@@ -1,0 +1,67 @@
+package dev.doorbuster.bench;
+
+import static io.gatling.javaapi.core.CoreDsl.scenario;
+
+import java.time.Duration;
+import java.util.List;
+
+import dev.doorbuster.chaos.FaultSchedule;
+import dev.doorbuster.load.LoadProfile;
+import dev.doorbuster.load.Run;
+import dev.doorbuster.load.StorefrontJourneys;
+import dev.doorbuster.load.Verdicts;
+import dev.doorbuster.verdict.JudgingMode;
+import dev.doorbuster.verdict.LatencyRecorder;
+import dev.doorbuster.verdict.Phase;
+import io.gatling.javaapi.core.Simulation;
+
+/**
+ * Capacity of the whole local stack (Gatling, storefront, proxy, primary + replica on one machine):
+ * steps of constant arrival rates, Black Friday's traffic mix, no faults. Prints one line per step
+ * ({@code [capacity] ...}) for {@link CapacityBenchmark}.
+ */
+public class CapacitySimulation extends Simulation {
+    static final List<Integer> RATES = List.of(10, 20, 30, 45, 60, 80, 100, 130);
+    static final Duration STEP = Duration.ofSeconds(Integer.getInteger("bench.stepSeconds", 20));
+
+    final LoadProfile load = steps();
+    final Run run = Run.start("CapacitySimulation", load, new FaultSchedule(), JudgingMode.STANDARD);
+    final StorefrontJourneys shoppers = new StorefrontJourneys(run);
+
+    {
+        setUp(scenario("Shoppers, step by step")
+                .exec(shoppers.trafficMix(70, 20, 10))
+                .injectOpen(load.injection())
+                .andThen(Verdicts.closingScenario(run)))
+                .protocols(shoppers.protocol())
+                .maxDuration(load.total().plus(Duration.ofMinutes(5)));
+    }
+
+    private static LoadProfile steps() {
+        LoadProfile profile = new LoadProfile();
+        for (int rate : RATES) {
+            profile.hold("rate-" + rate, rate, STEP);
+        }
+        return profile;
+    }
+
+    @Override
+    public void before() {
+        run.beginLoad();
+    }
+
+    @Override
+    public void after() {
+        LatencyRecorder recorder = run.recorder();
+        for (Phase phase : load.phases()) {
+            // The step's last two thirds: the first third absorbs the backlog of the step before.
+            int from = phase.fromSecond() + (phase.toSecond() - phase.fromSecond()) / 3;
+            LatencyRecorder.Counts counts = recorder.counts(null, from, phase.toSecond());
+            var h = recorder.histogram(null, from, phase.toSecond());
+            System.out.printf("[capacity] %s req/s=%.1f p99ms=%.1f p50ms=%.1f errors=%.2f%%%n", phase.name(),
+                    counts.total() / (double) (phase.toSecond() - from), h.getValueAtPercentile(99) / 1000.0,
+                    h.getValueAtPercentile(50) / 1000.0, counts.errorPercent());
+        }
+        run.close();
+    }
+}
