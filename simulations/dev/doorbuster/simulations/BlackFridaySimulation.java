@@ -1,19 +1,14 @@
 package dev.doorbuster.simulations;
 
-import static io.gatling.javaapi.core.CoreDsl.scenario;
-
 import java.time.Duration;
 
 import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.chaos.PrimaryFailover;
 import dev.doorbuster.chaos.ReplicationLag;
+import dev.doorbuster.load.DoorbusterSimulation;
 import dev.doorbuster.load.LoadProfile;
 import dev.doorbuster.load.Parameters;
-import dev.doorbuster.load.Run;
-import dev.doorbuster.load.StorefrontJourneys;
-import dev.doorbuster.load.Verdicts;
 import dev.doorbuster.verdict.JudgingMode;
-import io.gatling.javaapi.core.Simulation;
 
 /**
  * Black Friday, midnight: the doors open.
@@ -38,16 +33,16 @@ import io.gatling.javaapi.core.Simulation;
  * <p><b>Parameters</b>: {@code -Dload.scale=1} (arrival rates ×), {@code -Dload.minutes=1.5} (length of
  * the load), {@code -Dfaults=true}, {@code -Ddoorbuster.env=local}.
  */
-public class BlackFridaySimulation extends Simulation {
+public class BlackFridaySimulation extends DoorbusterSimulation {
     static final double SCALE = Parameters.positive("load.scale", 1);
-    static final Duration LENGTH = Duration.ofMillis((long) (Parameters.positive("load.minutes", 1.5) * 60_000));
+    static final Duration LENGTH = loadLength(1.5);
     static final boolean FAULTS = Parameters.flag("faults", true);
 
     final LoadProfile load = new LoadProfile()
-            .hold("baseline", 2 * SCALE, share(0.2))
-            .rampTo("spike", 30 * SCALE, min(share(0.2), Duration.ofSeconds(55)))
-            .hold("peak", share(0.4))
-            .rampTo("decay", 2 * SCALE, share(0.2));
+            .hold("baseline", 2 * SCALE, share(LENGTH, 0.2))
+            .rampTo("spike", 30 * SCALE, min(share(LENGTH, 0.2), Duration.ofSeconds(55)))
+            .hold("peak", share(LENGTH, 0.4))
+            .rampTo("decay", 2 * SCALE, share(LENGTH, 0.2));
 
     final FaultSchedule faults = FAULTS ? new FaultSchedule()
             .at(load.start("spike"), new ReplicationLag(200, 50, 0),
@@ -56,31 +51,8 @@ public class BlackFridaySimulation extends Simulation {
                     load.duration("peak").dividedBy(3))
             : new FaultSchedule();
 
-    final Run run = Run.start("BlackFridaySimulation", load, faults, JudgingMode.STANDARD);
-    final StorefrontJourneys shoppers = new StorefrontJourneys(run);
-
     {
-        setUp(scenario("Black Friday shoppers")
-                .exec(shoppers.trafficMix(70, 20, 10))
-                .injectOpen(load.injection())
-                .andThen(Verdicts.closingScenario(run)))
-                .protocols(shoppers.protocol())
-                .assertions(Verdicts.assertion())
-                .maxDuration(load.total().plus(Duration.ofMinutes(5)));
-    }
-
-    @Override
-    public void before() {
-        run.beginLoad();
-    }
-
-    @Override
-    public void after() {
-        run.close();
-    }
-
-    private static Duration share(double fraction) {
-        return Duration.ofMillis((long) (LENGTH.toMillis() * fraction));
+        plan("Black Friday shoppers", load, faults, JudgingMode.STANDARD, new TrafficMix(70, 20, 10));
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -1,20 +1,15 @@
 package dev.doorbuster.simulations;
 
-import static io.gatling.javaapi.core.CoreDsl.scenario;
-
 import java.time.Duration;
 
 import dev.doorbuster.chaos.DbLatency;
 import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.chaos.LinkTarget;
+import dev.doorbuster.load.DoorbusterSimulation;
 import dev.doorbuster.load.LoadProfile;
 import dev.doorbuster.load.Parameters;
-import dev.doorbuster.load.Run;
-import dev.doorbuster.load.StorefrontJourneys;
-import dev.doorbuster.load.Verdicts;
 import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.JudgingMode;
-import io.gatling.javaapi.core.Simulation;
 
 /**
  * More shoppers than the connection pools can serve: does the application degrade gracefully?
@@ -28,43 +23,20 @@ import io.gatling.javaapi.core.Simulation;
  * <p><b>Parameters</b>: {@code -Dload.scale=1}, {@code -Dload.minutes=1}, {@code -Dpool.dbLatencyMs=40};
  * shrink the pools with {@code -Dapp.writerPoolSize=2 -Dapp.readerPoolSize=2} to saturate sooner.
  */
-public class PoolExhaustionSimulation extends Simulation {
+public class PoolExhaustionSimulation extends DoorbusterSimulation {
     static final double SCALE = Parameters.positive("load.scale", 1);
-    static final Duration LENGTH = Duration.ofMillis((long) (Parameters.positive("load.minutes", 1) * 60_000));
+    static final Duration LENGTH = loadLength(1);
     static final long DB_LATENCY_MS = (long) Parameters.positive("pool.dbLatencyMs", 40);
 
     final LoadProfile load = new LoadProfile()
-            .hold("warm-up", 2 * SCALE, share(0.1))
-            .rampTo("ramp", 60 * SCALE, share(0.6))
-            .hold(Judge.RECOVERY_PHASE, 2 * SCALE, share(0.3));
+            .hold("warm-up", 2 * SCALE, share(LENGTH, 0.1))
+            .rampTo("ramp", 60 * SCALE, share(LENGTH, 0.6))
+            .hold(Judge.RECOVERY_PHASE, 2 * SCALE, share(LENGTH, 0.3));
 
     final FaultSchedule faults = new FaultSchedule()
             .at(Duration.ZERO, new DbLatency(LinkTarget.ALL, DB_LATENCY_MS, 0), load.start(Judge.RECOVERY_PHASE));
 
-    final Run run = Run.start("PoolExhaustionSimulation", load, faults, JudgingMode.OVERLOAD);
-    final StorefrontJourneys shoppers = new StorefrontJourneys(run);
-
     {
-        setUp(scenario("Shoppers beyond capacity")
-                .exec(shoppers.trafficMix(70, 20, 10))
-                .injectOpen(load.injection())
-                .andThen(Verdicts.closingScenario(run)))
-                .protocols(shoppers.protocol())
-                .assertions(Verdicts.assertion())
-                .maxDuration(load.total().plus(Duration.ofMinutes(5)));
-    }
-
-    @Override
-    public void before() {
-        run.beginLoad();
-    }
-
-    @Override
-    public void after() {
-        run.close();
-    }
-
-    private static Duration share(double fraction) {
-        return Duration.ofMillis((long) (LENGTH.toMillis() * fraction));
+        plan("Shoppers beyond capacity", load, faults, JudgingMode.OVERLOAD, new TrafficMix(70, 20, 10));
     }
 }

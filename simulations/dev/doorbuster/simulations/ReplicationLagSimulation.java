@@ -1,18 +1,13 @@
 package dev.doorbuster.simulations;
 
-import static io.gatling.javaapi.core.CoreDsl.scenario;
-
 import java.time.Duration;
 
 import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.chaos.ReplicationLag;
+import dev.doorbuster.load.DoorbusterSimulation;
 import dev.doorbuster.load.LoadProfile;
 import dev.doorbuster.load.Parameters;
-import dev.doorbuster.load.Run;
-import dev.doorbuster.load.StorefrontJourneys;
-import dev.doorbuster.load.Verdicts;
 import dev.doorbuster.verdict.JudgingMode;
-import io.gatling.javaapi.core.Simulation;
 
 /**
  * Do shoppers see what they just wrote while the replicas lag?
@@ -27,40 +22,17 @@ import io.gatling.javaapi.core.Simulation;
  * ({@code read-your-writes}) or reads from the primary after writing ({@code sticky}) passes.
  * <p><b>Parameters</b>: {@code -Dload.scale=1}, {@code -Dload.minutes=1}, {@code -Dlag.ms}, {@code -Dlag.jitterMs}.
  */
-public class ReplicationLagSimulation extends Simulation {
+public class ReplicationLagSimulation extends DoorbusterSimulation {
     static final double SCALE = Parameters.positive("load.scale", 1);
-    static final Duration LENGTH = Duration.ofMillis((long) (Parameters.positive("load.minutes", 1) * 60_000));
+    static final Duration LENGTH = loadLength(1);
     static final long LAG_MS = (long) Parameters.positive("lag.ms", 300);
     static final long JITTER_MS = (long) Parameters.positive("lag.jitterMs", 50);
 
     final LoadProfile load = new LoadProfile().hold("steady", 10 * SCALE, LENGTH);
     final FaultSchedule faults = new FaultSchedule()
-            .at(share(0.1), new ReplicationLag(LAG_MS, JITTER_MS, 0), share(0.8));
-
-    final Run run = Run.start("ReplicationLagSimulation", load, faults, JudgingMode.STANDARD);
-    final StorefrontJourneys shoppers = new StorefrontJourneys(run);
+            .at(share(LENGTH, 0.1), new ReplicationLag(LAG_MS, JITTER_MS, 0), share(LENGTH, 0.8));
 
     {
-        setUp(scenario("Shoppers reading their own writes")
-                .exec(shoppers.trafficMix(20, 40, 40))
-                .injectOpen(load.injection())
-                .andThen(Verdicts.closingScenario(run)))
-                .protocols(shoppers.protocol())
-                .assertions(Verdicts.assertion())
-                .maxDuration(load.total().plus(Duration.ofMinutes(5)));
-    }
-
-    @Override
-    public void before() {
-        run.beginLoad();
-    }
-
-    @Override
-    public void after() {
-        run.close();
-    }
-
-    private static Duration share(double fraction) {
-        return Duration.ofMillis((long) (LENGTH.toMillis() * fraction));
+        plan("Shoppers reading their own writes", load, faults, JudgingMode.STANDARD, new TrafficMix(20, 40, 40));
     }
 }

@@ -1,7 +1,5 @@
 package dev.doorbuster.simulations;
 
-import static io.gatling.javaapi.core.CoreDsl.scenario;
-
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -11,13 +9,10 @@ import dev.doorbuster.chaos.Fault;
 import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.chaos.LinkTarget;
 import dev.doorbuster.chaos.ReplicationLag;
+import dev.doorbuster.load.DoorbusterSimulation;
 import dev.doorbuster.load.LoadProfile;
 import dev.doorbuster.load.Parameters;
-import dev.doorbuster.load.Run;
-import dev.doorbuster.load.StorefrontJourneys;
-import dev.doorbuster.load.Verdicts;
 import dev.doorbuster.verdict.JudgingMode;
-import io.gatling.javaapi.core.Simulation;
 
 /**
  * The long haul: a steady stream of shoppers for hours, with trouble coming back on a period.
@@ -30,7 +25,7 @@ import io.gatling.javaapi.core.Simulation;
  * at most {@code slo.soakP99DriftRatio} times that of the first fifth, and mean active connections grew
  * by at most {@code slo.soakPoolActiveGrowth} (a steady climb is a connection leak).
  */
-public class SoakSimulation extends Simulation {
+public class SoakSimulation extends DoorbusterSimulation {
     static final double RATE = Parameters.positive("soak.rate", 5) * Parameters.positive("load.scale", 1);
     static final Duration LENGTH = Parameters.duration("soak.duration", Duration.ofHours(2));
     static final Duration PERIOD = Parameters.duration("soak.faultPeriod", LENGTH.dividedBy(10));
@@ -42,27 +37,8 @@ public class SoakSimulation extends Simulation {
             .every(PERIOD, PERIOD.dividedBy(2), LENGTH, new Rotation()::next, PERIOD.dividedBy(5))
             : new FaultSchedule();
 
-    final Run run = Run.start("SoakSimulation", load, faults, JudgingMode.SOAK);
-    final StorefrontJourneys shoppers = new StorefrontJourneys(run);
-
     {
-        setUp(scenario("Shoppers all night")
-                .exec(shoppers.trafficMix(70, 20, 10))
-                .injectOpen(load.injection())
-                .andThen(Verdicts.closingScenario(run)))
-                .protocols(shoppers.protocol())
-                .assertions(Verdicts.assertion())
-                .maxDuration(load.total().plus(Duration.ofMinutes(10)));
-    }
-
-    @Override
-    public void before() {
-        run.beginLoad();
-    }
-
-    @Override
-    public void after() {
-        run.close();
+        plan("Shoppers all night", load, faults, JudgingMode.SOAK, new TrafficMix(70, 20, 10));
     }
 
     /** Replication lag, slow database, connection resets, and again. */

@@ -59,6 +59,9 @@ final class Database implements AutoCloseable {
         T run(Connection connection) throws SQLException;
     }
 
+    /** The consistency token of a committed write whose WAL position is unknown: read it from the primary. */
+    static final String PRIMARY_TOKEN = "primary";
+
     /** A committed write and its consistency token (the primary's WAL position once it committed). */
     record Written<T>(T value, String token) {
     }
@@ -182,9 +185,11 @@ final class Database implements AutoCloseable {
             rs.next();
             return rs.getString(1);
         } catch (SQLException e) {
-            // Committed, but the connection broke before we learnt where: the write stands, without a token.
+            // Committed, but the connection broke before we learnt where (typically: the primary's link cut at
+            // a failover). No position means no replica can prove it shows this write: the token sends the
+            // client's next read to the primary instead of silently dropping the guarantee.
             log.warn("Write committed but its consistency token could not be read: {}", e.getMessage());
-            return null;
+            return PRIMARY_TOKEN;
         }
     }
 

@@ -84,7 +84,9 @@ final class ReadRouter {
             case REPLICA -> on(Decision.REPLICA, query);
             case PRIMARY -> on(Decision.PRIMARY, query);
             case STICKY -> on(recentlyWrote(clientId) ? Decision.PRIMARY_STICKY : Decision.REPLICA, query);
-            case READ_YOUR_WRITES -> token == null ? on(Decision.REPLICA, query) : readYourWrites(parseToken(token), query);
+            case READ_YOUR_WRITES -> token == null ? on(Decision.REPLICA, query)
+                    : Database.PRIMARY_TOKEN.equals(token.strip()) ? on(Decision.PRIMARY_FALLBACK, query)
+                    : readYourWrites(parseToken(token), query);
         };
     }
 
@@ -157,7 +159,8 @@ final class ReadRouter {
         try {
             return Database.parseLsn(token.strip());
         } catch (IllegalArgumentException e) {
-            throw ApiError.badRequest("X-Consistency-Token must be an LSN like 0/16B3748, as returned by a write");
+            throw ApiError.badRequest("X-Consistency-Token must be an LSN like 0/16B3748, or 'primary', as returned by "
+                    + "a write");
         }
     }
 

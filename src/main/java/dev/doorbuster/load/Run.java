@@ -63,7 +63,7 @@ public final class Run implements AutoCloseable {
     private final Path reportsDir;
     private final Path workDir;
     private final WriteLedger ledger = new WriteLedger();
-    private final ReadAfterWrite readAfterWrite = new ReadAfterWrite();
+    private final ReadAfterWrite readAfterWrite = new ReadAfterWrite(() -> this.recorder.secondOf(System.nanoTime()));
     private final AtomicLong client503s = new AtomicLong();
     private final VerdictServer verdictServer;
     private final Thread shutdownHook;
@@ -183,7 +183,8 @@ public final class Run implements AutoCloseable {
         WriteLedger.Audit audit = auditWrites();
         List<CheckResult> results = Judge.evaluate(new Judge.Facts(mode, environment.slo(),
                 environment.app().requestTimeoutMs(), recorder, profile.phases(), timeline, probes.samples(),
-                readAfterWrite.reads(), readAfterWrite.violations(), client503s.get(), audit));
+                readAfterWrite.reads(), readAfterWrite.violations(), readAfterWrite.violationSeconds(), client503s.get(),
+                audit));
         LatencyRecorder.Counts counts = recorder.counts(null, 0, recorder.lastSecond() + 1);
         verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
                 counts.ko(), audit, timeline.events());
@@ -192,7 +193,8 @@ public final class Run implements AutoCloseable {
         try {
             verdict.writeJson(dir.resolve(Verdict.JSON_FILE));
             verdict.writeJunitXml(dir.resolve(Verdict.JUNIT_FILE));
-            ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline);
+            ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline,
+                    readAfterWrite.violationSeconds());
         } catch (IOException e) {
             log.error("Cannot write the verdict files into {}: {}", dir, e.toString());
         }

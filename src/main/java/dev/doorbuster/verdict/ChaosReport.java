@@ -30,7 +30,8 @@ public final class ChaosReport {
     }
 
     public static void write(Path file, Verdict verdict, LatencyRecorder recorder, List<ProbeSample> probes,
-                             List<Phase> phases, FaultTimeline timeline) throws IOException {
+                             List<Phase> phases, FaultTimeline timeline, List<Integer> violationSeconds)
+            throws IOException {
         int seconds = Math.max(1, recorder.lastSecond() + 1);
         double[] p50 = new double[seconds];
         double[] p99 = new double[seconds];
@@ -73,8 +74,15 @@ public final class ChaosReport {
 
         html.append("<h2>Latency (all requests, per second)</h2>");
         chart(html, seconds, windows, phases, "ms", List.of(new Series("p99", p99), new Series("p50", p50)));
+        double[] stale = new double[seconds];
+        for (int s : violationSeconds) {
+            if (s >= 0 && s < seconds) {
+                stale[s]++;
+            }
+        }
         html.append("<h2>Throughput</h2>");
-        chart(html, seconds, windows, phases, "req/s", List.of(new Series("OK", ok), new Series("KO", ko)));
+        chart(html, seconds, windows, phases, "req/s", List.of(new Series("OK", ok), new Series("KO", ko),
+                new Series("read-after-write violations", stale)));
         if (!probes.isEmpty()) {
             html.append("<h2>Connection pools</h2>");
             chart(html, seconds, windows, phases, "connections", List.of(

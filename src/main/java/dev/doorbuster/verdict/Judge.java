@@ -20,7 +20,8 @@ public final class Judge {
     /** Everything the checks look at. */
     public record Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
                         List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, long readAfterWriteReads,
-                        long readAfterWriteViolations, long client503s, WriteLedger.Audit writes) {
+                        long readAfterWriteViolations, List<Integer> violationSeconds, long client503s,
+                        WriteLedger.Audit writes) {
     }
 
     /** Name of the phase an OVERLOAD run must recover in. */
@@ -38,7 +39,7 @@ public final class Judge {
 
         checks.add(CheckResult.atMost("read-after-write", slo.readAfterWriteViolations(), f.readAfterWriteViolations(),
                 "stale reads", f.readAfterWriteViolations() + " of " + f.readAfterWriteReads()
-                        + " immediate reads of a user's own write did not see it"));
+                        + " immediate reads of a user's own write did not see it" + when(f.violationSeconds(), f)));
         if (f.mode() == JudgingMode.OVERLOAD) {
             overload(checks, f, end);
         } else {
@@ -85,6 +86,25 @@ public final class Judge {
                     round2(recovery.errorPercent()), "%", recovery.ko() + " of " + recovery.total()
                             + " requests failed once the load had dropped (seconds " + from + "-" + p.toSecond() + ")"));
         });
+    }
+
+    /** Where the violations happened: their seconds, and the faults active then. */
+    static String when(List<Integer> seconds, Facts f) {
+        if (seconds.isEmpty()) {
+            return "";
+        }
+        java.util.SortedSet<Integer> distinct = new java.util.TreeSet<>(seconds);
+        java.util.Set<String> faults = new java.util.TreeSet<>();
+        for (int s : distinct) {
+            for (FaultTimeline.Window w : f.timeline().windows()) {
+                if (s >= w.fromSecond() && (w.toSecond() < 0 || s < w.toSecond())) {
+                    faults.add(w.fault());
+                }
+            }
+        }
+        String list = distinct.stream().limit(12).map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
+        return "; at second(s) " + list + (distinct.size() > 12 ? ", ..." : "")
+                + (faults.isEmpty() ? ", with no fault active" : ", during " + String.join(", ", faults));
     }
 
     private static CheckResult poolExhaustion(Facts f) {

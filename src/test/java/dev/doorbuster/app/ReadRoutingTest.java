@@ -107,6 +107,15 @@ class ReadRoutingTest {
     }
 
     @Test
+    void aWriteWhosePositionIsUnknownSendsItsReaderToThePrimary() {
+        // The token a write gets when its connection broke right after COMMIT: no replica can prove it has it.
+        Http http = new Http(fixture.app(b -> b.routing(Routing.READ_YOUR_WRITES)).url());
+        Http.Response read = http.get("/users/64", "X-Consistency-Token", "primary");
+        assertEquals(200, read.status(), read.body());
+        assertEquals("primary", read.header("X-Served-By"));
+    }
+
+    @Test
     void badConsistencyTokensAre400() {
         Http http = new Http(fixture.app(b -> b.routing(Routing.READ_YOUR_WRITES)).url());
         for (String token : new String[] {"yesterday", "0/", "/5", "G/1", "1/2/3", "123456789/1"}) {

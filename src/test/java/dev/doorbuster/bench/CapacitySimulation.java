@@ -1,40 +1,28 @@
 package dev.doorbuster.bench;
 
-import static io.gatling.javaapi.core.CoreDsl.scenario;
-
 import java.time.Duration;
 import java.util.List;
 
 import dev.doorbuster.chaos.FaultSchedule;
+import dev.doorbuster.load.DoorbusterSimulation;
 import dev.doorbuster.load.LoadProfile;
-import dev.doorbuster.load.Run;
-import dev.doorbuster.load.StorefrontJourneys;
-import dev.doorbuster.load.Verdicts;
 import dev.doorbuster.verdict.JudgingMode;
 import dev.doorbuster.verdict.LatencyRecorder;
 import dev.doorbuster.verdict.Phase;
-import io.gatling.javaapi.core.Simulation;
 
 /**
  * Capacity of the whole local stack (Gatling, storefront, proxy, primary + replica on one machine):
  * steps of constant arrival rates, Black Friday's traffic mix, no faults. Prints one line per step
  * ({@code [capacity] ...}) for {@link CapacityBenchmark}.
  */
-public class CapacitySimulation extends Simulation {
+public class CapacitySimulation extends DoorbusterSimulation {
     static final List<Integer> RATES = List.of(10, 20, 30, 45, 60, 80, 100, 130);
     static final Duration STEP = Duration.ofSeconds(Integer.getInteger("bench.stepSeconds", 20));
 
     final LoadProfile load = steps();
-    final Run run = Run.start("CapacitySimulation", load, new FaultSchedule(), JudgingMode.STANDARD);
-    final StorefrontJourneys shoppers = new StorefrontJourneys(run);
 
     {
-        setUp(scenario("Shoppers, step by step")
-                .exec(shoppers.trafficMix(70, 20, 10))
-                .injectOpen(load.injection())
-                .andThen(Verdicts.closingScenario(run)))
-                .protocols(shoppers.protocol())
-                .maxDuration(load.total().plus(Duration.ofMinutes(5)));
+        plan("Shoppers, step by step", load, new FaultSchedule(), JudgingMode.STANDARD, new TrafficMix(70, 20, 10));
     }
 
     private static LoadProfile steps() {
@@ -46,13 +34,8 @@ public class CapacitySimulation extends Simulation {
     }
 
     @Override
-    public void before() {
-        run.beginLoad();
-    }
-
-    @Override
     public void after() {
-        LatencyRecorder recorder = run.recorder();
+        LatencyRecorder recorder = run().recorder();
         for (Phase phase : load.phases()) {
             // The step's last two thirds: the first third absorbs the backlog of the step before.
             int from = phase.fromSecond() + (phase.toSecond() - phase.fromSecond()) / 3;
@@ -62,6 +45,6 @@ public class CapacitySimulation extends Simulation {
                     counts.total() / (double) (phase.toSecond() - from), h.getValueAtPercentile(99) / 1000.0,
                     h.getValueAtPercentile(50) / 1000.0, counts.errorPercent());
         }
-        run.close();
+        super.after();
     }
 }

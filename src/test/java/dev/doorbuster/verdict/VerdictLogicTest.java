@@ -76,9 +76,12 @@ class VerdictLogicTest {
         List<ProbeSample> probes = List.of(sample(0, 0), sample(19, 7));
         WriteLedger.Audit audit = new WriteLedger.Audit(100, 2, 1, List.of(7L, 9L), null);
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r,
-                List.of(new Phase("calm", 0, 10), new Phase("storm", 10, 20)), timeline, probes, 40, 3, 0, audit));
+                List.of(new Phase("calm", 0, 10), new Phase("storm", 10, 20)), timeline, probes, 40, 3, List.of(2, 2, 15), 0,
+                audit));
 
         assertFailed(checks, "read-after-write", 3);
+        assertTrue(find(checks, "read-after-write").detail().contains("at second(s) 2, 15"),
+                find(checks, "read-after-write").detail());
         assertFailed(checks, "pool exhaustion", 7);
         assertFailed(checks, "p99 during storm", 400);
         assertPassed(checks, "p99 during calm");
@@ -98,7 +101,7 @@ class VerdictLogicTest {
         List<ProbeSample> probes = List.of(sample(0, 0), sample(29, 40));
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.OVERLOAD, SLO, 1000, r,
                 List.of(new Phase("ramp", 0, 20), new Phase(Judge.RECOVERY_PHASE, 20, 30)),
-                new FaultTimeline(System.nanoTime()), probes, 0, 0, 0, null));
+                new FaultTimeline(System.nanoTime()), probes, 0, 0, List.of(), 0, null));
         assertPassed(checks, "pools saturated");
         assertPassed(checks, "no hung request");
         assertPassed(checks, "errors after recovery");
@@ -123,7 +126,8 @@ class VerdictLogicTest {
         assertTrue(xml.contains("tests=\"2\"") && xml.contains("failures=\"1\"") && xml.contains("&lt;missed&gt;"), xml);
         LatencyRecorder r = new LatencyRecorder(0);
         r.record("browse", 0, 1000, true);
-        ChaosReport.write(dir.resolve("run").resolve("chaos.html"), v, r, List.of(sample(0, 0)), List.of(), timeline);
+        ChaosReport.write(dir.resolve("run").resolve("chaos.html"), v, r, List.of(sample(0, 0)), List.of(), timeline,
+                List.of(0));
         String html = Files.readString(dir.resolve("run").resolve("chaos.html"));
         assertTrue(html.contains("FAILED") && html.contains("slow &lt;database&gt;") && html.contains("<svg"), html);
         ChaosReport.writeHistory(dir);

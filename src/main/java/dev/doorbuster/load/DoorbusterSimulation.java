@@ -1,0 +1,63 @@
+package dev.doorbuster.load;
+
+import static io.gatling.javaapi.core.CoreDsl.scenario;
+
+import java.time.Duration;
+
+import dev.doorbuster.chaos.FaultSchedule;
+import dev.doorbuster.verdict.JudgingMode;
+import io.gatling.javaapi.core.Simulation;
+
+/**
+ * A Doorbuster test plan: shoppers arriving on a load profile, faults on a schedule, judged at the end.
+ * A simulation states its plan once, in its initializer, with {@link #plan}; the run's life cycle
+ * (topology, probes, faults, verdict, clean-up) is handled here.
+ */
+public abstract class DoorbusterSimulation extends Simulation {
+    /** The share of arriving shoppers who browse, fill a cart, or check out (percentages). */
+    public record TrafficMix(double browse, double cart, double checkout) {
+    }
+
+    private Run run;
+
+    /**
+     * Starts the run (environment, topology) and sets Gatling up: the shoppers' scenario on {@code load},
+     * then the verdict scenario, with the assertion that fails the build when a check fails.
+     */
+    protected final Run plan(String shoppers, LoadProfile load, FaultSchedule faults, JudgingMode mode, TrafficMix mix) {
+        run = Run.start(getClass().getSimpleName(), load, faults, mode);
+        StorefrontJourneys journeys = new StorefrontJourneys(run);
+        setUp(scenario(shoppers)
+                .exec(journeys.trafficMix(mix.browse(), mix.cart(), mix.checkout()))
+                .injectOpen(load.injection())
+                .andThen(Verdicts.closingScenario(run)))
+                .protocols(journeys.protocol())
+                .assertions(Verdicts.assertion())
+                .maxDuration(load.total().plus(Duration.ofMinutes(10)));
+        return run;
+    }
+
+    protected final Run run() {
+        return run;
+    }
+
+    /** A share of the run's length, for phases and fault times. */
+    protected static Duration share(Duration length, double fraction) {
+        return Duration.ofMillis((long) (length.toMillis() * fraction));
+    }
+
+    /** The length given by {@code -Dload.minutes} (a number of minutes), or {@code defaultMinutes}. */
+    protected static Duration loadLength(double defaultMinutes) {
+        return Duration.ofMillis((long) (Parameters.positive("load.minutes", defaultMinutes) * 60_000));
+    }
+
+    @Override
+    public void before() {
+        run.beginLoad();
+    }
+
+    @Override
+    public void after() {
+        run.close();
+    }
+}
