@@ -250,18 +250,6 @@ public final class LocalTopology implements Topology {
         return true;
     }
 
-    /** The application's log and every node's server log, for the run's report. */
-    public List<Path> logs() {
-        List<Path> logs = new ArrayList<>();
-        if (app != null) {
-            logs.add(app.logFile());
-        }
-        if (cluster != null) {
-            cluster.nodes().stream().map(PgNode::logFile).filter(Files::exists).forEach(logs::add);
-        }
-        return logs;
-    }
-
     @Override
     public synchronized void close() {
         if (closed) {

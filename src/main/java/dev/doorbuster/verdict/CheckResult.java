@@ -9,16 +9,26 @@ import java.util.Locale;
  * @param unit   {@code ms}, {@code %}, {@code violations}, ...
  * @param detail how it was measured, and for failures what to look at
  */
-public record CheckResult(String name, double budget, double actual, String unit, boolean pass, String detail) {
+public record CheckResult(String name, double budget, double actual, String unit, boolean pass, String detail,
+                          boolean atLeast) {
 
-    /** {@code actual ≤ budget}. */
+    public CheckResult(String name, double budget, double actual, String unit, boolean pass, String detail) {
+        this(name, budget, actual, unit, pass, detail, false);
+    }
+
+    /** Passes when {@code actual ≤ budget}. */
     static CheckResult atMost(String name, double budget, double actual, String unit, String detail) {
-        return new CheckResult(name, budget, actual, unit, actual <= budget, detail);
+        return new CheckResult(name, budget, actual, unit, actual <= budget, detail, false);
+    }
+
+    /** Passes when {@code actual ≥ minimum}. */
+    static CheckResult atLeast(String name, double minimum, double actual, String unit, String detail) {
+        return new CheckResult(name, minimum, actual, unit, actual >= minimum, detail, true);
     }
 
     /** The one-line reason printed at the end of a run and used as the failure message. */
     public String line() {
-        String comparison = pass ? " ≤ " : " > budget ";
+        String comparison = atLeast ? (pass ? " ≥ " : " < required ") : (pass ? " ≤ " : " > budget ");
         return (pass ? "PASS " : "FAIL ") + name + ": " + format(actual) + " " + unit + comparison + format(budget) + " "
                 + unit + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")");
     }

@@ -41,24 +41,25 @@ public final class Judge {
                 "stale reads", f.readAfterWriteViolations() + " of " + f.readAfterWriteReads()
                         + " immediate reads of a user's own write did not see it" + when(f.violationSeconds(), f)));
         if (f.mode() == JudgingMode.OVERLOAD) {
+            // Under a deliberate overload, errors and latency budgets cannot hold: gracefulness is judged instead.
             overload(checks, f, end);
         } else {
             checks.add(poolExhaustion(f));
             LatencyRecorder.Counts all = f.recorder().counts(null, 0, end);
             checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
                     all.ko() + " of " + all.total() + " requests failed"));
-        }
-        p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms());
-        for (String name : f.recorder().names()) {
-            p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()));
-        }
-        for (Phase phase : f.phases()) {
-            p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(), Math.min(phase.toSecond(), end),
-                    slo.p99Ms());
-        }
-        for (FaultTimeline.Window w : f.timeline().windows()) {
-            int to = w.toSecond() < 0 ? end : Math.max(w.toSecond(), w.fromSecond() + 1);
-            p99(checks, "p99 during " + w.fault(), f.recorder(), null, w.fromSecond(), to, slo.p99MsDuringFaults());
+            p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms());
+            for (String name : f.recorder().names()) {
+                p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()));
+            }
+            for (FaultTimeline.Window w : f.timeline().windows()) {
+                int to = w.toSecond() < 0 ? end : Math.max(w.toSecond(), w.fromSecond() + 1);
+                p99(checks, "p99 during " + w.fault(), f.recorder(), null, w.fromSecond(), to, slo.p99MsDuringFaults());
+            }
+            for (Phase phase : f.phases()) {
+                p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(),
+                        Math.min(phase.toSecond(), end), slo.p99Ms());
+            }
         }
         rto(checks, f);
         lostWrites(checks, f);
@@ -71,8 +72,14 @@ public final class Judge {
     private static void overload(List<CheckResult> checks, Facts f, int end) {
         double saturation = Math.max(nanToZero(Probes.increase(f.probes(), ProbeSample::poolTimeouts)),
                 Math.max(nanToZero(Probes.increase(f.probes(), ProbeSample::poolExhaustedErrors)), f.client503s()));
-        checks.add(new CheckResult("pools saturated", 1, saturation, "events", saturation >= 1,
+        checks.add(CheckResult.atLeast("pools saturated", 1, saturation, "events",
                 "the ramp must drive the pools into exhaustion, or this run proved nothing about overload"));
+        LatencyRecorder.Counts counts = f.recorder().counts(null, 0, end);
+        long ungraceful = Math.max(0, counts.ko() - f.client503s() - f.readAfterWriteViolations());
+        checks.add(CheckResult.atMost("failures other than 503", f.slo().errorRatePercent(),
+                counts.total() == 0 ? 0 : round2(100.0 * ungraceful / counts.total()), "%", ungraceful + " of " + counts.total()
+                        + " requests failed without a 503 answer (a graceful overload refuses with 503 + Retry-After; "
+                        + f.client503s() + " did)"));
         Histogram all = f.recorder().histogram(null, 0, end);
         double maxMs = Math.round(all.getMaxValue() / 1000.0);
         checks.add(CheckResult.atMost("no hung request", f.requestTimeoutMs() + HANG_SLACK_MS, maxMs, "ms",
@@ -81,10 +88,12 @@ public final class Judge {
         f.phases().stream().filter(p -> p.name().equals(RECOVERY_PHASE)).findFirst().ifPresent(p -> {
             // The first seconds of the recovery phase still drain the overload's queue.
             int from = p.fromSecond() + Math.max(1, (p.toSecond() - p.fromSecond()) / 3);
-            LatencyRecorder.Counts recovery = f.recorder().counts(null, from, Math.min(p.toSecond(), end));
+            int to = Math.min(p.toSecond(), end);
+            LatencyRecorder.Counts recovery = f.recorder().counts(null, from, to);
             checks.add(CheckResult.atMost("errors after recovery", f.slo().errorRatePercent(),
                     round2(recovery.errorPercent()), "%", recovery.ko() + " of " + recovery.total()
-                            + " requests failed once the load had dropped (seconds " + from + "-" + p.toSecond() + ")"));
+                            + " requests failed once the load had dropped (seconds " + from + "-" + to + ")"));
+            p99(checks, "p99 after recovery", f.recorder(), null, from, to, f.slo().p99Ms());
         });
     }
 

@@ -101,8 +101,13 @@ class VerdictLogicTest {
         List<ProbeSample> probes = List.of(sample(0, 0), sample(29, 40));
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.OVERLOAD, SLO, 1000, r,
                 List.of(new Phase("ramp", 0, 20), new Phase(Judge.RECOVERY_PHASE, 20, 30)),
-                new FaultTimeline(System.nanoTime()), probes, 0, 0, List.of(), 0, null));
+                new FaultTimeline(System.nanoTime()), probes, 0, 0, List.of(), 10, null));
         assertPassed(checks, "pools saturated");
+        assertTrue(find(checks, "pools saturated").line().contains("40 events ≥ 1 events"), find(checks, "pools saturated").line());
+        assertPassed(checks, "failures other than 503");
+        assertPassed(checks, "p99 after recovery");
+        assertTrue(checks.stream().noneMatch(c -> c.name().equals("p99") || c.name().equals("p99 during ramp")),
+                "no latency budget while overloading on purpose");
         assertPassed(checks, "no hung request");
         assertPassed(checks, "errors after recovery");
         assertTrue(checks.stream().noneMatch(c -> c.name().equals("pool exhaustion")), "expected here, not a failure");
