@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import dev.doorbuster.load.Parameters;
 import dev.doorbuster.postgres.PgBinaries;
 import dev.doorbuster.postgres.PgCluster;
 import dev.doorbuster.postgres.PgNode;
@@ -152,7 +153,7 @@ final class UpCommand implements Callable<Integer> {
     static final class DurationConverter implements ITypeConverter<Duration> {
         @Override
         public Duration convert(String value) {
-            return Durations.parse(value);
+            return Parameters.parseDuration(value);
         }
     }
 }

@@ -39,20 +39,40 @@ public final class Parameters {
         if (raw == null || raw.isBlank()) {
             return defaultValue;
         }
-        Matcher m = DURATION.matcher(raw.trim().toLowerCase(Locale.ROOT));
+        try {
+            return parseDuration(raw);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("-D" + property + "=" + e.getMessage());
+        }
+    }
+
+    /**
+     * Parses a positive duration: {@code 500ms}, {@code 30s}, {@code 1.5m}, {@code 2h}, or ISO-8601
+     * ({@code PT5M}). The message of the exception names the text and the accepted forms.
+     */
+    public static Duration parseDuration(String text) {
+        String value = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
+        Matcher m = DURATION.matcher(value);
+        Duration parsed = null;
         if (m.matches()) {
             double n = Double.parseDouble(m.group(1));
-            long millis = switch (m.group(2)) {
+            parsed = Duration.ofMillis(switch (m.group(2)) {
                 case "ms" -> (long) n;
                 case "s" -> (long) (n * 1000);
                 case "m" -> (long) (n * 60_000);
                 default -> (long) (n * 3_600_000);
-            };
-            if (millis > 0) {
-                return Duration.ofMillis(millis);
+            });
+        } else if (value.startsWith("pt") || value.startsWith("p")) {
+            try {
+                parsed = Duration.parse(value.toUpperCase(Locale.ROOT));
+            } catch (java.time.format.DateTimeParseException e) {
+                parsed = null;
             }
         }
-        throw new IllegalArgumentException("-D" + property + "=" + raw + " is not a duration: use e.g. 500ms, 30s, 5m or 2h");
+        if (parsed == null || parsed.isNegative() || parsed.isZero()) {
+            throw new IllegalArgumentException("'" + text + "' is not a duration: use e.g. 500ms, 30s, 5m, 2h or PT5M");
+        }
+        return parsed;
     }
 
     /** A yes/no switch ({@code true}/{@code false}). */

@@ -28,6 +28,7 @@ import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import dev.doorbuster.process.Dirs;
 import dev.doorbuster.process.DoorbusterHome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -7,13 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
@@ -140,7 +138,7 @@ public final class ProcessRegistry {
                 continue;
             }
             if (record.cleanupDir() != null) {
-                deleteTreeQuietly(Path.of(record.cleanupDir()));
+                Dirs.deleteQuietly(Path.of(record.cleanupDir()));
             }
             deleteQuietly(orphanFiles.get(i));
         }
@@ -271,17 +269,6 @@ public final class ProcessRegistry {
             Files.deleteIfExists(file);
         } catch (IOException e) {
             log.debug("Cannot delete {}: {}", file, e.toString());
-        }
-    }
-
-    private static void deleteTreeQuietly(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> tree = Files.walk(root)) {
-            tree.sorted(Comparator.reverseOrder()).forEach(ProcessRegistry::deleteQuietly);
-        } catch (IOException e) {
-            log.debug("Cannot delete {}: {}", root, e.toString());
         }
     }
 

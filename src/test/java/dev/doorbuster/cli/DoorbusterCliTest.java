@@ -7,6 +7,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
 
+import dev.doorbuster.load.Parameters;
+
 import org.junit.jupiter.api.Test;
 
 /** Bad command lines get exit code 2 and a message naming the problem, plus usage; nothing starts. */
@@ -93,10 +95,16 @@ class DoorbusterCliTest {
 
     @Test
     void durations() {
-        assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
-        assertEquals(Duration.ofSeconds(30), Durations.parse("30s"));
-        assertEquals(Duration.ofMinutes(5), Durations.parse("5m"));
-        assertEquals(Duration.ofHours(2), Durations.parse("2h"));
-        assertEquals(Duration.ofMinutes(5), Durations.parse("PT5M"));
+        assertEquals(Duration.ofMillis(500), Parameters.parseDuration("500ms"));
+        assertEquals(Duration.ofSeconds(30), Parameters.parseDuration("30s"));
+        assertEquals(Duration.ofMinutes(5), Parameters.parseDuration("5m"));
+        assertEquals(Duration.ofHours(2), Parameters.parseDuration("2h"));
+        assertEquals(Duration.ofMinutes(5), Parameters.parseDuration("PT5M"));
+        assertEquals(Duration.ofSeconds(90), Parameters.parseDuration("1.5m"));
+        for (String bad : new String[] {"", "0s", "-5s", "5 minutes", "PTX"}) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> Parameters.parseDuration(bad));
+            assertTrue(e.getMessage().contains("is not a duration"), e.getMessage());
+        }
     }
 }

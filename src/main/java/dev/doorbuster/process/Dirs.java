@@ -1,4 +1,4 @@
-package dev.doorbuster.postgres;
+package dev.doorbuster.process;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -7,13 +7,13 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-/** File-tree helpers the cluster manager needs (the JDK has no recursive delete). */
-final class Dirs {
+/** Recursive delete, which the JDK lacks. */
+public final class Dirs {
     private Dirs() {
     }
 
     /** Deletes {@code root} and everything below it; a missing {@code root} is fine. */
-    static void deleteTree(Path root) throws IOException {
+    public static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -25,7 +25,7 @@ final class Dirs {
     }
 
     /** {@link #deleteTree} for clean-up paths, where a failure must not hide the original problem. */
-    static boolean deleteQuietly(Path root) {
+    public static boolean deleteQuietly(Path root) {
         try {
             deleteTree(root);
             return true;
