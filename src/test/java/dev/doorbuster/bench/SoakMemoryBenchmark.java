@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
 @Timeout(value = 75, unit = TimeUnit.MINUTES) // longer than the tests' default of 5 minutes
 class SoakMemoryBenchmark {
     private static final int MINUTES = Integer.getInteger("bench.soakMinutes", 30);
-    private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+    /** A heap generation's line in GC.heap_info ("PSYoungGen total 76800K, used 1311K", G1's single line...). */
+    private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
 
     @Test
     void memoryStaysFlatDuringASoak() throws Exception {
@@ -73,7 +74,13 @@ class SoakMemoryBenchmark {
         try {
             jcmd(pid, "GC.run");
             Matcher m = HEAP_USED.matcher(jcmd(pid, "GC.heap_info"));
-            return m.find() ? Long.toString(Long.parseLong(m.group(1)) / 1024) : "?";
+            long usedKb = 0;
+            boolean found = false;
+            while (m.find()) { // every generation (ParallelGC: young + old; G1: one line)
+                usedKb += Long.parseLong(m.group(1));
+                found = true;
+            }
+            return found ? Long.toString(usedKb / 1024) : "?";
         } catch (IOException | InterruptedException e) {
             return "?";
         }
