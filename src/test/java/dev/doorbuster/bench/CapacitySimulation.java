@@ -16,7 +16,7 @@ import dev.doorbuster.verdict.Phase;
  * ({@code [capacity] ...}) for {@link CapacityBenchmark}.
  */
 public class CapacitySimulation extends DoorbusterSimulation {
-    static final List<Integer> RATES = List.of(10, 20, 30, 45, 60, 80, 100, 130);
+    static final List<Integer> RATES = List.of(50, 200, 400, 700, 1000, 1300, 1600, 2000);
     static final Duration STEP = Duration.ofSeconds(Integer.getInteger("bench.stepSeconds", 20));
 
     final LoadProfile load = steps();
