@@ -199,6 +199,7 @@ public final class PgBinaries {
         }
     }
 
+    @SuppressWarnings("try") // the lock is held for the block's duration, never referenced
     private static void extractLocked(Path cacheRoot, Path target) {
         try {
             Files.createDirectories(cacheRoot);
