@@ -47,7 +47,7 @@ public class SoakSimulation extends DoorbusterSimulation {
 
         Fault next() {
             return switch (next.getAndIncrement() % 3) {
-                case 0 -> new ReplicationLag(200, 50, 0);
+                case 0 -> ReplicationLag.lagMs(200).jitterMs(50);
                 case 1 -> new DbLatency(LinkTarget.ALL, 50, 20);
                 default -> new ConnectionReset(LinkTarget.REPLICAS);
             };

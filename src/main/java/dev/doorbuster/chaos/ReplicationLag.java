@@ -23,6 +23,8 @@ public final class ReplicationLag implements Fault {
     private final long latencyMs;
     private final long jitterMs;
     private final long bandwidthKBps;
+    /** 1-based number of the only replica whose link is delayed, or 0 for every replica. */
+    private final int onlyReplica;
     private final List<String> affected = new ArrayList<>();
     private final AtomicLong maxLagBytes = new AtomicLong();
     private final AtomicLong maxLagMillis = new AtomicLong();
@@ -32,13 +34,44 @@ public final class ReplicationLag implements Fault {
      * @param bandwidthKBps 0 for no throttling, else the WAL stream's cap in KB/s (1 KB = 1000 bytes)
      */
     public ReplicationLag(long latencyMs, long jitterMs, long bandwidthKBps) {
-        if (latencyMs < 0 || jitterMs < 0 || bandwidthKBps < 0) {
-            throw new IllegalArgumentException("ReplicationLag needs latency, jitter and bandwidth ≥ 0, got " + latencyMs
-                    + " ms, " + jitterMs + " ms, " + bandwidthKBps + " KB/s");
+        this(latencyMs, jitterMs, bandwidthKBps, 0);
+    }
+
+    private ReplicationLag(long latencyMs, long jitterMs, long bandwidthKBps, int onlyReplica) {
+        if (latencyMs < 0 || jitterMs < 0 || bandwidthKBps < 0 || onlyReplica < 0) {
+            throw new IllegalArgumentException("ReplicationLag needs latency, jitter, bandwidth and replica number ≥ 0, "
+                    + "got " + latencyMs + " ms, " + jitterMs + " ms, " + bandwidthKBps + " KB/s, replica " + onlyReplica);
         }
         this.latencyMs = latencyMs;
         this.jitterMs = jitterMs;
         this.bandwidthKBps = bandwidthKBps;
+        this.onlyReplica = onlyReplica;
+    }
+
+    /** Every replica's WAL stream delayed by {@code ms}: {@code ReplicationLag.lagMs(200).jitterMs(50)}. */
+    public static ReplicationLag lagMs(long ms) {
+        return new ReplicationLag(ms, 0, 0, 0);
+    }
+
+    /** The same lag, varying by up to ± {@code ms}. */
+    public ReplicationLag jitterMs(long ms) {
+        return new ReplicationLag(latencyMs, ms, bandwidthKBps, onlyReplica);
+    }
+
+    /** The same lag, with the WAL stream also capped at {@code kBps} KB/s. */
+    public ReplicationLag bandwidthKBps(long kBps) {
+        return new ReplicationLag(latencyMs, jitterMs, kBps, onlyReplica);
+    }
+
+    /**
+     * The same lag on one replica only (1 = the first, in the cluster's order), the others streaming
+     * normally: replicas that lag differently behind one read pool are where non-monotonic reads come from.
+     */
+    public ReplicationLag onReplica(int number) {
+        if (number < 1) {
+            throw new IllegalArgumentException("replicas are numbered from 1, got " + number);
+        }
+        return new ReplicationLag(latencyMs, jitterMs, bandwidthKBps, number);
     }
 
     @Override
@@ -48,17 +81,24 @@ public final class ReplicationLag implements Fault {
 
     @Override
     public String describe() {
-        return "replication delayed by " + latencyMs + " ms" + (jitterMs > 0 ? " ± " + jitterMs : "")
+        return (onlyReplica > 0 ? "replica " + onlyReplica + "'s " : "") + "replication delayed by " + latencyMs + " ms"
+                + (jitterMs > 0 ? " ± " + jitterMs : "")
                 + (bandwidthKBps > 0 ? ", capped at " + bandwidthKBps + " KB/s" : "");
     }
 
     @Override
     public void inject(ChaosContext context) throws Exception {
-        affected.addAll(context.topology().links().replication());
-        if (affected.isEmpty()) {
+        List<String> links = context.topology().links().replication();
+        if (links.isEmpty()) {
             throw new FaultRefusedException("ReplicationLag: environment '" + context.topology().environment().name()
                     + "' names no replication link proxy (proxy.proxies.replication) to delay.");
         }
+        if (onlyReplica > links.size()) {
+            throw new FaultRefusedException("ReplicationLag on replica " + onlyReplica + ": environment '"
+                    + context.topology().environment().name() + "' has " + links.size() + " replication link(s); "
+                    + "set postgres.replicas to at least " + onlyReplica + ".");
+        }
+        affected.addAll(onlyReplica > 0 ? List.of(links.get(onlyReplica - 1)) : links);
         for (String proxy : affected) {
             // The replica is the proxy's client, so WAL from the primary flows downstream.
             context.proxy(proxy).toxics().latency(LATENCY, ToxicDirection.DOWNSTREAM, latencyMs).setJitter(jitterMs);

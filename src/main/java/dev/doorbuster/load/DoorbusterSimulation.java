@@ -25,8 +25,14 @@ public abstract class DoorbusterSimulation extends Simulation {
      * then the verdict scenario, with the assertion that fails the build when a check fails.
      */
     protected final Run plan(String shoppers, LoadProfile load, FaultSchedule faults, JudgingMode mode, TrafficMix mix) {
+        return plan(shoppers, load, faults, mode, mix, Doorbusters.fromParameters());
+    }
+
+    /** As {@link #plan(String, LoadProfile, FaultSchedule, JudgingMode, TrafficMix)}, with the plan's own deals. */
+    protected final Run plan(String shoppers, LoadProfile load, FaultSchedule faults, JudgingMode mode, TrafficMix mix,
+                             Doorbusters doorbusters) {
         run = Run.start(getClass().getSimpleName(), load, faults, mode);
-        StorefrontJourneys journeys = new StorefrontJourneys(run);
+        StorefrontJourneys journeys = new StorefrontJourneys(run, doorbusters);
         setUp(scenario(shoppers)
                 .exec(journeys.trafficMix(mix.browse(), mix.cart(), mix.checkout()))
                 .injectOpen(load.injection())

@@ -75,6 +75,42 @@ public final class Parameters {
         return parsed;
     }
 
+    /** A whole number ≥ 0, e.g. {@code -Ddoorbusters.count=3}. */
+    public static int wholeNumber(String property, int defaultValue) {
+        String raw = System.getProperty(property);
+        if (raw == null || raw.isBlank()) {
+            return defaultValue;
+        }
+        try {
+            int value = Integer.parseInt(raw.trim());
+            if (value >= 0) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + property + "=" + raw + " is not a whole number ≥ 0 (e.g. -D" + property
+                + "=" + defaultValue + ")");
+    }
+
+    /** A share between 0 and 1, e.g. {@code -Ddoorbusters.share=0.5}. */
+    public static double fraction(String property, double defaultValue) {
+        String raw = System.getProperty(property);
+        if (raw == null || raw.isBlank()) {
+            return defaultValue;
+        }
+        try {
+            double value = Double.parseDouble(raw.trim());
+            if (value >= 0 && value <= 1) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + property + "=" + raw + " is not a share between 0 and 1 (e.g. -D"
+                + property + "=" + defaultValue + ")");
+    }
+
     /** A yes/no switch ({@code true}/{@code false}). */
     public static boolean flag(String property, boolean defaultValue) {
         String raw = System.getProperty(property);

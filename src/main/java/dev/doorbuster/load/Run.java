@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
@@ -29,12 +30,16 @@ import dev.doorbuster.topology.LocalTopology;
 import dev.doorbuster.topology.Topology;
 import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.ConsistencyLog;
+import dev.doorbuster.verdict.Inventory;
 import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.JudgingMode;
 import dev.doorbuster.verdict.LatencyRecorder;
 import dev.doorbuster.verdict.Probes;
+import dev.doorbuster.verdict.SessionReport;
 import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.WriteLookup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,8 +49,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link #start} (from the simulation's constructor, because Gatling reads the base URL then):
  *       reads and validates the environment, refuses faults it cannot perform, starts the topology;</li>
  *   <li>{@link #beginLoad()} (from {@code before()}): starts the clock, the probes and the fault schedule;</li>
- *   <li>{@link #judge()} (from the last scenario, once the load is over): heals every fault, audits the
- *       acknowledged writes, evaluates the checks and writes the verdict files and {@code chaos.html};</li>
+ *   <li>{@link #judge()} (from the last scenario, once the load is over): heals every fault, audits every
+ *       write by its identity, classifies the session checks' violations, evaluates the stock invariant and
+ *       the checks, and writes the verdict files, {@code chaos.html} and the operation history;</li>
  *   <li>{@link #close()} (from {@code after()}): stops the topology and updates the run history.</li>
  * </ol>
  * A JVM shutdown hook heals faults and stops the topology if {@code after()} never runs (a crash).
@@ -62,9 +68,15 @@ public final class Run implements AutoCloseable {
     private final JudgingMode mode;
     private final Path reportsDir;
     private final Path workDir;
-    private final WriteLedger ledger = new WriteLedger();
-    private final ReadAfterWrite readAfterWrite = new ReadAfterWrite(() -> this.recorder.secondOf(System.nanoTime()));
+    /** The file of every operation, for Elle's rw-register checker. */
+    public static final String HISTORY_FILE = "history.json";
+
+    private final ConsistencyLog consistencyLog = new ConsistencyLog(() -> this.recorder.startNanos());
+    private final Consistency consistency;
     private final AtomicLong client503s = new AtomicLong();
+    private volatile StockTracking stockTracking;
+    private volatile Map<Long, Long> initialStock;
+    private volatile String stockError;
     private final VerdictServer verdictServer;
     private final Thread shutdownHook;
     private volatile LatencyRecorder recorder = new LatencyRecorder(System.nanoTime());
@@ -87,6 +99,17 @@ public final class Run implements AutoCloseable {
         this.reportsDir = reportsDir;
         this.workDir = workDir;
         this.verdictServer = new VerdictServer(() -> checks);
+        this.consistency = new Consistency(consistencyLog, new Consistency.Recorder() {
+            @Override
+            public void record(String request, long micros, boolean ok) {
+                recorder.record(request, micros, ok);
+            }
+
+            @Override
+            public void client503() {
+                client503s.incrementAndGet();
+            }
+        });
         this.shutdownHook = new Thread(this::emergencyStop, "doorbuster-run-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -139,17 +162,34 @@ public final class Run implements AutoCloseable {
         return recorder;
     }
 
-    public ReadAfterWrite readAfterWrite() {
-        return readAfterWrite;
+    /** The run's checked requests: timing, the write ledger and the session guarantees. */
+    public Consistency consistency() {
+        return consistency;
     }
 
-    public WriteLedger ledger() {
-        return ledger;
+    /** Reads every product's stock on the current primary. */
+    @FunctionalInterface
+    public interface StockReader {
+        Map<Long, Long> read() throws Exception;
     }
 
-    /** Counts a 503 seen by a client (pool exhaustion, when the app exposes no pool metrics). */
-    public void client503() {
-        client503s.incrementAndGet();
+    /** Prepares the data before the load (local environments only: the harness owns that database). */
+    @FunctionalInterface
+    public interface Fixture {
+        void apply() throws Exception;
+    }
+
+    private record StockTracking(StockReader reader, Doorbusters doorbusters, Fixture fixture) {
+    }
+
+    /**
+     * Evaluates the stock invariant for this run: {@code fixture} sets the doorbusters' stock before the load
+     * (local environments only), {@code reader} reads every product's stock before the load and after the
+     * faults heal. On an external environment other traffic may order too, so the invariant is not evaluated
+     * there.
+     */
+    public void trackStock(StockReader reader, Doorbusters doorbusters, Fixture fixture) {
+        stockTracking = new StockTracking(reader, doorbusters, fixture);
     }
 
     /** Second 0 of the run: starts the recorder, the probes and the fault schedule. */
@@ -158,6 +198,7 @@ public final class Run implements AutoCloseable {
         loadStarted = Instant.now();
         recorder = new LatencyRecorder(t0);
         timeline = new FaultTimeline(t0);
+        prepareStock();
         probes = new Probes(topology, () -> recorder.secondOf(System.nanoTime()));
         probes.start();
         chaos = new ChaosRunner(new ChaosContext(topology, timeline, new WriteProbe(topology.appUrl())), schedule);
@@ -181,20 +222,23 @@ public final class Run implements AutoCloseable {
         probes.sample();
         probes.close();
         WriteLedger.Audit audit = auditWrites();
+        SessionReport sessions = consistencyLog.report(audit, timeline);
+        Inventory.StockAudit stock = auditStock(audit);
+        long violatingReads = sessions.guarantees().stream().mapToLong(r -> r.violations() + r.explainedByLostWrites())
+                .sum();
         List<CheckResult> results = Judge.evaluate(new Judge.Facts(mode, environment.slo(),
-                environment.app().requestTimeoutMs(), recorder, profile.phases(), timeline, probes.samples(),
-                readAfterWrite.reads(), readAfterWrite.violations(), readAfterWrite.violationSeconds(), client503s.get(),
-                audit));
+                environment.app().requestTimeoutMs(), recorder, profile.phases(), timeline, probes.samples(), sessions,
+                violatingReads, client503s.get(), audit, stock));
         LatencyRecorder.Counts counts = recorder.counts(null, 0, recorder.lastSecond() + 1);
         verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
-                counts.ko(), audit, timeline.events());
+                counts.ko(), audit, sessions, stock, timeline.events());
         checks = results;
         Path dir = reportDir();
         try {
             verdict.writeJson(dir.resolve(Verdict.JSON_FILE));
             verdict.writeJunitXml(dir.resolve(Verdict.JUNIT_FILE));
-            ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline,
-                    readAfterWrite.violationSeconds());
+            consistencyLog.history().writeElleJson(dir.resolve(HISTORY_FILE));
+            ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline);
         } catch (IOException e) {
             log.error("Cannot write the verdict files into {}: {}", dir, e.toString());
         }
@@ -265,11 +309,51 @@ public final class Run implements AutoCloseable {
         }
     }
 
+    /** Local environments: applies the doorbuster fixture, then reads every product's stock before the load. */
+    private void prepareStock() {
+        StockTracking tracking = stockTracking;
+        if (tracking == null) {
+            return;
+        }
+        if (!environment.isLocal()) {
+            stockError = "environment '" + environment.name() + "' is external: other traffic may take stock too";
+            return;
+        }
+        try {
+            tracking.fixture().apply();
+            initialStock = tracking.reader().read();
+            consistencyLog.inventory().doorbusters(new java.util.HashSet<>(tracking.doorbusters().productIds()));
+        } catch (Exception e) {
+            stockError = "the stock could not be read before the load: " + e.getMessage();
+            log.warn("Stock invariant disabled: {}", stockError);
+        }
+    }
+
+    /** The stock invariant on the current primary, once the writes are audited (null when not tracked). */
+    private Inventory.StockAudit auditStock(WriteLedger.Audit audit) {
+        StockTracking tracking = stockTracking;
+        if (tracking == null || (!environment.isLocal() && initialStock == null)) {
+            return null;
+        }
+        Inventory inventory = consistencyLog.inventory();
+        if (initialStock == null) {
+            return Inventory.StockAudit.notPossible(inventory.outOfStockAnswers(), stockError);
+        }
+        try {
+            return inventory.evaluate(initialStock, tracking.reader().read(), consistencyLog.ledger(), audit);
+        } catch (Exception e) {
+            return Inventory.StockAudit.notPossible(inventory.outOfStockAnswers(), "the stock could not be read after "
+                    + "the load: " + e.getMessage());
+        }
+    }
+
     /** The audit retries for a while: right after healing, the primary may still be coming back. */
     private WriteLedger.Audit auditWrites() {
         long deadline = System.nanoTime() + AUDIT_RETRY.toNanos();
+        WriteLookup.Target target = new WriteLookup.Target(topology.writerJdbcUrl(), topology.dbUser(),
+                topology.dbPassword(), topology.appUrl());
         while (true) {
-            WriteLedger.Audit audit = ledger.audit(topology.writerJdbcUrl(), topology.dbUser(), topology.dbPassword());
+            WriteLedger.Audit audit = consistencyLog.ledger().audit(consistency.lookups(), target);
             if (audit.error() == null || System.nanoTime() > deadline) {
                 return audit;
             }

@@ -61,12 +61,18 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param p99Ms                 P99 of every request, over the run and in every load phase
      * @param p99MsPerRequest       per request name, overriding {@code p99Ms}
      * @param p99MsDuringFaults     P99 of every request while a fault is active
+     * @param readYourWritesImmediate  reads right after a user's own write that missed it
+     * @param readYourWritesLater      later reads of a key that no longer showed the user's own last write
+     * @param monotonicReads           reads older than what the same user had already read
+     * @param lostWrites               acknowledged writes absent after the faults healed
+     * @param ghostWrites              writes answered with an error that were committed all the same
      * @param soakP99DriftRatio     soaks: P99 of the last window over the first may not exceed this
      * @param soakPoolActiveGrowth  soaks: mean active connections may grow by at most this many (leaks)
      */
     public record Slo(int p99Ms, Map<String, Integer> p99MsPerRequest, int p99MsDuringFaults,
-                      double errorRatePercent, long readAfterWriteViolations, long poolExhaustion, long failoverRtoMs,
-                      long lostWrites, double soakP99DriftRatio, double soakPoolActiveGrowth) {
+                      double errorRatePercent, long readYourWritesImmediate, long readYourWritesLater,
+                      long monotonicReads, long poolExhaustion, long failoverRtoMs, long lostWrites, long ghostWrites,
+                      double soakP99DriftRatio, double soakPoolActiveGrowth) {
     }
 
     public boolean isLocal() {

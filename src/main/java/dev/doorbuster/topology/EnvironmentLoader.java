@@ -278,10 +278,13 @@ public final class EnvironmentLoader {
         env.slo().p99MsPerRequest().forEach((request, ms) -> c.range("slo.p99MsPerRequest." + request, ms, 1, 3_600_000));
         c.range("slo.p99MsDuringFaults", env.slo().p99MsDuringFaults(), 1, 3_600_000);
         c.range("slo.errorRatePercent", env.slo().errorRatePercent(), 0, 100);
-        c.range("slo.readAfterWriteViolations", env.slo().readAfterWriteViolations(), 0, Long.MAX_VALUE);
+        c.range("slo.readYourWritesImmediate", env.slo().readYourWritesImmediate(), 0, Long.MAX_VALUE);
+        c.range("slo.readYourWritesLater", env.slo().readYourWritesLater(), 0, Long.MAX_VALUE);
+        c.range("slo.monotonicReads", env.slo().monotonicReads(), 0, Long.MAX_VALUE);
         c.range("slo.poolExhaustion", env.slo().poolExhaustion(), 0, Long.MAX_VALUE);
         c.range("slo.failoverRtoMs", env.slo().failoverRtoMs(), 1, 3_600_000);
         c.range("slo.lostWrites", env.slo().lostWrites(), 0, Long.MAX_VALUE);
+        c.range("slo.ghostWrites", env.slo().ghostWrites(), 0, Long.MAX_VALUE);
         c.range("slo.soakP99DriftRatio", env.slo().soakP99DriftRatio(), 1, 1000);
         c.range("slo.soakPoolActiveGrowth", env.slo().soakPoolActiveGrowth(), 0, 1_000_000);
         for (int i = 0; i < env.allowFaults().size(); i++) {

@@ -30,8 +30,7 @@ public final class ChaosReport {
     }
 
     public static void write(Path file, Verdict verdict, LatencyRecorder recorder, List<ProbeSample> probes,
-                             List<Phase> phases, FaultTimeline timeline, List<Integer> violationSeconds)
-            throws IOException {
+                             List<Phase> phases, FaultTimeline timeline) throws IOException {
         int seconds = Math.max(1, recorder.lastSecond() + 1);
         double[] p50 = new double[seconds];
         double[] p99 = new double[seconds];
@@ -74,15 +73,9 @@ public final class ChaosReport {
 
         html.append("<h2>Latency (all requests, per second)</h2>");
         chart(html, seconds, windows, phases, "ms", List.of(new Series("p99", p99), new Series("p50", p50)));
-        double[] stale = new double[seconds];
-        for (int s : violationSeconds) {
-            if (s >= 0 && s < seconds) {
-                stale[s]++;
-            }
-        }
         html.append("<h2>Throughput</h2>");
-        chart(html, seconds, windows, phases, "req/s", List.of(new Series("OK", ok), new Series("KO", ko),
-                new Series("read-after-write violations", stale)));
+        chart(html, seconds, windows, phases, "req/s", List.of(new Series("OK", ok), new Series("KO", ko)));
+        consistency(html, verdict, seconds, windows, phases);
         if (!probes.isEmpty()) {
             html.append("<h2>Connection pools</h2>");
             chart(html, seconds, windows, phases, "connections", List.of(
@@ -113,19 +106,119 @@ public final class ChaosReport {
             html.append("<tr><td colspan=\"4\">No fault in this run.</td></tr>");
         }
         html.append("</table>");
-        WriteLedger.Audit audit = verdict.writes();
-        if (audit != null) {
-            html.append("<h2>Acknowledged writes</h2><p>").append(audit.acknowledged()).append(" orders acknowledged, ")
-                    .append(audit.lost() < 0 ? "not audited (" + esc(audit.error()) + ")" : audit.lost() + " lost")
-                    .append(", ").append(audit.inDoubt()).append(" in doubt (no answer; not counted as lost).")
-                    .append(audit.lostIds().isEmpty() ? "" : " Lost ids: " + audit.lostIds()).append("</p>");
-        }
         html.append("</body></html>\n");
         Files.createDirectories(file.getParent());
         Files.writeString(file, html, StandardCharsets.UTF_8);
     }
 
     private record Series(String name, double[] values) {
+    }
+
+    /**
+     * Session guarantees (violations per second, first witnesses of each kind), the write audit per kind
+     * (lost writes per second of acknowledgement) and the stock invariant.
+     */
+    private static void consistency(StringBuilder html, Verdict verdict, int seconds, List<FaultTimeline.Window> windows,
+                                    List<Phase> phases) {
+        SessionReport sessions = verdict.sessions();
+        WriteLedger.Audit audit = verdict.writes();
+        if (sessions == null && audit == null) {
+            return;
+        }
+        html.append("<h2>Consistency: session guarantees and lost writes (per second)</h2>");
+        List<Series> series = new ArrayList<>();
+        if (sessions != null) {
+            for (SessionReport.GuaranteeResult r : sessions.guarantees()) {
+                double[] counts = new double[seconds];
+                r.perSecond().forEach((second, n) -> {
+                    if (second >= 0 && second < seconds) {
+                        counts[second] += n;
+                    }
+                });
+                series.add(new Series(r.check() + " violations", counts));
+            }
+        }
+        if (audit != null && audit.error() == null) {
+            double[] lost = new double[seconds];
+            for (WriteLedger.Named n : audit.lostWrites()) {
+                int second = (int) Math.floor(n.completedAt());
+                if (second >= 0 && second < seconds) {
+                    lost[second]++;
+                }
+            }
+            series.add(new Series("lost writes (by second acknowledged)", lost));
+        }
+        chart(html, seconds, windows, phases, "per s", series);
+        if (sessions != null) {
+            html.append("<table><tr><th>check</th><th>reads</th><th>violations</th><th>explained by lost writes</th></tr>");
+            for (SessionReport.GuaranteeResult r : sessions.guarantees()) {
+                html.append("<tr><td>").append(esc(r.check())).append("</td><td>").append(r.reads()).append("</td><td class=\"")
+                        .append(r.violations() == 0 ? "pass" : "fail").append("\">").append(r.violations())
+                        .append("</td><td>").append(r.explainedByLostWrites()).append("</td></tr>");
+            }
+            html.append("</table>");
+            List<SessionReport.Witness> witnesses = new ArrayList<>();
+            sessions.guarantees().forEach(r -> witnesses.addAll(r.witnesses()));
+            witnesses(html, "First stale reads (witnesses)", witnesses);
+            witnesses(html, "Stale reads explained by lost writes (counted as lost, not stale)", sessions.explained());
+        }
+        if (audit != null) {
+            html.append("<h3>Writes, looked up by their client-chosen identity on the current primary</h3>");
+            if (audit.error() != null) {
+                html.append("<p class=\"fail\">The audit failed: ").append(esc(audit.error())).append("</p>");
+            }
+            html.append("<table><tr><th>kind</th><th>acknowledged</th><th>lost</th><th>in doubt (committed)</th>"
+                    + "<th>failed</th><th>ghosts</th><th>first lost (key, acknowledged at)</th></tr>");
+            for (WriteLedger.KindAudit k : audit.kinds()) {
+                html.append("<tr><td>").append(esc(k.kind())).append("</td><td>").append(k.acknowledged())
+                        .append("</td><td class=\"").append(k.lost() == 0 ? "pass" : "fail").append("\">")
+                        .append(CheckResult.format(k.lost())).append("</td><td>").append(k.inDoubt()).append(" (")
+                        .append(CheckResult.format(k.inDoubtCommitted())).append(")</td><td>").append(k.failed())
+                        .append("</td><td>").append(CheckResult.format(k.ghosts())).append("</td><td>")
+                        .append(esc(String.join(", ", k.lostWrites().stream().limit(5).map(n -> n.key() + " @ "
+                                + String.format(Locale.ROOT, "%.1f s", n.completedAt())).toList())))
+                        .append("</td></tr>");
+            }
+            html.append("</table>");
+        }
+        Inventory.StockAudit stock = verdict.stock();
+        if (stock != null) {
+            html.append("<h3>Stock</h3><p>").append(stock.error() != null ? "Not evaluated: " + esc(stock.error())
+                    : stock.products() + " products; invariant broken on " + stock.broken() + ", " + stock.oversoldUnits()
+                    + " units oversold, " + stock.belowZero() + " below zero; ").append(stock.outOfStockAnswers())
+                    .append(" checkouts answered out_of_stock.</p>");
+            if (!stock.doorbusters().isEmpty() || !stock.firstBroken().isEmpty()) {
+                html.append("<table><tr><th>product</th><th>stock before</th><th>stock now</th><th>units in acknowledged "
+                        + "orders</th><th>in doubt, committed</th><th>holds</th></tr>");
+                List<Inventory.ProductStock> rows = new ArrayList<>(stock.doorbusters());
+                stock.firstBroken().stream().filter(p -> !rows.contains(p)).forEach(rows::add);
+                for (Inventory.ProductStock p : rows) {
+                    html.append("<tr><td>").append(p.product()).append("</td><td>").append(p.initial()).append("</td><td>")
+                            .append(p.current()).append("</td><td>").append(p.unitsAcknowledged()).append("</td><td>")
+                            .append(p.unitsInDoubt()).append("</td><td class=\"").append(p.holds() ? "pass\">yes" : "fail\">no")
+                            .append("</td></tr>");
+                }
+                html.append("</table>");
+            }
+        }
+    }
+
+    private static void witnesses(StringBuilder html, String title, List<SessionReport.Witness> witnesses) {
+        if (witnesses.isEmpty()) {
+            return;
+        }
+        html.append("<h3>").append(esc(title)).append("</h3><table><tr><th>check</th><th>user</th><th>key</th>"
+                + "<th>had written or seen</th><th>read showed</th><th>served by</th><th>faults active</th>"
+                + "<th>lost write</th></tr>");
+        for (SessionReport.Witness w : witnesses) {
+            html.append("<tr><td>").append(esc(w.check())).append("</td><td>").append(w.user()).append("</td><td>")
+                    .append(esc(w.key())).append("</td><td>").append(esc(w.expected()))
+                    .append(String.format(Locale.ROOT, " at %.1f s", w.expectedAt())).append("</td><td>")
+                    .append(esc(w.observed())).append(String.format(Locale.ROOT, " at %.1f s (%s)", w.at(), esc(w.request())))
+                    .append("</td><td>").append(esc(w.servedBy())).append("</td><td>").append(esc(w.faults()))
+                    .append("</td><td>").append(esc(w.lostWrite())).append("</td></tr>");
+        }
+        html.append("</table>");
     }
 
     private static double[] perSecond(List<ProbeSample> probes, int seconds, ToDoubleFunction<ProbeSample> f) {

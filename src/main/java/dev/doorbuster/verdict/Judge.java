@@ -19,9 +19,8 @@ public final class Judge {
 
     /** Everything the checks look at. */
     public record Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
-                        List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, long readAfterWriteReads,
-                        long readAfterWriteViolations, List<Integer> violationSeconds, long client503s,
-                        WriteLedger.Audit writes) {
+                        List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
+                        long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock) {
     }
 
     /** Name of the phase an OVERLOAD run must recover in. */
@@ -37,9 +36,7 @@ public final class Judge {
         int end = f.recorder().lastSecond() + 1;
         Environment.Slo slo = f.slo();
 
-        checks.add(CheckResult.atMost("read-after-write", slo.readAfterWriteViolations(), f.readAfterWriteViolations(),
-                "stale reads", f.readAfterWriteViolations() + " of " + f.readAfterWriteReads()
-                        + " immediate reads of a user's own write did not see it" + when(f.violationSeconds(), f)));
+        sessionGuarantees(checks, f);
         if (f.mode() == JudgingMode.OVERLOAD) {
             // Under a deliberate overload, errors and latency budgets cannot hold: gracefulness is judged instead.
             overload(checks, f, end);
@@ -63,6 +60,7 @@ public final class Judge {
         }
         rto(checks, f);
         lostWrites(checks, f);
+        stock(checks, f);
         if (f.mode() == JudgingMode.SOAK) {
             drift(checks, f, end);
         }
@@ -75,7 +73,7 @@ public final class Judge {
         checks.add(CheckResult.atLeast("pools saturated", 1, saturation, "events",
                 "the ramp must drive the pools into exhaustion, or this run proved nothing about overload"));
         LatencyRecorder.Counts counts = f.recorder().counts(null, 0, end);
-        long ungraceful = Math.max(0, counts.ko() - f.client503s() - f.readAfterWriteViolations());
+        long ungraceful = Math.max(0, counts.ko() - f.client503s() - f.violatingReads());
         checks.add(CheckResult.atMost("failures other than 503", f.slo().errorRatePercent(),
                 counts.total() == 0 ? 0 : round2(100.0 * ungraceful / counts.total()), "%", ungraceful + " of " + counts.total()
                         + " requests failed without a 503 answer (a graceful overload refuses with 503 + Retry-After; "
@@ -154,19 +152,94 @@ public final class Judge {
         }
     }
 
+    /** One check per session guarantee, each with its budget; reads explained by a lost write are not counted here. */
+    private static void sessionGuarantees(List<CheckResult> checks, Facts f) {
+        if (f.sessions() == null) {
+            return;
+        }
+        for (SessionReport.GuaranteeResult r : f.sessions().guarantees()) {
+            if (r.reads() == 0 && r.violations() == 0) {
+                continue; // nothing read twice, nothing to judge
+            }
+            String what = switch (r.guarantee()) {
+                case READ_YOUR_WRITES_IMMEDIATE -> " first reads after a user's own write did not show it";
+                case READ_YOUR_WRITES_LATER -> " later reads no longer showed the user's own last write";
+                case MONOTONIC_READS -> " reads showed an older state than the same user had already read";
+            };
+            String explained = r.explainedByLostWrites() == 0 ? ""
+                    : "; " + r.explainedByLostWrites() + " more explained by lost writes (counted there)";
+            checks.add(CheckResult.atMost(r.check(), budget(f.slo(), r.guarantee()), r.violations(), "reads",
+                    r.violations() + " of " + r.reads() + what + explained
+                            + when(new java.util.ArrayList<>(r.perSecond().keySet()), f)));
+        }
+    }
+
+    static long budget(Environment.Slo slo, Guarantee g) {
+        return switch (g) {
+            case READ_YOUR_WRITES_IMMEDIATE -> slo.readYourWritesImmediate();
+            case READ_YOUR_WRITES_LATER -> slo.readYourWritesLater();
+            case MONOTONIC_READS -> slo.monotonicReads();
+        };
+    }
+
     private static void lostWrites(List<CheckResult> checks, Facts f) {
         WriteLedger.Audit audit = f.writes();
-        if (audit == null || (audit.acknowledged() == 0 && audit.inDoubt() == 0)) {
+        if (audit == null || audit.isEmpty()) {
             return;
         }
         if (audit.error() != null) {
-            checks.add(new CheckResult("lost acknowledged writes", f.slo().lostWrites(), Double.NaN, "orders", false,
-                    "could not audit " + audit.acknowledged() + " acknowledged orders: " + audit.error()));
+            checks.add(new CheckResult("lost acknowledged writes", f.slo().lostWrites(), Double.NaN, "writes", false,
+                    "could not audit " + audit.acknowledged() + " acknowledged writes: " + audit.error()));
             return;
         }
-        checks.add(CheckResult.atMost("lost acknowledged writes", f.slo().lostWrites(), audit.lost(), "orders",
-                audit.acknowledged() + " acknowledged orders checked on the current primary; " + audit.inDoubt()
-                        + " in doubt (no answer), not counted" + (audit.lost() > 0 ? "; lost ids " + audit.lostIds() : "")));
+        StringBuilder detail = new StringBuilder();
+        for (WriteLedger.KindAudit k : audit.kinds()) {
+            detail.append(detail.length() == 0 ? "" : ", ").append(k.kind()).append(' ').append(k.lost()).append(" of ")
+                    .append(k.acknowledged());
+        }
+        detail.append(" acknowledged, looked up by their client-chosen identity on the current primary; ")
+                .append(audit.inDoubt()).append(" in doubt (no answer or 5xx), not counted: ")
+                .append(audit.kinds().stream().mapToLong(WriteLedger.KindAudit::inDoubtCommitted).sum())
+                .append(" of them committed");
+        if (f.sessions() != null && f.sessions().explainedByLostWrites() > 0) {
+            detail.append("; ").append(f.sessions().explainedByLostWrites())
+                    .append(" stale reads are explained by lost writes");
+        }
+        List<WriteLedger.Named> lost = audit.lostWrites();
+        if (!lost.isEmpty()) {
+            detail.append("; first lost ").append(lost.stream().limit(5).map(WriteLedger.Named::key).toList())
+                    .append(", acknowledged").append(when(lost.stream().map(n -> (int) Math.floor(n.completedAt())).toList(), f)
+                            .replaceFirst("^; ", " "));
+        }
+        checks.add(CheckResult.atMost("lost acknowledged writes", f.slo().lostWrites(), audit.lost(), "writes",
+                detail.toString()));
+        long failed = audit.kinds().stream().mapToLong(WriteLedger.KindAudit::failed).sum();
+        checks.add(CheckResult.atMost("ghost writes", f.slo().ghostWrites(), audit.ghosts(), "writes", audit.ghosts()
+                + " of " + failed + " writes answered with an error (4xx) were committed all the same"
+                + (audit.ghosts() > 0 ? ": " + audit.kinds().stream().flatMap(k -> k.ghostWrites().stream()).limit(5)
+                        .map(WriteLedger.Named::key).toList() : "")));
+    }
+
+    /** The stock invariant: no unit leaves without an order, none is sold twice, stock never below zero. */
+    private static void stock(List<CheckResult> checks, Facts f) {
+        Inventory.StockAudit stock = f.stock();
+        if (stock == null) {
+            return;
+        }
+        if (stock.error() != null) {
+            checks.add(new CheckResult("stock invariant", 0, Double.NaN, "products", false, "not evaluated: "
+                    + stock.error()));
+            return;
+        }
+        String detail = "for every product on the current primary, stock before the load = stock now + units in "
+                + "the users' orders present there (" + stock.products() + " products); " + stock.oversoldUnits()
+                + " units oversold, " + stock.belowZero() + " products below zero; " + stock.outOfStockAnswers()
+                + " checkouts answered out_of_stock" + (stock.doorbusters().isEmpty() ? ""
+                : "; doorbusters sold out " + stock.soldOut() + " of " + stock.doorbusters().size())
+                + (stock.firstBroken().isEmpty() ? "" : "; first broken: " + stock.firstBroken().stream().limit(3)
+                        .map(p -> "product " + p.product() + " " + p.initial() + " before, " + p.current() + " now, "
+                                + p.unitsPresent() + " in orders").toList());
+        checks.add(CheckResult.atMost("stock invariant", 0, stock.broken(), "products", detail));
     }
 
     private static void drift(List<CheckResult> checks, Facts f, int end) {

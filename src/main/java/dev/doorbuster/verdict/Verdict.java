@@ -17,23 +17,23 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.doorbuster.chaos.FaultTimeline;
 
 /**
- * The outcome of a run: every check with its budget and actual value, the lost-write audit and the
- * fault timeline. Written as {@code verdict.json} (machine-readable, also read back for the history
+ * The outcome of a run: every check with its budget and actual value, the write audit, the session
+ * guarantees with their witnesses, the stock invariant and the fault timeline. Written as {@code verdict.json} (machine-readable, also read back for the history
  * page) and {@code junit.xml} (one test case per check, for CI dashboards).
  */
 public record Verdict(String simulation, String environment, String startedAt, double durationSeconds, boolean passed,
                       List<CheckResult> checks, long requests, long failedRequests, WriteLedger.Audit writes,
-                      List<FaultTimeline.Event> timeline) {
+                      SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline) {
     public static final String JSON_FILE = "verdict.json";
     public static final String JUNIT_FILE = "junit.xml";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public static Verdict of(String simulation, String environment, String startedAt, double durationSeconds,
                              List<CheckResult> checks, long requests, long failed, WriteLedger.Audit writes,
-                             List<FaultTimeline.Event> timeline) {
+                             SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline) {
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
-                failed, writes, List.copyOf(timeline));
+                failed, writes, sessions, stock, List.copyOf(timeline));
     }
 
     public List<CheckResult> failures() {

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The verdict's own logic, on recorded data: parsing, windows, checks, files. */
 class VerdictLogicTest {
-    private static final Environment.Slo SLO = new Environment.Slo(100, Map.of("checkout", 300), 500, 2.0, 0, 0,
-            15_000, 0, 1.5, 2.0);
+    private static final Environment.Slo SLO = new Environment.Slo(100, Map.of("checkout", 300), 500, 2.0, 0, 0, 0,
+            0, 15_000, 0, 0, 1.5, 2.0);
 
     @TempDir
     Path dir;
@@ -74,14 +74,19 @@ class VerdictLogicTest {
         FaultTimeline timeline = new FaultTimeline(System.nanoTime());
         timeline.add("F1 PrimaryFailover", FaultTimeline.Kind.EFFECT, "rto", Map.of("rtoMs", 20_000.0));
         List<ProbeSample> probes = List.of(sample(0, 0), sample(19, 7));
-        WriteLedger.Audit audit = new WriteLedger.Audit(100, 2, 1, List.of(7L, 9L), null);
+        WriteLedger.Audit audit = new WriteLedger.Audit(List.of(new WriteLedger.KindAudit("order", 100, 2, 1, 0, 0, 0,
+                List.of(new WriteLedger.Named("k7", "order:k7", 3, 4.2), new WriteLedger.Named("k9", "order:k9", 4, 4.9)),
+                List.of())), null, java.util.Set.of("k7", "k9"));
+        SessionReport sessions = new SessionReport(List.of(new SessionReport.GuaranteeResult(
+                Guarantee.READ_YOUR_WRITES_IMMEDIATE, "read-your-writes (immediate)", 40, 3, 0, List.of(),
+                Map.of(2, 2L, 15, 1L))), 0, List.of());
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r,
-                List.of(new Phase("calm", 0, 10), new Phase("storm", 10, 20)), timeline, probes, 40, 3, List.of(2, 2, 15), 0,
-                audit));
+                List.of(new Phase("calm", 0, 10), new Phase("storm", 10, 20)), timeline, probes, sessions, 3, 0, audit,
+                null));
 
-        assertFailed(checks, "read-after-write", 3);
-        assertTrue(find(checks, "read-after-write").detail().contains("at second(s) 2, 15"),
-                find(checks, "read-after-write").detail());
+        assertFailed(checks, "read-your-writes (immediate)", 3);
+        assertTrue(find(checks, "read-your-writes (immediate)").detail().contains("at second(s) 2, 15"),
+                find(checks, "read-your-writes (immediate)").detail());
         assertFailed(checks, "pool exhaustion", 7);
         assertFailed(checks, "p99 during storm", 400);
         assertPassed(checks, "p99 during calm");
@@ -101,7 +106,7 @@ class VerdictLogicTest {
         List<ProbeSample> probes = List.of(sample(0, 0), sample(29, 40));
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.OVERLOAD, SLO, 1000, r,
                 List.of(new Phase("ramp", 0, 20), new Phase(Judge.RECOVERY_PHASE, 20, 30)),
-                new FaultTimeline(System.nanoTime()), probes, 0, 0, List.of(), 10, null));
+                new FaultTimeline(System.nanoTime()), probes, null, 0, 10, null, null));
         assertPassed(checks, "pools saturated");
         assertTrue(find(checks, "pools saturated").line().contains("40 events ≥ 1 events"), find(checks, "pools saturated").line());
         assertPassed(checks, "failures other than 503");
@@ -116,23 +121,24 @@ class VerdictLogicTest {
     @Test
     void verdictFilesRoundTripAndReportRenders() throws Exception {
         List<CheckResult> checks = List.of(CheckResult.atMost("p99", 100, 80, "ms", "fine"),
-                CheckResult.atMost("read-after-write", 0, 2, "stale reads", "2 of 9 <missed> & \"quoted\""));
+                CheckResult.atMost("read-your-writes (later)", 0, 2, "reads", "2 of 9 <missed> & \"quoted\""));
         FaultTimeline timeline = new FaultTimeline(System.nanoTime());
         timeline.add("F1 DbLatency", FaultTimeline.Kind.INJECT, "slow <database>");
         Verdict v = Verdict.of("TestSimulation", "local", "2026-11-22T00:00:00Z", 12.5, checks, 100, 3,
-                new WriteLedger.Audit(5, 0, 1, List.of(), null), timeline.events());
+                new WriteLedger.Audit(List.of(new WriteLedger.KindAudit("order", 5, 0, 1, 1, 0, 0, List.of(), List.of())),
+                        null, java.util.Set.of()), null, null, timeline.events());
         assertFalse(v.passed());
-        assertEquals(List.of("read-after-write"), v.failures().stream().map(CheckResult::name).toList());
+        assertEquals(List.of("read-your-writes (later)"), v.failures().stream().map(CheckResult::name).toList());
         v.writeJson(dir.resolve("run").resolve(Verdict.JSON_FILE));
         Verdict back = Verdict.readJson(dir.resolve("run").resolve(Verdict.JSON_FILE));
         assertEquals(v.checks(), back.checks());
+        assertEquals(v.writes().kinds(), back.writes().kinds());
         v.writeJunitXml(dir.resolve("run").resolve(Verdict.JUNIT_FILE));
         String xml = Files.readString(dir.resolve("run").resolve(Verdict.JUNIT_FILE));
         assertTrue(xml.contains("tests=\"2\"") && xml.contains("failures=\"1\"") && xml.contains("&lt;missed&gt;"), xml);
         LatencyRecorder r = new LatencyRecorder(0);
         r.record("browse", 0, 1000, true);
-        ChaosReport.write(dir.resolve("run").resolve("chaos.html"), v, r, List.of(sample(0, 0)), List.of(), timeline,
-                List.of(0));
+        ChaosReport.write(dir.resolve("run").resolve("chaos.html"), v, r, List.of(sample(0, 0)), List.of(), timeline);
         String html = Files.readString(dir.resolve("run").resolve("chaos.html"));
         assertTrue(html.contains("FAILED") && html.contains("slow &lt;database&gt;") && html.contains("<svg"), html);
         ChaosReport.writeHistory(dir);
