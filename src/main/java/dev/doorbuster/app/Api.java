@@ -12,13 +12,16 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 import dev.doorbuster.app.Database.Pool;
+import dev.doorbuster.app.Database.SqlWork;
 import dev.doorbuster.app.Database.Written;
 import dev.doorbuster.app.ReadRouter.Served;
+import dev.doorbuster.app.StorefrontConfig.StockLocking;
 
 /**
  * The storefront's HTTP API: the route table, input validation, and which operations read (through the
- * {@link ReadRouter}) and which write (on the primary, returning a consistency token). Transport details
- * (deadlines, body limits, error rendering, metrics) are {@link RequestHandler}'s.
+ * {@link ReadRouter}) and which write (on the primary, returning a consistency token; made safe to retry by
+ * {@link Idempotency}). Transport details (deadlines, body limits, error rendering, metrics) are
+ * {@link RequestHandler}'s.
  */
 final class Api {
     static final String CLIENT_ID = "X-Client-Id";
@@ -31,15 +34,21 @@ final class Api {
     static final int MAX_ORDER_LINES = 100;
     private static final Pattern ID = Pattern.compile("[0-9]{1,18}");
 
-    /** A parsed request; {@code params} are the path's {@code {id}} values in order. */
-    record Request(String method, List<String> params, Map<String, String> query, String clientId, String token,
-                   byte[] body) {
+    /**
+     * A parsed request; {@code route} is the matched template, {@code params} are the path's {@code {id}} values
+     * in order, {@code idempotencyKey} the validated {@code Idempotency-Key} of a write (null: none).
+     */
+    record Request(String method, String route, List<String> params, Map<String, String> query, String clientId,
+                   String token, String idempotencyKey, byte[] body) {
         String query(String name) {
             return query.get(name);
         }
     }
 
-    /** What to answer: status, a body (serialised as JSON unless it is text), extra headers. */
+    /**
+     * What to answer: status, a body (serialised as JSON; a {@code String} is sent as Prometheus text, a
+     * {@link RawJson} as the JSON it already is), extra headers.
+     */
     record Reply(int status, Object body, Map<String, String> headers) {
         static Reply ok(Object body, Pool servedBy) {
             return new Reply(200, body, Map.of(SERVED_BY, servedBy.server()));
@@ -53,6 +62,16 @@ final class Api {
             }
             return new Reply(status, written.value(), headers);
         }
+
+        Reply withHeader(String name, String value) {
+            Map<String, String> more = new LinkedHashMap<>(headers);
+            more.put(name, value);
+            return new Reply(status, body, more);
+        }
+    }
+
+    /** JSON rendered before the answer was built (a stored answer replayed): sent as these exact bytes. */
+    record RawJson(byte[] bytes) {
     }
 
     @FunctionalInterface
@@ -86,12 +105,16 @@ final class Api {
     private final Database database;
     private final ReadRouter router;
     private final StorefrontMetrics metrics;
+    private final Idempotency idempotency;
+    private final StockLocking stockLocking;
     private final List<Route> routes = new ArrayList<>();
 
-    Api(Database database, ReadRouter router, StorefrontMetrics metrics) {
+    Api(Database database, ReadRouter router, StorefrontMetrics metrics, StockLocking stockLocking) {
         this.database = database;
         this.router = router;
         this.metrics = metrics;
+        this.idempotency = new Idempotency(database);
+        this.stockLocking = stockLocking;
         route("GET", "/products", this::listProducts);
         route("GET", "/products/{id}", this::getProduct);
         route("POST", "/carts", this::createCart);
@@ -176,7 +199,7 @@ final class Api {
     private Reply createCart(Request r) {
         NewCart body = Json.read(r.body(), NewCart.class);
         long userId = positive(body.userId(), "userId");
-        return written(r, 201, database.write(c -> CartService.create(c, userId)));
+        return write(r, 201, c -> CartService.create(c, userId));
     }
 
     private Reply getCart(Request r) {
@@ -190,7 +213,7 @@ final class Api {
         NewCartItem body = Json.read(r.body(), NewCartItem.class);
         long productId = positive(body.productId(), "productId");
         int quantity = quantity(body.quantity(), "quantity");
-        return written(r, 201, database.write(c -> CartService.addItem(c, cartId, productId, quantity)));
+        return write(r, 201, c -> CartService.addItem(c, cartId, productId, quantity));
     }
 
     // ---- orders ----------------------------------------------------------------------------------------------
@@ -203,7 +226,7 @@ final class Api {
                         + "not both.");
             }
             long cartId = positive(body.cartId(), "cartId");
-            return written(r, 201, database.write(c -> CheckoutService.placeFromCart(c, cartId)));
+            return write(r, 201, c -> CheckoutService.placeFromCart(c, stockLocking, cartId, r.idempotencyKey()));
         }
         long userId = positive(body.userId(), "userId");
         if (body.items() == null || body.items().isEmpty()) {
@@ -222,7 +245,8 @@ final class Api {
             int quantity = quantity(item.quantity(), "items[" + i + "].quantity");
             quantities.merge(productId, quantity, Integer::sum);
         }
-        return written(r, 201, database.write(c -> CheckoutService.placeDirect(c, userId, quantities)));
+        return write(r, 201, c -> CheckoutService.placeDirect(c, stockLocking, userId, quantities,
+                r.idempotencyKey()));
     }
 
     private Reply getOrder(Request r) {
@@ -259,7 +283,7 @@ final class Api {
         if (body.email() != null && !isEmail(body.email())) {
             throw ApiError.badRequest("email must look like name@domain (at most 254 characters).");
         }
-        return written(r, 200, database.write(c -> UserService.update(c, id, body.name(), body.email())));
+        return write(r, 200, c -> UserService.update(c, id, body.name(), body.email()));
     }
 
     // ---- operations ------------------------------------------------------------------------------------------
@@ -297,9 +321,11 @@ final class Api {
 
     // ---- helpers ---------------------------------------------------------------------------------------------
 
-    private Reply written(Request r, int status, Written<?> written) {
+    /** Every write goes through here: one transaction on the primary, keyed by the request's Idempotency-Key. */
+    private Reply write(Request r, int status, SqlWork<?> work) {
+        Reply reply = idempotency.write(r, status, work);
         router.wrote(r.clientId());
-        return Reply.written(status, written);
+        return reply;
     }
 
     /** A path or query id: digits only (no sign, no spaces), at most 18 of them so it fits a bigint. */

@@ -40,6 +40,11 @@ final class ApiError extends RuntimeException {
         return new ApiError(409, "out_of_stock", message, Map.of("productIds", productIds));
     }
 
+    /** An {@code Idempotency-Key} sent again with another request than the one it was first used for. */
+    static ApiError idempotencyKeyReused(String message) {
+        return new ApiError(422, "idempotency_key_reused", message, Map.of());
+    }
+
     static ApiError payloadTooLarge(String message) {
         return new ApiError(413, "payload_too_large", message, Map.of());
     }

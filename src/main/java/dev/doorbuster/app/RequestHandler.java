@@ -79,9 +79,12 @@ final class RequestHandler implements HttpHandler {
                 throw ApiError.timeout("The request waited too long for a worker thread; the storefront is overloaded.");
             }
             byte[] body = readBody(exchange);
-            Api.Request request = new Api.Request(method, match.params(),
-                    Api.parseQuery(exchange.getRequestURI().getRawQuery()), clientId(exchange.getRequestHeaders()),
-                    exchange.getRequestHeaders().getFirst(Api.CONSISTENCY_TOKEN), body);
+            Headers headers = exchange.getRequestHeaders();
+            // Only writes take an Idempotency-Key; a read ignores one (it is safe to repeat anyway).
+            String idempotencyKey = method.equals("GET") ? null : Idempotency.key(headers.get(Idempotency.HEADER));
+            Api.Request request = new Api.Request(method, match.template(), match.params(),
+                    Api.parseQuery(exchange.getRequestURI().getRawQuery()), clientId(headers),
+                    headers.getFirst(Api.CONSISTENCY_TOKEN), idempotencyKey, body);
             alarm = watchdog.schedule(() -> response.send(ApiError.timeout(
                     "No answer within the request time limit; a write's outcome is unknown.")),
                     received + timeoutNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
@@ -192,6 +195,8 @@ final class RequestHandler implements HttpHandler {
         void send(Api.Reply reply) {
             if (reply.body() instanceof String text) {
                 write(reply.status(), text.getBytes(StandardCharsets.UTF_8), PROMETHEUS_TEXT, reply.headers(), false);
+            } else if (reply.body() instanceof Api.RawJson json) {
+                write(reply.status(), json.bytes(), JSON, reply.headers(), false);
             } else {
                 write(reply.status(), Json.write(reply.body()), JSON, reply.headers(), false);
             }

@@ -99,7 +99,8 @@ public final class Storefront implements AutoCloseable {
         }
         Storefront storefront;
         try {
-            storefront = start(config, note -> err.println("storefront: " + note));
+            storefront = start(config, note -> err.println("storefront: " + note),
+                    warning -> err.println("storefront: WARNING: " + warning));
         } catch (StartupException e) {
             err.println("storefront: " + e.getMessage());
             return 1;
@@ -132,12 +133,17 @@ public final class Storefront implements AutoCloseable {
      * @throws StartupException with a one-line reason (database unreachable, port taken, ...)
      */
     public static Storefront start(StorefrontConfig config) {
-        return start(config, log::info);
+        return start(config, log::info, log::warn);
     }
 
-    private static Storefront start(StorefrontConfig config, Consumer<String> notes) {
+    /** {@code notes} and {@code warnings}: the log in-process; stderr for {@link #run} (stdout has one line). */
+    private static Storefront start(StorefrontConfig config, Consumer<String> notes, Consumer<String> warnings) {
         if (!isLoopback(config.host())) {
-            notes.accept("WARNING: listening on " + config.host() + ", not loopback: reachable from other machines.");
+            warnings.accept("listening on " + config.host() + ", not loopback: reachable from other machines.");
+        }
+        if (config.stockLocking() == StorefrontConfig.StockLocking.NONE) {
+            warnings.accept("--stock-locking none: checkout reads stock without a lock and oversells under concurrent "
+                    + "orders. It exists only so a control can prove a harness catches overselling; never use it for real.");
         }
         StorefrontMetrics metrics = new StorefrontMetrics();
         Database database = null;
@@ -156,7 +162,7 @@ public final class Storefront implements AutoCloseable {
             requireReachable(database, Pool.READER, config.readerUrl(), config.initSchema() ? READER_WAIT_MS : 0);
 
             ReadRouter router = new ReadRouter(config, database, metrics);
-            Api api = new Api(database, router, metrics);
+            Api api = new Api(database, router, metrics, config.stockLocking());
             watchdog = new ScheduledThreadPoolExecutor(1, threads("storefront-watchdog"));
             watchdog.setRemoveOnCancelPolicy(true); // most alarms are cancelled: do not keep them queued
             RequestHandler handler = new RequestHandler(api, metrics, watchdog, config.requestTimeoutMs());

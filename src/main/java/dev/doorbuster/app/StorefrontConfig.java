@@ -47,6 +47,36 @@ public final class StorefrontConfig {
         }
     }
 
+    /** How checkout guards stock against concurrent orders. */
+    public enum StockLocking {
+        /** Lock the ordered products' rows in id order, check all, decrement: never oversells. */
+        ROW_LOCK("row-lock"),
+        /**
+         * Deliberately broken, for controls only: read stock without a lock and write back the value computed
+         * from that read (a lost update), so concurrent orders oversell. Exists to prove a harness catches it.
+         */
+        NONE("none");
+
+        private final String flag;
+
+        StockLocking(String flag) {
+            this.flag = flag;
+        }
+
+        public String flag() {
+            return flag;
+        }
+
+        static StockLocking parse(String value) {
+            for (StockLocking s : values()) {
+                if (s.flag.equals(value)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("--stock-locking must be one of row-lock, none; got '" + value + "'");
+        }
+    }
+
     public static final String USAGE = String.join("\n",
             "Usage: java -cp <classpath> dev.doorbuster.app.Storefront --writer-url JDBC_URL [options]",
             "",
@@ -59,6 +89,9 @@ public final class StorefrontConfig {
             "  --port N                  HTTP port, 0 = any free port (default 8080)",
             "  --host ADDRESS            address to bind (default 127.0.0.1)",
             "  --routing POLICY          replica | primary | read-your-writes | sticky (default replica)",
+            "  --stock-locking MODE      row-lock (default) | none; none is a deliberately broken checkout that",
+            "                            oversells under concurrency, only for controls proving a harness catches",
+            "                            overselling: never for real use",
             "  --writer-pool-size N      writer pool connections (default 10)",
             "  --reader-pool-size N      reader pool connections (default 10)",
             "  --pool-timeout-ms N       wait for a pooled connection before answering 503 (default 1000, min 250)",
@@ -80,6 +113,7 @@ public final class StorefrontConfig {
     private final String dbUser;
     private final String dbPassword;
     private final Routing routing;
+    private final StockLocking stockLocking;
     private final int writerPoolSize;
     private final int readerPoolSize;
     private final int poolTimeoutMs;
@@ -99,6 +133,7 @@ public final class StorefrontConfig {
         this.dbUser = b.dbUser;
         this.dbPassword = b.dbPassword;
         this.routing = b.routing;
+        this.stockLocking = b.stockLocking;
         this.writerPoolSize = b.writerPoolSize;
         this.readerPoolSize = b.readerPoolSize;
         this.poolTimeoutMs = b.poolTimeoutMs;
@@ -118,7 +153,7 @@ public final class StorefrontConfig {
     /** A builder holding this configuration, to derive a variant. */
     public Builder toBuilder() {
         return builder().host(host).port(port).writerUrl(writerUrl).readerUrl(readerUrl).dbUser(dbUser)
-                .dbPassword(dbPassword).routing(routing).writerPoolSize(writerPoolSize).readerPoolSize(readerPoolSize)
+                .dbPassword(dbPassword).routing(routing).stockLocking(stockLocking).writerPoolSize(writerPoolSize).readerPoolSize(readerPoolSize)
                 .poolTimeoutMs(poolTimeoutMs).rywWaitMs(rywWaitMs).stickyMs(stickyMs).requestTimeoutMs(requestTimeoutMs)
                 .httpThreads(httpThreads).initSchema(initSchema).seedProducts(seedProducts).seedUsers(seedUsers);
     }
@@ -149,6 +184,10 @@ public final class StorefrontConfig {
 
     public Routing routing() {
         return routing;
+    }
+
+    public StockLocking stockLocking() {
+        return stockLocking;
     }
 
     public int writerPoolSize() {
@@ -193,7 +232,7 @@ public final class StorefrontConfig {
 
     @Override
     public String toString() {
-        return "routing=" + routing.flag() + " writer=" + Database.redact(writerUrl) + " (pool " + writerPoolSize + ")"
+        return "routing=" + routing.flag() + " stock-locking=" + stockLocking.flag() + " writer=" + Database.redact(writerUrl) + " (pool " + writerPoolSize + ")"
                 + " reader=" + Database.redact(readerUrl) + " (pool " + readerPoolSize + ") pool-timeout=" + poolTimeoutMs
                 + "ms request-timeout=" + requestTimeoutMs + "ms ryw-wait=" + rywWaitMs + "ms sticky=" + stickyMs
                 + "ms http-threads=" + httpThreads;
@@ -262,7 +301,7 @@ public final class StorefrontConfig {
     }
 
     private static final List<String> FLAGS = List.of("port", "host", "writer-url", "reader-url", "db-user", "db-password",
-            "routing", "writer-pool-size", "reader-pool-size", "pool-timeout-ms", "ryw-wait-ms", "sticky-ms",
+            "routing", "stock-locking", "writer-pool-size", "reader-pool-size", "pool-timeout-ms", "ryw-wait-ms", "sticky-ms",
             "request-timeout-ms", "http-threads", "init-schema", "seed-products", "seed-users");
 
     private static Map<String, String> readFile(Path file) throws UsageException {
@@ -305,6 +344,7 @@ public final class StorefrontConfig {
                     case "db-user" -> b.dbUser(v);
                     case "db-password" -> b.dbPassword(v);
                     case "routing" -> b.routing(Routing.parse(v.toLowerCase(Locale.ROOT)));
+                    case "stock-locking" -> b.stockLocking(StockLocking.parse(v.toLowerCase(Locale.ROOT)));
                     case "writer-pool-size" -> b.writerPoolSize(integer("writer-pool-size", v));
                     case "reader-pool-size" -> b.readerPoolSize(integer("reader-pool-size", v));
                     case "pool-timeout-ms" -> b.poolTimeoutMs(integer("pool-timeout-ms", v));
@@ -349,6 +389,7 @@ public final class StorefrontConfig {
         private String dbUser = "postgres";
         private String dbPassword = "";
         private Routing routing = Routing.REPLICA;
+        private StockLocking stockLocking = StockLocking.ROW_LOCK;
         private int writerPoolSize = 10;
         private int readerPoolSize = 10;
         private int poolTimeoutMs = 1000;
@@ -395,6 +436,11 @@ public final class StorefrontConfig {
 
         public Builder routing(Routing routing) {
             this.routing = routing;
+            return this;
+        }
+
+        public Builder stockLocking(StockLocking stockLocking) {
+            this.stockLocking = stockLocking;
             return this;
         }
 
@@ -461,6 +507,7 @@ public final class StorefrontConfig {
                 throw new IllegalArgumentException("--host must not be empty");
             }
             Objects.requireNonNull(routing, "routing");
+            Objects.requireNonNull(stockLocking, "stockLocking");
             Objects.requireNonNull(dbUser, "dbUser");
             Objects.requireNonNull(dbPassword, "dbPassword");
             range("port", port, 0, 65_535);

@@ -45,8 +45,11 @@ public record Environment(String name, Path source, Type type, String descriptio
     /**
      * The application under test. Local: the reference storefront, started in its own JVM with these
      * settings. External: only {@code url} (and optionally {@code metricsUrl}) are used.
+     *
+     * @param stockLocking {@code row-lock}, or {@code none}: a deliberately overselling checkout, only for
+     *                     controls proving the harness catches overselling
      */
-    public record App(URI url, URI metricsUrl, String routing, int writerPoolSize, int readerPoolSize, int poolTimeoutMs,
+    public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize, int poolTimeoutMs,
                       int requestTimeoutMs, int seedProducts, int seedUsers, List<String> jvmOptions) {
     }
 

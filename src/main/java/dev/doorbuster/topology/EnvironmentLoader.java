@@ -43,6 +43,8 @@ public final class EnvironmentLoader {
     static final Set<String> OVERRIDABLE = Set.of("postgres", "proxy", "app", "database", "slo");
     public static final Set<String> ROUTING_POLICIES = new java.util.LinkedHashSet<>(
             List.of("replica", "primary", "read-your-writes", "sticky"));
+    /** {@code none} is a deliberately broken checkout (it oversells), only for controls. */
+    public static final Set<String> STOCK_LOCKING = new java.util.LinkedHashSet<>(List.of("row-lock", "none"));
     public static final Set<String> SYNC_MODES = new java.util.LinkedHashSet<>(List.of("off", "on", "remote_apply"));
     public static final Set<String> FAULTS = new java.util.LinkedHashSet<>(List.of("ReplicationLag", "ReplicationCut",
             "PrimaryFailover", "DbLatency", "ConnectionReset", "ProxyDown"));
@@ -268,6 +270,7 @@ public final class EnvironmentLoader {
         c.oneOf("postgres.synchronousCommit", env.postgres().synchronousCommit(), SYNC_MODES);
         c.range("postgres.replicas", env.postgres().replicas(), 0, 8);
         c.oneOf("app.routing", env.app().routing(), ROUTING_POLICIES);
+        c.oneOf("app.stockLocking", env.app().stockLocking(), STOCK_LOCKING);
         c.range("app.writerPoolSize", env.app().writerPoolSize(), 1, 1000);
         c.range("app.readerPoolSize", env.app().readerPoolSize(), 1, 1000);
         c.range("app.poolTimeoutMs", env.app().poolTimeoutMs(), 250, 600_000);

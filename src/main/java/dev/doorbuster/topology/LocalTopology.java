@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.postgres.PgBinaries;
@@ -118,6 +117,7 @@ public final class LocalTopology implements Topology {
                 "--writer-url", writerUrlThroughProxies(),
                 "--reader-url", readerUrlThroughProxies(),
                 "--routing", a.routing(),
+                "--stock-locking", a.stockLocking(),
                 "--writer-pool-size", Integer.toString(a.writerPoolSize()),
                 "--reader-pool-size", Integer.toString(a.readerPoolSize()),
                 "--pool-timeout-ms", Integer.toString(a.poolTimeoutMs()),
@@ -130,19 +130,28 @@ public final class LocalTopology implements Topology {
 
     /** Every node's app-link proxy; PgJDBC picks whichever is primary (and re-picks after a failover). */
     private String writerUrlThroughProxies() {
-        return jdbcUrl(cluster.nodes(), "primary");
+        return jdbcUrl(cluster.nodes().stream().map(n -> listenOf(n.name())).toList(), "primary");
     }
 
-    /** Replicas first; {@code preferSecondary} falls back to the primary when no replica answers. */
     private String readerUrlThroughProxies() {
-        List<PgNode> order = new ArrayList<>(cluster.replicas());
-        order.add(cluster.primary());
-        return jdbcUrl(order, "preferSecondary");
+        return readerUrl(cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
+                listenOf(cluster.primary().name()));
     }
 
-    private String jdbcUrl(List<PgNode> nodes, String targetServerType) {
-        String hosts = nodes.stream().map(n -> listenOf(n.name())).collect(Collectors.joining(","));
-        return "jdbc:postgresql://" + hosts + "/" + DATABASE + "?targetServerType=" + targetServerType
+    /**
+     * Replicas first; {@code preferSecondary} falls back to the primary when no replica answers. With two or
+     * more replicas, {@code loadBalanceHosts} spreads the reader pool's connections (so successive reads)
+     * over all of them, as a production read pool would be: replicas that lag differently behind one pool is
+     * where non-monotonic reads (newer, then older data) come from. With one replica the URL is unchanged.
+     */
+    static String readerUrl(List<String> replicas, String primary) {
+        List<String> hosts = new ArrayList<>(replicas);
+        hosts.add(primary);
+        return jdbcUrl(hosts, "preferSecondary") + (replicas.size() >= 2 ? "&loadBalanceHosts=true" : "");
+    }
+
+    private static String jdbcUrl(List<String> hosts, String targetServerType) {
+        return "jdbc:postgresql://" + String.join(",", hosts) + "/" + DATABASE + "?targetServerType=" + targetServerType
                 + "&sslmode=disable&connectTimeout=2&socketTimeout=10&loginTimeout=5&hostRecheckSeconds=1";
     }
 

@@ -58,6 +58,11 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_user_id_created_at_idx ON orders (user_id, created_at DESC, id DESC);
 -- A cart is checked out at most once, even if two checkouts race.
 CREATE UNIQUE INDEX IF NOT EXISTS orders_cart_id_key ON orders (cart_id);
+-- The Idempotency-Key of the request that placed the order (null without one). After a failover a
+-- promoted replica's sequence can hand out an acknowledged order's id again: the key is how a client tells
+-- its order from another with the same id. Added by ALTER so databases created before it migrate.
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS idempotency_key text;
+CREATE UNIQUE INDEX IF NOT EXISTS orders_idempotency_key_key ON orders (idempotency_key);
 
 CREATE TABLE IF NOT EXISTS order_lines (
     order_id    bigint        NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
@@ -68,3 +73,17 @@ CREATE TABLE IF NOT EXISTS order_lines (
     PRIMARY KEY (order_id, line_no)
 );
 CREATE INDEX IF NOT EXISTS order_lines_product_id_idx ON order_lines (product_id);
+
+-- Idempotency-Key of every write (see Idempotency.java), inserted in the write's own transaction: a key is
+-- here exactly when its write committed, with the answer (status, JSON body) a retry gets back.
+-- fingerprint = method, route template, path values and SHA-256 of the raw body: the same key with another
+-- request is refused. Errors are not stored. In production keys would be expired after a day
+-- (DELETE ... WHERE created_at < now() - interval '1 day', in batches); the created_at index serves that.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key         text        PRIMARY KEY,
+    fingerprint text        NOT NULL,
+    status      integer,
+    body        text,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created_at_idx ON idempotency_keys (created_at);

@@ -204,6 +204,8 @@ class ApiTest {
         assertEquals("placed", order.get("status").asText());
         assertEquals(14, order.get("userId").asLong());
         assertEquals(cart, order.get("cartId").asLong());
+        assertTrue(order.has("idempotencyKey") && order.get("idempotencyKey").isNull(), "no Idempotency-Key sent");
+        assertNull(placed.header("Idempotent-Replayed"));
         assertEquals(2, order.get("lines").size());
         assertEquals(30, order.get("lines").get(0).get("productId").asLong(), "lines in product order");
         BigDecimal expected = price(31).multiply(BigDecimal.valueOf(2)).add(price(30));
@@ -221,6 +223,7 @@ class ApiTest {
         assertEquals(200, read.status());
         assertEquals(order.get("lines"), read.json().get("lines"));
         assertEquals(0, order.get("total").decimalValue().compareTo(read.json().get("total").decimalValue()));
+        assertTrue(read.json().get("idempotencyKey").isNull(), read.body());
     }
 
     @Test
@@ -283,6 +286,7 @@ class ApiTest {
         assertEquals(2, orders.size());
         assertEquals(second, orders.get(0).get("id").asLong(), "newest first");
         assertEquals(first, orders.get(1).get("id").asLong());
+        assertTrue(orders.get(0).has("idempotencyKey") && orders.get(0).get("idempotencyKey").isNull(), orders.toString());
         assertEquals(1, http.get("/users/18/orders?limit=1").json().get("orders").size());
         assertEquals(1, http.get("/users/20/orders").json().get("orders").size(), "seeded history: every 5th user");
         assertEquals(0, http.get("/users/19/orders").json().get("orders").size());

@@ -68,6 +68,37 @@ class SchemaTest {
         }
     }
 
+    @Test
+    void aDatabaseFromBeforeIdempotencyKeysMigrates() throws Exception {
+        try (PgCluster cluster = PgCluster.builder().replicas(0).start()) {
+            PgNode pg = cluster.primary();
+            StorefrontConfig config = StorefrontConfig.builder().port(0)
+                    .writerUrl("jdbc:postgresql://127.0.0.1:" + pg.port() + "/shop").initSchema(true)
+                    .seedProducts(10).seedUsers(10).build();
+            Storefront.start(config).close();
+            // What a database created by an earlier storefront lacks.
+            try (var c = java.sql.DriverManager.getConnection(pg.jdbcUrl("shop")); var s = c.createStatement()) {
+                s.execute("DROP TABLE idempotency_keys; ALTER TABLE orders DROP COLUMN idempotency_key");
+            }
+            Storefront.start(config).close();
+
+            assertEquals("text", value(pg, "shop", "SELECT data_type FROM information_schema.columns "
+                    + "WHERE table_name = 'orders' AND column_name = 'idempotency_key'"));
+            String indexes = value(pg, "shop", "SELECT string_agg(indexdef, '\n') FROM pg_indexes WHERE schemaname = 'public'");
+            assertTrue(indexes.contains("CREATE UNIQUE INDEX orders_idempotency_key_key ON public.orders USING btree "
+                    + "(idempotency_key)"), indexes);
+            assertTrue(indexes.contains("CREATE UNIQUE INDEX idempotency_keys_pkey ON public.idempotency_keys USING btree "
+                    + "(key)"), indexes);
+            assertTrue(indexes.contains("ON public.idempotency_keys USING btree (created_at)"), indexes);
+            assertEquals("key text NOT NULL, fingerprint text NOT NULL, status integer, body text, "
+                    + "created_at timestamp with time zone NOT NULL", value(pg, "shop", "SELECT string_agg(column_name "
+                    + "|| ' ' || data_type || CASE WHEN is_nullable = 'NO' THEN ' NOT NULL' ELSE '' END, ', ' "
+                    + "ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'idempotency_keys'"));
+            assertEquals("2", value(pg, "shop", "SELECT count(*) FROM orders WHERE idempotency_key IS NULL"),
+                    "existing orders keep their rows, without a key");
+        }
+    }
+
     private static String value(PgNode pg, String db, String sql) throws Exception {
         try (var c = java.sql.DriverManager.getConnection(pg.jdbcUrl(db)); var s = c.prepareStatement(sql);
              var rs = s.executeQuery()) {

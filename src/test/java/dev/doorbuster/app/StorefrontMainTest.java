@@ -41,6 +41,8 @@ class StorefrontMainTest {
                 {"--port", "8080"}, // no writer URL
                 {"--writer-url", "mysql://127.0.0.1/x"},
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--routing", "random"},
+                {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--stock-locking", "bogus"},
+                {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--stock-locking"},
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--pool-timeout-ms", "100"},
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--pool-timeout-ms", "6000"}, // ≥ request timeout
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--writer-pool-size", "0"},
@@ -59,10 +61,33 @@ class StorefrontMainTest {
     }
 
     @Test
+    void badStockLockingNamesTheAllowedValues() {
+        Result r = run("--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--stock-locking", "bogus");
+        assertEquals(2, r.code, r.err);
+        assertTrue(r.err.startsWith("storefront: --stock-locking must be one of row-lock, none; got 'bogus'"), r.err);
+    }
+
+    @Test
     void helpGoesToStdoutWithExit0() {
         Result r = run("--help");
         assertEquals(0, r.code);
         assertTrue(r.out.contains("--writer-url") && r.out.contains("--routing"), r.out);
+        assertTrue(r.out.contains("--stock-locking") && r.out.contains("never for real use"), r.out);
+    }
+
+    @Test
+    void stockLockingNoneWarnsOnStderrBeforeAnythingElse() throws IOException {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        Result r = run("--writer-url", "jdbc:postgresql://127.0.0.1:" + closedPort + "/storefront", "--port", "0",
+                "--pool-timeout-ms", "250", "--stock-locking", "none");
+        assertEquals(1, r.code, r.err); // no database: it stops after the warning
+        assertTrue(r.err.startsWith("storefront: WARNING: --stock-locking none: checkout reads stock without a lock"),
+                r.err);
+        assertTrue(r.err.contains("never use it for real"), r.err);
+        assertEquals("", r.out, "stdout keeps its one line for the listening address");
     }
 
     @Test
@@ -88,9 +113,14 @@ class StorefrontMainTest {
         Path file = dir.resolve("storefront.env");
         java.nio.file.Files.writeString(file, String.join("\n", "# storefront settings", "",
                 "writer-url = jdbc:postgresql://127.0.0.1:5432/shop", "routing=sticky", "port=9000", "init-schema=true",
-                "--sticky-ms=750"));
+                "--sticky-ms=750", "stock-locking=none"));
         StorefrontConfig c = StorefrontConfig.fromArgs("--config", file.toString(), "--port", "9001");
         assertEquals(9001, c.port(), "command line wins");
+        assertEquals(StorefrontConfig.StockLocking.NONE, c.stockLocking());
+        assertEquals(StorefrontConfig.StockLocking.ROW_LOCK,
+                StorefrontConfig.fromArgs("--config", file.toString(), "--stock-locking", "row-lock").stockLocking());
+        assertEquals(StorefrontConfig.StockLocking.ROW_LOCK,
+                StorefrontConfig.fromArgs("--writer-url", "jdbc:postgresql://h/db").stockLocking(), "the default");
         assertEquals(StorefrontConfig.Routing.STICKY, c.routing());
         assertEquals(750, c.stickyMs());
         assertTrue(c.initSchema());

@@ -44,6 +44,7 @@ class EnvironmentLoaderTest {
         assertEquals(1, env.postgres().replicas());
         assertEquals("on", env.postgres().synchronousCommit());
         assertEquals("read-your-writes", env.app().routing());
+        assertEquals("row-lock", env.app().stockLocking(), "the correct checkout unless asked");
         assertEquals("200", env.postgres().settings().get("max_connections"));
         assertNull(env.proxy().url(), "embedded proxy");
         assertEquals(0, env.slo().lostWrites());
@@ -81,6 +82,13 @@ class EnvironmentLoaderTest {
     }
 
     @Test
+    void stockLockingNoneIsAcceptedForControls() throws IOException {
+        assertEquals("none", load("{\"type\": \"local\", \"app\": {\"stockLocking\": \"none\"}}").app().stockLocking());
+        props.setProperty("app.stockLocking", "bogus");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dapp.stockLocking=bogus", "row-lock, none");
+    }
+
+    @Test
     void unknownFieldNamesTheFieldAndTheAllowedOnes() {
         EnvironmentException e = fails("{\"type\": \"local\", \"app\": {\"routng\": \"replica\"}}");
         assertMentions(e, "test.json", "unknown field 'app.routng'", "routing", "writerPoolSize");
@@ -99,6 +107,8 @@ class EnvironmentLoaderTest {
                 "replica, primary, read-your-writes, sticky");
         assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"synchronousCommit\": \"yes\"}}"),
                 "postgres.synchronousCommit", "off, on, remote_apply");
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"stockLocking\": \"optimistic\"}}"),
+                "test.json", "app.stockLocking", "'optimistic'", "row-lock, none");
     }
 
     @Test
