@@ -118,10 +118,8 @@ public final class Consistency {
             state.begin(key.apply(withId), writeId, intended.apply(withId), log.now());
             log.history().add(state.process, History.Type.INVOKE, true, state.key, state.intended);
             return withId;
-        }).exec(timed(requestName, request.transformResponse((response, session) -> {
-            state(session).answer = answerOf(response);
-            return response;
-        }))).exec(session -> {
+        }).exec(timed(requestName, request, (response, session) -> state(session).answer = answerOf(response)))
+                .exec(session -> {
             State state = state(session);
             Answer answer = state.answer;
             WriteLedger.Outcome outcome = answer == null || answer.status() >= 500 ? WriteLedger.Outcome.IN_DOUBT
@@ -158,7 +156,14 @@ public final class Consistency {
             state.begin(key.apply(session), null, null, log.now());
             log.history().add(state.process, History.Type.INVOKE, false, state.key, null);
             return session;
-        }).exec(timed(requestName, request.transformResponse((response, session) -> {
+        }).exec(timed(requestName, request.check(bodyLength().validate("session guarantees", (length, session) -> {
+            // Runs after the answer was judged (below): a read that broke a guarantee is a KO named after it.
+            List<Violation> broken = state(session).broken;
+            if (!broken.isEmpty()) {
+                throw new IllegalStateException(broken.get(0).guarantee().koMessage());
+            }
+            return length;
+        })), (response, session) -> {
             State state = state(session);
             Answer answer = answerOf(response);
             state.answer = answer;
@@ -167,14 +172,7 @@ public final class Consistency {
                 state.broken = state.guarantees.read(kind.name(), state.key, requestName, state.observed,
                         answer.servedBy(), log.now());
             }
-            return response;
-        }).check(bodyLength().validate("session guarantees", (length, session) -> {
-            List<Violation> broken = state(session).broken;
-            if (!broken.isEmpty()) {
-                throw new IllegalStateException(broken.get(0).guarantee().koMessage());
-            }
-            return length;
-        })))).exec(session -> {
+        })).exec(session -> {
             State state = state(session);
             History.Type type = state.answer == null ? History.Type.INFO
                     : state.observed == null ? History.Type.FAIL : History.Type.OK;
@@ -190,11 +188,21 @@ public final class Consistency {
      * verdict records what it needs itself.)
      */
     public ChainBuilder timed(String name, HttpRequestActionBuilder request) {
+        return timed(name, request, (response, session) -> { });
+    }
+
+    /**
+     * As {@link #timed(String, HttpRequestActionBuilder)}, with {@code onAnswer} seeing each answer before
+     * the request's checks run. (A request has one response transformer: this is it, doing both jobs.)
+     */
+    private ChainBuilder timed(String name, HttpRequestActionBuilder request,
+                               java.util.function.BiConsumer<io.gatling.http.response.Response, Session> onAnswer) {
         return exec(session -> session.markAsSucceeded().set(T0, System.nanoTime()))
                 .exec(request.transformResponse((response, session) -> {
                     if (response.status().code() == 503) {
                         recorder.client503(); // overload as clients see it, for apps that expose no pool metrics
                     }
+                    onAnswer.accept(response, session);
                     return response;
                 }))
                 .exec(session -> {

@@ -331,9 +331,12 @@ public final class StorefrontJourneys {
         return Observation.absent();
     }
 
-    /** The answer's JSON object if it is a 200, else null. An error answer is never a read of the key. */
+    /**
+     * The answer's JSON object if it is a success (200, or 201 for a write), else null. An error answer is
+     * never a read of the key.
+     */
     private static JsonNode json(Consistency.Answer answer) {
-        if (answer.status() != 200) {
+        if (answer.status() != 200 && answer.status() != 201) {
             return null;
         }
         try {
