@@ -2,6 +2,7 @@ package dev.doorbuster.load;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,13 +11,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.Guarantee;
+import dev.doorbuster.verdict.Inventory;
+import dev.doorbuster.verdict.SessionReport;
+import dev.doorbuster.verdict.WriteLedger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Known-bad and known-good controls, each a short real simulation on the real local topology (forked
@@ -44,28 +54,146 @@ class SimulationControlsTest {
     }
 
     @Test
-    void naiveReplicaReadsUnderReplicationLagFailOnReadAfterWrite() throws Exception {
+    void naiveReplicaReadsUnderReplicationLagFailOnReadYourWrites() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "app.routing", "replica", "postgres.synchronousCommit", "off"));
         assertEquals(2, run.exitCode(), "assertions must fail the run\n" + tail(run));
-        CheckResult raw = run.check("read-after-write").orElseThrow();
-        assertFalse(raw.pass());
-        assertTrue(raw.actual() >= 5, "violations counted: " + raw.line());
-        assertTrue(run.output().contains("FAIL read-after-write"), "the reason is printed");
-        assertTrue(run.output().contains("read-after-write violation"), "violations are KOs in Gatling's report");
+        CheckResult immediate = run.check("read-your-writes (immediate)").orElseThrow();
+        assertFalse(immediate.pass());
+        assertTrue(immediate.actual() >= 5, "violations counted: " + immediate.line());
+        assertTrue(run.output().contains("FAIL read-your-writes (immediate)"), "the reason is printed");
+        assertTrue(run.output().contains(Guarantee.READ_YOUR_WRITES_IMMEDIATE.koMessage()),
+                "violations are KOs in Gatling's report");
+        SessionReport.Witness w = run.verdict().sessions().result(Guarantee.READ_YOUR_WRITES_IMMEDIATE).witnesses().get(0);
+        assertEquals("replica", w.servedBy(), "the witness names the server that answered: " + w);
+        assertTrue(w.faults().contains("ReplicationLag") || w.faults().equals("none"), w.toString());
+        assertNotNull(reportFile(run, Run.HISTORY_FILE), "the operation history is exported");
+    }
+
+    /**
+     * Sticky routing keeps a shopper on the primary for 2 s after a write: with 3 s of lag, the shopper's
+     * return a few seconds later lands on a replica that has not caught up.
+     */
+    @Test
+    void stickyRoutingShorterThanTheLagFailsOnLaterReads() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
+                "app.routing", "sticky", "lag.ms", "3000", "postgres.synchronousCommit", "off"));
+        assertEquals(2, run.exitCode(), tail(run));
+        CheckResult later = run.check("read-your-writes (later)").orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(later.pass(), later.line());
+        assertTrue(run.check("read-your-writes (immediate)").orElseThrow().pass(),
+                "right after a write the sticky window still covers the read");
+        for (SessionReport.Witness w : run.verdict().sessions().result(Guarantee.READ_YOUR_WRITES_LATER).witnesses()) {
+            assertEquals("replica", w.servedBy(), w.toString());
+            // The window runs from the shopper's last write of any key, at or after this one (less the answer's trip).
+            assertTrue(w.at() - w.expectedAt() > 1.9, "read after the 2 s sticky window: " + w);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"read-your-writes", "primary"})
+    void routingThatHonoursTheSessionPassesEverySessionCheckUnderTheSameLag(String routing) throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
+                "app.routing", routing, "lag.ms", "3000", "postgres.synchronousCommit", "off"));
+        for (Guarantee g : Guarantee.values()) {
+            CheckResult c = run.check(g.check()).orElseThrow(() -> new AssertionError(g.check() + " missing\n" + tail(run)));
+            assertTrue(c.pass(), c.line());
+            assertTrue(run.verdict().sessions().result(g).reads() > 20, "enough reads were checked: " + c.line());
+        }
+        assertTrue(run.verdict().timeline().stream().anyMatch(e -> e.values().containsKey("maxLagBytes")
+                && e.values().get("maxLagBytes") > 0), "the lag actually reached is measured");
+    }
+
+    /**
+     * Asynchronous replication, the replication link cut, then the primary killed: the schedule makes every
+     * order acknowledged after the cut and before the kill certain to be lost (its WAL never left the dead
+     * primary). The oracle is that schedule and the client-side history, not the audit.
+     */
+    @Test
+    void asyncCutThenFailoverLosesTheWritesAcknowledgedInBetween() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, Map.of(
+                "postgres.synchronousCommit", "off", "load.minutes", "0.5"));
+        assertEquals(2, run.exitCode(), tail(run));
+        double cutAt = injectedAt(run, "ReplicationCut");
+        double killAt = injectedAt(run, "PrimaryFailover");
+        Map<String, Double> ackedOrders = acknowledged(reportFile(run, Run.HISTORY_FILE), "order:");
+        Set<String> certain = keysAcknowledgedBetween(ackedOrders, cutAt + 0.2, killAt);
+        Set<String> before = keysAcknowledgedBetween(ackedOrders, 0, cutAt - 0.5);
+        assertTrue(certain.size() >= 5, "orders were acknowledged between cut and kill: " + certain.size());
+        assertTrue(before.size() >= 3, "and before the cut: " + before.size());
+
+        Set<String> lost = new java.util.HashSet<>();
+        run.verdict().writes().kinds().forEach(k -> k.lostWrites().forEach(n -> lost.add(n.key())));
+        long found = certain.stream().filter(lost::contains).count();
+        assertTrue(found >= Math.ceil(0.9 * certain.size()), found + " of the " + certain.size()
+                + " orders the schedule makes certain to be lost were reported lost");
+        assertEquals(Set.of(), before.stream().filter(lost::contains).collect(java.util.stream.Collectors.toSet()),
+                "no order acknowledged before the cut is reported lost");
+        CheckResult lostCheck = run.check("lost acknowledged writes").orElseThrow();
+        assertFalse(lostCheck.pass(), lostCheck.line());
+
+        // A profile update lost with the primary, read again later, is a lost write, not a stale read.
+        WriteLedger.KindAudit profiles = run.verdict().writes().kinds().stream()
+                .filter(k -> k.kind().equals("profile update")).findFirst().orElseThrow();
+        assertTrue(profiles.lost() > 0, "profile updates were lost too: " + lostCheck.line());
+        SessionReport sessions = run.verdict().sessions();
+        assertTrue(sessions.explainedByLostWrites() > 0, "reads that missed a lost write were seen: " + lostCheck.line());
+        Set<String> lostIds = new java.util.HashSet<>();
+        run.verdict().writes().kinds().forEach(k -> k.lostWrites().forEach(n -> lostIds.add(n.id())));
+        for (SessionReport.Witness w : sessions.explained()) {
+            assertTrue(lostIds.contains(w.lostWrite()), "explained by a write the audit found lost: " + w);
+        }
+        Set<String> lostProfiles = new java.util.HashSet<>();
+        profiles.lostWrites().forEach(n -> lostProfiles.add(n.key()));
+        for (SessionReport.GuaranteeResult g : sessions.guarantees()) {
+            for (SessionReport.Witness w : g.witnesses()) {
+                assertFalse(lostProfiles.contains(w.key()), "a lost profile update is never a stale read: " + w);
+            }
+            assertTrue(run.check(g.check()).orElseThrow().pass(), run.check(g.check()).orElseThrow().line());
+        }
     }
 
     @Test
-    void readYourWritesUnderTheSameLagPasses() throws Exception {
-        ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
-                "app.routing", "read-your-writes", "postgres.synchronousCommit", "off"));
-        assertEquals(0, run.exitCode(), tail(run));
-        CheckResult raw = run.check("read-after-write").orElseThrow();
-        assertTrue(raw.pass(), raw.line());
-        assertEquals(0, raw.actual());
-        assertTrue(run.verdict().passed());
-        assertTrue(run.verdict().timeline().stream().anyMatch(e -> e.values().containsKey("maxLagBytes")
-                && e.values().get("maxLagBytes") > 0), "the lag actually reached is measured");
+    void syncCutThenFailoverLosesNothingAcknowledged() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, Map.of(
+                "postgres.synchronousCommit", "on", "load.minutes", "0.5"));
+        CheckResult lost = run.check("lost acknowledged writes").orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(lost.pass(), lost.line());
+        assertEquals(0, lost.actual());
+        assertTrue(run.verdict().writes().acknowledged() > 50, "writes were acknowledged: " + lost.line());
+        assertTrue(run.verdict().writes().inDoubt() > 0, "commits waiting on the cut standby were in doubt, not lost: "
+                + lost.line());
+    }
+
+    @Test
+    void doorbustersSellOutWithoutOverselling() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("DoorbusterRushSimulation", reports, home, Map.of());
+        CheckResult stock = run.check("stock invariant").orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(stock.pass(), stock.line());
+        Inventory.StockAudit audit = run.verdict().stock();
+        assertEquals(0, audit.oversoldUnits());
+        assertEquals(2, audit.doorbusters().size());
+        assertEquals(2, audit.soldOut(), "the rush sells both deals out: " + stock.line());
+        assertTrue(audit.outOfStockAnswers() > 0, "later checkouts were answered out_of_stock: " + stock.line());
+        for (Inventory.ProductStock p : audit.doorbusters()) {
+            assertEquals(p.initial(), p.unitsAcknowledged() + p.unitsInDoubt(), "every unit sold once: " + p);
+        }
+    }
+
+    /** The storefront's deliberately broken checkout reads stock without a lock: the rush sells units twice. */
+    @Test
+    void aCheckoutWithoutItsStockLockOversellsAndFailsTheInvariant() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("DoorbusterRushSimulation", reports, home, Map.of(
+                "app.stockLocking", "none"));
+        assertEquals(2, run.exitCode(), tail(run));
+        CheckResult stock = run.check("stock invariant").orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(stock.pass(), stock.line());
+        Inventory.StockAudit audit = run.verdict().stock();
+        // Client-side certainty: more units were acknowledged than the deal had.
+        long acknowledgedBeyondStock = audit.doorbusters().stream()
+                .mapToLong(p -> Math.max(0, p.unitsAcknowledged() - p.initial())).sum();
+        assertTrue(acknowledgedBeyondStock > 0, "the shoppers were sold more units than existed: " + audit.doorbusters());
+        assertTrue(audit.oversoldUnits() >= acknowledgedBeyondStock, stock.line());
     }
 
     @Test
@@ -98,9 +226,14 @@ class SimulationControlsTest {
 
     @Test
     void aRunWithoutFaultsPasses() throws Exception {
-        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("faults", "false"));
+        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("faults", "false",
+                "doorbusters.stock", "3"));
         assertEquals(0, run.exitCode(), tail(run));
         assertTrue(run.verdict().passed(), run.verdict().summary());
+        assertEquals(3, run.verdict().stock().soldOut(), "the doorbusters sold out: " + run.check("stock invariant"));
+        for (Guarantee g : Guarantee.values()) {
+            assertTrue(run.check(g.check()).isPresent(), g.check() + " is judged");
+        }
         assertTrue(run.verdict().requests() > 100, "load was applied: " + run.verdict().requests());
         assertTrue(Files.exists(reportFile(run, "chaos.html")));
         assertTrue(Files.exists(reportFile(run, "junit.xml")));
@@ -141,6 +274,35 @@ class SimulationControlsTest {
                 Files.deleteIfExists(p);
             }
         }
+    }
+
+    private static double injectedAt(ForkedGatling.Result run, String fault) {
+        return run.verdict().timeline().stream().filter(e -> e.fault().endsWith(fault)
+                        && e.kind() == dev.doorbuster.chaos.FaultTimeline.Kind.INJECT)
+                .findFirst().orElseThrow(() -> new AssertionError("no " + fault + " in the timeline")).atMillis() / 1000.0;
+    }
+
+    /** Keys starting with {@code prefix} of writes the client saw acknowledged, with the run second of the answer. */
+    private static Map<String, Double> acknowledged(Path history, String prefix) throws IOException {
+        Map<String, Double> acked = new java.util.HashMap<>();
+        for (JsonNode op : new ObjectMapper().readTree(history.toFile())) {
+            JsonNode mop = op.path("value").path(0);
+            if (op.path("type").asText().equals("ok") && mop.path(0).asText().equals("w")
+                    && mop.path(1).asText().startsWith(prefix)) {
+                acked.put(mop.path(1).asText(), op.path("time").asLong() / 1e9);
+            }
+        }
+        return acked;
+    }
+
+    private static Set<String> keysAcknowledgedBetween(Map<String, Double> acked, double from, double to) {
+        Set<String> keys = new java.util.HashSet<>();
+        acked.forEach((key, at) -> {
+            if (at >= from && at < to) {
+                keys.add(key);
+            }
+        });
+        return keys;
     }
 
     private Path reportFile(ForkedGatling.Result run, String name) throws IOException {
