@@ -27,6 +27,8 @@ final class Api {
     static final String CLIENT_ID = "X-Client-Id";
     static final String CONSISTENCY_TOKEN = "X-Consistency-Token";
     static final String SERVED_BY = "X-Served-By";
+    /** The name of the pool that answered ({@code writer}, {@code reader}, {@code reader-2}...): which replica. */
+    static final String SERVED_BY_POOL = "X-Served-By-Pool";
 
     static final int DEFAULT_LIMIT = 20;
     static final int MAX_LIMIT = 100;
@@ -51,12 +53,13 @@ final class Api {
      */
     record Reply(int status, Object body, Map<String, String> headers) {
         static Reply ok(Object body, Pool servedBy) {
-            return new Reply(200, body, Map.of(SERVED_BY, servedBy.server()));
+            return new Reply(200, body, Map.of(SERVED_BY, servedBy.server(), SERVED_BY_POOL, servedBy.tag()));
         }
 
         static Reply written(int status, Written<?> written) {
             Map<String, String> headers = new LinkedHashMap<>();
             headers.put(SERVED_BY, Pool.WRITER.server());
+            headers.put(SERVED_BY_POOL, Pool.WRITER.tag());
             if (written.token() != null) {
                 headers.put(CONSISTENCY_TOKEN, written.token());
             }
@@ -288,15 +291,26 @@ final class Api {
 
     // ---- operations ------------------------------------------------------------------------------------------
 
+    /**
+     * With several reader pools, {@code reader} sums them up: {@code down} if any is down, else
+     * {@code saturated} if any is saturated, else {@code up}; {@code readers} then gives each one.
+     */
     private Reply health(Request r) {
         String writer = database.probe(Pool.WRITER);
-        String reader = database.probe(Pool.READER);
+        Map<String, String> readers = new LinkedHashMap<>();
+        for (Pool pool : database.readers()) {
+            readers.put(pool.tag(), database.probe(pool));
+        }
+        String reader = readers.containsValue("down") ? "down" : readers.containsValue("saturated") ? "saturated" : "up";
         boolean down = writer.equals("down") || reader.equals("down");
         String status = down ? "down" : writer.equals("up") && reader.equals("up") ? "ok" : "degraded";
-        Map<String, String> body = new LinkedHashMap<>();
+        Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", status);
         body.put("writer", writer);
         body.put("reader", reader);
+        if (readers.size() > 1) {
+            body.put("readers", readers);
+        }
         return new Reply(down ? 503 : 200, body, down ? Map.of("Retry-After", "1") : Map.of());
     }
 

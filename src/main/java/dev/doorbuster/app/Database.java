@@ -5,8 +5,13 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 import javax.sql.DataSource;
 
@@ -17,8 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The two connection pools and the rules for using them: how a transaction is run (and retried), how the
- * consistency token of a write is taken, and how a failed JDBC call becomes an HTTP answer. Every
+ * The connection pools (one writer, one or more readers) and the rules for using them: how a transaction is
+ * run (and retried), how the consistency token of a write is taken, and how a failed JDBC call becomes an HTTP answer. Every
  * database error of the app goes through {@link #translate}, so "pool exhausted" and "database down" are
  * told apart in one place.
  */
@@ -31,25 +36,46 @@ final class Database implements AutoCloseable {
     private static final Set<String> RETRYABLE_STATES = Set.of("40001", "40P01");
     private static final int MAX_ATTEMPTS = 3;
 
-    enum Pool {
-        WRITER("writer", "primary"), READER("reader", "replica");
+    /** What a pool is for: the primary's writes and reads, or reads from a replica. */
+    enum Role {
+        WRITER("primary"), READER("replica");
 
-        private final String tag;
         private final String server;
 
-        Pool(String tag, String server) {
-            this.tag = tag;
+        Role(String server) {
             this.server = server;
         }
+    }
 
-        /** The pool's name: {@code pool} tag of the meters, {@code pool} field of errors. */
-        String tag() {
+    /**
+     * One connection pool: its name ({@code writer}; {@code reader} when there is one reader URL,
+     * {@code reader-1} … {@code reader-N} when there are several) and its role.
+     */
+    record Pool(String tag, Role role) {
+        /** The one writer pool. */
+        static final Pool WRITER = new Pool("writer", Role.WRITER);
+
+        /** The pool's name: {@code pool} tag of the meters, {@code pool} field of errors, {@code X-Served-By-Pool}. */
+        @Override
+        public String tag() {
             return tag;
         }
 
         /** The role of the server the pool is meant for: the {@code X-Served-By} value. */
         String server() {
-            return server;
+            return role.server;
+        }
+
+        /** The reader pools' names for {@code count} reader URLs. */
+        static List<Pool> readers(int count) {
+            if (count == 1) {
+                return List.of(new Pool("reader", Role.READER));
+            }
+            List<Pool> pools = new ArrayList<>(count);
+            for (int i = 1; i <= count; i++) {
+                pools.add(new Pool("reader-" + i, Role.READER));
+            }
+            return List.copyOf(pools);
         }
     }
 
@@ -66,19 +92,53 @@ final class Database implements AutoCloseable {
     record Written<T>(T value, String token) {
     }
 
-    private final HikariDataSource writer;
-    private final HikariDataSource reader;
+    /** Every pool, writer first, then the readers in the order of their URLs. */
+    private final Map<Pool, HikariDataSource> pools = new LinkedHashMap<>();
+    private final Map<Pool, String> urls = new LinkedHashMap<>();
+    private final List<Pool> readers;
     private final StorefrontMetrics metrics;
 
     Database(StorefrontConfig config, StorefrontMetrics metrics) {
         this.metrics = metrics;
-        this.writer = pool(Pool.WRITER, config.writerUrl(), config.writerPoolSize(), config, metrics);
+        this.readers = Pool.readers(config.readerUrls().size());
+        urls.put(Pool.WRITER, config.writerUrl());
+        for (int i = 0; i < readers.size(); i++) {
+            urls.put(readers.get(i), config.readerUrls().get(i));
+        }
         try {
-            this.reader = pool(Pool.READER, config.readerUrl(), config.readerPoolSize(), config, metrics);
+            for (Map.Entry<Pool, String> e : urls.entrySet()) {
+                Pool pool = e.getKey();
+                int size = pool.role() == Role.WRITER ? config.writerPoolSize() : config.readerPoolSize();
+                pools.put(pool, pool(pool, e.getValue(), size, config, metrics));
+                metrics.poolExhausted(pool); // registered up front: the series exist at 0
+                metrics.databaseUnavailable(pool);
+            }
         } catch (RuntimeException e) {
-            writer.close();
+            close();
             throw e;
         }
+    }
+
+    /** The reader pools, in the order of their URLs (one, named {@code reader}, unless several URLs were given). */
+    List<Pool> readers() {
+        return readers;
+    }
+
+    /** The JDBC URL behind {@code pool}. */
+    String url(Pool pool) {
+        return urls.get(pool);
+    }
+
+    /**
+     * The reader pool for one read: with several, one of them uniformly at random, per read. This is
+     * per-query balancing, as pgpool-II or ProxySQL do, or an application holding a list of replica data
+     * sources: successive reads of one shopper land on different replicas, which is how real deployments
+     * produce non-monotonic reads when those replicas lag differently. One pool over a URL with
+     * {@code loadBalanceHosts=true} only spreads connections: under light load HikariCP keeps handing out the
+     * same idle connection, so nearly every read goes to one replica.
+     */
+    Pool pickReader() {
+        return readers.size() == 1 ? readers.get(0) : readers.get(ThreadLocalRandom.current().nextInt(readers.size()));
     }
 
     /**
@@ -88,7 +148,7 @@ final class Database implements AutoCloseable {
      */
     static Properties driverDefaults(Pool pool, StorefrontConfig config) {
         Properties p = new Properties();
-        p.setProperty("targetServerType", pool == Pool.WRITER ? "primary" : "preferSecondary");
+        p.setProperty("targetServerType", pool.role() == Role.WRITER ? "primary" : "preferSecondary");
         p.setProperty("hostRecheckSeconds", "1");
         p.setProperty("connectTimeout", "2");
         p.setProperty("loginTimeout", "5");
@@ -122,7 +182,11 @@ final class Database implements AutoCloseable {
     }
 
     DataSource dataSource(Pool pool) {
-        return pool == Pool.WRITER ? writer : reader;
+        HikariDataSource ds = pools.get(pool);
+        if (ds == null) {
+            throw new IllegalArgumentException("no pool " + pool.tag());
+        }
+        return ds;
     }
 
     // ---- running work ------------------------------------------------------------------------------------------
@@ -313,12 +377,25 @@ final class Database implements AutoCloseable {
         return url == null ? null : url.replaceAll("(?i)(password=)[^&]*", "$1***");
     }
 
+    /** Closes every pool (readers first), even if closing one fails. */
     @Override
     public void close() {
-        try {
-            reader.close();
-        } finally {
-            writer.close();
+        List<HikariDataSource> all = new ArrayList<>(pools.values());
+        java.util.Collections.reverse(all);
+        RuntimeException failure = null;
+        for (HikariDataSource ds : all) {
+            try {
+                ds.close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
         }
     }
 }

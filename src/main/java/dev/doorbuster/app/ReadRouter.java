@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.doorbuster.app.Database.Pool;
+import dev.doorbuster.app.Database.Role;
 import dev.doorbuster.app.Database.SqlWork;
 import dev.doorbuster.app.StorefrontConfig.Routing;
 import io.micrometer.core.instrument.Counter;
@@ -22,22 +23,25 @@ import io.micrometer.core.instrument.Counter;
 final class ReadRouter {
     /** Where a read went and why; {@link #tag} is the metric's {@code decision} value. */
     enum Decision {
-        REPLICA("replica", Pool.READER),
-        PRIMARY("primary", Pool.WRITER),
-        REPLICA_AFTER_WAIT("replica_after_wait", Pool.READER),
-        PRIMARY_FALLBACK("primary_fallback", Pool.WRITER),
-        PRIMARY_STICKY("primary_sticky", Pool.WRITER);
+        REPLICA("replica", Role.READER),
+        PRIMARY("primary", Role.WRITER),
+        REPLICA_AFTER_WAIT("replica_after_wait", Role.READER),
+        PRIMARY_FALLBACK("primary_fallback", Role.WRITER),
+        PRIMARY_STICKY("primary_sticky", Role.WRITER);
 
         final String tag;
-        final Pool pool;
+        final Role role;
 
-        Decision(String tag, Pool pool) {
+        Decision(String tag, Role role) {
             this.tag = tag;
-            this.pool = pool;
+            this.role = role;
         }
     }
 
-    /** What a read returned and which server answered it ({@code X-Served-By}). */
+    /**
+     * What a read returned and which pool answered it: its role is {@code X-Served-By}, its name
+     * {@code X-Served-By-Pool}.
+     */
     record Served<T>(T value, Pool servedBy) {
     }
 
@@ -123,24 +127,28 @@ final class ReadRouter {
 
     private <T> Served<T> on(Decision decision, SqlWork<T> query) {
         counters.get(decision).increment();
-        return new Served<>(database.read(decision.pool, query), decision.pool);
+        // Every replica read picks its reader pool anew (Database#pickReader): per-query balancing.
+        Pool pool = decision.role == Role.READER ? database.pickReader() : Pool.WRITER;
+        return new Served<>(database.read(pool, query), pool);
     }
 
     /**
      * Serves from the replica once it has replayed the client's last write, checked on the very connection
-     * that will run the query. While waiting (bounded by --ryw-wait-ms) the reader connection stays held:
-     * simple and exact, at the price of reader-pool pressure when the replica lags, which is the
-     * trade-off this policy shows under load. Then falls back to the primary.
+     * that will run the query (a connection of the reader pool picked for this read, when there are several).
+     * While waiting (bounded by --ryw-wait-ms) the reader connection stays held: simple and exact, at the
+     * price of reader-pool pressure when the replica lags, which is the trade-off this policy shows under
+     * load. Then falls back to the primary.
      */
     private <T> Served<T> readYourWrites(long token, SqlWork<T> query) {
-        Served<T> fromReplica = database.read(Pool.READER, c -> {
+        Pool reader = database.pickReader();
+        Served<T> fromReplica = database.read(reader, c -> {
             long deadline = System.nanoTime() + rywWaitNanos;
             long pause = 1;
             for (boolean waited = false; ; waited = true) {
                 Long visible = Database.visibleLsn(c);
                 if (visible != null && visible >= token) {
                     counters.get(waited ? Decision.REPLICA_AFTER_WAIT : Decision.REPLICA).increment();
-                    return new Served<>(query.run(c), Pool.READER);
+                    return new Served<>(query.run(c), reader);
                 }
                 if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pause) > deadline) {
                     return null;

@@ -155,11 +155,13 @@ public final class Storefront implements AutoCloseable {
                 createDatabaseIfAbsent(config);
             }
             database = new Database(config, metrics);
-            requireReachable(database, Pool.WRITER, config.writerUrl(), 0);
+            requireReachable(database, Pool.WRITER, 0);
             if (config.initSchema()) {
                 initSchema(config, database, notes);
             }
-            requireReachable(database, Pool.READER, config.readerUrl(), config.initSchema() ? READER_WAIT_MS : 0);
+            for (Pool reader : database.readers()) {
+                requireReachable(database, reader, config.initSchema() ? READER_WAIT_MS : 0);
+            }
 
             ReadRouter router = new ReadRouter(config, database, metrics);
             Api api = new Api(database, router, metrics, config.stockLocking());
@@ -222,7 +224,7 @@ public final class Storefront implements AutoCloseable {
         }
     }
 
-    private static void requireReachable(Database database, Pool pool, String url, long waitMs) {
+    private static void requireReachable(Database database, Pool pool, long waitMs) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
         while (true) {
             SQLException failure = database.unreachable(pool);
@@ -231,7 +233,7 @@ public final class Storefront implements AutoCloseable {
             }
             // Only "database does not exist" is worth waiting for (a replica replaying CREATE DATABASE).
             if (!"3D000".equals(Database.sqlState(failure)) || System.nanoTime() > deadline) {
-                throw new StartupException("cannot reach the " + pool.tag() + " database at " + Database.redact(url) + ": "
+                throw new StartupException("cannot reach the " + pool.tag() + " database at " + Database.redact(database.url(pool)) + ": "
                         + Database.rootMessage(failure));
             }
             sleep(200);

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -80,10 +81,12 @@ public final class StorefrontConfig {
     public static final String USAGE = String.join("\n",
             "Usage: java -cp <classpath> dev.doorbuster.app.Storefront --writer-url JDBC_URL [options]",
             "",
-            "The Doorbuster reference storefront: an HTTP JSON shop on a PostgreSQL primary (writer pool) and a",
-            "replica (reader pool). Options (also accepted as key=value lines in --config FILE; the command line wins):",
+            "The Doorbuster reference storefront: an HTTP JSON shop on a PostgreSQL primary (writer pool) and",
+            "replicas (reader pools). Options (also accepted as key=value lines in --config FILE; the command line wins):",
             "  --writer-url URL          JDBC URL of the primary; list every server so failover is followed (required)",
-            "  --reader-url URL          JDBC URL of the replica (default: the writer URL)",
+            "  --reader-url URL          JDBC URL of a replica (default: the writer URL). Repeat it for several",
+            "                            replicas: one pool each (reader-1, reader-2, ...), every replica read picks",
+            "                            one at random. Given on the command line, it replaces the file's list",
             "  --db-user NAME            database user (default postgres; a user= in the URL wins)",
             "  --db-password TEXT        database password (default empty)",
             "  --port N                  HTTP port, 0 = any free port (default 8080)",
@@ -109,7 +112,7 @@ public final class StorefrontConfig {
     private final String host;
     private final int port;
     private final String writerUrl;
-    private final String readerUrl;
+    private final List<String> readerUrls;
     private final String dbUser;
     private final String dbPassword;
     private final Routing routing;
@@ -129,7 +132,7 @@ public final class StorefrontConfig {
         this.host = b.host;
         this.port = b.port;
         this.writerUrl = b.writerUrl;
-        this.readerUrl = b.readerUrl != null ? b.readerUrl : b.writerUrl;
+        this.readerUrls = b.readerUrls.isEmpty() ? List.of(b.writerUrl) : List.copyOf(b.readerUrls);
         this.dbUser = b.dbUser;
         this.dbPassword = b.dbPassword;
         this.routing = b.routing;
@@ -152,7 +155,7 @@ public final class StorefrontConfig {
 
     /** A builder holding this configuration, to derive a variant. */
     public Builder toBuilder() {
-        return builder().host(host).port(port).writerUrl(writerUrl).readerUrl(readerUrl).dbUser(dbUser)
+        return builder().host(host).port(port).writerUrl(writerUrl).readerUrls(readerUrls).dbUser(dbUser)
                 .dbPassword(dbPassword).routing(routing).stockLocking(stockLocking).writerPoolSize(writerPoolSize).readerPoolSize(readerPoolSize)
                 .poolTimeoutMs(poolTimeoutMs).rywWaitMs(rywWaitMs).stickyMs(stickyMs).requestTimeoutMs(requestTimeoutMs)
                 .httpThreads(httpThreads).initSchema(initSchema).seedProducts(seedProducts).seedUsers(seedUsers);
@@ -170,8 +173,14 @@ public final class StorefrontConfig {
         return writerUrl;
     }
 
+    /** The first reader URL (the only one, unless several were given). */
     public String readerUrl() {
-        return readerUrl;
+        return readerUrls.get(0);
+    }
+
+    /** Every reader URL, in the order given: one reader pool each. */
+    public List<String> readerUrls() {
+        return readerUrls;
     }
 
     public String dbUser() {
@@ -233,7 +242,8 @@ public final class StorefrontConfig {
     @Override
     public String toString() {
         return "routing=" + routing.flag() + " stock-locking=" + stockLocking.flag() + " writer=" + Database.redact(writerUrl) + " (pool " + writerPoolSize + ")"
-                + " reader=" + Database.redact(readerUrl) + " (pool " + readerPoolSize + ") pool-timeout=" + poolTimeoutMs
+                + " reader=" + String.join(" ", readerUrls.stream().map(Database::redact).toList()) + " (pool "
+                + readerPoolSize + (readerUrls.size() > 1 ? " each, one picked per read" : "") + ") pool-timeout=" + poolTimeoutMs
                 + "ms request-timeout=" + requestTimeoutMs + "ms ryw-wait=" + rywWaitMs + "ms sticky=" + stickyMs
                 + "ms http-threads=" + httpThreads;
     }
@@ -254,11 +264,13 @@ public final class StorefrontConfig {
 
     /**
      * Parses {@code --flag value}, {@code --flag=value} and {@code --config FILE}. Values from the file come
-     * first; the command line overrides them.
+     * first; the command line overrides them, flag by flag. A repeated flag keeps its last value, except
+     * {@code reader-url}, which keeps every value (and, given on the command line, replaces the file's list
+     * as a whole).
      */
     public static StorefrontConfig fromArgs(String... args) throws UsageException, HelpRequested {
-        Map<String, String> options = new LinkedHashMap<>();
-        Map<String, String> fromCommandLine = new LinkedHashMap<>();
+        Map<String, List<String>> options = new LinkedHashMap<>();
+        Map<String, List<String>> fromCommandLine = new LinkedHashMap<>();
         String configFile = null;
         for (int i = 0; i < args.length; i++) {
             String arg = Objects.requireNonNull(args[i]);
@@ -290,7 +302,7 @@ public final class StorefrontConfig {
             if (name.equals("config")) {
                 configFile = value;
             } else {
-                fromCommandLine.put(name, value);
+                add(fromCommandLine, name, value);
             }
         }
         if (configFile != null) {
@@ -304,14 +316,25 @@ public final class StorefrontConfig {
             "routing", "stock-locking", "writer-pool-size", "reader-pool-size", "pool-timeout-ms", "ryw-wait-ms", "sticky-ms",
             "request-timeout-ms", "http-threads", "init-schema", "seed-products", "seed-users");
 
-    private static Map<String, String> readFile(Path file) throws UsageException {
+    /** The one option that may be given several times, each value counting. */
+    private static final String REPEATABLE = "reader-url";
+
+    private static void add(Map<String, List<String>> options, String name, String value) {
+        List<String> values = options.computeIfAbsent(name, n -> new ArrayList<>());
+        if (!name.equals(REPEATABLE)) {
+            values.clear(); // the last one wins
+        }
+        values.add(value);
+    }
+
+    private static Map<String, List<String>> readFile(Path file) throws UsageException {
         List<String> lines;
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UsageException("cannot read config file " + file + ": " + e.getMessage());
         }
-        Map<String, String> options = new LinkedHashMap<>();
+        Map<String, List<String>> options = new LinkedHashMap<>();
         for (int n = 0; n < lines.size(); n++) {
             String line = lines.get(n).strip();
             if (line.isEmpty() || line.startsWith("#")) {
@@ -326,21 +349,22 @@ public final class StorefrontConfig {
             if (!FLAGS.contains(key)) {
                 throw new UsageException(file + ":" + (n + 1) + ": unknown option '" + key + "'");
             }
-            options.put(key, line.substring(eq + 1).strip());
+            add(options, key, line.substring(eq + 1).strip());
         }
         return options;
     }
 
-    private static StorefrontConfig fromOptions(Map<String, String> o) throws UsageException {
+    private static StorefrontConfig fromOptions(Map<String, List<String>> o) throws UsageException {
         Builder b = builder();
         try {
-            for (Map.Entry<String, String> e : o.entrySet()) {
-                String v = e.getValue();
+            for (Map.Entry<String, List<String>> e : o.entrySet()) {
+                List<String> values = e.getValue();
+                String v = values.get(values.size() - 1);
                 switch (e.getKey()) {
                     case "port" -> b.port(integer("port", v));
                     case "host" -> b.host(v);
                     case "writer-url" -> b.writerUrl(v);
-                    case "reader-url" -> b.readerUrl(v);
+                    case "reader-url" -> b.readerUrls(values);
                     case "db-user" -> b.dbUser(v);
                     case "db-password" -> b.dbPassword(v);
                     case "routing" -> b.routing(Routing.parse(v.toLowerCase(Locale.ROOT)));
@@ -382,10 +406,13 @@ public final class StorefrontConfig {
 
     /** Options with their defaults; {@link #build()} checks every value and their relations. */
     public static final class Builder {
+        /** More reader pools than this is a typo, not a topology (each holds --reader-pool-size connections). */
+        static final int MAX_READER_URLS = 16;
+
         private String host = "127.0.0.1";
         private int port = 8080;
         private String writerUrl;
-        private String readerUrl;
+        private final List<String> readerUrls = new ArrayList<>();
         private String dbUser = "postgres";
         private String dbPassword = "";
         private Routing routing = Routing.REPLICA;
@@ -419,8 +446,19 @@ public final class StorefrontConfig {
             return this;
         }
 
+        /** One reader URL, replacing any given before; null means "the writer URL". */
         public Builder readerUrl(String readerUrl) {
-            this.readerUrl = readerUrl;
+            this.readerUrls.clear();
+            if (readerUrl != null) {
+                this.readerUrls.add(readerUrl);
+            }
+            return this;
+        }
+
+        /** Several reader URLs (one pool each, one picked per read), replacing any given before. */
+        public Builder readerUrls(List<String> readerUrls) {
+            this.readerUrls.clear();
+            this.readerUrls.addAll(readerUrls);
             return this;
         }
 
@@ -500,8 +538,20 @@ public final class StorefrontConfig {
                 throw new IllegalArgumentException("--writer-url is required (a jdbc:postgresql:// URL of the primary)");
             }
             requireJdbc("writer-url", writerUrl);
-            if (readerUrl != null) {
-                requireJdbc("reader-url", readerUrl);
+            if (readerUrls.size() > MAX_READER_URLS) {
+                throw new IllegalArgumentException("--reader-url may be given at most " + MAX_READER_URLS + " times, got "
+                        + readerUrls.size());
+            }
+            for (int i = 0; i < readerUrls.size(); i++) {
+                String url = readerUrls.get(i);
+                String which = readerUrls.size() == 1 ? "--reader-url" : "--reader-url #" + (i + 1) + " of " + readerUrls.size();
+                if (url == null || url.isBlank()) {
+                    throw new IllegalArgumentException(which + " is empty (a jdbc:postgresql:// URL of a replica)");
+                }
+                if (!url.startsWith("jdbc:postgresql:")) {
+                    throw new IllegalArgumentException(which + " must be a jdbc:postgresql:// URL, got '"
+                            + Database.redact(url) + "'");
+                }
             }
             if (host == null || host.isBlank()) {
                 throw new IllegalArgumentException("--host must not be empty");

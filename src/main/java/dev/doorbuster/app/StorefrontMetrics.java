@@ -16,7 +16,9 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 /**
  * The storefront's meters, served as Prometheus text on {@code /metrics}. Names follow Micrometer's
  * conventions ({@code storefront.read.routing} is exposed as {@code storefront_read_routing_total}); the
- * HikariCP meters ({@code hikaricp_connections_*{pool="writer|reader"}}) are registered by the pools.
+ * HikariCP meters ({@code hikaricp_connections_*{pool="writer|reader"}}, or {@code reader-1} … {@code reader-N}
+ * with several reader URLs) are registered by the pools, and {@link Database} registers each pool's error
+ * counters at 0.
  */
 final class StorefrontMetrics implements AutoCloseable {
     /**
@@ -42,10 +44,6 @@ final class StorefrontMetrics implements AutoCloseable {
         requestTimeouts = Counter.builder("storefront.request.timeout")
                 .description("Requests answered 503 timeout: the request bound passed (queued, or running too long)")
                 .register(registry);
-        for (Database.Pool pool : Database.Pool.values()) {
-            poolExhausted(pool);
-            databaseUnavailable(pool);
-        }
     }
 
     Counter requestTimeouts() {

@@ -114,8 +114,11 @@ public final class LocalTopology implements Topology {
         Environment.App a = environment.app();
         List<String> args = new ArrayList<>(List.of(
                 "--port", "0",
-                "--writer-url", writerUrlThroughProxies(),
-                "--reader-url", readerUrlThroughProxies(),
+                "--writer-url", writerUrlThroughProxies()));
+        for (String readerUrl : readerUrlsThroughProxies()) {
+            args.addAll(List.of("--reader-url", readerUrl));
+        }
+        args.addAll(List.of(
                 "--routing", a.routing(),
                 "--stock-locking", a.stockLocking(),
                 "--writer-pool-size", Integer.toString(a.writerPoolSize()),
@@ -133,21 +136,26 @@ public final class LocalTopology implements Topology {
         return jdbcUrl(cluster.nodes().stream().map(n -> listenOf(n.name())).toList(), "primary");
     }
 
-    private String readerUrlThroughProxies() {
-        return readerUrl(cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
+    private List<String> readerUrlsThroughProxies() {
+        return readerUrls(cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
                 listenOf(cluster.primary().name()));
     }
 
     /**
-     * Replicas first; {@code preferSecondary} falls back to the primary when no replica answers. With two or
-     * more replicas, {@code loadBalanceHosts} spreads the reader pool's connections (so successive reads)
-     * over all of them, as a production read pool would be: replicas that lag differently behind one pool is
-     * where non-monotonic reads (newer, then older data) come from. With one replica the URL is unchanged.
+     * The storefront's {@code --reader-url}s. Replicas first; {@code preferSecondary} falls back to the primary
+     * when no replica answers. With one replica (or none) a single URL, unchanged. With two or more, one URL
+     * per replica (that replica, then the primary): the storefront keeps a pool per URL and picks one per
+     * read, as per-query balancing (pgpool-II, ProxySQL, an application's list of replicas) would. Replicas
+     * that lag differently behind successive reads are where non-monotonic reads (newer, then older data)
+     * come from; one pool over a {@code loadBalanceHosts} URL sent nearly every read to one replica.
      */
-    static String readerUrl(List<String> replicas, String primary) {
-        List<String> hosts = new ArrayList<>(replicas);
-        hosts.add(primary);
-        return jdbcUrl(hosts, "preferSecondary") + (replicas.size() >= 2 ? "&loadBalanceHosts=true" : "");
+    static List<String> readerUrls(List<String> replicas, String primary) {
+        if (replicas.size() < 2) {
+            List<String> hosts = new ArrayList<>(replicas);
+            hosts.add(primary);
+            return List.of(jdbcUrl(hosts, "preferSecondary"));
+        }
+        return replicas.stream().map(replica -> jdbcUrl(List.of(replica, primary), "preferSecondary")).toList();
     }
 
     private static String jdbcUrl(List<String> hosts, String targetServerType) {

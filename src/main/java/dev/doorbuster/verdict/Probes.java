@@ -65,8 +65,8 @@ public final class Probes implements AutoCloseable {
         Lag lag = topology.replicationLag().orElse(null);
         ProbeSample s = new ProbeSample(currentSecond.getAsInt(),
                 pool(metrics, "hikaricp_connections_active", "writer"), pool(metrics, "hikaricp_connections_idle", "writer"),
-                pool(metrics, "hikaricp_connections_pending", "writer"), pool(metrics, "hikaricp_connections_active", "reader"),
-                pool(metrics, "hikaricp_connections_idle", "reader"), pool(metrics, "hikaricp_connections_pending", "reader"),
+                pool(metrics, "hikaricp_connections_pending", "writer"), readers(metrics, "hikaricp_connections_active"),
+                readers(metrics, "hikaricp_connections_idle"), readers(metrics, "hikaricp_connections_pending"),
                 metrics == null ? Double.NaN : metrics.sum("hikaricp_connections_timeout_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_pool_exhausted_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_db_unavailable_total"),
@@ -135,6 +135,14 @@ public final class Probes implements AutoCloseable {
 
     private static double pool(PrometheusText metrics, String meter, String pool) {
         return metrics == null ? Double.NaN : metrics.sum(meter, Map.of("pool", pool));
+    }
+
+    /**
+     * The reader figure over every reader pool: {@code reader}, or {@code reader-1} … {@code reader-N} when the
+     * storefront spreads reads over several replicas.
+     */
+    private static double readers(PrometheusText metrics, String meter) {
+        return metrics == null ? Double.NaN : metrics.sumFamily(meter, "pool", "reader");
     }
 
     /** Increase of a cumulative counter over the samples (first valid to last valid reading). */

@@ -57,6 +57,24 @@ public final class PrometheusText {
         return sum(name, Map.of());
     }
 
+    /**
+     * Sum of every sample of {@code name} whose {@code label} is {@code family} or starts with
+     * {@code family + "-"} (NaN if none): {@code pool="reader"} and {@code reader-1}, {@code reader-2}... but
+     * not {@code readers} or {@code writer}.
+     */
+    public double sumFamily(String name, String label, String family) {
+        double total = 0;
+        boolean found = false;
+        for (Sample s : samples) {
+            String value = s.labels.get(label);
+            if (s.name.equals(name) && value != null && (value.equals(family) || value.startsWith(family + "-"))) {
+                total += s.value;
+                found = true;
+            }
+        }
+        return found ? total : Double.NaN;
+    }
+
     private static Sample parseLine(String line) {
         int brace = line.indexOf('{');
         int space = line.indexOf(' ');

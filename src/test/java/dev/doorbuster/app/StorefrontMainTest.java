@@ -50,6 +50,10 @@ class StorefrontMainTest {
                 {"--writer-url"},
                 {"stray", "--writer-url", "jdbc:postgresql://127.0.0.1:1/x"},
                 {"--config", "/no/such/file.env"},
+                {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--reader-url", "jdbc:postgresql://127.0.0.1:1/x",
+                        "--reader-url", ""}, // a second reader URL that is empty
+                {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--reader-url", "jdbc:postgresql://127.0.0.1:1/x",
+                        "--reader-url=mysql://127.0.0.1/x"},
         };
         for (String[] args : cases) {
             Result r = run(args);
@@ -126,6 +130,26 @@ class StorefrontMainTest {
         assertTrue(c.initSchema());
         assertEquals(c.writerUrl(), c.readerUrl(), "reader defaults to the writer");
         assertEquals(10, c.writerPoolSize());
+
+        assertEquals(List.of(c.writerUrl()), c.readerUrls());
+
+        // --reader-url repeats: every value counts; the command line's list replaces the file's as a whole.
+        java.nio.file.Files.writeString(file, String.join("\n", "writer-url=jdbc:postgresql://h/db",
+                "reader-url=jdbc:postgresql://r1/db", "reader-url=jdbc:postgresql://r2/db", "port=9000", "port=9002"));
+        StorefrontConfig two = StorefrontConfig.fromArgs("--config", file.toString());
+        assertEquals(List.of("jdbc:postgresql://r1/db", "jdbc:postgresql://r2/db"), two.readerUrls());
+        assertEquals("jdbc:postgresql://r1/db", two.readerUrl(), "the first");
+        assertEquals(9002, two.port(), "other flags: the last one wins");
+        assertEquals(List.of("jdbc:postgresql://r3/db"),
+                StorefrontConfig.fromArgs("--config", file.toString(), "--reader-url", "jdbc:postgresql://r3/db").readerUrls());
+        assertEquals(List.of("jdbc:postgresql://r3/db", "jdbc:postgresql://r4/db"), StorefrontConfig.fromArgs(
+                "--writer-url", "jdbc:postgresql://h/db", "--reader-url", "jdbc:postgresql://r3/db",
+                "--reader-url=jdbc:postgresql://r4/db").readerUrls());
+        assertEquals(two.readerUrls(), two.toBuilder().build().readerUrls(), "kept by toBuilder");
+        StorefrontConfig.UsageException empty = assertThrows(StorefrontConfig.UsageException.class,
+                () -> StorefrontConfig.fromArgs("--config", file.toString(), "--reader-url", "jdbc:postgresql://r3/db",
+                        "--reader-url", " "));
+        assertTrue(empty.getMessage().contains("--reader-url #2 of 2 is empty"), empty.getMessage());
 
         java.nio.file.Files.writeString(file, "writer-url=jdbc:postgresql://h/db\nbogus=1\n");
         StorefrontConfig.UsageException e = assertThrows(StorefrontConfig.UsageException.class,

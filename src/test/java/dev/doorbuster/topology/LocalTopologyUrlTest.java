@@ -2,27 +2,32 @@ package dev.doorbuster.topology;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
-/** The storefront's reader URL: replicas first, the primary last, spread over replicas only when there are several. */
+/**
+ * The storefront's reader URLs: replicas first, the primary last; one URL with one replica (as it always
+ * was), one URL per replica with several (the storefront then picks a reader pool per read).
+ */
 class LocalTopologyUrlTest {
+    private static final String PARAMS = "/storefront?targetServerType=preferSecondary"
+            + "&sslmode=disable&connectTimeout=2&socketTimeout=10&loginTimeout=5&hostRecheckSeconds=1";
+
     @Test
     void oneReplicaKeepsTheUrlAsItWas() {
-        assertEquals("jdbc:postgresql://127.0.0.1:2002,127.0.0.1:2001/storefront?targetServerType=preferSecondary"
-                        + "&sslmode=disable&connectTimeout=2&socketTimeout=10&loginTimeout=5&hostRecheckSeconds=1",
-                LocalTopology.readerUrl(List.of("127.0.0.1:2002"), "127.0.0.1:2001"));
-        assertFalse(LocalTopology.readerUrl(List.of(), "127.0.0.1:2001").contains("loadBalanceHosts"), "no replica");
+        assertEquals(List.of("jdbc:postgresql://127.0.0.1:2002,127.0.0.1:2001" + PARAMS),
+                LocalTopology.readerUrls(List.of("127.0.0.1:2002"), "127.0.0.1:2001"));
+        assertEquals(List.of("jdbc:postgresql://127.0.0.1:2001" + PARAMS),
+                LocalTopology.readerUrls(List.of(), "127.0.0.1:2001"), "no replica: the primary");
     }
 
     @Test
-    void severalReplicasAreLoadBalanced() {
-        String url = LocalTopology.readerUrl(List.of("127.0.0.1:2002", "127.0.0.1:2003"), "127.0.0.1:2001");
-        assertTrue(url.startsWith("jdbc:postgresql://127.0.0.1:2002,127.0.0.1:2003,127.0.0.1:2001/storefront?"
-                + "targetServerType=preferSecondary&"), url);
-        assertTrue(url.endsWith("&loadBalanceHosts=true"), url);
+    void severalReplicasGetOneUrlEachFallingBackToThePrimary() {
+        List<String> urls = LocalTopology.readerUrls(List.of("127.0.0.1:2002", "127.0.0.1:2003"), "127.0.0.1:2001");
+        assertEquals(List.of("jdbc:postgresql://127.0.0.1:2002,127.0.0.1:2001" + PARAMS,
+                "jdbc:postgresql://127.0.0.1:2003,127.0.0.1:2001" + PARAMS), urls);
+        urls.forEach(url -> assertFalse(url.contains("loadBalanceHosts"), url));
     }
 }

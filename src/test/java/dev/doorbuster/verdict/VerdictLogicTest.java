@@ -42,6 +42,24 @@ class VerdictLogicTest {
     }
 
     @Test
+    void readerPoolFiguresSumEveryReaderPool() {
+        PrometheusText several = PrometheusText.parse("""
+                hikaricp_connections_active{pool="writer"} 7
+                hikaricp_connections_active{pool="reader-1"} 2
+                hikaricp_connections_active{pool="reader-2"} 3
+                hikaricp_connections_active{pool="readers"} 100
+                hikaricp_connections_active{pool="reader_x"} 100
+                hikaricp_connections_idle{pool="reader-1"} 50
+                """);
+        assertEquals(5.0, several.sumFamily("hikaricp_connections_active", "pool", "reader"), "reader-N only");
+        assertEquals(7.0, several.sumFamily("hikaricp_connections_active", "pool", "writer"));
+        PrometheusText one = PrometheusText.parse("hikaricp_connections_active{pool=\"reader\"} 4\n");
+        assertEquals(4.0, one.sumFamily("hikaricp_connections_active", "pool", "reader"), "the single pool");
+        assertTrue(Double.isNaN(one.sumFamily("hikaricp_connections_pending", "pool", "reader")), "absent is NaN");
+        assertTrue(Double.isNaN(PrometheusText.parse("x{other=\"reader\"} 1").sumFamily("x", "pool", "reader")));
+    }
+
+    @Test
     void recorderGivesExactWindowsAndCounts() {
         LatencyRecorder r = new LatencyRecorder(0);
         for (int s = 0; s < 10; s++) {
