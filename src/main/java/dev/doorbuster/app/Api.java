@@ -47,13 +47,18 @@ final class Api {
         }
     }
 
+    /** The headers saying which server (role, and pool) answered a read. */
+    static Map<String, String> servedBy(Pool pool) {
+        return Map.of(SERVED_BY, pool.server(), SERVED_BY_POOL, pool.tag());
+    }
+
     /**
      * What to answer: status, a body (serialised as JSON; a {@code String} is sent as Prometheus text, a
      * {@link RawJson} as the JSON it already is), extra headers.
      */
     record Reply(int status, Object body, Map<String, String> headers) {
         static Reply ok(Object body, Pool servedBy) {
-            return new Reply(200, body, Map.of(SERVED_BY, servedBy.server(), SERVED_BY_POOL, servedBy.tag()));
+            return new Reply(200, body, servedBy(servedBy));
         }
 
         static Reply written(int status, Written<?> written) {

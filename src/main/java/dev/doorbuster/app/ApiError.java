@@ -12,12 +12,31 @@ final class ApiError extends RuntimeException {
     private final int status;
     private final String code;
     private final Map<String, Object> extra;
+    private final Map<String, String> headers;
 
     private ApiError(int status, String code, String message, Map<String, Object> extra) {
+        this(status, code, message, extra, Map.of());
+    }
+
+    private ApiError(int status, String code, String message, Map<String, Object> extra, Map<String, String> headers) {
         super(message, null, false, false); // no stack trace: these are answers, not bugs
         this.status = status;
         this.code = code;
         this.extra = extra;
+        this.headers = headers;
+    }
+
+    /**
+     * This answer, saying which server gave it: a read's "not found" is as much a read as a found row, and a
+     * client judging staleness needs to know whether a replica or the primary said so.
+     */
+    ApiError answeredBy(Map<String, String> servedBy) {
+        return new ApiError(status, code, getMessage(), extra, Map.copyOf(servedBy));
+    }
+
+    /** Extra response headers ({@code X-Served-By} of a read's 404). */
+    Map<String, String> headers() {
+        return headers;
     }
 
     static ApiError badRequest(String message) {

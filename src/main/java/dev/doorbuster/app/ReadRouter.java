@@ -129,7 +129,18 @@ final class ReadRouter {
         counters.get(decision).increment();
         // Every replica read picks its reader pool anew (Database#pickReader): per-query balancing.
         Pool pool = decision.role == Role.READER ? database.pickReader() : Pool.WRITER;
-        return new Served<>(database.read(pool, query), pool);
+        return new Served<>(database.read(pool, answeredBy(pool, query)), pool);
+    }
+
+    /** {@code query}, whose "not found" answers say which server gave them (they are reads too). */
+    private static <T> SqlWork<T> answeredBy(Pool pool, SqlWork<T> query) {
+        return c -> {
+            try {
+                return query.run(c);
+            } catch (ApiError e) {
+                throw e.status() == 404 ? e.answeredBy(Api.servedBy(pool)) : e;
+            }
+        };
     }
 
     /**
@@ -148,7 +159,7 @@ final class ReadRouter {
                 Long visible = Database.visibleLsn(c);
                 if (visible != null && visible >= token) {
                     counters.get(waited ? Decision.REPLICA_AFTER_WAIT : Decision.REPLICA).increment();
-                    return new Served<>(query.run(c), reader);
+                    return new Served<>(answeredBy(reader, query).run(c), reader);
                 }
                 if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pause) > deadline) {
                     return null;

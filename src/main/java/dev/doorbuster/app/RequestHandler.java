@@ -185,7 +185,10 @@ final class RequestHandler implements HttpHandler {
         }
 
         void send(ApiError error) {
-            Map<String, String> headers = error.retryable() ? Map.of("Retry-After", "1") : Map.of();
+            Map<String, String> headers = new java.util.LinkedHashMap<>(error.headers());
+            if (error.retryable()) {
+                headers.put("Retry-After", "1");
+            }
             if (write(error.status(), Json.write(error.body()), JSON, headers, error.status() == 413)
                     && error.code().equals("timeout")) {
                 metrics.requestTimeouts().increment();

@@ -47,8 +47,13 @@ public final class Consistency {
     private static final String STATE = "doorbusterConsistency";
     private static final String T0 = "doorbusterT0";
     private static final String SERVED_BY = "X-Served-By";
+    /** Which pool (so which replica) answered, when the service says ({@code reader-2}). */
+    private static final String SERVED_BY_POOL = "X-Served-By-Pool";
 
-    /** An answer as readers see it. {@code servedBy} is its {@code X-Served-By} header, if any. */
+    /**
+     * An answer as readers see it. {@code servedBy} is its {@code X-Served-By} header, if any, with the
+     * {@code X-Served-By-Pool} header in brackets when given ({@code replica (reader-2)}).
+     */
     public record Answer(int status, String body, String servedBy) {
     }
 
@@ -146,7 +151,10 @@ public final class Consistency {
 
     /**
      * A read of {@code key}, checked against what this virtual user wrote and read of it before: a read
-     * that breaks a guarantee is a KO named after it (one fixed message per guarantee).
+     * that breaks a guarantee is a KO named after it (one fixed message per guarantee), an answer that is
+     * not a read of the key a KO "not a read". Let the request's own status check accept the answers that
+     * are reads (e.g. {@code status().in(200, 404)} when 404 means "does not exist"), so a stale "not found"
+     * is reported as the guarantee it breaks.
      */
     public ChainBuilder read(WriteKind kind, String requestName, Function<Session, String> key,
                              HttpRequestActionBuilder request, Reader reader) {
@@ -157,10 +165,14 @@ public final class Consistency {
             log.history().add(state.process, History.Type.INVOKE, false, state.key, null);
             return session;
         }).exec(timed(requestName, request.check(bodyLength().validate("session guarantees", (length, session) -> {
-            // Runs after the answer was judged (below): a read that broke a guarantee is a KO named after it.
-            List<Violation> broken = state(session).broken;
-            if (!broken.isEmpty()) {
-                throw new IllegalStateException(broken.get(0).guarantee().koMessage());
+            // Runs after the answer was judged (below): a read that broke a guarantee is a KO named after it;
+            // an answer that is not a read of the key (an error) is a KO too, but never a violation.
+            State state = state(session);
+            if (!state.broken.isEmpty()) {
+                throw new IllegalStateException(state.broken.get(0).guarantee().koMessage());
+            }
+            if (state.observed == null && state.answer != null) {
+                throw new IllegalStateException("not a read of " + kind.name() + ": HTTP " + state.answer.status());
             }
             return length;
         })), (response, session) -> {
@@ -214,7 +226,10 @@ public final class Consistency {
 
     private static Answer answerOf(io.gatling.http.response.Response response) {
         String body = new String(response.body().bytes(), StandardCharsets.UTF_8);
-        return new Answer(response.status().code(), body, response.headers().get(SERVED_BY));
+        String servedBy = response.headers().get(SERVED_BY);
+        String pool = response.headers().get(SERVED_BY_POOL);
+        return new Answer(response.status().code(), body, pool == null || servedBy == null ? servedBy
+                : servedBy + " (" + pool + ")");
     }
 
     /**

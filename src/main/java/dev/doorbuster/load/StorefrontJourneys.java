@@ -166,7 +166,7 @@ public final class StorefrontJourneys {
     private ChainBuilder readProfile(String name) {
         return consistency.read(profileUpdate, name, StorefrontJourneys::userKey,
                 http(name).get("/users/#{userId}").header("X-Consistency-Token", StorefrontJourneys::token)
-                        .check(status().is(200)),
+                        .check(status().in(200, 404)),
                 (answer, session) -> profile(answer));
     }
 
@@ -190,7 +190,7 @@ public final class StorefrontJourneys {
     private ChainBuilder readCart(String name) {
         return consistency.read(cart, name, StorefrontJourneys::cartKey,
                 http(name).get("/carts/#{cartId}").header("X-Consistency-Token", StorefrontJourneys::token)
-                        .check(status().is(200)),
+                        .check(status().in(200, 404)),
                 (answer, session) -> cartOf(answer, session));
     }
 
@@ -223,7 +223,7 @@ public final class StorefrontJourneys {
     private ChainBuilder readOrder() {
         return consistency.read(order, "checkout: read order", StorefrontJourneys::orderKey,
                 http("checkout: read order").get("/orders/#{orderId}")
-                        .header("X-Consistency-Token", StorefrontJourneys::token).check(status().is(200)),
+                        .header("X-Consistency-Token", StorefrontJourneys::token).check(status().in(200, 404)),
                 (answer, session) -> orderOf(answer, session));
     }
 
@@ -231,7 +231,7 @@ public final class StorefrontJourneys {
     private ChainBuilder readMyOrders() {
         return consistency.read(order, "orders: come back", StorefrontJourneys::orderKey,
                 http("orders: come back").get("/users/#{userId}/orders").queryParam("limit", "20")
-                        .header("X-Consistency-Token", StorefrontJourneys::token).check(status().is(200)),
+                        .header("X-Consistency-Token", StorefrontJourneys::token).check(status().in(200, 404)),
                 (answer, session) -> myOrdersOf(answer, session));
     }
 

@@ -60,6 +60,19 @@ class ApiTest {
     }
 
     @Test
+    void aReadsNotFoundSaysWhichServerGaveIt() {
+        // A 404 of a read is a read: a client judging a stale "not found" needs to know who said it.
+        Http.Response r = http.get("/users/999999999");
+        assertEquals(404, r.status(), r.body());
+        assertEquals("not_found", r.json().get("error").asText());
+        assertTrue(java.util.List.of("primary", "replica").contains(r.header("X-Served-By")), r.header("X-Served-By"));
+        assertTrue(r.header("X-Served-By-Pool") != null && !r.header("X-Served-By-Pool").isEmpty());
+        Http.Response write = http.put("/users/999999999", "{\"name\": \"Nobody\"}");
+        assertEquals(404, write.status(), write.body());
+        assertEquals(null, write.header("X-Served-By"), "a write's 404 is not a read");
+    }
+
+    @Test
     void productBadIdsAre400AndUnknownIs404() {
         for (String id : new String[] {"abc", "-1", "1.5", "1e3", "99999999999999999999", "%20", "1%2F2"}) {
             Http.Response r = http.get("/products/" + id);
