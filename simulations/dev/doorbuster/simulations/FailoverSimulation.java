@@ -17,9 +17,10 @@ import dev.doorbuster.verdict.JudgingMode;
  * <p><b>Fault</b>: at a third of the run the primary's link is cut and the server killed (SIGKILL); the
  * replica is promoted; optionally ({@code -Dfailover.rejoin=true}) the old primary rejoins as a replica.
  * <p><b>Passes when</b> the client-observed RTO (fault start → first acknowledged write) is within
- * {@code slo.failoverRtoMs}, no acknowledged order is missing on the new primary (unanswered orders are
- * "in doubt" and reported apart), and the common checks hold. With asynchronous replication
- * ({@code -Dpostgres.synchronousCommit=off}) acknowledged orders can be lost: that is what this finds.
+ * {@code slo.failoverRtoMs}, no acknowledged write (order, cart line, profile update) is missing on the new
+ * primary, looked up by the key its client chose (unanswered writes are "in doubt" and reported apart), and
+ * the session and common checks hold. With asynchronous replication ({@code -Dpostgres.synchronousCommit=off})
+ * acknowledged writes can be lost: that is what this finds ({@link LostWritesSimulation} makes it certain).
  * <p><b>Parameters</b>: {@code -Dload.scale=1}, {@code -Dload.minutes=1}, {@code -Dfailover.rejoin=true}.
  */
 public class FailoverSimulation extends DoorbusterSimulation {

@@ -175,7 +175,7 @@ public final class StorefrontJourneys {
                         http("cart: create").post("/carts").header(IDEMPOTENCY_KEY, Consistency.WRITE_ID_EL)
                                 .body(StringBody("{\"userId\": #{userId}}"))
                                 .check(status().is(201), jsonPath("$.id").ofLong().saveAs("cartId")),
-                        (answer, session) -> cartOf(answer, session))
+                        (answer, session) -> cartOf(answer, session.getLong("userId")))
                 .exitHereIfFailed()
                 .exec(session -> session.set("cartKey", "cart:" + session.getString(Consistency.WRITE_ID)))
                 .exec(consistency.write(cartLine, "cart: add item", StorefrontJourneys::cartKey, session -> null,
@@ -183,7 +183,7 @@ public final class StorefrontJourneys {
                                 .body(StringBody("{\"productId\": #{productId}, \"quantity\": #{quantity}}"))
                                 .check(status().is(201), io.gatling.javaapi.http.HttpDsl.header("X-Consistency-Token")
                                         .optional().saveAs("token")),
-                        (answer, session) -> cartOf(answer, session)))
+                        (answer, session) -> cartOf(answer, session.getLong("userId"))))
                 .exitHereIfFailed();
     }
 
@@ -191,7 +191,7 @@ public final class StorefrontJourneys {
         return consistency.read(cart, name, StorefrontJourneys::cartKey,
                 http(name).get("/carts/#{cartId}").header("X-Consistency-Token", StorefrontJourneys::token)
                         .check(status().in(200, 404)),
-                (answer, session) -> cartOf(answer, session));
+                (answer, session) -> cartOf(answer, session.getLong("userId")));
     }
 
     /** Checkout of the cart; an {@code out_of_stock} answer is an expected outcome once deals sell out. */
@@ -224,7 +224,7 @@ public final class StorefrontJourneys {
         return consistency.read(order, "checkout: read order", StorefrontJourneys::orderKey,
                 http("checkout: read order").get("/orders/#{orderId}")
                         .header("X-Consistency-Token", StorefrontJourneys::token).check(status().in(200, 404)),
-                (answer, session) -> orderOf(answer, session));
+                (answer, session) -> orderOf(answer, session.getString("orderKey")));
     }
 
     /** "My orders", newest first: the order just placed must be in it. */
@@ -232,7 +232,7 @@ public final class StorefrontJourneys {
         return consistency.read(order, "orders: come back", StorefrontJourneys::orderKey,
                 http("orders: come back").get("/users/#{userId}/orders").queryParam("limit", "20")
                         .header("X-Consistency-Token", StorefrontJourneys::token).check(status().in(200, 404)),
-                (answer, session) -> myOrdersOf(answer, session));
+                (answer, session) -> myOrdersOf(answer, session.getString("orderKey")));
     }
 
     /** A few seconds elsewhere in the shop before coming back: a category page and a product page. */
@@ -283,7 +283,7 @@ public final class StorefrontJourneys {
      * A cart: version = units in it, state = its lines ({@code p7x2,p9x1}). A cart of another user is not
      * this shopper's cart: its id was handed out again after a failover, so theirs is absent.
      */
-    static Observation cartOf(Consistency.Answer answer, Session session) {
+    static Observation cartOf(Consistency.Answer answer, long userId) {
         JsonNode cart = json(answer);
         if (cart == null) {
             return notFound(answer) ? Observation.absent() : null;
@@ -291,7 +291,7 @@ public final class StorefrontJourneys {
         if (!cart.has("id") || !cart.path("items").isArray()) {
             return null;
         }
-        if (cart.path("userId").asLong() != session.getLong("userId")) {
+        if (cart.path("userId").asLong() != userId) {
             return Observation.absent();
         }
         Map<Long, Long> lines = new TreeMap<>();
@@ -304,7 +304,7 @@ public final class StorefrontJourneys {
     }
 
     /** An order page: present if it is the order with this shopper's idempotency key. */
-    static Observation orderOf(Consistency.Answer answer, Session session) {
+    static Observation orderOf(Consistency.Answer answer, String key) {
         JsonNode found = json(answer);
         if (found == null) {
             return notFound(answer) ? Observation.absent() : null;
@@ -312,17 +312,15 @@ public final class StorefrontJourneys {
         if (!found.has("id")) {
             return null;
         }
-        String key = session.getString("orderKey");
         return key.equals(found.path("idempotencyKey").asText(null)) ? Observation.of(1, key) : Observation.absent();
     }
 
     /** "My orders": present if the list holds the order with this shopper's idempotency key. */
-    static Observation myOrdersOf(Consistency.Answer answer, Session session) {
+    static Observation myOrdersOf(Consistency.Answer answer, String key) {
         JsonNode list = json(answer);
         if (list == null || !list.path("orders").isArray()) {
             return null;
         }
-        String key = session.getString("orderKey");
         for (JsonNode o : list.path("orders")) {
             if (key.equals(o.path("idempotencyKey").asText(null))) {
                 return Observation.of(1, key);
