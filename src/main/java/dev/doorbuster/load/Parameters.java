@@ -17,20 +17,7 @@ public final class Parameters {
 
     /** A positive number, e.g. {@code -Dload.scale=2.5}. */
     public static double positive(String property, double defaultValue) {
-        String raw = System.getProperty(property);
-        if (raw == null || raw.isBlank()) {
-            return defaultValue;
-        }
-        try {
-            double value = Double.parseDouble(raw.trim());
-            if (value > 0 && Double.isFinite(value)) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-D" + property + "=" + raw + " is not a positive number (e.g. -D" + property
-                + "=" + defaultValue + ")");
+        return number(property, defaultValue, Double::parseDouble, v -> v > 0 && Double.isFinite(v), "a positive number");
     }
 
     /** A duration like {@code 90s}, {@code 2m}, {@code 2h} or {@code 500ms}. */
@@ -77,38 +64,31 @@ public final class Parameters {
 
     /** A whole number ≥ 0, e.g. {@code -Ddoorbusters.count=3}. */
     public static int wholeNumber(String property, int defaultValue) {
-        String raw = System.getProperty(property);
-        if (raw == null || raw.isBlank()) {
-            return defaultValue;
-        }
-        try {
-            int value = Integer.parseInt(raw.trim());
-            if (value >= 0) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("-D" + property + "=" + raw + " is not a whole number ≥ 0 (e.g. -D" + property
-                + "=" + defaultValue + ")");
+        return number(property, defaultValue, Integer::parseInt, v -> v >= 0, "a whole number ≥ 0");
     }
 
     /** A share between 0 and 1, e.g. {@code -Ddoorbusters.share=0.5}. */
     public static double fraction(String property, double defaultValue) {
+        return number(property, defaultValue, Double::parseDouble, v -> v >= 0 && v <= 1, "a share between 0 and 1");
+    }
+
+    /** {@code -Dproperty} parsed and checked, or {@code defaultValue} when unset; else a message saying what it takes. */
+    private static <T> T number(String property, T defaultValue, java.util.function.Function<String, T> parse,
+                                java.util.function.Predicate<T> valid, String expected) {
         String raw = System.getProperty(property);
         if (raw == null || raw.isBlank()) {
             return defaultValue;
         }
         try {
-            double value = Double.parseDouble(raw.trim());
-            if (value >= 0 && value <= 1) {
+            T value = parse.apply(raw.trim());
+            if (valid.test(value)) {
                 return value;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException("-D" + property + "=" + raw + " is not a share between 0 and 1 (e.g. -D"
-                + property + "=" + defaultValue + ")");
+        throw new IllegalArgumentException("-D" + property + "=" + raw + " is not " + expected + " (e.g. -D" + property
+                + "=" + defaultValue + ")");
     }
 
     /** A yes/no switch ({@code true}/{@code false}). */
