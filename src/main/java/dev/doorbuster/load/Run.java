@@ -36,6 +36,7 @@ import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.JudgingMode;
 import dev.doorbuster.verdict.LatencyRecorder;
 import dev.doorbuster.verdict.Probes;
+import dev.doorbuster.verdict.Recording;
 import dev.doorbuster.verdict.SessionReport;
 import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.WriteLedger;
@@ -238,6 +239,7 @@ public final class Run implements AutoCloseable {
             verdict.writeJson(dir.resolve(Verdict.JSON_FILE));
             verdict.writeJunitXml(dir.resolve(Verdict.JUNIT_FILE));
             consistencyLog.history().writeElleJson(dir.resolve(HISTORY_FILE));
+            Recording.write(dir, recorder, probes.samples(), profile.phases());
             ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline);
         } catch (IOException e) {
             log.error("Cannot write the verdict files into {}: {}", dir, e.toString());

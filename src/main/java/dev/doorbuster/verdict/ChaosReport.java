@@ -31,6 +31,27 @@ public final class ChaosReport {
 
     public static void write(Path file, Verdict verdict, LatencyRecorder recorder, List<ProbeSample> probes,
                              List<Phase> phases, FaultTimeline timeline) throws IOException {
+        write(file, verdict, recorder, probes, phases, timeline, List.of());
+    }
+
+    /**
+     * Rebuilds {@code chaos.html} in {@code runDir} from the run's recorded data ({@link Recording}); returns
+     * the files that were missing or corrupt (also shown at the top of the page). Never needs the run again.
+     */
+    public static List<String> rebuild(Path runDir) throws IOException {
+        Recording.Loaded loaded = Recording.read(runDir);
+        Verdict verdict = loaded.verdict() != null ? loaded.verdict()
+                : Verdict.of(runDir.getFileName().toString(), "?", "?", 0, List.of(new CheckResult("verdict.json", 0,
+                        Double.NaN, "", false, "missing or corrupt: whether this run passed is unknown")), 0, 0, null,
+                        null, null, List.of());
+        write(runDir.resolve("chaos.html"), verdict, loaded.recorder(), loaded.probes(), loaded.phases(), loaded.timeline(),
+                loaded.problems());
+        return loaded.problems();
+    }
+
+    /** As {@link #write(Path, Verdict, LatencyRecorder, List, List, FaultTimeline)}, naming missing data first. */
+    static void write(Path file, Verdict verdict, LatencyRecorder recorder, List<ProbeSample> probes,
+                      List<Phase> phases, FaultTimeline timeline, List<String> problems) throws IOException {
         int seconds = Math.max(1, recorder.lastSecond() + 1);
         double[] p50 = new double[seconds];
         double[] p99 = new double[seconds];
@@ -62,6 +83,12 @@ public final class ChaosReport {
                 .append(" failed. Gatling's load report: <a href=\"index.html\">index.html</a>; machine-readable: ")
                 .append("<a href=\"verdict.json\">verdict.json</a>, <a href=\"junit.xml\">junit.xml</a>.</p>");
 
+        if (!problems.isEmpty()) {
+            html.append("<div class=\"fail\"><p>Rebuilt from the run's recorded data; some of it could not be read, so "
+                    + "parts of this page are missing:</p><ul>");
+            problems.forEach(p -> html.append("<li>").append(esc(p)).append("</li>"));
+            html.append("</ul></div>");
+        }
         html.append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>actual</th><th>budget</th><th>how measured</th></tr>");
         for (CheckResult c : verdict.checks()) {
             html.append("<tr><td class=\"").append(c.pass() ? "pass\">PASS" : "fail\">FAIL").append("</td><td>")
