@@ -290,6 +290,19 @@ public final class EnvironmentLoader {
         c.range("slo.ghostWrites", env.slo().ghostWrites(), 0, Long.MAX_VALUE);
         c.range("slo.soakP99DriftRatio", env.slo().soakP99DriftRatio(), 1, 1000);
         c.range("slo.soakPoolActiveGrowth", env.slo().soakPoolActiveGrowth(), 0, 1_000_000);
+        Environment.Regression regression = env.slo().regression();
+        if (regression == null) {
+            c.fail("slo.regression", "must be an object like {\"p99Percent\": 20} (or be left out)");
+        }
+        if (regression.p99Percent() != null) {
+            c.range("slo.regression.p99Percent", regression.p99Percent(), 0, 100_000);
+        }
+        if (regression.errorRatePoints() != null) {
+            c.range("slo.regression.errorRatePoints", regression.errorRatePoints(), 0, 100);
+        }
+        if (regression.rtoPercent() != null) {
+            c.range("slo.regression.rtoPercent", regression.rtoPercent(), 0, 100_000);
+        }
         for (int i = 0; i < env.allowFaults().size(); i++) {
             c.oneOf("allowFaults[" + i + "]", env.allowFaults().get(i), FAULTS);
         }

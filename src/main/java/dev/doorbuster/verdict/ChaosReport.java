@@ -382,45 +382,8 @@ public final class ChaosReport {
         return out.toString();
     }
 
-    /** Every run's verdict under {@code reportsDir}, newest first, as {@code reportsDir/index.html}. */
+    /** Every run under {@code reportsDir}, compared, as {@code reportsDir/index.html} ({@link RunHistory}). */
     public static void writeHistory(Path reportsDir) throws IOException {
-        List<Path> runs = new ArrayList<>();
-        if (Files.isDirectory(reportsDir)) {
-            try (var dirs = Files.list(reportsDir)) {
-                dirs.filter(d -> Files.isRegularFile(d.resolve(Verdict.JSON_FILE))).forEach(runs::add);
-            }
-        }
-        runs.sort((a, b) -> Long.compare(lastModified(b.resolve(Verdict.JSON_FILE)), lastModified(a.resolve(Verdict.JSON_FILE))));
-        StringBuilder html = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                + "<title>Doorbuster runs</title><style>body{font:14px system-ui,sans-serif;margin:24px}table{border-"
-                + "collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}.pass{color:#1a7f37}"
-                + ".fail{color:#cf222e;font-weight:600}</style></head><body><h1>Doorbuster runs</h1><table><tr><th>run</th>"
-                + "<th>started</th><th>environment</th><th>verdict</th><th>failed checks</th></tr>");
-        for (Path run : runs) {
-            String name = run.getFileName().toString();
-            try {
-                Verdict v = Verdict.readJson(run.resolve(Verdict.JSON_FILE));
-                html.append("<tr><td><a href=\"").append(esc(name)).append("/chaos.html\">").append(esc(v.simulation()))
-                        .append("</a> (<a href=\"").append(esc(name)).append("/index.html\">Gatling</a>)</td><td>")
-                        .append(esc(v.startedAt())).append("</td><td>").append(esc(v.environment())).append("</td><td class=\"")
-                        .append(v.passed() ? "pass\">passed" : "fail\">failed").append("</td><td>")
-                        .append(esc(String.join("; ", v.failures().stream().map(CheckResult::name).toList())))
-                        .append("</td></tr>");
-            } catch (IOException e) {
-                html.append("<tr><td>").append(esc(name)).append("</td><td colspan=\"4\">unreadable verdict.json: ")
-                        .append(esc(e.getMessage())).append("</td></tr>");
-            }
-        }
-        html.append("</table></body></html>\n");
-        Files.createDirectories(reportsDir);
-        Files.writeString(reportsDir.resolve("index.html"), html, StandardCharsets.UTF_8);
-    }
-
-    private static long lastModified(Path file) {
-        try {
-            return Files.getLastModifiedTime(file).toMillis();
-        } catch (IOException e) {
-            return 0;
-        }
+        RunHistory.writeIndex(reportsDir);
     }
 }

@@ -99,6 +99,18 @@ public final class Recording {
         return new Loaded(verdict, recorder, probes, phases, timeline, problems);
     }
 
+    /** Requests in the busiest second, from {@value #COUNTS} (NaN if it cannot be read). */
+    public static double peakRate(Path dir) {
+        Map<String, Map<Integer, long[]>> counts = readCounts(dir.resolve(COUNTS), new ArrayList<>());
+        if (counts == null) {
+            return Double.NaN;
+        }
+        Map<Integer, Long> perSecond = new HashMap<>();
+        counts.values().forEach(bySecond -> bySecond.forEach((second, okKo) -> perSecond.merge(second, okKo[0] + okKo[1],
+                Long::sum)));
+        return perSecond.values().stream().mapToLong(Long::longValue).max().orElse(0);
+    }
+
     private static Map<String, Map<Integer, long[]>> readCounts(Path file, List<String> problems) {
         Map<String, Map<Integer, long[]>> counts = new HashMap<>();
         List<String> lines;
