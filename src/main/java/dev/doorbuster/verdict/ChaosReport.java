@@ -291,8 +291,11 @@ public final class ChaosReport {
         for (FaultTimeline.Window w : windows) {
             double x1 = x(w.fromSecond(), seconds, plotW);
             double x2 = x(w.toSecond() < 0 ? seconds : w.toSecond(), seconds, plotW);
-            html.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
-                    + "fill=\"#f5a623\" opacity=\"0.18\"><title>%s</title></rect>", x1, TOP, Math.max(1, x2 - x1), plotH,
+            // The window's seconds ride along as data, so the page can be checked against the timeline.
+            html.append(String.format(Locale.ROOT, "<rect class=\"fault-window\" data-fault=\"%s\" data-from-second=\"%d\" "
+                    + "data-to-second=\"%d\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f5a623\" "
+                    + "opacity=\"0.18\"><title>%s</title></rect>", esc(w.fault()), w.fromSecond(),
+                    w.toSecond() < 0 ? seconds : w.toSecond(), x1, TOP, Math.max(1, x2 - x1), plotH,
                     esc(w.fault() + ": " + w.description())));
             html.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" fill=\"#a05a00\">%s</text>", x1 + 2, TOP + 10,
                     esc(w.fault())));
@@ -337,6 +340,11 @@ public final class ChaosReport {
                     .append(esc(series.get(i).name)).append("</span>");
         }
         html.append("</div>");
+    }
+
+    /** Where run second {@code second} is drawn on a chart of {@code seconds} seconds (for checks of the page). */
+    static double xOf(double second, int seconds) {
+        return x(second, seconds, WIDTH - LEFT - RIGHT);
     }
 
     private static double x(double second, int seconds, int plotW) {

@@ -1,0 +1,150 @@
+package dev.doorbuster.verdict;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.doorbuster.chaos.FaultTimeline;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code chaos.html} as a person gets it: every section there, the fault windows drawn at the seconds the
+ * timeline says (read from the page's data, and from where they are drawn), and the page rendered by a real
+ * headless Chromium (Debian's {@code chromium}, installed when missing and possible) with no console error
+ * and no network request; its screenshot is kept in the run folder.
+ */
+class ChaosReportRenderTest {
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everySectionIsThereAndFaultWindowsSitAtTheirSeconds() throws Exception {
+        Path run = writeRun();
+        String html = Files.readString(run.resolve("chaos.html"));
+        for (String section : List.of("<h2>Checks</h2>", "<h2>Latency (all requests, per second)</h2>", "<h2>Throughput</h2>",
+                "<h2>Consistency: session guarantees and lost writes (per second)</h2>", "First stale reads (witnesses)",
+                "Stale reads explained by lost writes", "<h3>Writes, looked up by their client-chosen identity",
+                "<h3>Stock</h3>", "<h2>Connection pools</h2>", "<h2>Replication lag</h2>", "<h2>Fault timeline</h2>")) {
+            assertTrue(html.contains(section), "missing section " + section);
+        }
+        Matcher rect = Pattern.compile("<rect class=\"fault-window\" data-fault=\"([^\"]+)\" data-from-second=\"(\\d+)\" "
+                + "data-to-second=\"(\\d+)\" x=\"([0-9.]+)\" y=\"\\d+\" width=\"([0-9.]+)\"").matcher(html);
+        List<String> drawn = new ArrayList<>();
+        while (rect.find()) {
+            int from = Integer.parseInt(rect.group(2));
+            int to = Integer.parseInt(rect.group(3));
+            drawn.add(rect.group(1) + " " + from + "-" + to);
+            assertEquals(ChaosReport.xOf(from, 30), Double.parseDouble(rect.group(4)), 0.05, "drawn where it starts");
+            assertEquals(ChaosReport.xOf(to, 30) - ChaosReport.xOf(from, 30), Double.parseDouble(rect.group(5)), 0.05,
+                    "as wide as it lasted");
+        }
+        // The timeline: F1 from second 5 to 12, F2 from second 20 to the end (30); one window per chart.
+        assertTrue(drawn.size() >= 2 && Set.copyOf(drawn).equals(Set.of("F1 ReplicationLag 5-12",
+                "F2 PrimaryFailover 20-30")), drawn.toString());
+    }
+
+    @Test
+    void chromiumRendersItWithNoConsoleErrorAndNoNetworkRequest() throws Exception {
+        Path run = writeRun();
+        assumeTrue(chromium(), "Debian's chromium is not installed and cannot be installed here (needs root and apt-get)");
+        Path profile = Files.createTempDirectory("chromium-profile");
+        Path screenshot = run.resolve("chaos.png");
+        // Every host resolves to nothing and every proxy is closed: any request the page made would fail and be logged.
+        List<String> command = List.of(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + profile, "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+                "--enable-logging=stderr", "--v=0", "--window-size=1100,3000", "--virtual-time-budget=3000",
+                "--screenshot=" + screenshot, run.resolve("chaos.html").toUri().toString());
+        Path log = Files.createTempFile("chromium", ".log");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            assertTrue(p.waitFor(90, TimeUnit.SECONDS), "chromium finished");
+        } finally {
+            p.destroyForcibly();
+        }
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        List<String> complaints = output.lines().filter(l -> l.contains("CONSOLE") || l.contains("Uncaught")
+                || (l.contains("net::ERR_") && !l.contains("chrome://"))).toList();
+        assertEquals(List.of(), complaints, "console errors or network requests:\n" + output);
+        assertTrue(Files.size(screenshot) > 10_000, "a screenshot of the page is kept: " + screenshot);
+        Files.deleteIfExists(log);
+        deleteTree(profile);
+    }
+
+    /** A run folder with every kind of data: faults, pools, lag, stale reads, lost writes, stock. */
+    private Path writeRun() throws IOException {
+        Path run = dir.resolve("blackfridaysimulation-20261201000000000");
+        LatencyRecorder r = new LatencyRecorder(0);
+        List<ProbeSample> probes = new ArrayList<>();
+        for (int s = 0; s < 30; s++) {
+            for (int i = 0; i < 30; i++) {
+                r.record("browse: product page", s, 2_000 + 100L * i, s != 21 || i > 3);
+            }
+            probes.add(new ProbeSample(s, 2, 8, 0, 1, 9, 0, 0, 0, s > 20 ? 3 : 0, 0, s * 1000L, s * 10L));
+        }
+        FaultTimeline timeline = FaultTimeline.of(List.of(
+                new FaultTimeline.Event(5_200, "F1 ReplicationLag", FaultTimeline.Kind.INJECT, "lag <200 ms>", Map.of()),
+                new FaultTimeline.Event(11_400, "F1 ReplicationLag", FaultTimeline.Kind.HEAL, "healed", Map.of()),
+                new FaultTimeline.Event(20_100, "F2 PrimaryFailover", FaultTimeline.Kind.INJECT, "primary killed", Map.of())));
+        SessionReport.Witness stale = new SessionReport.Witness("read-your-writes (later)", 7, "profile update", "user:7",
+                "profile: come back", "version 5 'Ada w1'", 6.0, "version 4 'Ada w0'", 9.1, "replica (reader)",
+                "F1 ReplicationLag", null);
+        SessionReport.Witness explained = new SessionReport.Witness("read-your-writes (later)", 8, "order", "order:k",
+                "orders: come back", "version 1 'k'", 19.0, "absent", 24.0, "primary (writer)", "F2 PrimaryFailover", "k");
+        SessionReport sessions = new SessionReport(List.of(new SessionReport.GuaranteeResult(
+                Guarantee.READ_YOUR_WRITES_LATER, "read-your-writes (later)", 40, 1, 1, List.of(stale), Map.of(9, 1L))),
+                1, List.of(explained));
+        WriteLedger.Audit audit = new WriteLedger.Audit(List.of(new WriteLedger.KindAudit("order", 20, 1, 1, 0, 2, 0,
+                List.of(new WriteLedger.Named("k", "order:k", 8, 19.0)), List.of())), null, Set.of("k"));
+        Inventory.StockAudit stock = new Inventory.StockAudit(100, 0, 0, 0, 4, 1, List.of(
+                new Inventory.ProductStock(1, 10, 0, 10, 0, 10)), List.of(), null);
+        Verdict v = Verdict.of("BlackFridaySimulation", "local", "2026-12-01T00:00:00Z", 30,
+                List.of(CheckResult.atMost("lost acknowledged writes", 0, 1, "writes", "order 1 of 20")), 900, 4, audit,
+                sessions, stock, timeline.events());
+        ChaosReport.write(run.resolve("chaos.html"), v, r, probes, List.of(new Phase("peak", 0, 30)), timeline);
+        return run;
+    }
+
+    /** True if chromium is there, after installing Debian's package when it is missing and this user can. */
+    private static boolean chromium() throws IOException, InterruptedException {
+        if (Files.isExecutable(CHROMIUM)) {
+            return true;
+        }
+        if (!"root".equals(System.getProperty("user.name")) || !Files.isExecutable(Path.of("/usr/bin/apt-get"))) {
+            return false;
+        }
+        for (List<String> step : List.of(List.of("apt-get", "update", "-qq"),
+                List.of("apt-get", "install", "-y", "-qq", "chromium"))) {
+            Process p = new ProcessBuilder(step).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                return false;
+            }
+        }
+        return Files.isExecutable(CHROMIUM);
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (var tree = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) tree.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
