@@ -14,17 +14,10 @@ import org.HdrHistogram.Histogram;
 
 /**
  * {@code chaos.html}: what users suffered, second by second, with every fault drawn over it. One
- * self-contained page (inline SVG, no script, no outside resource) next to Gatling's report: the
+ * self-contained page (charts by {@link Charts}, inlined: no outside resource) next to Gatling's report: the
  * verdict, then latency, throughput and errors, both pools, replication lag, then the fault timeline.
  */
 public final class ChaosReport {
-    private static final int WIDTH = 960;
-    private static final int HEIGHT = 170;
-    private static final int LEFT = 60;
-    private static final int RIGHT = 20;
-    private static final int TOP = 12;
-    private static final int BOTTOM = 24;
-    private static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
 
     private ChaosReport() {
     }
@@ -74,7 +67,8 @@ public final class ChaosReport {
                 .append("td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}")
                 .append(".pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}.badge{padding:2px 10px;border-radius:4px;")
                 .append("color:#fff}.bp{background:#1a7f37}.bf{background:#cf222e}svg text{font-size:11px}")
-                .append(".legend span{margin-right:14px}</style></head><body>");
+                .append(".legend span{margin-right:14px}.chart{margin:4px 0 14px}</style>").append(Charts.head())
+                .append("</head><body>");
         html.append("<h1>").append(esc(verdict.simulation())).append(" on '").append(esc(verdict.environment()))
                 .append("' <span class=\"badge ").append(verdict.passed() ? "bp\">PASSED" : "bf\">FAILED")
                 .append("</span></h1><p>Started ").append(esc(verdict.startedAt())).append(", ")
@@ -133,7 +127,7 @@ public final class ChaosReport {
             html.append("<tr><td colspan=\"4\">No fault in this run.</td></tr>");
         }
         html.append("</table>");
-        html.append("</body></html>\n");
+        html.append(Charts.script()).append("</body></html>\n");
         Files.createDirectories(file.getParent());
         Files.writeString(file, html, StandardCharsets.UTF_8);
     }
@@ -276,101 +270,8 @@ public final class ChaosReport {
 
     private static void chart(StringBuilder html, int seconds, List<FaultTimeline.Window> windows, List<Phase> phases,
                               String unit, List<Series> series) {
-        double max = 0;
-        for (Series s : series) {
-            for (double v : s.values) {
-                if (!Double.isNaN(v)) {
-                    max = Math.max(max, v);
-                }
-            }
-        }
-        max = niceCeiling(max);
-        int plotW = WIDTH - LEFT - RIGHT;
-        int plotH = HEIGHT - TOP - BOTTOM;
-        html.append("<svg width=\"").append(WIDTH).append("\" height=\"").append(HEIGHT).append("\" role=\"img\">");
-        for (FaultTimeline.Window w : windows) {
-            double x1 = x(w.fromSecond(), seconds, plotW);
-            double x2 = x(w.toSecond() < 0 ? seconds : w.toSecond(), seconds, plotW);
-            // The window's seconds ride along as data, so the page can be checked against the timeline.
-            html.append(String.format(Locale.ROOT, "<rect class=\"fault-window\" data-fault=\"%s\" data-from-second=\"%d\" "
-                    + "data-to-second=\"%d\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f5a623\" "
-                    + "opacity=\"0.18\"><title>%s</title></rect>", esc(w.fault()), w.fromSecond(),
-                    w.toSecond() < 0 ? seconds : w.toSecond(), x1, TOP, Math.max(1, x2 - x1), plotH,
-                    esc(w.fault() + ": " + w.description())));
-            html.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" fill=\"#a05a00\">%s</text>", x1 + 2, TOP + 10,
-                    esc(w.fault())));
-        }
-        for (Phase p : phases) {
-            double px = x(p.fromSecond(), seconds, plotW);
-            html.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#999\" "
-                    + "stroke-dasharray=\"3,3\"/><text x=\"%.1f\" y=\"%d\" fill=\"#666\">%s</text>", px, px, TOP,
-                    TOP + plotH, px + 2, TOP + plotH - 3, esc(p.name())));
-        }
-        html.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#444\"/>", LEFT,
-                LEFT + plotW, TOP + plotH, TOP + plotH));
-        html.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#444\"/>", LEFT,
-                LEFT, TOP, TOP + plotH));
-        for (int i = 0; i <= 4; i++) {
-            double value = max * i / 4;
-            double y = TOP + plotH - plotH * i / 4.0;
-            html.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", LEFT - 4,
-                    y + 4, CheckResult.format(Math.round(value * 10) / 10.0)));
-        }
-        html.append(String.format(Locale.ROOT, "<text x=\"4\" y=\"%d\">%s</text>", TOP + 10, esc(unit)));
-        int step = Math.max(1, niceStep(seconds / 10.0));
-        for (int s = 0; s <= seconds; s += step) {
-            html.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%ds</text>",
-                    LEFT + x(s, seconds, plotW) - LEFT, HEIGHT - 6, s));
-        }
-        for (int i = 0; i < series.size(); i++) {
-            html.append("<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"").append(COLORS[i % COLORS.length])
-                    .append("\" points=\"");
-            double[] values = series.get(i).values;
-            for (int s = 0; s < values.length; s++) {
-                if (!Double.isNaN(values[s])) {
-                    double y = TOP + plotH - (max == 0 ? 0 : plotH * values[s] / max);
-                    html.append(String.format(Locale.ROOT, "%.1f,%.1f ", x(s + 0.5, seconds, plotW), y));
-                }
-            }
-            html.append("\"/>");
-        }
-        html.append("</svg><div class=\"legend\">");
-        for (int i = 0; i < series.size(); i++) {
-            html.append("<span style=\"color:").append(COLORS[i % COLORS.length]).append("\">&#9632; ")
-                    .append(esc(series.get(i).name)).append("</span>");
-        }
-        html.append("</div>");
-    }
-
-    /** Where run second {@code second} is drawn on a chart of {@code seconds} seconds (for checks of the page). */
-    static double xOf(double second, int seconds) {
-        return x(second, seconds, WIDTH - LEFT - RIGHT);
-    }
-
-    private static double x(double second, int seconds, int plotW) {
-        return LEFT + plotW * second / seconds;
-    }
-
-    private static double niceCeiling(double v) {
-        if (v <= 0) {
-            return 1;
-        }
-        double magnitude = Math.pow(10, Math.floor(Math.log10(v)));
-        for (double m : new double[] {1, 2, 2.5, 5, 10}) {
-            if (v <= m * magnitude) {
-                return m * magnitude;
-            }
-        }
-        return 10 * magnitude;
-    }
-
-    private static int niceStep(double raw) {
-        for (int s : new int[] {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600}) {
-            if (s >= raw) {
-                return s;
-            }
-        }
-        return 7200;
+        Charts.chart(html, seconds, windows, phases, unit, series.stream().map(Series::name).toList(),
+                series.stream().map(Series::values).toList());
     }
 
     static String esc(String text) {

@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.doorbuster.chaos.FaultTimeline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,20 +44,14 @@ class ChaosReportRenderTest {
                 "<h3>Stock</h3>", "<h2>Connection pools</h2>", "<h2>Replication lag</h2>", "<h2>Fault timeline</h2>")) {
             assertTrue(html.contains(section), "missing section " + section);
         }
-        Matcher rect = Pattern.compile("<rect class=\"fault-window\" data-fault=\"([^\"]+)\" data-from-second=\"(\\d+)\" "
-                + "data-to-second=\"(\\d+)\" x=\"([0-9.]+)\" y=\"\\d+\" width=\"([0-9.]+)\"").matcher(html);
-        List<String> drawn = new ArrayList<>();
-        while (rect.find()) {
-            int from = Integer.parseInt(rect.group(2));
-            int to = Integer.parseInt(rect.group(3));
-            drawn.add(rect.group(1) + " " + from + "-" + to);
-            assertEquals(ChaosReport.xOf(from, 30), Double.parseDouble(rect.group(4)), 0.05, "drawn where it starts");
-            assertEquals(ChaosReport.xOf(to, 30) - ChaosReport.xOf(from, 30), Double.parseDouble(rect.group(5)), 0.05,
-                    "as wide as it lasted");
+        // The timeline: F1 from second 5 to 12, F2 from second 20 to the end (30); on every chart.
+        List<JsonNode> charts = charts(html);
+        assertTrue(charts.size() >= 6, "charts: " + charts.size());
+        for (JsonNode chart : charts) {
+            assertEquals("[{\"fault\":\"F1 ReplicationLag\",\"from\":5,\"to\":12},{\"fault\":\"F2 PrimaryFailover\",\"from\":20,"
+                    + "\"to\":30}]", windows(chart), "shaded where the timeline says");
+            assertEquals(30, chart.path("x").size(), "one point per second");
         }
-        // The timeline: F1 from second 5 to 12, F2 from second 20 to the end (30); one window per chart.
-        assertTrue(drawn.size() >= 2 && Set.copyOf(drawn).equals(Set.of("F1 ReplicationLag 5-12",
-                "F2 PrimaryFailover 20-30")), drawn.toString());
     }
 
     @Test
@@ -82,8 +78,54 @@ class ChaosReportRenderTest {
                 || (l.contains("net::ERR_") && !l.contains("chrome://"))).toList();
         assertEquals(List.of(), complaints, "console errors or network requests:\n" + output);
         assertTrue(Files.size(screenshot) > 10_000, "a screenshot of the page is kept: " + screenshot);
+
+        // The drawn page: where each chart shaded each fault window, in CSS pixels of its plot, must be the
+        // window's seconds on the chart's x scale.
+        List<String> dump = new ArrayList<>(command.subList(0, command.size() - 2));
+        dump.add("--dump-dom");
+        dump.add(run.resolve("chaos.html").toUri().toString());
+        Process d = new ProcessBuilder(dump).redirectErrorStream(false).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        String dom = new String(d.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(d.waitFor(90, TimeUnit.SECONDS));
+        Matcher drawn = Pattern.compile("data-drawn-windows=\"([^\"]*)\" data-drawn-scale=\"([0-9.]+):([0-9.]+):([0-9.]+)\"")
+                .matcher(dom);
+        int checked = 0;
+        while (drawn.find()) {
+            double min = Double.parseDouble(drawn.group(2));
+            double max = Double.parseDouble(drawn.group(3));
+            double width = Double.parseDouble(drawn.group(4));
+            for (String w : drawn.group(1).split(";")) {
+                String[] at = w.substring(w.indexOf('@') + 1).split(":");
+                int from = w.startsWith("F1") ? 5 : 20;
+                int to = w.startsWith("F1") ? 12 : 30;
+                assertEquals((from - min) / (max - min) * width, Double.parseDouble(at[0]), 0.6, w);
+                assertEquals((to - min) / (max - min) * width, Double.parseDouble(at[1]), 0.6, w);
+            }
+            checked++;
+        }
+        assertTrue(checked >= 6, "every chart was drawn by the page's script: " + checked);
         Files.deleteIfExists(log);
         deleteTree(profile);
+    }
+
+    private static List<JsonNode> charts(String html) throws IOException {
+        List<JsonNode> charts = new ArrayList<>();
+        Matcher m = Pattern.compile("data-chart=\"([^\"]*)\"").matcher(html);
+        while (m.find()) {
+            charts.add(new ObjectMapper().readTree(m.group(1).replace("&quot;", "\"").replace("&lt;", "<")
+                    .replace("&gt;", ">").replace("&amp;", "&")));
+        }
+        return charts;
+    }
+
+    private static String windows(JsonNode chart) {
+        StringBuilder out = new StringBuilder("[");
+        for (JsonNode w : chart.path("windows")) {
+            out.append(out.length() > 1 ? "," : "").append("{\"fault\":").append(w.path("fault")).append(",\"from\":")
+                    .append(w.path("from")).append(",\"to\":").append(w.path("to")).append("}");
+        }
+        return out.append("]").toString();
     }
 
     /** A run folder with every kind of data: faults, pools, lag, stale reads, lost writes, stock. */

@@ -66,7 +66,7 @@ class RecordingTest {
         assertEquals(Recording.PROBES + ": missing", problems.get(1));
         String html = Files.readString(run.resolve("chaos.html"));
         assertTrue(html.contains("probes.json: missing") && html.contains("PASSED") && html.contains("slow database")
-                && html.contains("<svg"), "named, and the rest rendered");
+                && html.contains("class=\"chart\" data-chart="), "named, and the rest rendered");
 
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

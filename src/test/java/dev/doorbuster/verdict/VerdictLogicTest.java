@@ -158,7 +158,7 @@ class VerdictLogicTest {
         r.record("browse", 0, 1000, true);
         ChaosReport.write(dir.resolve("run").resolve("chaos.html"), v, r, List.of(sample(0, 0)), List.of(), timeline);
         String html = Files.readString(dir.resolve("run").resolve("chaos.html"));
-        assertTrue(html.contains("FAILED") && html.contains("slow &lt;database&gt;") && html.contains("<svg"), html);
+        assertTrue(html.contains("FAILED") && html.contains("slow &lt;database&gt;") && html.contains("class=\"chart\" data-chart="), html);
         ChaosReport.writeHistory(dir);
         assertTrue(Files.readString(dir.resolve("index.html")).contains("TestSimulation"));
     }
