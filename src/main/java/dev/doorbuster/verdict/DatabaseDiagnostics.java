@@ -40,8 +40,11 @@ public final class DatabaseDiagnostics {
     static final int STATEMENT_ROWS = 5000;
     static final int RUNNING_ROWS = 5;
     static final int TABLE_ROWS = 10;
-    /** Marks the harness's own diagnostic statements, so they are left out of the statement tables. */
-    static final String MARKER = "/* doorbuster-diagnostics */ ";
+    /**
+     * Starts every diagnostic query, so that pg_stat_statements' entries of the harness's own queries can be left
+     * out (a leading comment would not do: the entry keeps the statement's text only).
+     */
+    static final String MARKER = "WITH doorbuster_diagnostics AS (SELECT 1) ";
     private static final Logger log = LoggerFactory.getLogger(DatabaseDiagnostics.class);
 
     private DatabaseDiagnostics() {
@@ -74,7 +77,6 @@ public final class DatabaseDiagnostics {
         String takenAt = Instant.now().toString();
         try (Connection c = connect(target)) {
             Node node = new Node(c);
-            node.run("SET statement_timeout = '" + TIMEOUT_SECONDS + "s'");
             String role = node.value("SELECT CASE WHEN pg_is_in_recovery() THEN 'replica' ELSE 'primary' END");
             role = role == null ? target.role() : role;
             String serverStarted = node.value("SELECT pg_postmaster_start_time()::text");
@@ -209,10 +211,10 @@ public final class DatabaseDiagnostics {
     // ---- the topics -------------------------------------------------------------------------------------------
 
     private static List<DatabaseSnapshot.Statement> statements(Connection c, int version) throws SQLException {
-        String installed = single(c, "SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'");
-        String preload = single(c, "SELECT current_setting('shared_preload_libraries')");
+        String installed = single(c, MARKER + "SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'");
+        String preload = single(c, MARKER + "SELECT current_setting('shared_preload_libraries')");
         boolean preloaded = preload != null && preload.contains("pg_stat_statements");
-        String database = single(c, "SELECT current_database()");
+        String database = single(c, MARKER + "SELECT current_database()");
         if (installed == null) {
             throw new Unavailable("pg_stat_statements is not installed in database '" + database + "'"
                     + (preloaded ? "" : " nor preloaded") + ": to enable it, set shared_preload_libraries = "
@@ -229,7 +231,7 @@ public final class DatabaseDiagnostics {
         try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(MARKER + "SELECT queryid, dbid, userid, "
                 + toplevel + ", query, calls, total_exec_time, rows FROM pg_stat_statements "
                 + "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-                + "AND queryid IS NOT NULL AND query NOT LIKE '" + MARKER.trim() + "%' "
+                + "AND queryid IS NOT NULL AND query NOT LIKE 'WITH doorbuster\\_diagnostics %' "
                 + "ORDER BY total_exec_time DESC LIMIT " + STATEMENT_ROWS)) {
             while (r.next()) {
                 rows.add(new DatabaseSnapshot.Statement(r.getLong(1), r.getLong(2), r.getLong(3), r.getBoolean(4),
@@ -282,8 +284,9 @@ public final class DatabaseDiagnostics {
         List<TableSize> rows = new ArrayList<>();
         try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(MARKER + "SELECT "
                 + "format('%I.%I', n.nspname, c.relname), pg_total_relation_size(c.oid), pg_relation_size(c.oid), "
-                + "pg_indexes_size(c.oid), greatest(c.reltuples, 0)::bigint FROM pg_class c "
-                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm') "
+                + "pg_indexes_size(c.oid), greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0), 0) FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid "
+                + "WHERE c.relkind IN ('r', 'p', 'm') "
                 + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
                 + "ORDER BY pg_total_relation_size(c.oid) DESC, 1 LIMIT " + TABLE_ROWS)) {
             while (r.next()) {
@@ -333,6 +336,9 @@ public final class DatabaseDiagnostics {
         props.setProperty("socketTimeout", Integer.toString(2 * TIMEOUT_SECONDS));
         props.setProperty("ApplicationName", "doorbuster-diagnostics");
         props.setProperty("preferQueryMode", "simple"); // no server-side prepared statements left behind
+        // Settings in the startup packet, not as SET statements the report would list among the application's.
+        props.setProperty("assumeMinServerVersion", "10");
+        props.setProperty("options", "-c statement_timeout=" + TIMEOUT_SECONDS + "s");
         return DriverManager.getConnection(target.jdbcUrl(), props);
     }
 
@@ -356,12 +362,6 @@ public final class DatabaseDiagnostics {
 
         Node(Connection connection) {
             this.connection = connection;
-        }
-
-        void run(String sql) throws SQLException {
-            try (Statement s = connection.createStatement()) {
-                s.execute(sql);
-            }
         }
 
         /** The first column of the first row, or null if there is none or the query fails. */
