@@ -82,6 +82,8 @@ public final class DatabaseDiagnostics {
             String serverStarted = node.value("SELECT pg_postmaster_start_time()::text");
             int version = parseInt(node.value("SELECT current_setting('server_version_num')"));
             Section<List<DatabaseSnapshot.Statement>> statements = node.section(() -> statements(c, version));
+            String statementsReset = statements.value() == null || version < 140000 ? null
+                    : node.value("SELECT stats_reset::text FROM pg_stat_statements_info");
             Section<CacheHits> cache = node.section(() -> cache(c));
             Section<List<Count>> byState = node.section(() -> counts(c, "coalesce(state, 'unknown')"));
             Section<List<Count>> byApp = node.section(() -> counts(c, "coalesce(nullif(application_name, ''), "
@@ -91,8 +93,8 @@ public final class DatabaseDiagnostics {
             boolean replica = "replica".equals(role);
             Section<Replication> replication = node.section(() -> replica ? new Replication(List.of(), receiver(c))
                     : new Replication(standbys(c), null));
-            return new DatabaseSnapshot(target.name(), role, takenAt, millisSince(started), serverStarted, statements,
-                    cache, byState, byApp, running, tables, replication);
+            return new DatabaseSnapshot(target.name(), role, takenAt, millisSince(started), serverStarted, statementsReset,
+                    statements, cache, byState, byApp, running, tables, replication);
         } catch (SQLException | RuntimeException e) {
             return unavailable(target, takenAt, millisSince(started), reason(e));
         }
@@ -100,7 +102,7 @@ public final class DatabaseDiagnostics {
 
     /** A snapshot whose every topic is not available for {@code reason} (the node is down, refused us ...). */
     static DatabaseSnapshot unavailable(DiagnosticTarget target, String takenAt, long tookMillis, String reason) {
-        return new DatabaseSnapshot(target.name(), target.role(), takenAt, tookMillis, null, Section.missing(reason),
+        return new DatabaseSnapshot(target.name(), target.role(), takenAt, tookMillis, null, null, Section.missing(reason),
                 Section.missing(reason), Section.missing(reason), Section.missing(reason), Section.missing(reason),
                 Section.missing(reason), Section.missing(reason));
     }
@@ -141,11 +143,20 @@ public final class DatabaseDiagnostics {
             return new DatabaseReport.RunTotals(Section.missing(missing), Section.missing(missing), Section.missing(missing),
                     null);
         }
-        String note = before.serverStarted() != null && after.serverStarted() != null
-                && !before.serverStarted().equals(after.serverStarted())
-                ? "the server restarted during the run (at " + after.serverStarted() + "): counters that went back count "
-                + "from then" : null;
-        Section<List<DatabaseSnapshot.Statement>> delta = statementDelta(before.statements(), after.statements());
+        List<String> notes = new ArrayList<>();
+        if (before.serverStarted() != null && after.serverStarted() != null
+                && !before.serverStarted().equals(after.serverStarted())) {
+            notes.add("the server restarted during the run (at " + after.serverStarted() + ")");
+        }
+        boolean statementsReset = after.statementsReset() != null
+                && !after.statementsReset().equals(before.statementsReset());
+        if (statementsReset) {
+            notes.add("pg_stat_statements began counting afresh at " + after.statementsReset() + ": the run's "
+                    + "statements are those since then");
+        }
+        String note = notes.isEmpty() ? null : String.join("; ", notes);
+        Section<List<DatabaseSnapshot.Statement>> delta = statementDelta(statementsReset
+                ? Section.of(List.of()) : before.statements(), after.statements());
         Section<List<DatabaseSnapshot.Statement>> byTotal = delta.value() == null ? delta : Section.of(delta.value()
                 .stream().sorted(Comparator.comparingDouble(DatabaseSnapshot.Statement::totalMs).reversed())
                 .limit(DatabaseReport.TOP).toList());
@@ -199,7 +210,8 @@ public final class DatabaseDiagnostics {
         List<DatabaseSnapshot.Statement> top = s.statements().value().stream()
                 .sorted(Comparator.comparingDouble(DatabaseSnapshot.Statement::totalMs).reversed())
                 .limit(DatabaseReport.TOP).toList();
-        return new DatabaseSnapshot(s.node(), s.role(), s.takenAt(), s.tookMillis(), s.serverStarted(), Section.of(top),
+        return new DatabaseSnapshot(s.node(), s.role(), s.takenAt(), s.tookMillis(), s.serverStarted(),
+                s.statementsReset(), Section.of(top),
                 s.cache(), s.connectionsByState(), s.connectionsByApplication(), s.longestRunning(), s.tables(),
                 s.replication());
     }

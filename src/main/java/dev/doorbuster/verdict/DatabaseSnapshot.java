@@ -13,9 +13,11 @@ import java.util.List;
  * @param takenAt       ISO-8601 instant
  * @param tookMillis    how long taking it took
  * @param serverStarted {@code pg_postmaster_start_time()}, to tell counters reset by a restart
+ * @param statementsReset when pg_stat_statements last began counting afresh ({@code pg_stat_statements_info},
+ *                        PostgreSQL 14+; after a crash or a re-clone too), null if unknown
  */
 public record DatabaseSnapshot(String node, String role, String takenAt, long tookMillis, String serverStarted,
-                               Section<List<Statement>> statements, Section<CacheHits> cache,
+                               String statementsReset, Section<List<Statement>> statements, Section<CacheHits> cache,
                                Section<List<Count>> connectionsByState, Section<List<Count>> connectionsByApplication,
                                Section<List<RunningQuery>> longestRunning, Section<List<TableSize>> tables,
                                Section<Replication> replication) {

@@ -162,6 +162,26 @@ class DatabaseDiagnosticsTest {
     }
 
     @Test
+    void statisticsResetDuringTheRunCountFromTheReset() throws Exception {
+        List<DiagnosticTarget> targets = List.of(target(cluster.primary(), "primary"));
+        List<DatabaseSnapshot> before = DatabaseDiagnostics.snapshot(targets);
+        try (Connection c = connect(cluster.primary()); Statement s = c.createStatement()) {
+            for (int i = 0; i < 3; i++) {
+                s.execute("SELECT label FROM diag_items WHERE id = 42");
+            }
+            s.execute("SELECT pg_stat_statements_reset()");
+            for (int i = 0; i < 2; i++) {
+                s.execute("SELECT label FROM diag_items WHERE id = 42");
+            }
+        }
+        DatabaseReport report = DatabaseDiagnostics.compare(before, DatabaseDiagnostics.snapshot(targets));
+        DatabaseReport.RunTotals run = report.nodes().get(0).run();
+        assertTrue(run.note() != null && run.note().contains("afresh"), String.valueOf(run.note()));
+        assertEquals(2, value(run.topByTotal()).stream().filter(q -> q.query().contains("FROM diag_items WHERE id ="))
+                .findFirst().orElseThrow().calls(), "the calls since the reset");
+    }
+
+    @Test
     void aNodeThatIsDownSaysSoInEverySectionAndNothingThrows() throws Exception {
         int port;
         try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
