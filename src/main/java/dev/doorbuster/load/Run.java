@@ -236,8 +236,8 @@ public final class Run implements AutoCloseable {
         LatencyRecorder.Counts counts = recorder.counts(null, 0, recorder.lastSecond() + 1);
         verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
                 counts.ko(), audit, sessions, stock, timeline.events());
-        verdict = verdict.withDatabase(DatabaseDiagnostics.compare(databaseBefore, databaseAfter));
         checks = results;
+        verdict = verdict.withDatabase(DatabaseDiagnostics.compare(databaseBefore, databaseAfter));
         Path dir = reportDir();
         try {
             verdict.writeJson(dir.resolve(Verdict.JSON_FILE));
