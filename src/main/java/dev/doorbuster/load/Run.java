@@ -31,6 +31,7 @@ import dev.doorbuster.topology.Topology;
 import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.ConsistencyLog;
+import dev.doorbuster.verdict.DatabaseDiagnostics;
 import dev.doorbuster.verdict.Inventory;
 import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.JudgingMode;
@@ -90,6 +91,7 @@ public final class Run implements AutoCloseable {
     private volatile Instant loadStarted;
     private volatile List<CheckResult> checks = List.of();
     private volatile Verdict verdict;
+    private volatile List<dev.doorbuster.verdict.DatabaseSnapshot> databaseBefore = List.of();
     private volatile boolean closed;
 
     private Run(String simulation, Environment environment, Topology topology, LoadProfile profile,
@@ -204,6 +206,7 @@ public final class Run implements AutoCloseable {
 
     /** Second 0 of the run: starts the recorder, the probes and the fault schedule. */
     public synchronized void beginLoad() {
+        databaseBefore = DatabaseDiagnostics.snapshot(topology); // bounded, never throws; before the clock starts
         long t0 = System.nanoTime();
         loadStarted = Instant.now();
         recorder = new LatencyRecorder(t0);
@@ -231,6 +234,7 @@ public final class Run implements AutoCloseable {
         chaos.healAll();
         probes.sample();
         probes.close();
+        List<dev.doorbuster.verdict.DatabaseSnapshot> databaseAfter = DatabaseDiagnostics.snapshot(topology);
         WriteLedger.Audit audit = auditWrites();
         SessionReport sessions = consistencyLog.report(audit, timeline);
         Inventory.StockAudit stock = auditStock(audit);
@@ -250,6 +254,7 @@ public final class Run implements AutoCloseable {
                     counts.ko(), audit, sessions, stock, timeline.events());
         }
         checks = results;
+        verdict = verdict.withDatabase(DatabaseDiagnostics.compare(databaseBefore, databaseAfter));
         Path dir = reportDir();
         try {
             verdict.writeJson(dir.resolve(Verdict.JSON_FILE));

@@ -164,6 +164,18 @@ public final class ExternalTopology implements Topology {
         }
     }
 
+    /** The environment's writer URL and, if set, its replica URL, with its user and password. */
+    @Override
+    public List<DiagnosticTarget> diagnosticTargets() {
+        Environment.Database db = environment.database();
+        List<DiagnosticTarget> targets = new ArrayList<>();
+        targets.add(new DiagnosticTarget("writer", "primary", db.writerUrl(), db.user(), db.password()));
+        if (db.replicaUrl() != null) {
+            targets.add(new DiagnosticTarget("replica", "replica", db.replicaUrl(), db.user(), db.password()));
+        }
+        return targets;
+    }
+
     @Override
     public boolean allows(String faultName) {
         return environment.allowFaults().contains(faultName);

@@ -79,8 +79,11 @@ public final class LocalTopology implements Topology {
                 .replicas(pg.replicas())
                 .syncMode(SyncMode.parse(pg.synchronousCommit()))
                 .replicationRoute(this::replicationLink);
-        if (pg.binaries() != null) {
-            builder.binaries(PgBinaries.fromDirectory(Path.of(pg.binaries())));
+        PgBinaries binaries = pg.binaries() != null ? PgBinaries.fromDirectory(Path.of(pg.binaries())) : PgBinaries.resolve();
+        builder.binaries(binaries);
+        boolean statementStatistics = StatementStatistics.shippedWith(binaries);
+        if (statementStatistics) { // for the report's diagnostics; an environment's own setting replaces it
+            builder.setting("shared_preload_libraries", StatementStatistics.LIBRARY);
         }
         pg.settings().forEach(builder::setting);
         cluster = builder.start();
@@ -88,6 +91,9 @@ public final class LocalTopology implements Topology {
             proxy(node.name(), node.address());
         }
         cluster.primary().execute("CREATE DATABASE " + DATABASE);
+        if (statementStatistics) {
+            StatementStatistics.createExtension(cluster.primary().jdbcUrl(DATABASE));
+        }
         startApp();
         log.info("Local topology up in {} ms: app {}, proxy API {}, primary {}, replicas {}",
                 (System.nanoTime() - started) / 1_000_000, app.url(), toxiproxyUrl, cluster.primary(), cluster.replicas());
@@ -260,6 +266,17 @@ public final class LocalTopology implements Topology {
         } catch (RuntimeException e) {
             return Optional.empty(); // A node is down (mid-failover): no reading this second.
         }
+    }
+
+    /** Every node of the cluster, whatever its state, on its own port (not through its proxy). */
+    @Override
+    public List<DiagnosticTarget> diagnosticTargets() {
+        PgNode primary = cluster.primary();
+        List<PgNode> replicas = cluster.replicas();
+        return cluster.nodes().stream().map(n -> new DiagnosticTarget(n.name(),
+                n == primary ? "primary" : replicas.contains(n) ? "replica" : "stopped",
+                "jdbc:postgresql://127.0.0.1:" + n.port() + "/" + DATABASE + "?sslmode=disable",
+                dbUser(), dbPassword())).toList();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.doorbuster.topology;
 
 import java.net.URI;
+import java.util.List;
 import java.util.Optional;
 
 import dev.doorbuster.postgres.Lag;
@@ -38,6 +39,14 @@ public interface Topology extends AutoCloseable {
 
     /** Replication lag of the first replica now, if measurable here. */
     Optional<Lag> replicationLag();
+
+    /**
+     * The database endpoints the harness may inspect for the report's diagnostics, direct (unproxied), each
+     * with a JDBC URL of the application's database; as of now (roles change at failover). Default: none.
+     */
+    default List<DiagnosticTarget> diagnosticTargets() {
+        return List.of();
+    }
 
     /** True if the environment permits fault {@code faultName} (local: all of them). */
     boolean allows(String faultName);

@@ -117,6 +117,7 @@ public final class ChaosReport {
                     perSecond(probes, seconds, s -> s.lagBytes() < 0 ? Double.NaN : s.lagBytes() / 1000.0))));
         }
 
+        DatabaseReport.appendHtml(html, verdict.database());
         html.append("<h2>Fault timeline</h2><table><tr><th>time</th><th>fault</th><th>event</th><th>what</th></tr>");
         for (FaultTimeline.Event e : timeline.events()) {
             html.append("<tr><td>").append(String.format(Locale.ROOT, "%.1f s", e.atMillis() / 1000.0)).append("</td><td>")

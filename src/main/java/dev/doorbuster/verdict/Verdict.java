@@ -23,7 +23,8 @@ import dev.doorbuster.chaos.FaultTimeline;
  */
 public record Verdict(String simulation, String environment, String startedAt, double durationSeconds, boolean passed,
                       List<CheckResult> checks, long requests, long failedRequests, WriteLedger.Audit writes,
-                      SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline) {
+                      SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline,
+                      DatabaseReport database) {
     public static final String JSON_FILE = "verdict.json";
     public static final String JUNIT_FILE = "junit.xml";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -33,7 +34,13 @@ public record Verdict(String simulation, String environment, String startedAt, d
                              SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline) {
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
-                failed, writes, sessions, stock, List.copyOf(timeline));
+                failed, writes, sessions, stock, List.copyOf(timeline), null);
+    }
+
+    /** This verdict with the database diagnostics ({@link DatabaseDiagnostics}) of the run. */
+    public Verdict withDatabase(DatabaseReport report) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, report);
     }
 
     public List<CheckResult> failures() {

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
 
 import dev.doorbuster.chaos.ChaosContext;
@@ -19,6 +20,9 @@ import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.chaos.LinkTarget;
 import dev.doorbuster.chaos.PrimaryFailover;
 import dev.doorbuster.chaos.ProxyDown;
+import dev.doorbuster.postgres.PgNode;
+import dev.doorbuster.verdict.DatabaseDiagnostics;
+import dev.doorbuster.verdict.DatabaseSnapshot;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -113,5 +117,33 @@ class ExternalTopologyTest {
         Files.writeString(dir.resolve("example.json"), json);
         ExternalTopology topology = ExternalTopology.connect(new EnvironmentLoader(dir, new Properties()).load("example"));
         assertTrue(topology.replicationLag().isPresent(), "lag measured from the two JDBC URLs");
+    }
+
+    @Test
+    void diagnosticsInspectEveryLocalNodeDirectlyAndTheExternalWriter() throws Exception {
+        List<DiagnosticTarget> local = staging.diagnosticTargets();
+        List<PgNode> nodes = staging.cluster().orElseThrow().nodes();
+        assertEquals(List.of("pg1", "pg2"), local.stream().map(DiagnosticTarget::name).toList());
+        assertEquals(List.of("primary", "replica"), local.stream().map(DiagnosticTarget::role).toList());
+        for (int i = 0; i < nodes.size(); i++) {
+            assertTrue(local.get(i).jdbcUrl().startsWith("jdbc:postgresql://127.0.0.1:" + nodes.get(i).port() + "/storefront"),
+                    "the node's own port, not its proxy: " + local.get(i).jdbcUrl());
+        }
+        List<DatabaseSnapshot> snapshots = DatabaseDiagnostics.snapshot(staging);
+        assertEquals(2, snapshots.size());
+        for (DatabaseSnapshot s : snapshots) {
+            assertTrue(s.statements().value() != null, s.node() + ": pg_stat_statements is preloaded and created: "
+                    + s.statements().unavailable());
+            assertTrue(s.tables().value().stream().anyMatch(t -> t.table().equals("public.products")), s.tables().toString());
+        }
+        assertTrue(snapshots.get(0).statements().value().stream().anyMatch(q -> q.query().contains("products")),
+                "the storefront's seeding is among the primary's statements");
+
+        ExternalTopology external = ExternalTopology.connect(external("", staging.appUrl().toString()));
+        List<DiagnosticTarget> targets = external.diagnosticTargets();
+        assertEquals(List.of("writer"), targets.stream().map(DiagnosticTarget::name).toList(), "no replica URL given");
+        DatabaseSnapshot writer = DatabaseDiagnostics.snapshot(external).get(0);
+        assertEquals("primary", writer.role());
+        assertTrue(writer.cache().value() != null && writer.replication().value() != null);
     }
 }
