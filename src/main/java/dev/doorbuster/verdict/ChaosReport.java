@@ -70,6 +70,7 @@ public final class ChaosReport {
                     .append(esc(c.unit())).append("</td><td>").append(esc(c.detail())).append("</td></tr>");
         }
         html.append("</table>");
+        secondStrips(html, verdict, recorder, seconds);
 
         html.append("<h2>Latency (all requests, per second)</h2>");
         chart(html, seconds, windows, phases, "ms", List.of(new Series("p99", p99), new Series("p50", p50)));
@@ -201,6 +202,62 @@ public final class ChaosReport {
                 html.append("</table>");
             }
         }
+    }
+
+    /**
+     * Whether the run finished, then the windowed checks as strips: one cell per second, on the charts' time
+     * axis, green when the second was within the budget, red when not, grey without requests (not counted).
+     * Each cell's title gives the second's p99 and error rate.
+     */
+    private static void secondStrips(StringBuilder html, Verdict verdict, LatencyRecorder recorder, int seconds) {
+        if (!verdict.wasComplete()) {
+            html.append("<p class=\"fail\" id=\"incomplete\">Incomplete run: ").append(esc(verdict.incompleteReason()))
+                    .append(". Judged on what was recorded until then.</p>");
+        }
+        List<SecondCompliance.Window> windows = verdict.windows() == null ? List.of() : verdict.windows();
+        if (windows.isEmpty()) {
+            return;
+        }
+        java.util.Map<Integer, SecondCompliance.Second> bySecond = new java.util.HashMap<>();
+        for (SecondCompliance.Second s : SecondCompliance.seconds(recorder, 0, seconds)) {
+            bySecond.put(s.second(), s);
+        }
+        int plotW = WIDTH - LEFT - RIGHT;
+        int row = 16;
+        html.append("<h2>Seconds within budget</h2><svg class=\"strips\" width=\"").append(WIDTH).append("\" height=\"")
+                .append(windows.size() * (row + 6) + 4).append("\" role=\"img\">");
+        for (int i = 0; i < windows.size(); i++) {
+            SecondCompliance.Window w = windows.get(i);
+            java.util.Set<Integer> failing = new java.util.HashSet<>(w.failingSeconds());
+            int y = 2 + i * (row + 6);
+            html.append("<g class=\"strip\" data-check=\"").append(esc(w.check())).append("\">")
+                    .append(String.format(Locale.ROOT, "<text x=\"4\" y=\"%d\">%s</text>", y + 12,
+                            esc(w.measure().equals(SecondCompliance.P99) ? "p99" : "errors")));
+            for (int s = 0; s < seconds; s++) {
+                SecondCompliance.Second second = bySecond.get(s);
+                String state = second == null ? "none" : failing.contains(s) ? "fail" : "pass";
+                String fill = switch (state) {
+                    case "fail" -> "#cf222e";
+                    case "pass" -> "#2da44e";
+                    default -> "#e5e5e5";
+                };
+                String title = second == null ? "second " + s + ": no requests (not counted)"
+                        : String.format(Locale.ROOT, "second %d: p99 %d ms, error rate %.1f%% (%d of %d failed)", s,
+                                Math.round(second.p99Ms()), second.errorPercent(), second.failed(), second.requests());
+                double x1 = x(s, seconds, plotW);
+                double x2 = x(s + 1, seconds, plotW);
+                html.append(String.format(Locale.ROOT, "<rect data-second=\"%d\" data-state=\"%s\" x=\"%.2f\" y=\"%d\" "
+                        + "width=\"%.2f\" height=\"%d\" fill=\"%s\"><title>%s</title></rect>", s, state, x1, y,
+                        Math.max(0.5, x2 - x1 - (seconds <= 300 ? 0.5 : 0)), row, fill, esc(title)));
+            }
+            html.append("</g>");
+        }
+        html.append("</svg><div class=\"legend\">");
+        for (SecondCompliance.Window w : windows) {
+            html.append("<span>").append(esc(w.check())).append(": ").append(w.counted() - w.failingSeconds().size())
+                    .append(" of ").append(w.counted()).append(" seconds within budget</span>");
+        }
+        html.append("</div>");
     }
 
     private static void witnesses(StringBuilder html, String title, List<SessionReport.Witness> witnesses) {
