@@ -312,6 +312,27 @@ class SimulationControlsTest {
         assertEquals(errors.failingSeconds(), stripSeconds(html, errors.check(), "fail"));
     }
 
+    /** SIGTERM (what Ctrl-C or a CI timeout sends) mid-load: a partial verdict and chaos.html, then nothing left running. */
+    @Test
+    void aRunStoppedBySigtermWritesAPartialVerdict() throws Exception {
+        ForkedGatling.Running running = ForkedGatling.start("ReplicationLagSimulation", reports, home, Map.of(
+                "load.minutes", "1"));
+        assertTrue(running.awaitOutput("[doorbuster] 0:10 / 1:00", java.time.Duration.ofSeconds(90)),
+                "the load ran for 10 s");
+        ProcessHandle.of(running.pid()).ifPresent(ProcessHandle::destroy);
+        ForkedGatling.Result run = running.await(java.time.Duration.ofSeconds(60));
+        assertTrue(run.exitCode() != 0, tail(run));
+        assertNotNull(run.verdict(), "verdict.json is written\n" + tail(run));
+        assertFalse(run.verdict().wasComplete());
+        assertFalse(run.verdict().passed());
+        assertTrue(run.verdict().incompleteReason().startsWith("interrupted"), run.verdict().incompleteReason());
+        CheckResult aborted = run.check("aborted").orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(aborted.pass());
+        assertTrue(aborted.actual() >= 10 && aborted.actual() < 30, aborted.line());
+        assertTrue(run.verdict().requests() > 50, "what was recorded is judged: " + run.verdict().requests());
+        assertTrue(Files.readString(reportFile(run, "chaos.html")).contains("Incomplete run: interrupted"));
+    }
+
     /** The seconds of one strip of chaos.html in {@code state} (pass, fail, none). */
     static List<Integer> stripSeconds(String html, String check, String state) {
         String escaped = check.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
