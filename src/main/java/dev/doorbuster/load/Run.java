@@ -48,13 +48,16 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>{@link #start} (from the simulation's constructor, because Gatling reads the base URL then):
  *       reads and validates the environment, refuses faults it cannot perform, starts the topology;</li>
- *   <li>{@link #beginLoad()} (from {@code before()}): starts the clock, the probes and the fault schedule;</li>
+ *   <li>{@link #beginLoad()} (from {@code before()}): starts the clock, the probes, the fault schedule and the
+ *       {@link RunWatch} (a progress line every 10 s; the abort rule, which stops the load generator);</li>
  *   <li>{@link #judge()} (from the last scenario, once the load is over): heals every fault, audits every
  *       write by its identity, classifies the session checks' violations, evaluates the stock invariant and
  *       the checks, and writes the verdict files, {@code chaos.html} and the operation history;</li>
  *   <li>{@link #close()} (from {@code after()}): stops the topology and updates the run history.</li>
  * </ol>
- * A JVM shutdown hook heals faults and stops the topology if {@code after()} never runs (a crash).
+ * A run that stops before the verdict scenario (the abort rule) is judged from {@link #close()}; one stopped by
+ * SIGTERM or Ctrl-C gets a partial verdict from the JVM shutdown hook, which then heals faults and stops the
+ * topology (as it does if {@code after()} never runs, a crash).
  */
 public final class Run implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Run.class);
