@@ -38,6 +38,13 @@ public final class FaultTimeline {
         this.startNanos = startNanos;
     }
 
+    /** A timeline holding {@code events} as recorded (a report rebuilt from disk). */
+    public static FaultTimeline of(List<Event> events) {
+        FaultTimeline timeline = new FaultTimeline(0);
+        timeline.events.addAll(events);
+        return timeline;
+    }
+
     public void add(String fault, Kind kind, String message) {
         add(fault, kind, message, Map.of());
     }

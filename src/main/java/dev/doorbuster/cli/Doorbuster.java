@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /** The {@code doorbuster} command line: one subcommand per job. */
 @Command(name = "doorbuster", mixinStandardHelpOptions = true, versionProvider = Doorbuster.Version.class,
         description = "Tells you, before Black Friday, whether your PostgreSQL-backed service survives it.",
-        subcommands = {UpCommand.class, ProxyCommand.class, AppCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {UpCommand.class, ProxyCommand.class, AppCommand.class, ReportCommand.class, BaselineCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Doorbuster implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -36,6 +36,8 @@ import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.JudgingMode;
 import dev.doorbuster.verdict.LatencyRecorder;
 import dev.doorbuster.verdict.Probes;
+import dev.doorbuster.verdict.Recording;
+import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.SessionReport;
 import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.WriteLedger;
@@ -71,6 +73,8 @@ public final class Run implements AutoCloseable {
     private final JudgingMode mode;
     private final Path reportsDir;
     private final Path workDir;
+    /** {@code -Dbaseline=<run folder>}: compare with this run instead of the simulation's marked baseline. */
+    public static final String BASELINE = "baseline";
     /** The file of every operation, for Elle's rw-register checker. */
     public static final String HISTORY_FILE = "history.json";
 
@@ -129,6 +133,12 @@ public final class Run implements AutoCloseable {
         System.setProperty("sun.net.client.defaultReadTimeout", System.getProperty("sun.net.client.defaultReadTimeout", "30000"));
         Environment environment = EnvironmentLoader.fromSystemProperties();
         Path reportsDir = Path.of(System.getProperty("doorbuster.reports", "reports")).toAbsolutePath();
+        String baseline = System.getProperty(BASELINE);
+        if (baseline != null && !baseline.isBlank() && RunHistory.baseline(reportsDir, simulation, baseline).isEmpty()) {
+            throw new IllegalArgumentException("-D" + BASELINE + "=" + baseline + " names no run with a readable "
+                    + "verdict.json under " + reportsDir + " (give a run folder's name or path, e.g. -D" + BASELINE
+                    + "=blackfridaysimulation-20261201014424868)");
+        }
         Path workDir = Path.of("target", "doorbuster", simulation.toLowerCase(Locale.ROOT) + "-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))).toAbsolutePath();
         log.info("Doorbuster {}: environment '{}' ({}), {} of load, {} fault(s)", simulation, environment.name(),
@@ -260,20 +270,28 @@ public final class Run implements AutoCloseable {
         Inventory.StockAudit stock = quick ? null : auditStock(audit);
         long violatingReads = sessions.guarantees().stream().mapToLong(r -> r.violations() + r.explainedByLostWrites())
                 .sum();
-        List<CheckResult> results = Judge.evaluate(new Judge.Facts(mode, environment.slo(),
+        List<CheckResult> results = new ArrayList<>(Judge.evaluate(new Judge.Facts(mode, environment.slo(),
                 environment.app().requestTimeoutMs(), recorder, profile.phases(), timeline, probes.samples(), sessions,
-                violatingReads, client503s.get(), audit, stock));
-        results = RunEnd.withAbortCheck(results, incomplete, aborted() ? watch.abortedAt() : stoppedAt);
+                violatingReads, client503s.get(), audit, stock)));
+        results = new ArrayList<>(RunEnd.withAbortCheck(results, incomplete, aborted() ? watch.abortedAt() : stoppedAt));
         LatencyRecorder.Counts counts = recorder.counts(null, 0, recorder.lastSecond() + 1);
-        verdict = RunEnd.finish(Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results,
-                counts.total(), counts.ko(), audit, sessions, stock, timeline.events()), mode, environment.slo(), recorder,
-                incomplete);
+        verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
+                counts.ko(), audit, sessions, stock, timeline.events());
+        Optional<RunHistory.Entry> baseline = RunHistory.baseline(reportsDir, simulation, System.getProperty(BASELINE));
+        if (baseline.isPresent()) {
+            results.addAll(RunHistory.regressions(RunHistory.Headline.of(verdict, peakRate()), baseline.get(),
+                    environment.slo().regression()));
+            verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
+                    counts.ko(), audit, sessions, stock, timeline.events());
+        }
+        verdict = RunEnd.finish(verdict, mode, environment.slo(), recorder, incomplete);
         checks = results;
         Path dir = reportDir();
         try {
             verdict.writeJson(dir.resolve(Verdict.JSON_FILE));
             verdict.writeJunitXml(dir.resolve(Verdict.JUNIT_FILE));
             consistencyLog.history().writeElleJson(dir.resolve(HISTORY_FILE));
+            Recording.write(dir, recorder, probes.samples(), profile.phases());
             ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline);
         } catch (IOException e) {
             log.error("Cannot write the verdict files into {}: {}", dir, e.toString());
@@ -359,6 +377,15 @@ public final class Run implements AutoCloseable {
         } finally {
             topology.close();
         }
+    }
+
+    /** Requests in the busiest second of the run. */
+    private double peakRate() {
+        long peak = 0;
+        for (int s = 0; s <= recorder.lastSecond(); s++) {
+            peak = Math.max(peak, recorder.counts(null, s, s + 1).total());
+        }
+        return peak;
     }
 
     /** Local environments: applies the doorbuster fixture, then reads every product's stock before the load. */

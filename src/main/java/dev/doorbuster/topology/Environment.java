@@ -71,6 +71,7 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param ghostWrites              writes answered with an error that were committed all the same
      * @param soakP99DriftRatio     soaks: P99 of the last window over the first may not exceed this
      * @param soakPoolActiveGrowth  soaks: mean active connections may grow by at most this many (leaks)
+     * @param regression            how much worse than the simulation's baseline run a run may be
      * @param windowP99Ms           windowed check: a second passes when its P99 is at most this
      * @param windowErrorRatePercent   windowed check: a second passes when at most this share of its requests failed
      * @param windowCompliancePercent  windowed checks: at least this share of the seconds with requests must pass
@@ -80,9 +81,20 @@ public record Environment(String name, Path source, Type type, String descriptio
     public record Slo(int p99Ms, Map<String, Integer> p99MsPerRequest, int p99MsDuringFaults,
                       double errorRatePercent, long readYourWritesImmediate, long readYourWritesLater,
                       long monotonicReads, long poolExhaustion, long failoverRtoMs, long lostWrites, long ghostWrites,
-                      double soakP99DriftRatio, double soakPoolActiveGrowth, int windowP99Ms,
-                      double windowErrorRatePercent, double windowCompliancePercent, double abortErrorRatePercent,
-                      int abortAfterSeconds) {
+                      double soakP99DriftRatio, double soakPoolActiveGrowth, Regression regression,
+                      int windowP99Ms, double windowErrorRatePercent, double windowCompliancePercent,
+                      double abortErrorRatePercent, int abortAfterSeconds) {
+    }
+
+    /**
+     * Regression budgets against the simulation's baseline run (see {@code doorbuster baseline}); null = not
+     * checked. Override with {@code -Dslo.regression.p99Percent=20}.
+     *
+     * @param p99Percent      P99 of the run may be at most this many percent above the baseline's
+     * @param errorRatePoints the error rate may be at most this many percentage points above the baseline's
+     * @param rtoPercent      each failover's RTO may be at most this many percent above the baseline's worst
+     */
+    public record Regression(Double p99Percent, Double errorRatePoints, Double rtoPercent) {
     }
 
     public boolean isLocal() {

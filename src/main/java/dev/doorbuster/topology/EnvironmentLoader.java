@@ -295,6 +295,19 @@ public final class EnvironmentLoader {
         c.range("slo.windowCompliancePercent", env.slo().windowCompliancePercent(), 0, 100);
         c.range("slo.abortErrorRatePercent", env.slo().abortErrorRatePercent(), 0, 100);
         c.range("slo.abortAfterSeconds", env.slo().abortAfterSeconds(), 0, 86_400);
+        Environment.Regression regression = env.slo().regression();
+        if (regression == null) {
+            c.fail("slo.regression", "must be an object like {\"p99Percent\": 20} (or be left out)");
+        }
+        if (regression.p99Percent() != null) {
+            c.range("slo.regression.p99Percent", regression.p99Percent(), 0, 100_000);
+        }
+        if (regression.errorRatePoints() != null) {
+            c.range("slo.regression.errorRatePoints", regression.errorRatePoints(), 0, 100);
+        }
+        if (regression.rtoPercent() != null) {
+            c.range("slo.regression.rtoPercent", regression.rtoPercent(), 0, 100_000);
+        }
         for (int i = 0; i < env.allowFaults().size(); i++) {
             c.oneOf("allowFaults[" + i + "]", env.allowFaults().get(i), FAULTS);
         }

@@ -31,6 +31,27 @@ public final class ChaosReport {
 
     public static void write(Path file, Verdict verdict, LatencyRecorder recorder, List<ProbeSample> probes,
                              List<Phase> phases, FaultTimeline timeline) throws IOException {
+        write(file, verdict, recorder, probes, phases, timeline, List.of());
+    }
+
+    /**
+     * Rebuilds {@code chaos.html} in {@code runDir} from the run's recorded data ({@link Recording}); returns
+     * the files that were missing or corrupt (also shown at the top of the page). Never needs the run again.
+     */
+    public static List<String> rebuild(Path runDir) throws IOException {
+        Recording.Loaded loaded = Recording.read(runDir);
+        Verdict verdict = loaded.verdict() != null ? loaded.verdict()
+                : Verdict.of(runDir.getFileName().toString(), "?", "?", 0, List.of(new CheckResult("verdict.json", 0,
+                        Double.NaN, "", false, "missing or corrupt: whether this run passed is unknown")), 0, 0, null,
+                        null, null, List.of());
+        write(runDir.resolve("chaos.html"), verdict, loaded.recorder(), loaded.probes(), loaded.phases(), loaded.timeline(),
+                loaded.problems());
+        return loaded.problems();
+    }
+
+    /** As {@link #write(Path, Verdict, LatencyRecorder, List, List, FaultTimeline)}, naming missing data first. */
+    static void write(Path file, Verdict verdict, LatencyRecorder recorder, List<ProbeSample> probes,
+                      List<Phase> phases, FaultTimeline timeline, List<String> problems) throws IOException {
         int seconds = Math.max(1, recorder.lastSecond() + 1);
         double[] p50 = new double[seconds];
         double[] p99 = new double[seconds];
@@ -62,6 +83,12 @@ public final class ChaosReport {
                 .append(" failed. Gatling's load report: <a href=\"index.html\">index.html</a>; machine-readable: ")
                 .append("<a href=\"verdict.json\">verdict.json</a>, <a href=\"junit.xml\">junit.xml</a>.</p>");
 
+        if (!problems.isEmpty()) {
+            html.append("<div class=\"fail\"><p>Rebuilt from the run's recorded data; some of it could not be read, so "
+                    + "parts of this page are missing:</p><ul>");
+            problems.forEach(p -> html.append("<li>").append(esc(p)).append("</li>"));
+            html.append("</ul></div>");
+        }
         html.append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>actual</th><th>budget</th><th>how measured</th></tr>");
         for (CheckResult c : verdict.checks()) {
             html.append("<tr><td class=\"").append(c.pass() ? "pass\">PASS" : "fail\">FAIL").append("</td><td>")
@@ -412,45 +439,8 @@ public final class ChaosReport {
         return out.toString();
     }
 
-    /** Every run's verdict under {@code reportsDir}, newest first, as {@code reportsDir/index.html}. */
+    /** Every run under {@code reportsDir}, compared, as {@code reportsDir/index.html} ({@link RunHistory}). */
     public static void writeHistory(Path reportsDir) throws IOException {
-        List<Path> runs = new ArrayList<>();
-        if (Files.isDirectory(reportsDir)) {
-            try (var dirs = Files.list(reportsDir)) {
-                dirs.filter(d -> Files.isRegularFile(d.resolve(Verdict.JSON_FILE))).forEach(runs::add);
-            }
-        }
-        runs.sort((a, b) -> Long.compare(lastModified(b.resolve(Verdict.JSON_FILE)), lastModified(a.resolve(Verdict.JSON_FILE))));
-        StringBuilder html = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                + "<title>Doorbuster runs</title><style>body{font:14px system-ui,sans-serif;margin:24px}table{border-"
-                + "collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left}.pass{color:#1a7f37}"
-                + ".fail{color:#cf222e;font-weight:600}</style></head><body><h1>Doorbuster runs</h1><table><tr><th>run</th>"
-                + "<th>started</th><th>environment</th><th>verdict</th><th>failed checks</th></tr>");
-        for (Path run : runs) {
-            String name = run.getFileName().toString();
-            try {
-                Verdict v = Verdict.readJson(run.resolve(Verdict.JSON_FILE));
-                html.append("<tr><td><a href=\"").append(esc(name)).append("/chaos.html\">").append(esc(v.simulation()))
-                        .append("</a> (<a href=\"").append(esc(name)).append("/index.html\">Gatling</a>)</td><td>")
-                        .append(esc(v.startedAt())).append("</td><td>").append(esc(v.environment())).append("</td><td class=\"")
-                        .append(v.passed() ? "pass\">passed" : "fail\">failed").append("</td><td>")
-                        .append(esc(String.join("; ", v.failures().stream().map(CheckResult::name).toList())))
-                        .append("</td></tr>");
-            } catch (IOException e) {
-                html.append("<tr><td>").append(esc(name)).append("</td><td colspan=\"4\">unreadable verdict.json: ")
-                        .append(esc(e.getMessage())).append("</td></tr>");
-            }
-        }
-        html.append("</table></body></html>\n");
-        Files.createDirectories(reportsDir);
-        Files.writeString(reportsDir.resolve("index.html"), html, StandardCharsets.UTF_8);
-    }
-
-    private static long lastModified(Path file) {
-        try {
-            return Files.getLastModifiedTime(file).toMillis();
-        } catch (IOException e) {
-            return 0;
-        }
+        RunHistory.writeIndex(reportsDir);
     }
 }

@@ -94,6 +94,24 @@ public final class LatencyRecorder {
         return series.values().stream().mapToLong(Series::retainedBytes).sum();
     }
 
+    /** One second of one request name, as kept: for writing the recording to disk. */
+    @FunctionalInterface
+    public interface SecondVisitor {
+        void visit(String name, int second, Histogram histogram, long ok, long ko);
+    }
+
+    /** Every recorded second of every request name, in name then second order. */
+    public void forEachSecond(SecondVisitor visitor) {
+        for (String name : names()) {
+            series.get(name).forEach(name, visitor);
+        }
+    }
+
+    /** Puts back one second read from a recording (a rebuilt report); seconds must come in order per name. */
+    public void restore(String name, int second, Histogram histogram, long ok, long ko) {
+        series.computeIfAbsent(name, n -> new Series()).restore(second, histogram, ok, ko);
+    }
+
     private List<Series> select(String name) {
         if (name == null) {
             return new ArrayList<>(series.values());
@@ -185,6 +203,23 @@ public final class LatencyRecorder {
 
         synchronized int lastSecond() {
             return liveSecond;
+        }
+
+        synchronized void forEach(String name, SecondVisitor visitor) {
+            for (ClosedSecond s : closed) {
+                visitor.visit(name, s.second, s.decode(), s.ok, s.ko);
+            }
+            if (liveSecond >= 0 && live.getTotalCount() + liveOk + liveKo > 0) {
+                visitor.visit(name, liveSecond, live.copy(), liveOk, liveKo);
+            }
+        }
+
+        synchronized void restore(int second, Histogram histogram, long ok, long ko) {
+            close();
+            liveSecond = second;
+            live.add(histogram);
+            liveOk = ok;
+            liveKo = ko;
         }
 
         synchronized long retainedBytes() {

@@ -143,7 +143,9 @@ public final class ForkedGatling {
             return null;
         }
         try (Stream<Path> files = Files.walk(reports, 2)) {
-            Optional<Path> file = files.filter(f -> f.getFileName().toString().equals(Verdict.JSON_FILE)).findFirst();
+            // The newest: a test may have put an older run (a baseline) next to it.
+            Optional<Path> file = files.filter(f -> f.getFileName().toString().equals(Verdict.JSON_FILE))
+                    .max(java.util.Comparator.comparing(f -> f.toFile().lastModified()));
             return file.isPresent() ? Verdict.readJson(file.get()) : null;
         }
     }

@@ -20,6 +20,7 @@ import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.Guarantee;
 import dev.doorbuster.verdict.Inventory;
 import dev.doorbuster.verdict.SessionReport;
+import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.WriteLedger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -260,6 +261,30 @@ class SimulationControlsTest {
         assertTrue(Files.exists(reportFile(run, "junit.xml")));
         assertTrue(Files.exists(reportFile(run, "index.html")), "Gatling's report is next to ours");
         assertTrue(Files.exists(reports.resolve("index.html")), "the run history is updated");
+    }
+
+    /** A baseline whose P99 was 1 ms: any real run is far above it, so a 20% budget must fail the build. */
+    @Test
+    void aRunWorseThanItsBaselineBeyondTheBudgetFailsTheBuild() throws Exception {
+        Path baseline = reports.resolve("blackfridaysimulation-20260101000000000");
+        Verdict.of("BlackFridaySimulation", "local", "2026-01-01T00:00:00Z", 21, List.of(new CheckResult("p99", 1000, 1,
+                "ms", true, "")), 500, 0, null, null, null, List.of()).writeJson(baseline.resolve(Verdict.JSON_FILE));
+        Files.setLastModifiedTime(baseline.resolve(Verdict.JSON_FILE), java.nio.file.attribute.FileTime.fromMillis(0));
+        dev.doorbuster.verdict.RunHistory.markBaseline(baseline); // as `doorbuster baseline <folder>` does
+        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("faults", "false",
+                "slo.regression.p99Percent", "20"));
+        assertEquals(2, run.exitCode(), tail(run));
+        CheckResult regression = run.check("p99 vs baseline").orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(regression.pass(), regression.line());
+        assertTrue(regression.actual() > 20, regression.line());
+        assertTrue(Files.readString(reports.resolve("index.html")).contains("class=\"worse\""),
+                "the history shows the delta");
+
+        ForkedGatling.Result unknown = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of(
+                "baseline", "no-such-run"));
+        assertEquals(1, unknown.exitCode(), tail(unknown));
+        assertTrue(unknown.output().contains("-Dbaseline=no-such-run names no run"), tail(unknown));
+        assertFalse(unknown.output().contains("Local topology up"), "nothing was started");
     }
 
     @Test

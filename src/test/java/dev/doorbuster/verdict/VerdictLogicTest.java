@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The verdict's own logic, on recorded data: parsing, windows, checks, files. */
 class VerdictLogicTest {
     private static final Environment.Slo SLO = new Environment.Slo(100, Map.of("checkout", 300), 500, 2.0, 0, 0, 0,
-            0, 15_000, 0, 0, 1.5, 2.0, 1000, 5.0, 95.0, 50.0, 15);
+            0, 15_000, 0, 0, 1.5, 2.0, new Environment.Regression(null, null, null), 1000, 5.0, 95.0, 50.0, 15);
 
     @TempDir
     Path dir;
@@ -183,7 +183,8 @@ class VerdictLogicTest {
     }
 
     private static Environment.Slo windowed(double compliancePercent) {
-        return new Environment.Slo(100, Map.of(), 500, 2.0, 0, 0, 0, 0, 15_000, 0, 0, 1.5, 2.0, 1000, 5.0,
+        return new Environment.Slo(100, Map.of(), 500, 2.0, 0, 0, 0, 0, 15_000, 0, 0, 1.5, 2.0,
+                new Environment.Regression(null, null, null), 1000, 5.0,
                 compliancePercent, 50.0, 15);
     }
 

@@ -1,0 +1,100 @@
+package dev.doorbuster.verdict;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.doorbuster.cli.Doorbuster;
+import dev.doorbuster.topology.Environment;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The history page: rows, trends, baselines, deltas and regression budgets, from run folders on disk. */
+class RunHistoryTest {
+    @TempDir
+    Path reports;
+
+    @Test
+    void threeRunsGiveThreeRowsTrendsOfThreePointsAndDeltasAgainstTheBaseline() throws Exception {
+        Path first = run("blackfridaysimulation-20261201010000000", "2026-12-01T01:00:00Z", 200, 1.0, 40);
+        run("blackfridaysimulation-20261201020000000", "2026-12-01T02:00:00Z", 300, 0.5, 50);
+        run("blackfridaysimulation-20261201030000000", "2026-12-01T03:00:00Z", 100, 2.0, 60);
+        StringWriter out = new StringWriter();
+        assertEquals(0, Doorbuster.run(new PrintWriter(out, true), new PrintWriter(new StringWriter(), true), "baseline",
+                first.toString()));
+        assertTrue(out.toString().contains("is now the baseline of BlackFridaySimulation"), out.toString());
+
+        List<RunHistory.Entry> runs = RunHistory.runs(reports);
+        assertEquals(List.of("blackfridaysimulation-20261201030000000", "blackfridaysimulation-20261201020000000",
+                "blackfridaysimulation-20261201010000000"), runs.stream().map(RunHistory.Entry::name).toList(),
+                "newest first");
+        assertEquals(60, runs.get(0).headline().peakRate(), "the busiest second, from counts.csv");
+
+        String html = Files.readString(reports.resolve("index.html"));
+        assertEquals(3, count(html, "/chaos.html\">"), "three rows");
+        for (String svg : html.split("<svg").length > 1 ? List.of(html.split("<svg")).subList(1, html.split("<svg").length)
+                : List.<String>of()) {
+            assertEquals(3, count(svg.substring(0, svg.indexOf("</svg>")), "<circle"), "three points per trend");
+        }
+        assertTrue(html.contains("300 ms <span class=\"worse\">(+50%)</span>"), "p99 200 → 300 ms: +50%");
+        assertTrue(html.contains("100 ms <span class=\"better\">(-50%)</span>"), "p99 200 → 100 ms: -50%");
+        assertTrue(html.contains("<b>baseline</b>"));
+    }
+
+    @Test
+    void regressionBudgetsAgainstTheBaseline() throws Exception {
+        run("base", "2026-12-01T01:00:00Z", 200, 1.0, 40);
+        RunHistory.markBaseline(reports.resolve("base"));
+        RunHistory.Entry base = RunHistory.baseline(reports, "BlackFridaySimulation", null).orElseThrow();
+        RunHistory.Headline now = new RunHistory.Headline(260, 1.5, Double.NaN, java.util.Map.of(), 0, 50, 1000);
+
+        List<CheckResult> tight = RunHistory.regressions(now, base, new Environment.Regression(20.0, 0.25, 10.0));
+        assertEquals(List.of("p99 vs baseline", "error rate vs baseline"), tight.stream().map(CheckResult::name).toList(),
+                "no RTO in either run: no RTO check");
+        assertFalse(tight.get(0).pass(), tight.get(0).line());
+        assertEquals(30, tight.get(0).actual(), 0.01);
+        assertFalse(tight.get(1).pass(), tight.get(1).line());
+        assertEquals(0.5, tight.get(1).actual(), 0.001);
+        List<CheckResult> loose = RunHistory.regressions(now, base, new Environment.Regression(40.0, 1.0, null));
+        assertTrue(loose.stream().allMatch(CheckResult::pass), loose.toString());
+        assertEquals(List.of(), RunHistory.regressions(now, base, new Environment.Regression(null, null, null)));
+
+        assertTrue(RunHistory.baseline(reports, "BlackFridaySimulation", "no-such-run").isEmpty());
+        assertTrue(RunHistory.baseline(reports, "SoakSimulation", null).isEmpty(), "no baseline marked for it");
+    }
+
+    @Test
+    void aBaselineMustBeARun() {
+        StringWriter err = new StringWriter();
+        assertEquals(1, Doorbuster.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), "baseline",
+                reports.resolve("nothing-here").toString()));
+        assertTrue(err.toString().contains("is not a run folder"), err.toString());
+    }
+
+    private Path run(String name, String startedAt, double p99, double errorRate, int peak) throws Exception {
+        Path dir = reports.resolve(name);
+        Verdict.of("BlackFridaySimulation", "local", startedAt, 90, List.of(
+                CheckResult.atMost("p99", 1000, p99, "ms", ""), CheckResult.atMost("error rate", 2, errorRate, "%", "")),
+                1000, 10, null, null, null, List.of()).writeJson(dir.resolve(Verdict.JSON_FILE));
+        Files.writeString(dir.resolve(Recording.COUNTS), "second,request,ok,ko\n0,\"browse\"," + (peak - 10) + ",10\n"
+                + "1,\"browse\",5,0\n1,\"checkout\",3,0\n");
+        return dir;
+    }
+
+    private static int count(String text, String needle) {
+        Matcher m = Pattern.compile(Pattern.quote(needle)).matcher(text);
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+}
