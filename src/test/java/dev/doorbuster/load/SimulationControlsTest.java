@@ -346,7 +346,7 @@ class SimulationControlsTest {
                 "the load ran for 10 s");
         ProcessHandle.of(running.pid()).ifPresent(ProcessHandle::destroy);
         ForkedGatling.Result run = running.await(java.time.Duration.ofSeconds(60));
-        assertTrue(run.exitCode() != 0, tail(run));
+        assertEquals(143, run.exitCode(), "killed by SIGTERM (128 + 15)\n" + tail(run));
         assertNotNull(run.verdict(), "verdict.json is written\n" + tail(run));
         assertFalse(run.verdict().wasComplete());
         assertFalse(run.verdict().passed());
