@@ -218,8 +218,10 @@ public final class Run implements AutoCloseable {
         chaos = new ChaosRunner(new ChaosContext(topology, timeline, new WriteProbe(topology.appUrl())), schedule);
         chaos.start();
         Environment.Slo slo = environment.slo();
-        watch = RunWatch.start(recorder, timeline, probes::latest, profile.total(), environment.app().writerPoolSize(),
-                environment.app().readerPoolSize(), mode == JudgingMode.OVERLOAD ? null
+        boolean sizesKnown = environment.isLocal(); // an external application's pools are its own
+        watch = RunWatch.start(recorder, timeline, probes::latest, profile.total(),
+                sizesKnown ? environment.app().writerPoolSize() : 0, sizesKnown ? environment.app().readerPoolSize() : 0,
+                mode == JudgingMode.OVERLOAD ? null
                         : new AbortGuard(slo.abortErrorRatePercent(), slo.abortAfterSeconds()));
     }
 
