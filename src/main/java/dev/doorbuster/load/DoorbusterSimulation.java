@@ -1,6 +1,7 @@
 package dev.doorbuster.load;
 
 import static io.gatling.javaapi.core.CoreDsl.scenario;
+import static io.gatling.javaapi.core.CoreDsl.stopLoadGeneratorIf;
 
 import java.time.Duration;
 
@@ -33,7 +34,10 @@ public abstract class DoorbusterSimulation extends Simulation {
                              Doorbusters doorbusters) {
         run = Run.start(getClass().getSimpleName(), load, faults, mode);
         StorefrontJourneys journeys = new StorefrontJourneys(run, doorbusters);
+        Run current = run;
         setUp(scenario(shoppers)
+                // The abort rule: once it trips, the next arriving shopper stops the load generator (see Run#close).
+                .exec(stopLoadGeneratorIf(session -> String.valueOf(current.abortReason()), session -> current.aborted()))
                 .exec(journeys.trafficMix(mix.browse(), mix.cart(), mix.checkout()))
                 .injectOpen(load.injection())
                 .andThen(Verdicts.closingScenario(run)))

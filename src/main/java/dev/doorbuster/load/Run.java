@@ -51,13 +51,16 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>{@link #start} (from the simulation's constructor, because Gatling reads the base URL then):
  *       reads and validates the environment, refuses faults it cannot perform, starts the topology;</li>
- *   <li>{@link #beginLoad()} (from {@code before()}): starts the clock, the probes and the fault schedule;</li>
+ *   <li>{@link #beginLoad()} (from {@code before()}): starts the clock, the probes, the fault schedule and the
+ *       {@link RunWatch} (a progress line every 10 s; the abort rule, which stops the load generator);</li>
  *   <li>{@link #judge()} (from the last scenario, once the load is over): heals every fault, audits every
  *       write by its identity, classifies the session checks' violations, evaluates the stock invariant and
  *       the checks, and writes the verdict files, {@code chaos.html} and the operation history;</li>
  *   <li>{@link #close()} (from {@code after()}): stops the topology and updates the run history.</li>
  * </ol>
- * A JVM shutdown hook heals faults and stops the topology if {@code after()} never runs (a crash).
+ * A run that stops before the verdict scenario (the abort rule) is judged from {@link #close()}; one stopped by
+ * SIGTERM or Ctrl-C gets a partial verdict from the JVM shutdown hook, which then heals faults and stops the
+ * topology (as it does if {@code after()} never runs, a crash).
  */
 public final class Run implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Run.class);
@@ -88,6 +91,7 @@ public final class Run implements AutoCloseable {
     private volatile FaultTimeline timeline = new FaultTimeline(System.nanoTime());
     private volatile Probes probes;
     private volatile ChaosRunner chaos;
+    private volatile RunWatch watch;
     private volatile Instant loadStarted;
     private volatile List<CheckResult> checks = List.of();
     private volatile Verdict verdict;
@@ -216,6 +220,24 @@ public final class Run implements AutoCloseable {
         probes.start();
         chaos = new ChaosRunner(new ChaosContext(topology, timeline, new WriteProbe(topology.appUrl())), schedule);
         chaos.start();
+        Environment.Slo slo = environment.slo();
+        boolean sizesKnown = environment.isLocal(); // an external application's pools are its own
+        watch = RunWatch.start(recorder, timeline, probes::latest, profile.total(),
+                sizesKnown ? environment.app().writerPoolSize() : 0, sizesKnown ? environment.app().readerPoolSize() : 0,
+                mode == JudgingMode.OVERLOAD ? null
+                        : new AbortGuard(slo.abortErrorRatePercent(), slo.abortAfterSeconds()));
+    }
+
+    /** True once the abort rule tripped: the shoppers' scenario stops the load generator. */
+    public boolean aborted() {
+        RunWatch w = watch;
+        return w != null && w.aborted();
+    }
+
+    /** Why the load was stopped early (null while it was not). */
+    public String abortReason() {
+        RunWatch w = watch;
+        return w == null ? null : w.abortReason();
     }
 
     /**
@@ -224,6 +246,15 @@ public final class Run implements AutoCloseable {
      * one line per check. Returns the check indexes, for the verdict scenario to request one by one.
      */
     public synchronized List<Integer> judge() {
+        return judge(null, false);
+    }
+
+    /**
+     * As {@link #judge()}; {@code endedEarly} (or the abort rule's reason) marks the verdict incomplete with a
+     * failing {@code aborted} check. {@code quick} (the JVM is stopping): no retried audit, and no audit or stock
+     * reading at all if the database does not answer within seconds.
+     */
+    private synchronized List<Integer> judge(String endedEarly, boolean quick) {
         if (verdict != null) {
             return IntStream.range(0, checks.size()).boxed().toList();
         }
@@ -231,18 +262,26 @@ public final class Run implements AutoCloseable {
             beginLoad(); // before() did not run (misuse): judge an empty run rather than crash
         }
         double seconds = Duration.between(loadStarted, Instant.now()).toMillis() / 1000.0;
+        watch.close();
+        String incomplete = aborted() ? abortReason() : endedEarly;
+        int stoppedAt = recorder.secondOf(System.nanoTime());
         chaos.healAll();
-        probes.sample();
+        if (!quick) {
+            probes.sample();
+        }
         probes.close();
-        List<dev.doorbuster.verdict.DatabaseSnapshot> databaseAfter = DatabaseDiagnostics.snapshot(topology);
-        WriteLedger.Audit audit = auditWrites();
+        // A quick end (SIGTERM) skips the after snapshot: a hung node could hold it for seconds.
+        List<dev.doorbuster.verdict.DatabaseSnapshot> databaseAfter = quick ? List.of()
+                : DatabaseDiagnostics.snapshot(topology);
+        WriteLedger.Audit audit = quick ? RunEnd.bounded(this::auditOnce, RunEnd.skippedAudit()) : auditWrites();
         SessionReport sessions = consistencyLog.report(audit, timeline);
-        Inventory.StockAudit stock = auditStock(audit);
+        Inventory.StockAudit stock = quick ? null : auditStock(audit);
         long violatingReads = sessions.guarantees().stream().mapToLong(r -> r.violations() + r.explainedByLostWrites())
                 .sum();
         List<CheckResult> results = new ArrayList<>(Judge.evaluate(new Judge.Facts(mode, environment.slo(),
                 environment.app().requestTimeoutMs(), recorder, profile.phases(), timeline, probes.samples(), sessions,
                 violatingReads, client503s.get(), audit, stock)));
+        results = new ArrayList<>(RunEnd.withAbortCheck(results, incomplete, aborted() ? watch.abortedAt() : stoppedAt));
         LatencyRecorder.Counts counts = recorder.counts(null, 0, recorder.lastSecond() + 1);
         verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
                 counts.ko(), audit, sessions, stock, timeline.events());
@@ -253,6 +292,7 @@ public final class Run implements AutoCloseable {
             verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
                     counts.ko(), audit, sessions, stock, timeline.events());
         }
+        verdict = RunEnd.finish(verdict, mode, environment.slo(), recorder, incomplete);
         checks = results;
         verdict = verdict.withDatabase(DatabaseDiagnostics.compare(databaseBefore, databaseAfter));
         Path dir = reportDir();
@@ -291,8 +331,19 @@ public final class Run implements AutoCloseable {
         if (closed) {
             return;
         }
+        if (verdict == null && loadStarted != null) {
+            try {
+                // Gatling stopped before the verdict scenario (the abort rule, or anything else): judge what was recorded.
+                judge(aborted() ? null : "the load did not finish: the verdict scenario never ran", false);
+            } catch (RuntimeException e) {
+                log.error("Cannot judge the run: {}", e.toString());
+            }
+        }
         closed = true;
         try {
+            if (watch != null) {
+                watch.close();
+            }
             if (chaos != null) {
                 chaos.close();
             }
@@ -323,6 +374,11 @@ public final class Run implements AutoCloseable {
             return;
         }
         System.err.println("[doorbuster] the run ended without cleaning up: healing faults and stopping the topology");
+        if (verdict == null && loadStarted != null) {
+            // SIGTERM or Ctrl-C during the load: a partial verdict and chaos.html from what was recorded, bounded in time.
+            RunEnd.within(RunEnd.PARTIAL_VERDICT_LIMIT, () -> judge("interrupted (SIGTERM or Ctrl-C) at second "
+                    + recorder.secondOf(System.nanoTime()), true));
+        }
         try {
             if (chaos != null) {
                 chaos.close();
@@ -379,13 +435,16 @@ public final class Run implements AutoCloseable {
         }
     }
 
+    private WriteLedger.Audit auditOnce() {
+        return consistencyLog.ledger().audit(consistency.lookups(), new WriteLookup.Target(topology.writerJdbcUrl(),
+                topology.dbUser(), topology.dbPassword(), topology.appUrl()));
+    }
+
     /** The audit retries for a while: right after healing, the primary may still be coming back. */
     private WriteLedger.Audit auditWrites() {
         long deadline = System.nanoTime() + AUDIT_RETRY.toNanos();
-        WriteLookup.Target target = new WriteLookup.Target(topology.writerJdbcUrl(), topology.dbUser(),
-                topology.dbPassword(), topology.appUrl());
         while (true) {
-            WriteLedger.Audit audit = consistencyLog.ledger().audit(consistency.lookups(), target);
+            WriteLedger.Audit audit = auditOnce();
             if (audit.error() == null || System.nanoTime() > deadline) {
                 return audit;
             }

@@ -72,11 +72,18 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param soakP99DriftRatio     soaks: P99 of the last window over the first may not exceed this
      * @param soakPoolActiveGrowth  soaks: mean active connections may grow by at most this many (leaks)
      * @param regression            how much worse than the simulation's baseline run a run may be
+     * @param windowP99Ms           windowed check: a second passes when its P99 is at most this
+     * @param windowErrorRatePercent   windowed check: a second passes when at most this share of its requests failed
+     * @param windowCompliancePercent  windowed checks: at least this share of the seconds with requests must pass
+     * @param abortErrorRatePercent abort rule: a second is bad when more than this share of its requests failed
+     * @param abortAfterSeconds     abort rule: the load stops after this many bad seconds in a row (0: never)
      */
     public record Slo(int p99Ms, Map<String, Integer> p99MsPerRequest, int p99MsDuringFaults,
                       double errorRatePercent, long readYourWritesImmediate, long readYourWritesLater,
                       long monotonicReads, long poolExhaustion, long failoverRtoMs, long lostWrites, long ghostWrites,
-                      double soakP99DriftRatio, double soakPoolActiveGrowth, Regression regression) {
+                      double soakP99DriftRatio, double soakPoolActiveGrowth, Regression regression,
+                      int windowP99Ms, double windowErrorRatePercent, double windowCompliancePercent,
+                      double abortErrorRatePercent, int abortAfterSeconds) {
     }
 
     /**

@@ -290,6 +290,11 @@ public final class EnvironmentLoader {
         c.range("slo.ghostWrites", env.slo().ghostWrites(), 0, Long.MAX_VALUE);
         c.range("slo.soakP99DriftRatio", env.slo().soakP99DriftRatio(), 1, 1000);
         c.range("slo.soakPoolActiveGrowth", env.slo().soakPoolActiveGrowth(), 0, 1_000_000);
+        c.range("slo.windowP99Ms", env.slo().windowP99Ms(), 1, 3_600_000);
+        c.range("slo.windowErrorRatePercent", env.slo().windowErrorRatePercent(), 0, 100);
+        c.range("slo.windowCompliancePercent", env.slo().windowCompliancePercent(), 0, 100);
+        c.range("slo.abortErrorRatePercent", env.slo().abortErrorRatePercent(), 0, 100);
+        c.range("slo.abortAfterSeconds", env.slo().abortAfterSeconds(), 0, 86_400);
         Environment.Regression regression = env.slo().regression();
         if (regression == null) {
             c.fail("slo.regression", "must be an object like {\"p99Percent\": 20} (or be left out)");

@@ -91,6 +91,7 @@ public final class ChaosReport {
                     .append(esc(c.unit())).append("</td><td>").append(esc(c.detail())).append("</td></tr>");
         }
         html.append("</table>");
+        secondStrips(html, verdict, recorder, seconds);
 
         html.append("<h2>Latency (all requests, per second)</h2>");
         chart(html, seconds, windows, phases, "ms", List.of(new Series("p99", p99), new Series("p50", p50)));
@@ -223,6 +224,58 @@ public final class ChaosReport {
                 html.append("</table>");
             }
         }
+    }
+
+    /**
+     * Whether the run finished, then the windowed checks as strips: one cell per second, on the charts' time
+     * axis, green when the second was within the budget, red when not, grey without requests (not counted).
+     * Each cell's title gives the second's p99 and error rate.
+     */
+    private static void secondStrips(StringBuilder html, Verdict verdict, LatencyRecorder recorder, int seconds) {
+        if (!verdict.wasComplete()) {
+            html.append("<p class=\"fail\" id=\"incomplete\">Incomplete run: ").append(esc(verdict.incompleteReason()))
+                    .append(". Judged on what was recorded until then.</p>");
+        }
+        List<SecondCompliance.Window> windows = verdict.windows() == null ? List.of() : verdict.windows();
+        if (windows.isEmpty()) {
+            return;
+        }
+        java.util.Map<Integer, SecondCompliance.Second> bySecond = new java.util.HashMap<>();
+        for (SecondCompliance.Second s : SecondCompliance.seconds(recorder, 0, seconds)) {
+            bySecond.put(s.second(), s);
+        }
+        html.append("<h2>Seconds within budget</h2>");
+        for (SecondCompliance.Window w : windows) {
+            java.util.Set<Integer> failing = new java.util.HashSet<>(w.failingSeconds());
+            // One unit per second; the page's script stretches each strip over the charts' plot area, so a
+            // cell sits under the same second of every chart.
+            html.append("<div class=\"strip-label\">").append(esc(w.check())).append("</div><svg class=\"strip\" "
+                    + "viewBox=\"0 0 ").append(seconds).append(" 1\" preserveAspectRatio=\"none\" width=\"")
+                    .append(Charts.WIDTH).append("\" height=\"14\" role=\"img\"><g class=\"cells\" data-check=\"")
+                    .append(esc(w.check())).append("\">");
+            for (int s = 0; s < seconds; s++) {
+                SecondCompliance.Second second = bySecond.get(s);
+                String state = second == null ? "none" : failing.contains(s) ? "fail" : "pass";
+                String fill = switch (state) {
+                    case "fail" -> "#cf222e";
+                    case "pass" -> "#2da44e";
+                    default -> "#e5e5e5";
+                };
+                String title = second == null ? "second " + s + ": no requests (not counted)"
+                        : String.format(Locale.ROOT, "second %d: p99 %d ms, error rate %.1f%% (%d of %d failed)", s,
+                                Math.round(second.p99Ms()), second.errorPercent(), second.failed(), second.requests());
+                html.append(String.format(Locale.ROOT, "<rect data-second=\"%d\" data-state=\"%s\" x=\"%d\" y=\"0\" "
+                        + "width=\"%s\" height=\"1\" fill=\"%s\"><title>%s</title></rect>", s, state, s,
+                        seconds <= 300 ? "0.92" : "1", fill, esc(title)));
+            }
+            html.append("</g></svg>");
+        }
+        html.append("<div class=\"legend\">");
+        for (SecondCompliance.Window w : windows) {
+            html.append("<span>").append(esc(w.check())).append(": ").append(w.counted() - w.failingSeconds().size())
+                    .append(" of ").append(w.counted()).append(" seconds within budget</span>");
+        }
+        html.append("</div>");
     }
 
     private static void witnesses(StringBuilder html, String title, List<SessionReport.Witness> witnesses) {

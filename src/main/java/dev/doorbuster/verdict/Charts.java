@@ -59,9 +59,11 @@ final class Charts {
     static void chart(StringBuilder html, int seconds, List<FaultTimeline.Window> windows, List<Phase> phases,
                       String unit, List<String> names, List<double[]> values) {
         Map<String, Object> chart = new LinkedHashMap<>();
-        List<Integer> x = new ArrayList<>(seconds);
+        // Each second's value sits in the middle of its second, on an axis from 0 to the end of the run: a
+        // fault window [from, to) and a strip cell cover exactly the seconds they name.
+        List<Double> x = new ArrayList<>(seconds);
         for (int s = 0; s < seconds; s++) {
-            x.add(s);
+            x.add(s + 0.5);
         }
         List<List<Double>> y = new ArrayList<>();
         for (double[] series : values) {
@@ -77,6 +79,7 @@ final class Charts {
                     "to", w.toSecond() < 0 ? seconds : w.toSecond()));
         }
         chart.put("unit", unit);
+        chart.put("seconds", seconds);
         chart.put("series", names);
         chart.put("colors", List.of(COLORS));
         chart.put("x", x);
@@ -98,6 +101,7 @@ final class Charts {
 
     private static final String DRAW = """
             (function () {
+              var drawn = [];
               document.querySelectorAll("div.chart[data-chart]").forEach(function (el) {
                 var c = JSON.parse(el.getAttribute("data-chart"));
                 var series = [{label: "second"}].concat(c.series.map(function (name, i) {
@@ -138,11 +142,20 @@ final class Charts {
                         + (u.bbox.width / (window.devicePixelRatio || 1)).toFixed(2));
                   }]
                 }};
-                new uPlot({width: CHART_WIDTH, height: CHART_HEIGHT, series: series, scales: {x: {time: false}},
+                drawn.push(new uPlot({width: CHART_WIDTH, height: CHART_HEIGHT, series: series,
+                  scales: {x: {time: false, auto: false, range: [0, c.seconds]}},
                   axes: [{label: "second of the run"}, {label: c.unit}],
                   cursor: {drag: {x: true, y: false}}, plugins: [shade]},
-                  [c.x].concat(c.y), el);
+                  [c.x].concat(c.y), el));
               });
+              // Per-second strips stretch over the same plot area as the charts.
+              if (drawn.length > 0) {
+                var px = window.devicePixelRatio || 1, box = drawn[0].bbox;
+                document.querySelectorAll("svg.strip").forEach(function (s) {
+                  s.style.marginLeft = (box.left / px) + "px";
+                  s.setAttribute("width", (box.width / px).toFixed(1));
+                });
+              }
             })();
             """.replace("CHART_WIDTH", Integer.toString(WIDTH)).replace("CHART_HEIGHT", Integer.toString(HEIGHT));
 

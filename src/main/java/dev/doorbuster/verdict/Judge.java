@@ -57,6 +57,9 @@ public final class Judge {
                 p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(),
                         Math.min(phase.toSecond(), end), slo.p99Ms());
             }
+            for (SecondCompliance.Window w : SecondCompliance.evaluate(f.recorder(), slo, end)) {
+                checks.add(SecondCompliance.check(w, when(w.failingSeconds(), f)));
+            }
         }
         rto(checks, f);
         lostWrites(checks, f);

@@ -78,6 +78,13 @@ public final class Probes implements AutoCloseable {
         return s;
     }
 
+    /** The latest sample, or null before the first. */
+    public ProbeSample latest() {
+        synchronized (samples) {
+            return samples.isEmpty() ? null : samples.get(samples.size() - 1);
+        }
+    }
+
     public List<ProbeSample> samples() {
         synchronized (samples) {
             return List.copyOf(samples);

@@ -18,12 +18,15 @@ import dev.doorbuster.chaos.FaultTimeline;
 
 /**
  * The outcome of a run: every check with its budget and actual value, the write audit, the session
- * guarantees with their witnesses, the stock invariant and the fault timeline. Written as {@code verdict.json} (machine-readable, also read back for the history
+ * guarantees with their witnesses, the stock invariant and the fault timeline; the windowed checks'
+ * failing seconds; whether the run was complete (an aborted or interrupted run is judged on what it
+ * recorded, with {@code complete: false} and the reason). Written as {@code verdict.json} (machine-readable, also read back for the history
  * page) and {@code junit.xml} (one test case per check, for CI dashboards).
  */
 public record Verdict(String simulation, String environment, String startedAt, double durationSeconds, boolean passed,
                       List<CheckResult> checks, long requests, long failedRequests, WriteLedger.Audit writes,
                       SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline,
+                      Boolean complete, String incompleteReason, List<SecondCompliance.Window> windows,
                       DatabaseReport database) {
     public static final String JSON_FILE = "verdict.json";
     public static final String JUNIT_FILE = "junit.xml";
@@ -34,13 +37,30 @@ public record Verdict(String simulation, String environment, String startedAt, d
                              SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline) {
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
-                failed, writes, sessions, stock, List.copyOf(timeline), null);
+                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null);
     }
 
     /** This verdict with the database diagnostics ({@link DatabaseDiagnostics}) of the run. */
     public Verdict withDatabase(DatabaseReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, report);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, report);
+    }
+
+    /** This verdict with the windowed checks' per-second outcome. */
+    public Verdict withWindows(List<SecondCompliance.Window> perSecond) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, complete, incompleteReason, List.copyOf(perSecond), database);
+    }
+
+    /** This verdict for a run that did not finish its load ({@code reason}: aborted, interrupted): never passed. */
+    public Verdict incomplete(String reason) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, false, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, false, reason, windows, database);
+    }
+
+    /** False only for a run that was aborted or interrupted (a verdict file without the field was complete). */
+    public boolean wasComplete() {
+        return complete == null || complete;
     }
 
     public List<CheckResult> failures() {
@@ -52,7 +72,7 @@ public record Verdict(String simulation, String environment, String startedAt, d
         StringBuilder text = new StringBuilder();
         text.append("Doorbuster verdict for ").append(simulation).append(" on '").append(environment).append("': ")
                 .append(passed ? "PASSED" : "FAILED (" + failures().size() + " of " + checks.size() + " checks)")
-                .append('\n');
+                .append(wasComplete() ? "" : "; INCOMPLETE: " + incompleteReason).append('\n');
         for (CheckResult c : checks) {
             text.append("  ").append(c.line()).append('\n');
         }

@@ -67,6 +67,21 @@ public final class ForkedGatling {
             return process.isAlive();
         }
 
+        /** Waits until the run's console shows {@code text}; false if the run ended or {@code limit} passed first. */
+        public boolean awaitOutput(String text, java.time.Duration limit) throws IOException, InterruptedException {
+            long deadline = System.nanoTime() + limit.toNanos();
+            while (System.nanoTime() < deadline) {
+                if (Files.readString(log, StandardCharsets.UTF_8).contains(text)) {
+                    return true;
+                }
+                if (!process.isAlive()) {
+                    return false;
+                }
+                Thread.sleep(250);
+            }
+            return false;
+        }
+
         /** Waits for the end (killing the run after {@code limit}) and collects the outcome. */
         public Result await(java.time.Duration limit) throws IOException, InterruptedException {
             try {

@@ -300,6 +300,79 @@ class SimulationControlsTest {
         assertNull(run.verdict());
     }
 
+    /**
+     * The abort rule: every database link of the storefront goes down at second 5 of a planned minute, so
+     * nearly every request fails; with 5 bad seconds in a row allowed, the load stops within seconds and the
+     * run is still judged (partial verdict, chaos.html), fails, and says why.
+     */
+    @Test
+    void aDyingStorefrontIsAbortedEarlyAndStillJudged() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("dev.doorbuster.load.DeadStorefrontSimulation", reports, home, Map.of(
+                "load.minutes", "1", "slo.abortAfterSeconds", "5", "slo.abortErrorRatePercent", "50"));
+        assertTrue(run.exitCode() != 0, "an aborted run fails the build\n" + tail(run));
+        assertTrue(run.output().contains("[doorbuster] aborting at second "), tail(run));
+        assertTrue(run.output().contains("[doorbuster] 0:10 / 1:00"), "progress every 10 s\n" + tail(run));
+        assertNotNull(run.verdict(), "verdict.json is written\n" + tail(run));
+        assertFalse(run.verdict().wasComplete(), run.verdict().summary());
+        assertFalse(run.verdict().passed());
+        CheckResult aborted = run.check("aborted").orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(aborted.pass(), aborted.line());
+        int second = (int) aborted.actual();
+        assertTrue(second >= 9 && second < 30, "5 bad seconds after the links went down at 5 s: " + aborted.line());
+        assertEquals("aborted at second " + second + " because error rate above 50% for 5 consecutive seconds",
+                aborted.detail());
+        assertEquals(aborted.detail(), run.verdict().incompleteReason());
+        assertTrue(run.output().contains("[doorbuster] aborting at second " + second + ": error rate above 50% for 5 s"),
+                tail(run));
+        assertTrue(run.verdict().durationSeconds() < 40, "ended well before its planned 60 s: "
+                + run.verdict().durationSeconds());
+        String html = Files.readString(reportFile(run, "chaos.html"));
+        assertTrue(html.contains("Incomplete run: aborted at second " + second), "chaos.html says so");
+        assertTrue(Files.exists(reportFile(run, "junit.xml")));
+        // The strip shows exactly the failing seconds verdict.json lists.
+        dev.doorbuster.verdict.SecondCompliance.Window errors = run.verdict().windows().stream()
+                .filter(w -> w.measure().equals(dev.doorbuster.verdict.SecondCompliance.ERROR_RATE)).findFirst()
+                .orElseThrow();
+        assertTrue(errors.failingSeconds().size() >= 5, errors.toString());
+        assertEquals(errors.failingSeconds(), stripSeconds(html, errors.check(), "fail"));
+    }
+
+    /** SIGTERM (what Ctrl-C or a CI timeout sends) mid-load: a partial verdict and chaos.html, then nothing left running. */
+    @Test
+    void aRunStoppedBySigtermWritesAPartialVerdict() throws Exception {
+        ForkedGatling.Running running = ForkedGatling.start("ReplicationLagSimulation", reports, home, Map.of(
+                "load.minutes", "1"));
+        assertTrue(running.awaitOutput("[doorbuster] 0:10 / 1:00", java.time.Duration.ofSeconds(90)),
+                "the load ran for 10 s");
+        ProcessHandle.of(running.pid()).ifPresent(ProcessHandle::destroy);
+        ForkedGatling.Result run = running.await(java.time.Duration.ofSeconds(60));
+        assertEquals(143, run.exitCode(), "killed by SIGTERM (128 + 15)\n" + tail(run));
+        assertNotNull(run.verdict(), "verdict.json is written\n" + tail(run));
+        assertFalse(run.verdict().wasComplete());
+        assertFalse(run.verdict().passed());
+        assertTrue(run.verdict().incompleteReason().startsWith("interrupted"), run.verdict().incompleteReason());
+        CheckResult aborted = run.check("aborted").orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(aborted.pass());
+        assertTrue(aborted.actual() >= 10 && aborted.actual() < 30, aborted.line());
+        assertTrue(run.verdict().requests() > 50, "what was recorded is judged: " + run.verdict().requests());
+        assertTrue(Files.readString(reportFile(run, "chaos.html")).contains("Incomplete run: interrupted"));
+    }
+
+    /** The seconds of one strip of chaos.html in {@code state} (pass, fail, none). */
+    static List<Integer> stripSeconds(String html, String check, String state) {
+        String escaped = check.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+        int start = html.indexOf("data-check=\"" + escaped + "\"");
+        assertTrue(start >= 0, "a strip for " + check);
+        String strip = html.substring(start, html.indexOf("</g>", start));
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("data-second=\"(\\d+)\" data-state=\"" + state + "\"").matcher(strip);
+        List<Integer> seconds = new java.util.ArrayList<>();
+        while (m.find()) {
+            seconds.add(Integer.parseInt(m.group(1)));
+        }
+        return seconds;
+    }
+
     /** Live servers, app JVMs and Gatling JVMs of the runs under {@code home}, judged by their command lines. */
     private static List<Long> leftovers(String home) {
         try (var procs = Files.list(Path.of("/proc"))) {

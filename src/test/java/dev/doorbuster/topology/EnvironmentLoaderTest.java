@@ -129,6 +129,33 @@ class EnvironmentLoaderTest {
     }
 
     @Test
+    void windowedSloAndAbortRuleHaveDefaultsOverridesAndRanges() throws IOException {
+        Environment.Slo slo = load("{\"type\": \"local\"}").slo();
+        assertEquals(1000, slo.windowP99Ms());
+        assertEquals(5.0, slo.windowErrorRatePercent());
+        assertEquals(95.0, slo.windowCompliancePercent());
+        assertEquals(50.0, slo.abortErrorRatePercent());
+        assertEquals(15, slo.abortAfterSeconds());
+        props.setProperty("slo.abortAfterSeconds", "0");
+        props.setProperty("slo.windowCompliancePercent", "99.5");
+        slo = load("{\"type\": \"local\", \"slo\": {\"abortAfterSeconds\": 30, \"windowP99Ms\": 400}}").slo();
+        assertEquals(0, slo.abortAfterSeconds(), "0 disables the abort rule");
+        assertEquals(99.5, slo.windowCompliancePercent());
+        assertEquals(400, slo.windowP99Ms());
+        props.clear();
+        assertMentions(fails("{\"type\": \"local\", \"slo\": {\"windowCompliancePercent\": 101}}"), "test.json",
+                "slo.windowCompliancePercent", "is 101", "between 0 and 100");
+        assertMentions(fails("{\"type\": \"local\", \"slo\": {\"windowP99Ms\": 0}}"), "slo.windowP99Ms", "between 1 and");
+        assertMentions(fails("{\"type\": \"local\", \"slo\": {\"windowErrorRatePercent\": -1}}"),
+                "slo.windowErrorRatePercent", "between 0 and 100");
+        assertMentions(fails("{\"type\": \"local\", \"slo\": {\"abortErrorRatePercent\": 150}}"),
+                "slo.abortErrorRatePercent", "between 0 and 100");
+        props.setProperty("slo.abortAfterSeconds", "-5");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dslo.abortAfterSeconds=-5", "test.json",
+                "slo.abortAfterSeconds", "between 0 and 86400");
+    }
+
+    @Test
     void missingType() {
         assertMentions(fails("{\"app\": {}}"), "test.json", "missing required field 'type'", "local or external");
     }

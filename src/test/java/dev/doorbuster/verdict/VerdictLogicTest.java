@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The verdict's own logic, on recorded data: parsing, windows, checks, files. */
 class VerdictLogicTest {
     private static final Environment.Slo SLO = new Environment.Slo(100, Map.of("checkout", 300), 500, 2.0, 0, 0, 0,
-            0, 15_000, 0, 0, 1.5, 2.0, new Environment.Regression(null, null, null));
+            0, 15_000, 0, 0, 1.5, 2.0, new Environment.Regression(null, null, null), 1000, 5.0, 95.0, 50.0, 15);
 
     @TempDir
     Path dir;
@@ -161,6 +161,112 @@ class VerdictLogicTest {
         assertTrue(html.contains("FAILED") && html.contains("slow &lt;database&gt;") && html.contains("class=\"chart\" data-chart="), html);
         ChaosReport.writeHistory(dir);
         assertTrue(Files.readString(dir.resolve("index.html")).contains("TestSimulation"));
+    }
+
+    /**
+     * 25 seconds: 20 with requests (10 each), seconds 10-14 without any. Two of the 20 are slow (p99 1.5 s), two
+     * others have 30% errors: 10% bad seconds for each windowed check.
+     */
+    private static LatencyRecorder tenPercentBadSeconds() {
+        LatencyRecorder r = new LatencyRecorder(0);
+        for (int s = 0; s < 25; s++) {
+            if (s >= 10 && s < 15) {
+                continue;
+            }
+            for (int i = 0; i < 10; i++) {
+                boolean slow = s == 3 || s == 17;
+                boolean failed = (s == 6 || s == 21) && i < 3;
+                r.record("browse", s, slow ? 1_500_000 : 20_000, !failed);
+            }
+        }
+        return r;
+    }
+
+    private static Environment.Slo windowed(double compliancePercent) {
+        return new Environment.Slo(100, Map.of(), 500, 2.0, 0, 0, 0, 0, 15_000, 0, 0, 1.5, 2.0,
+                new Environment.Regression(null, null, null), 1000, 5.0,
+                compliancePercent, 50.0, 15);
+    }
+
+    private static List<CheckResult> judge(LatencyRecorder r, Environment.Slo slo) {
+        return Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, slo, 5000, r, List.of(),
+                new FaultTimeline(System.nanoTime()), List.of(), null, 0, 0, null, null));
+    }
+
+    @Test
+    void tenPercentBadSecondsFailANinetyFivePercentWindowAndPassAnEightyFivePercentOne() {
+        LatencyRecorder r = tenPercentBadSeconds();
+        List<CheckResult> strict = judge(r, windowed(95));
+        assertFailed(strict, "p99 ≤ 1000 ms in ≥ 95% of seconds", 90);
+        assertFailed(strict, "error rate ≤ 5% in ≥ 95% of seconds", 90);
+        CheckResult p99 = find(strict, "p99 ≤ 1000 ms in ≥ 95% of seconds");
+        assertEquals(90.0, p99.actual(), 1e-9, "empty seconds are not counted (18 of 20, not of 25): " + p99.line());
+        assertEquals("% of seconds", p99.unit());
+        assertTrue(p99.atLeast());
+        assertTrue(p99.detail().startsWith("18 of 20 seconds with requests had p99 ≤ 1000 ms; at second(s) 3, 17"),
+                p99.detail());
+        assertTrue(find(strict, "error rate ≤ 5% in ≥ 95% of seconds").detail().contains("at second(s) 6, 21"));
+        List<CheckResult> lenient = judge(r, windowed(85));
+        assertPassed(lenient, "p99 ≤ 1000 ms in ≥ 85% of seconds");
+        assertPassed(lenient, "error rate ≤ 5% in ≥ 85% of seconds");
+
+        List<SecondCompliance.Window> windows = SecondCompliance.evaluate(r, windowed(95), r.lastSecond() + 1);
+        assertEquals(List.of(3, 17), windows.get(0).failingSeconds());
+        assertEquals(List.of(6, 21), windows.get(1).failingSeconds());
+        assertEquals(20, windows.get(0).counted());
+        assertTrue(judge(new LatencyRecorder(0), windowed(95)).stream().noneMatch(c -> c.name().contains("of seconds")),
+                "no windowed check without any request");
+    }
+
+    /** chaos.html's strip shows, second by second, what verdict.json lists; an incomplete run says why. */
+    @Test
+    void perSecondStripMatchesTheVerdictData() throws Exception {
+        LatencyRecorder r = tenPercentBadSeconds();
+        Environment.Slo slo = windowed(95);
+        List<SecondCompliance.Window> windows = SecondCompliance.evaluate(r, slo, r.lastSecond() + 1);
+        Verdict v = Verdict.of("TestSimulation", "local", "2026-11-22T00:00:00Z", 25, judge(r, slo), 200, 6, null, null,
+                null, List.of()).withWindows(windows).incomplete("aborted at second 24 because error rate above 50% for "
+                + "15 consecutive seconds");
+        Path run = dir.resolve("strip");
+        v.writeJson(run.resolve(Verdict.JSON_FILE));
+        String json = Files.readString(run.resolve(Verdict.JSON_FILE));
+        assertTrue(json.contains("\"complete\" : false") && json.contains("\"failingSeconds\" : [ 3, 17 ]"), json);
+        Verdict back = Verdict.readJson(run.resolve(Verdict.JSON_FILE));
+        assertFalse(back.wasComplete());
+        assertFalse(back.passed());
+        assertEquals(v.incompleteReason(), back.incompleteReason());
+        assertEquals(windows, back.windows());
+        assertTrue(back.summary().contains("INCOMPLETE: aborted at second 24"), back.summary());
+
+        ChaosReport.write(run.resolve("chaos.html"), back, r, List.of(), List.of(), new FaultTimeline(System.nanoTime()));
+        String html = Files.readString(run.resolve("chaos.html"));
+        assertTrue(html.contains("Incomplete run: aborted at second 24"), "the reason is on the page");
+        for (SecondCompliance.Window w : back.windows()) {
+            Map<Integer, String> states = strip(html, w.check());
+            assertEquals(25, states.size(), "one cell per second of the charts' axis: " + states);
+            for (int s = 0; s < 25; s++) {
+                String expected = s >= 10 && s < 15 ? "none" : w.failingSeconds().contains(s) ? "fail" : "pass";
+                assertEquals(expected, states.get(s), w.check() + ", second " + s);
+            }
+        }
+        assertTrue(html.contains("<title>second 3: p99 1500 ms, error rate 0.0% (0 of 10 failed)</title>"), "p99 in the title");
+        assertTrue(html.contains("<title>second 6: p99 20 ms, error rate 30.0% (3 of 10 failed)</title>"),
+                "error rate in the title");
+        assertTrue(html.contains("<title>second 12: no requests (not counted)</title>"));
+    }
+
+    /** The cells of one strip of chaos.html: second → pass, fail or none. */
+    private static Map<Integer, String> strip(String html, String check) {
+        int start = html.indexOf("data-check=\"" + ChaosReport.esc(check) + "\"");
+        assertTrue(start >= 0, "a strip for " + check);
+        String strip = html.substring(start, html.indexOf("</g>", start));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("data-second=\"(\\d+)\" data-state=\"(\\w+)\"")
+                .matcher(strip);
+        Map<Integer, String> states = new java.util.TreeMap<>();
+        while (m.find()) {
+            states.put(Integer.parseInt(m.group(1)), m.group(2));
+        }
+        return states;
     }
 
     private static ProbeSample sample(int second, double poolTimeouts) {
