@@ -102,6 +102,16 @@ final class Charts {
     private static final String DRAW = """
             (function () {
               var drawn = [];
+              var first = document.querySelector("div.chart[data-chart]");
+              // Per-second strips stretch over the same plot area as the charts (known once the first is laid out).
+              function alignStrips(u) {
+                var plot = u.over.getBoundingClientRect();
+                document.querySelectorAll("svg.strip").forEach(function (s) {
+                  var parent = s.parentElement.getBoundingClientRect();
+                  s.style.marginLeft = (plot.left - parent.left) + "px";
+                  s.setAttribute("width", plot.width.toFixed(1));
+                });
+              }
               document.querySelectorAll("div.chart[data-chart]").forEach(function (el) {
                 var c = JSON.parse(el.getAttribute("data-chart"));
                 var series = [{label: "second"}].concat(c.series.map(function (name, i) {
@@ -134,6 +144,9 @@ final class Charts {
                     ctx.restore();
                   }],
                   draw: [function (u) {
+                    if (el === first) {
+                      alignStrips(u);
+                    }
                     // Where each window was drawn (CSS pixels in the plot) and the x scale drawn on.
                     el.setAttribute("data-drawn-windows", c.windows.map(function (w) {
                       return w.fault + "@" + u.valToPos(w.from, "x").toFixed(2) + ":" + u.valToPos(w.to, "x").toFixed(2);
@@ -148,14 +161,7 @@ final class Charts {
                   cursor: {drag: {x: true, y: false}}, plugins: [shade]},
                   [c.x].concat(c.y), el));
               });
-              // Per-second strips stretch over the same plot area as the charts.
-              if (drawn.length > 0) {
-                var px = window.devicePixelRatio || 1, box = drawn[0].bbox;
-                document.querySelectorAll("svg.strip").forEach(function (s) {
-                  s.style.marginLeft = (box.left / px) + "px";
-                  s.setAttribute("width", (box.width / px).toFixed(1));
-                });
-              }
+
             })();
             """.replace("CHART_WIDTH", Integer.toString(WIDTH)).replace("CHART_HEIGHT", Integer.toString(HEIGHT));
 
