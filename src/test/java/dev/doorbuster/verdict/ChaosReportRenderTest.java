@@ -105,6 +105,13 @@ class ChaosReportRenderTest {
             checked++;
         }
         assertTrue(checked >= 6, "every chart was drawn by the page's script: " + checked);
+        // The per-second strip is stretched over exactly the charts' plot area.
+        Matcher plot = Pattern.compile("u-over\" style=\"left: ([0-9.]+)px; top: [0-9.]+px; width: ([0-9.]+)px").matcher(dom);
+        Matcher strip = Pattern.compile("<svg class=\"strip\"[^>]* width=\"([0-9.]+)\"[^>]* style=\"margin-left: ([0-9.]+)px;")
+                .matcher(dom);
+        assertTrue(plot.find() && strip.find(), "a drawn chart and a stretched strip");
+        assertEquals(Double.parseDouble(plot.group(1)), Double.parseDouble(strip.group(2)), 1.0, "strip starts with the plot");
+        assertEquals(Double.parseDouble(plot.group(2)), Double.parseDouble(strip.group(1)), 1.0, "strip as wide as the plot");
         Files.deleteIfExists(log);
         deleteTree(profile);
     }
@@ -157,7 +164,8 @@ class ChaosReportRenderTest {
                 new Inventory.ProductStock(1, 10, 0, 10, 0, 10)), List.of(), null);
         Verdict v = Verdict.of("BlackFridaySimulation", "local", "2026-12-01T00:00:00Z", 30,
                 List.of(CheckResult.atMost("lost acknowledged writes", 0, 1, "writes", "order 1 of 20")), 900, 4, audit,
-                sessions, stock, timeline.events());
+                sessions, stock, timeline.events()).withWindows(List.of(new SecondCompliance.Window(
+                        "p99 ≤ 1000 ms in ≥ 95% of seconds", SecondCompliance.P99, 1000, 95, 30, List.of(21))));
         ChaosReport.write(run.resolve("chaos.html"), v, r, probes, List.of(new Phase("peak", 0, 30)), timeline);
         return run;
     }
