@@ -67,7 +67,7 @@ public final class ChaosReport {
                 .append("td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}")
                 .append(".pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}.badge{padding:2px 10px;border-radius:4px;")
                 .append("color:#fff}.bp{background:#1a7f37}.bf{background:#cf222e}svg text{font-size:11px}")
-                .append(".legend span{margin-right:14px}.chart{margin:4px 0 14px}</style>").append(Charts.head())
+                .append(".legend span{margin-right:14px}.chart{margin:4px 0 14px}.worse{color:#cf222e}.better{color:#1a7f37}</style>").append(Charts.head())
                 .append("</head><body>");
         html.append("<h1>").append(esc(verdict.simulation())).append(" on '").append(esc(verdict.environment()))
                 .append("' <span class=\"badge ").append(verdict.passed() ? "bp\">PASSED" : "bf\">FAILED")
@@ -76,6 +76,11 @@ public final class ChaosReport {
                 .append(" requests, ").append(verdict.failedRequests())
                 .append(" failed. Gatling's load report: <a href=\"index.html\">index.html</a>; machine-readable: ")
                 .append("<a href=\"verdict.json\">verdict.json</a>, <a href=\"junit.xml\">junit.xml</a>.</p>");
+        double peak = 0;
+        for (int s = 0; s < seconds; s++) {
+            peak = Math.max(peak, ok[s] + ko[s]);
+        }
+        html.append(RunHistory.comparison(file.getParent(), verdict, peak));
 
         if (!problems.isEmpty()) {
             html.append("<div class=\"fail\"><p>Rebuilt from the run's recorded data; some of it could not be read, so "

@@ -183,6 +183,7 @@ public final class RunHistory {
     private record Metric(String name, String unit, ToDoubleFunction<Headline> value) {
     }
 
+    /** The history table's columns. */
     private static final List<Metric> METRICS = List.of(
             new Metric("p99", "ms", Headline::p99Ms),
             new Metric("error rate", "%", Headline::errorRatePercent),
@@ -190,6 +191,12 @@ public final class RunHistory {
             new Metric("stale reads", "reads", h -> h.staleReadsTotal()),
             new Metric("lost writes", "writes", Headline::lostWrites),
             new Metric("peak rate", "req/s", Headline::peakRate));
+
+    /** The trend charts: the table's figures, with the stale reads by kind of violation. */
+    private static final List<Metric> TRENDS = java.util.stream.Stream.concat(METRICS.stream()
+                    .filter(m -> !m.name().equals("stale reads")),
+            java.util.Arrays.stream(Guarantee.values()).map(g -> new Metric(g.check(), "reads",
+                    h -> h.staleReads().containsKey(g.check()) ? h.staleReads().get(g.check()) : Double.NaN))).toList();
 
     /** Writes {@code reportsDir/index.html}: every run newest first, deltas to baselines, trends per simulation. */
     public static void writeIndex(Path reportsDir) throws IOException {
@@ -254,7 +261,7 @@ public final class RunHistory {
             html.append("<h2>").append(ChaosReport.esc(sim.getKey())).append(": trends over ").append(sim.getValue().size())
                     .append(" run(s)</h2>");
             Entry base = baselineEntries.get(sim.getKey());
-            for (Metric m : METRICS) {
+            for (Metric m : TRENDS) {
                 if (sim.getValue().stream().anyMatch(e -> Double.isFinite(m.value().applyAsDouble(e.headline())))) {
                     trend(html, m, sim.getValue(), base); // a metric no run of it measured gets no chart
                 }
@@ -263,6 +270,38 @@ public final class RunHistory {
         html.append("</body></html>\n");
         Files.createDirectories(reportsDir);
         Files.writeString(reportsDir.resolve("index.html"), html, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * For the first screen of a run's {@code chaos.html}: how it compares with its simulation's baseline (the
+     * run marked in {@code baselines.json} next to it), or how to get one.
+     */
+    public static String comparison(Path runDir, Verdict v, double peakRate) {
+        Path reportsDir = runDir.toAbsolutePath().getParent();
+        if (reportsDir == null) {
+            return "";
+        }
+        Optional<Entry> base = baseline(reportsDir, v.simulation(), null);
+        if (base.isEmpty()) {
+            return "<p>No baseline for " + ChaosReport.esc(v.simulation()) + " yet: mark a good run with <code>doorbuster "
+                    + "baseline reports/&lt;run folder&gt;</code> to compare every later run with it.</p>";
+        }
+        if (base.get().dir().toAbsolutePath().normalize().equals(runDir.toAbsolutePath().normalize())) {
+            return "<p>This run is the baseline of " + ChaosReport.esc(v.simulation()) + ".</p>";
+        }
+        Headline now = Headline.of(v, peakRate);
+        StringBuilder line = new StringBuilder("<p id=\"baseline\">Against the baseline <a href=\"../")
+                .append(ChaosReport.esc(base.get().name())).append("/chaos.html\">").append(ChaosReport.esc(base.get().name()))
+                .append("</a> (").append(base.get().verdict().passed() ? "passed" : "failed").append("):");
+        for (Metric m : METRICS) {
+            double value = m.value().applyAsDouble(now);
+            if (Double.isFinite(value)) {
+                line.append(" ").append(ChaosReport.esc(m.name())).append(' ').append(CheckResult.format(round2(value)))
+                        .append(' ').append(m.unit()).append(delta(value, m.value().applyAsDouble(base.get().headline())))
+                        .append(';');
+            }
+        }
+        return line.append("</p>").toString();
     }
 
     /** " (+12% vs baseline)", red when worse (every metric here is better lower, but the peak rate). */

@@ -70,6 +70,7 @@ class SimulationControlsTest {
         assertTrue(w.servedBy().startsWith("replica"), "the witness names the server that answered: " + w);
         assertTrue(w.faults().contains("ReplicationLag") || w.faults().equals("none"), w.toString());
         assertNotNull(reportFile(run, Run.HISTORY_FILE), "the operation history is exported");
+        assertReportMatchesTheVerdict(run);
     }
 
     /**
@@ -279,6 +280,8 @@ class SimulationControlsTest {
         assertTrue(regression.actual() > 20, regression.line());
         assertTrue(Files.readString(reports.resolve("index.html")).contains("class=\"worse\""),
                 "the history shows the delta");
+        assertTrue(Files.readString(reportFile(run, "chaos.html")).contains("Against the baseline <a href=\"../"
+                + baseline.getFileName()), "the run's own report compares it with the baseline on its first screen");
 
         ForkedGatling.Result unknown = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of(
                 "baseline", "no-such-run"));
@@ -392,6 +395,37 @@ class SimulationControlsTest {
             for (Path p : (Iterable<Path>) tree.sorted(java.util.Comparator.reverseOrder())::iterator) {
                 Files.deleteIfExists(p);
             }
+        }
+    }
+
+    /**
+     * The run's chaos.html holds every section, its charts shade the fault windows the verdict's timeline
+     * has, and its strips mark failing the seconds the verdict lists (read from the page's data).
+     */
+    private void assertReportMatchesTheVerdict(ForkedGatling.Result run) throws IOException {
+        String html = Files.readString(reportFile(run, "chaos.html"));
+        for (String section : List.of("<h2>Checks</h2>", "<h2>Seconds within budget</h2>", "<h2>Latency",
+                "<h2>Throughput</h2>", "<h2>Consistency", "<h3>Writes, looked up", "<h3>Stock</h3>", "<h2>Connection pools</h2>",
+                "<h2>Replication lag</h2>", "<h2>Database</h2>", "<h2>Fault timeline</h2>")) {
+            assertTrue(html.contains(section), "chaos.html has " + section);
+        }
+        Set<String> expected = new java.util.TreeSet<>();
+        dev.doorbuster.chaos.FaultTimeline.of(run.verdict().timeline()).windows().forEach(w -> expected.add(w.fault() + " "
+                + w.fromSecond()));
+        java.util.regex.Matcher chart = java.util.regex.Pattern.compile("data-chart=\"([^\"]*)\"").matcher(html);
+        int charts = 0;
+        while (chart.find()) {
+            JsonNode data = new ObjectMapper().readTree(chart.group(1).replace("&quot;", "\"").replace("&lt;", "<")
+                    .replace("&gt;", ">").replace("&amp;", "&"));
+            Set<String> shaded = new java.util.TreeSet<>();
+            data.path("windows").forEach(w -> shaded.add(w.path("fault").asText() + " " + w.path("from").asInt()));
+            assertEquals(expected, shaded, "every chart shades the timeline's fault windows");
+            charts++;
+        }
+        assertTrue(charts >= 6, "charts: " + charts);
+        for (var window : run.verdict().windows()) {
+            assertEquals(window.failingSeconds(), stripSeconds(html, window.check(), "fail"),
+                    "the strip marks the seconds the verdict lists");
         }
     }
 

@@ -47,6 +47,14 @@ class RunHistoryTest {
         assertTrue(html.contains("300 ms <span class=\"worse\">(+50%)</span>"), "p99 200 → 300 ms: +50%");
         assertTrue(html.contains("100 ms <span class=\"better\">(-50%)</span>"), "p99 200 → 100 ms: -50%");
         assertTrue(html.contains("<b>baseline</b>"));
+
+        Path third = reports.resolve("blackfridaysimulation-20261201030000000");
+        ChaosReport.rebuild(third);
+        String page = Files.readString(third.resolve("chaos.html"));
+        assertTrue(page.contains("Against the baseline <a href=\"../blackfridaysimulation-20261201010000000/chaos.html\">")
+                && page.contains("p99 100 ms <span class=\"better\">(-50%)</span>"), "the first screen compares");
+        ChaosReport.rebuild(first);
+        assertTrue(Files.readString(first.resolve("chaos.html")).contains("This run is the baseline of"));
     }
 
     @Test
