@@ -32,6 +32,7 @@ import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.ConsistencyLog;
 import dev.doorbuster.verdict.DatabaseDiagnostics;
+import dev.doorbuster.verdict.DatabaseReport;
 import dev.doorbuster.verdict.Inventory;
 import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.JudgingMode;
@@ -96,6 +97,9 @@ public final class Run implements AutoCloseable {
     private volatile List<CheckResult> checks = List.of();
     private volatile Verdict verdict;
     private volatile List<dev.doorbuster.verdict.DatabaseSnapshot> databaseBefore = List.of();
+    /** What the database was doing a second after each fault hit, and the timer that takes it. */
+    private final List<DatabaseReport.AtFault> databaseAtFaults = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile java.util.concurrent.ScheduledExecutorService faultSnapshots;
     private volatile boolean closed;
 
     private Run(String simulation, Environment environment, Topology topology, LoadProfile profile,
@@ -220,6 +224,7 @@ public final class Run implements AutoCloseable {
         probes.start();
         chaos = new ChaosRunner(new ChaosContext(topology, timeline, new WriteProbe(topology.appUrl())), schedule);
         chaos.start();
+        snapshotEachFault();
         Environment.Slo slo = environment.slo();
         boolean sizesKnown = environment.isLocal(); // an external application's pools are its own
         watch = RunWatch.start(recorder, timeline, probes::latest, profile.total(),
@@ -270,6 +275,9 @@ public final class Run implements AutoCloseable {
             probes.sample();
         }
         probes.close();
+        if (faultSnapshots != null) {
+            faultSnapshots.shutdownNow(); // a fault that has not hit yet never will
+        }
         // A quick end (SIGTERM) skips the after snapshot: a hung node could hold it for seconds.
         List<dev.doorbuster.verdict.DatabaseSnapshot> databaseAfter = quick ? List.of()
                 : DatabaseDiagnostics.snapshot(topology);
@@ -294,7 +302,8 @@ public final class Run implements AutoCloseable {
         }
         verdict = RunEnd.finish(verdict, mode, environment.slo(), recorder, incomplete);
         checks = results;
-        verdict = verdict.withDatabase(DatabaseDiagnostics.compare(databaseBefore, databaseAfter));
+        verdict = verdict.withDatabase(DatabaseDiagnostics.compare(databaseBefore, databaseAfter)
+                .withFaults(List.copyOf(databaseAtFaults)));
         Path dir = reportDir();
         try {
             verdict.writeJson(dir.resolve(Verdict.JSON_FILE));
@@ -385,6 +394,30 @@ public final class Run implements AutoCloseable {
             }
         } finally {
             topology.close();
+        }
+    }
+
+    /**
+     * A second after each scheduled fault starts (the fault numbering of {@link ChaosRunner}), every node's
+     * connections, longest-running queries and replication state, for the report's "when each fault hit".
+     */
+    private void snapshotEachFault() {
+        List<FaultSchedule.Entry> entries = schedule.entries();
+        if (entries.isEmpty()) {
+            return;
+        }
+        faultSnapshots = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "doorbuster-fault-snapshots");
+            t.setDaemon(true);
+            return t;
+        });
+        for (int i = 0; i < entries.size(); i++) {
+            FaultSchedule.Entry entry = entries.get(i);
+            String label = "F" + (i + 1) + " " + entry.fault().name();
+            long at = entry.at().plusSeconds(1).toMillis();
+            faultSnapshots.schedule(() -> databaseAtFaults.add(DatabaseDiagnostics.atFault(topology, label,
+                    entry.fault().describe(), (System.nanoTime() - recorder.startNanos()) / 1e9)), at,
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 

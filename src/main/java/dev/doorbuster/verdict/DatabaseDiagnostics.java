@@ -135,6 +135,12 @@ public final class DatabaseDiagnostics {
         }
     }
 
+    /** Every node now, as a fault hits: bounded like every snapshot, never throws; statements trimmed. */
+    public static DatabaseReport.AtFault atFault(Topology topology, String fault, String description, double atSecond) {
+        return new DatabaseReport.AtFault(fault, description, atSecond, snapshot(topology).stream()
+                .map(DatabaseDiagnostics::trim).toList());
+    }
+
     private static DatabaseReport.RunTotals run(DatabaseSnapshot before, DatabaseSnapshot after) {
         String noBefore = before == null ? "no snapshot before the load" : null;
         String noAfter = after == null ? "no snapshot after the load" : null;

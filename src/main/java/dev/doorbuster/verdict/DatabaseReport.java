@@ -21,7 +21,26 @@ import dev.doorbuster.verdict.DatabaseSnapshot.TableSize;
  * a whole (the difference). The {@code database} field of {@code verdict.json}, and the "Database" section of
  * {@code chaos.html} ({@link #appendHtml}).
  */
-public record DatabaseReport(List<Node> nodes) {
+public record DatabaseReport(List<Node> nodes, List<AtFault> atFaults) {
+    public DatabaseReport {
+        atFaults = atFaults == null ? List.of() : List.copyOf(atFaults); // verdicts written before faults were snapshotted
+    }
+
+    public DatabaseReport(List<Node> nodes) {
+        this(nodes, List.of());
+    }
+
+    /**
+     * What every node was doing a second after a fault hit: connections, the longest-running queries and the
+     * replication state (statements trimmed, as in the snapshots before and after).
+     */
+    public record AtFault(String fault, String description, double atSecond, List<DatabaseSnapshot> nodes) {
+    }
+
+    /** This report with the snapshots taken as each fault hit. */
+    public DatabaseReport withFaults(List<AtFault> faults) {
+        return new DatabaseReport(nodes, faults);
+    }
     /** Rows of each statement table. */
     static final int TOP = 10;
     /** Query text shown in the page, in characters. */
@@ -53,6 +72,50 @@ public record DatabaseReport(List<Node> nodes) {
         for (Node node : report.nodes()) {
             appendNode(html, node);
         }
+        appendFaults(html, report.atFaults());
+    }
+
+    /** One table per fault: each node a second after it hit. */
+    private static void appendFaults(StringBuilder html, List<AtFault> faults) {
+        if (faults.isEmpty()) {
+            return;
+        }
+        html.append("<h3 id=\"at-faults\">When each fault hit</h3><p>Each node a second after the fault started, as the "
+                + "harness saw it directly.</p>");
+        for (AtFault f : faults) {
+            html.append("<h4>").append(esc(f.fault())).append(String.format(java.util.Locale.ROOT, " at %.1f s", f.atSecond()))
+                    .append(": ").append(esc(f.description())).append("</h4><table><tr><th>node</th><th>role</th>"
+                            + "<th>connections by state</th><th>longest-running query</th><th>replication</th></tr>");
+            for (DatabaseSnapshot n : f.nodes()) {
+                html.append("<tr><td>").append(esc(n.node())).append("</td><td>").append(esc(n.role())).append("</td><td>")
+                        .append(summary(n.connectionsByState(), list -> String.join(", ", list.stream()
+                                .map(c -> c.key() + " " + c.count()).toList()))).append("</td><td>")
+                        .append(summary(n.longestRunning(), list -> list.isEmpty() ? "none"
+                                : String.format(java.util.Locale.ROOT, "%.1f s: %s", list.get(0).seconds(), shorten(list.get(0).query())))).append("</td><td>")
+                        .append(summary(n.replication(), DatabaseReport::replicationSummary)).append("</td></tr>");
+            }
+            html.append("</table>");
+        }
+    }
+
+    private static <T> String summary(Section<T> section, Function<T, String> text) {
+        if (section == null || section.value() == null) {
+            return "<span style=\"color:#777\">not available: " + esc(section == null ? "no snapshot"
+                    : section.unavailable()) + "</span>";
+        }
+        return esc(text.apply(section.value()));
+    }
+
+    private static String replicationSummary(DatabaseSnapshot.Replication r) {
+        List<String> parts = new java.util.ArrayList<>();
+        if (r.standbys() != null) {
+            r.standbys().forEach(s -> parts.add(s.name() + " " + s.state() + (s.replayLagBytes() == null ? ""
+                    : ", " + s.replayLagBytes() + " bytes behind")));
+        }
+        if (r.receiver() != null) {
+            parts.add("receiver " + r.receiver().status());
+        }
+        return parts.isEmpty() ? "no standby" : String.join("; ", parts);
     }
 
     private static void appendNode(StringBuilder html, Node node) {

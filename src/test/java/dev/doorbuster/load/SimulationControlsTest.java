@@ -423,6 +423,12 @@ class SimulationControlsTest {
             charts++;
         }
         assertTrue(charts >= 6, "charts: " + charts);
+        if (!expected.isEmpty()) {
+            assertTrue(html.contains("When each fault hit"), "what the database was doing as each fault hit");
+            assertEquals(expected.stream().map(w -> w.substring(0, w.lastIndexOf(' '))).toList(),
+                    run.verdict().database().atFaults().stream().map(f -> f.fault()).sorted().toList(),
+                    "a database snapshot per fault");
+        }
         for (var window : run.verdict().windows()) {
             assertEquals(window.failingSeconds(), stripSeconds(html, window.check(), "fail"),
                     "the strip marks the seconds the verdict lists");
