@@ -249,11 +249,17 @@ class SimulationControlsTest {
 
     @Test
     void aRunWithoutFaultsPasses() throws Exception {
+        // One unit per deal: the first checkout of a deal for one unit sells it out, one for two units is
+        // answered out_of_stock; either way the deal runs short, and running short must not fail the run.
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("faults", "false",
-                "doorbusters.stock", "3"));
+                "doorbusters.stock", "1"));
         assertEquals(0, run.exitCode(), tail(run));
         assertTrue(run.verdict().passed(), run.verdict().summary());
-        assertEquals(3, run.verdict().stock().soldOut(), "the doorbusters sold out: " + run.check("stock invariant"));
+        Inventory.StockAudit stock = run.verdict().stock();
+        assertTrue(stock.soldOut() + stock.outOfStockAnswers() > 0, "the deals ran short: " + run.check("stock invariant"));
+        for (Inventory.ProductStock deal : stock.doorbusters()) {
+            assertTrue(deal.unitsAcknowledged() <= 1, "no deal sold beyond its one unit: " + deal);
+        }
         for (Guarantee g : Guarantee.values()) {
             assertTrue(run.check(g.check()).isPresent(), g.check() + " is judged");
         }
