@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.Map;
 
-import dev.doorbuster.postgres.PgCluster;
+import dev.doorbuster.topology.ClusterControl;
 import dev.doorbuster.topology.Topology;
 import eu.rekawek.toxiproxy.Proxy;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
@@ -36,7 +36,7 @@ public final class ChaosContext {
     }
 
     /** This context as seen by one fault instance: its effects go to the timeline under {@code label}. */
-    ChaosContext forFault(String label) {
+    public ChaosContext forFault(String label) {
         return new ChaosContext(topology, toxiproxy, timeline, writeProbe, label);
     }
 
@@ -76,8 +76,8 @@ public final class ChaosContext {
     }
 
     /** The cluster, for faults that need cluster control; refuses otherwise. */
-    public PgCluster cluster(Fault fault) {
-        return topology.cluster().orElseThrow(() -> new FaultRefusedException(fault.name() + " needs control of the "
+    public ClusterControl cluster(Fault fault) {
+        return topology.clusterControl().orElseThrow(() -> new FaultRefusedException(fault.name() + " needs control of the "
                 + "PostgreSQL cluster (kill, promote, rejoin), which environment '" + topology.environment().name()
                 + "' does not give: it is external. Run it on a local environment."));
     }

@@ -4,8 +4,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 
-import dev.doorbuster.postgres.PgCluster;
-import dev.doorbuster.postgres.PgNode;
+import dev.doorbuster.topology.ClusterControl;
 
 /**
  * The primary dies: its application link is cut, the server is killed (SIGKILL, no clean shutdown),
@@ -19,7 +18,7 @@ public final class PrimaryFailover implements Fault {
     /** How long the probe keeps trying before the failover counts as never recovered. */
     static final Duration GIVE_UP_AFTER = Duration.ofSeconds(60);
     private final boolean rejoin;
-    private PgNode oldPrimary;
+    private String oldPrimary;
     private boolean linkCut;
 
     public PrimaryFailover(boolean rejoin) {
@@ -38,20 +37,20 @@ public final class PrimaryFailover implements Fault {
 
     @Override
     public void inject(ChaosContext context) throws Exception {
-        PgCluster cluster = context.cluster(this);
+        ClusterControl cluster = context.cluster(this);
         if (cluster.replicas().isEmpty()) {
             throw new FaultRefusedException("PrimaryFailover needs a replica to promote; the cluster has none "
                     + "(postgres.replicas is 0).");
         }
         long start = System.nanoTime();
         oldPrimary = cluster.primary();
-        PgNode next = cluster.replicas().get(0);
-        context.proxy(oldPrimary.name()).disable();
+        String next = cluster.replicas().get(0);
+        context.proxy(oldPrimary).disable();
         linkCut = true;
-        oldPrimary.kill();
+        cluster.kill(oldPrimary);
         cluster.promote(next);
-        context.effect(next.name() + " promoted " + (System.nanoTime() - start) / 1_000_000 + " ms after the fault "
-                + "started; " + oldPrimary.name() + " fenced", Map.of());
+        context.effect(next + " promoted " + (System.nanoTime() - start) / 1_000_000 + " ms after the fault "
+                + "started; " + oldPrimary + " fenced", Map.of());
 
         Optional<Duration> rto = context.writeProbe().awaitFirstSuccess(start, GIVE_UP_AFTER);
         if (rto.isPresent()) {
@@ -63,9 +62,9 @@ public final class PrimaryFailover implements Fault {
         }
         if (rejoin) {
             cluster.rejoin(oldPrimary);
-            context.proxy(oldPrimary.name()).enable();
+            context.proxy(oldPrimary).enable();
             linkCut = false;
-            context.effect(oldPrimary.name() + " rejoined as a replica of " + next.name(), Map.of());
+            context.effect(oldPrimary + " rejoined as a replica of " + next, Map.of());
         }
     }
 
@@ -74,7 +73,7 @@ public final class PrimaryFailover implements Fault {
         // A failover is not undone; healing restores the old primary's link (it now leads to a fenced or
         // rejoined node, which a targetServerType=primary client will not pick for writes).
         if (linkCut && oldPrimary != null) {
-            context.proxy(oldPrimary.name()).enable();
+            context.proxy(oldPrimary).enable();
             linkCut = false;
         }
     }

@@ -27,6 +27,7 @@ import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.topology.ExternalTopology;
 import dev.doorbuster.topology.LocalTopology;
+import dev.doorbuster.topology.docker.DockerTopology;
 import dev.doorbuster.topology.Topology;
 import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
@@ -150,8 +151,11 @@ public final class Run implements AutoCloseable {
         log.info("Doorbuster {}: environment '{}' ({}), {} of load, {} fault(s)", simulation, environment.name(),
                 environment.source(), profile.total(), schedule.entries().size());
         // Connecting to an external environment starts nothing, so faults are checked right after it.
-        Topology topology = environment.isLocal() ? LocalTopology.start(environment, workDir)
-                : ExternalTopology.connect(environment);
+        Topology topology = switch (environment.type()) {
+            case LOCAL -> LocalTopology.start(environment, workDir);
+            case DOCKER -> DockerTopology.start(environment, workDir);
+            case EXTERNAL -> ExternalTopology.connect(environment);
+        };
         try {
             Run run = new Run(simulation, environment, topology, profile, schedule, mode, reportsDir, workDir);
             new ChaosRunner(new ChaosContext(topology, run.timeline, null), schedule).checkAllowed();
@@ -193,7 +197,7 @@ public final class Run implements AutoCloseable {
         Map<Long, Long> read() throws Exception;
     }
 
-    /** Prepares the data before the load (local environments only: the harness owns that database). */
+    /** Prepares the data before the load (local and docker environments: the harness owns that database). */
     @FunctionalInterface
     public interface Fixture {
         void apply() throws Exception;
@@ -204,7 +208,7 @@ public final class Run implements AutoCloseable {
 
     /**
      * Evaluates the stock invariant for this run: {@code fixture} sets the doorbusters' stock before the load
-     * (local environments only), {@code reader} reads every product's stock before the load and after the
+     * (environments that own their database), {@code reader} reads every product's stock before the load and after the
      * faults heal. On an external environment other traffic may order too, so the invariant is not evaluated
      * there.
      */
@@ -226,7 +230,7 @@ public final class Run implements AutoCloseable {
         chaos.start();
         snapshotEachFault();
         Environment.Slo slo = environment.slo();
-        boolean sizesKnown = environment.isLocal(); // an external application's pools are its own
+        boolean sizesKnown = environment.runsStorefront(); // a user's application's pools are its own
         watch = RunWatch.start(recorder, timeline, probes::latest, profile.total(),
                 sizesKnown ? environment.app().writerPoolSize() : 0, sizesKnown ? environment.app().readerPoolSize() : 0,
                 mode == JudgingMode.OVERLOAD ? null
@@ -430,13 +434,13 @@ public final class Run implements AutoCloseable {
         return peak;
     }
 
-    /** Local environments: applies the doorbuster fixture, then reads every product's stock before the load. */
+    /** Environments that own their database: applies the doorbuster fixture, then reads every product's stock before the load. */
     private void prepareStock() {
         StockTracking tracking = stockTracking;
         if (tracking == null) {
             return;
         }
-        if (!environment.isLocal()) {
+        if (!environment.ownsDatabase()) {
             stockError = "environment '" + environment.name() + "' is external: other traffic may take stock too";
             return;
         }
@@ -453,7 +457,7 @@ public final class Run implements AutoCloseable {
     /** The stock invariant on the current primary, once the writes are audited (null when not tracked). */
     private Inventory.StockAudit auditStock(WriteLedger.Audit audit) {
         StockTracking tracking = stockTracking;
-        if (tracking == null || (!environment.isLocal() && initialStock == null)) {
+        if (tracking == null || (!environment.ownsDatabase() && initialStock == null)) {
             return null;
         }
         Inventory inventory = consistencyLog.inventory();

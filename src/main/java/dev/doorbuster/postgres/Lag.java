@@ -1,5 +1,9 @@
 package dev.doorbuster.postgres;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 
 /**
@@ -15,5 +19,32 @@ public record Lag(long bytes, Duration time) {
 
     public boolean caughtUp() {
         return bytes == 0;
+    }
+
+    /**
+     * The lag of the server behind {@code replica} relative to the one behind {@code primary}, over plain JDBC
+     * connections (for servers this JVM does not run); empty when the replica has replayed nothing yet.
+     */
+    public static java.util.Optional<Lag> measure(Connection primary, Connection replica) throws SQLException {
+        Lsn written;
+        try (Statement s = primary.createStatement(); ResultSet r = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+            r.next();
+            written = Lsn.parse(r.getString(1));
+        }
+        try (Statement s = replica.createStatement(); ResultSet r = s.executeQuery("SELECT pg_last_wal_replay_lsn()::text, "
+                + "extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8")) {
+            r.next();
+            Lsn replayed = Lsn.parse(r.getString(1));
+            if (written == null || replayed == null) {
+                return java.util.Optional.empty();
+            }
+            long bytes = Math.max(0, written.minus(replayed));
+            if (bytes == 0) {
+                return java.util.Optional.of(NONE);
+            }
+            double seconds = r.getDouble(2);
+            Duration time = r.wasNull() || seconds < 0 ? Duration.ZERO : Duration.ofNanos((long) (seconds * 1e9));
+            return java.util.Optional.of(new Lag(bytes, time));
+        }
     }
 }

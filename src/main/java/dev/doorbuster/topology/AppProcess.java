@@ -102,7 +102,7 @@ public final class AppProcess implements ProcessRegistry.Tracked, AutoCloseable 
      * The classpath this code was loaded from. Under {@code mvn exec:java} the JVM's own class path is only
      * Maven's launcher, and the project's classes come from a URLClassLoader: take its URLs then.
      */
-    static String classpath() {
+    public static String classpath() {
         List<String> entries = new ArrayList<>();
         for (ClassLoader loader = AppProcess.class.getClassLoader(); loader != null; loader = loader.getParent()) {
             if (loader instanceof java.net.URLClassLoader urls) {

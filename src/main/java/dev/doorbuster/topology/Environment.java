@@ -11,14 +11,15 @@ import java.util.Map;
  *
  * @param name        the file's base name ({@code local}, {@code staging}, ...)
  * @param source      the file it came from (for error messages and reports)
- * @param type        {@code local} (everything embedded) or {@code external} (already running elsewhere)
+ * @param type        {@code local} (everything on this machine), {@code docker} (containers) or {@code external}
+ *                    (already running elsewhere)
  * @param description free text shown in reports
  */
 public record Environment(String name, Path source, Type type, String description, Postgres postgres, Proxy proxy,
-                          App app, Database database, List<String> allowFaults, Slo slo) {
+                          App app, Docker docker, Database database, List<String> allowFaults, Slo slo) {
 
     public enum Type {
-        LOCAL, EXTERNAL
+        LOCAL, DOCKER, EXTERNAL
     }
 
     /**
@@ -33,6 +34,28 @@ public record Environment(String name, Path source, Type type, String descriptio
     }
 
     /**
+     * The containers of a {@code docker} environment.
+     *
+     * @param postgresImage       image of every PostgreSQL node; it must keep the official {@code postgres} image's
+     *                            contract ({@code POSTGRES_USER}/{@code _PASSWORD}/{@code _DB}, {@code PGDATA},
+     *                            {@code postgres -c name=value}, {@code /docker-entrypoint-initdb.d}, {@code pg_basebackup})
+     * @param proxyImage          {@link #DOORBUSTER_PROXY} for Doorbuster's own proxy (layered on {@code javaImage}
+     *                            from this project's classes), or a Toxiproxy image (2.5 or later: {@code reset_peer})
+     * @param javaImage           Java 17+ runtime image that Doorbuster's own images are layered on
+     * @param pull                pull an image that is not on this machine; false (default): refuse, saying how to get it
+     * @param startTimeoutSeconds how long each container may take to become ready
+     */
+    public record Docker(String postgresImage, String proxyImage, String javaImage, boolean pull,
+                         int startTimeoutSeconds) {
+        /** {@code proxyImage} value naming Doorbuster's own proxy. */
+        public static final String DOORBUSTER_PROXY = "doorbuster";
+
+        public boolean doorbusterProxy() {
+            return DOORBUSTER_PROXY.equals(proxyImage);
+        }
+    }
+
+    /**
      * The Toxiproxy-compatible chaos proxy.
      *
      * @param url     null for the embedded proxy, else the API URL of a running Toxiproxy (or Doorbuster proxy)
@@ -43,14 +66,22 @@ public record Environment(String name, Path source, Type type, String descriptio
     }
 
     /**
-     * The application under test. Local: the reference storefront, started in its own JVM with these
-     * settings. External: only {@code url} (and optionally {@code metricsUrl}) are used.
+     * The application under test. Local and docker without {@code image}: the reference storefront, started in
+     * its own JVM with these settings. Docker with {@code image}: the user's service in a container. External:
+     * only {@code url} (and optionally {@code metricsUrl}) are used.
      *
+     * @param metricsUrl   Prometheus metrics: absolute (external), or a path of the app ({@code /metrics}) for an image
      * @param stockLocking {@code row-lock}, or {@code none}: a deliberately overselling checkout, only for
      *                     controls proving the harness catches overselling
+     * @param image        docker: the user's service image, or null for the reference storefront
+     * @param port         docker with an image: the port the service listens on inside its container
+     * @param healthPath   docker with an image: answers 2xx once the service is ready
+     * @param environment  docker with an image: the container's environment variables; values may hold
+     *                     {@link AppPlaceholder} placeholders such as {@code ${writerJdbcUrl}}
      */
     public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize, int poolTimeoutMs,
-                      int requestTimeoutMs, int seedProducts, int seedUsers, List<String> jvmOptions) {
+                      int requestTimeoutMs, int seedProducts, int seedUsers, List<String> jvmOptions, String image,
+                      int port, String healthPath, Map<String, String> environment) {
     }
 
     /** External environments: how the harness reaches the database for probes and the lost-write audit. */
@@ -99,5 +130,19 @@ public record Environment(String name, Path source, Type type, String descriptio
 
     public boolean isLocal() {
         return type == Type.LOCAL;
+    }
+
+    public boolean isDocker() {
+        return type == Type.DOCKER;
+    }
+
+    /** Local and docker runs make their own database: its data is the harness's to set up and to judge. */
+    public boolean ownsDatabase() {
+        return type != Type.EXTERNAL;
+    }
+
+    /** The reference storefront started by the harness with {@link #app()}'s settings (pool sizes known). */
+    public boolean runsStorefront() {
+        return type == Type.LOCAL || (type == Type.DOCKER && app.image() == null);
     }
 }

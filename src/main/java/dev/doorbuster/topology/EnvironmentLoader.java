@@ -40,7 +40,7 @@ public final class EnvironmentLoader {
     /** System property choosing the environment by name or path; default {@code local}. */
     public static final String PROPERTY = "doorbuster.env";
     /** Top-level sections that {@code -D<section>.<field>=value} may override. */
-    static final Set<String> OVERRIDABLE = Set.of("postgres", "proxy", "app", "database", "slo");
+    static final Set<String> OVERRIDABLE = Set.of("postgres", "proxy", "app", "docker", "database", "slo");
     public static final Set<String> ROUTING_POLICIES = new java.util.LinkedHashSet<>(
             List.of("replica", "primary", "read-your-writes", "sticky"));
     /** {@code none} is a deliberately broken checkout (it oversells), only for controls. */
@@ -91,7 +91,7 @@ public final class EnvironmentLoader {
         ObjectNode merged = defaults();
         merge(merged, (ObjectNode) tree);
         Map<String, String> origins = applyOverrides(merged, shown);
-        requireField(tree, "type", shown, "local or external");
+        requireField(tree, "type", shown, "local, docker or external");
         String name = file.getFileName().toString().replaceFirst("\\.json$", "");
         merged.put("name", name);
         merged.put("source", file.toString());
@@ -311,13 +311,21 @@ public final class EnvironmentLoader {
         for (int i = 0; i < env.allowFaults().size(); i++) {
             c.oneOf("allowFaults[" + i + "]", env.allowFaults().get(i), FAULTS);
         }
-        if (env.isLocal()) {
+        if (!env.isDocker() && raw.has("docker")) {
+            c.fail("docker", "is only for docker environments; remove it or set \"type\": \"docker\"");
+        }
+        if (!env.isDocker() && env.app().image() != null) {
+            c.fail("app.image", "is only for docker environments (a container image of the service under test); "
+                    + "remove it or set \"type\": \"docker\"");
+        }
+        if (env.ownsDatabase()) {
             if (raw.has("database")) {
-                c.fail("database", "is only for external environments (a local one makes its own database); remove it");
+                c.fail("database", "is only for external environments (a " + env.type().name().toLowerCase(Locale.ROOT)
+                        + " one makes its own database); remove it");
             }
             if (env.app().url() != null) {
-                c.fail("app.url", "is only for external environments (the local storefront gets an ephemeral port); "
-                        + "remove it or set \"type\": \"external\"");
+                c.fail("app.url", "is only for external environments (a " + env.type().name().toLowerCase(Locale.ROOT)
+                        + " run gets the application's address when it starts it); remove it or set \"type\": \"external\"");
             }
         } else {
             if (env.app().url() == null) {
@@ -333,6 +341,52 @@ public final class EnvironmentLoader {
                         + "\"http://127.0.0.1:8474\"");
             }
         }
+        if (env.isDocker()) {
+            validateDocker(env, c);
+        }
+    }
+
+    private static void validateDocker(Environment env, Checker c) {
+        Environment.Docker docker = env.docker();
+        c.image("docker.postgresImage", docker.postgresImage());
+        if (!docker.doorbusterProxy()) {
+            c.image("docker.proxyImage", docker.proxyImage());
+        }
+        c.image("docker.javaImage", docker.javaImage());
+        c.range("docker.startTimeoutSeconds", docker.startTimeoutSeconds(), 10, 3600);
+        if (env.postgres().binaries() != null) {
+            c.fail("postgres.binaries", "is only for local environments (a docker one runs docker.postgresImage); "
+                    + "remove it");
+        }
+        if (env.proxy().url() != null) {
+            c.fail("proxy.url", "is only for local and external environments (a docker one runs its own proxy "
+                    + "container, chosen with docker.proxyImage); remove it");
+        }
+        Environment.App app = env.app();
+        if (app.image() == null) {
+            if (!app.environment().isEmpty()) {
+                c.fail("app.environment", "is only for a service image (app.image); the reference storefront is "
+                        + "configured by the other app fields");
+            }
+            return;
+        }
+        c.image("app.image", app.image());
+        c.range("app.port", app.port(), 1, 65_535);
+        if (app.healthPath() == null || !app.healthPath().startsWith("/")) {
+            c.fail("app.healthPath", "is '" + app.healthPath() + "'; expected a path that starts with /, e.g. "
+                    + "\"/health\" (it must answer 2xx once the service is ready)");
+        }
+        if (app.metricsUrl() != null && (app.metricsUrl().isAbsolute() || !app.metricsUrl().getPath().startsWith("/"))) {
+            c.fail("app.metricsUrl", "is '" + app.metricsUrl() + "'; for a service image expected a path of the "
+                    + "service, e.g. \"/metrics\" (its address is known only once the container runs)");
+        }
+        app.environment().forEach((variable, value) -> {
+            List<String> unknown = AppPlaceholder.unknownIn(value);
+            if (!unknown.isEmpty()) {
+                c.fail("app.environment." + variable, "uses placeholder ${" + unknown.get(0) + "}; known placeholders: "
+                        + AppPlaceholder.keys().stream().map(k -> "${" + k + "}").collect(Collectors.joining(", ")));
+            }
+        });
     }
 
     /** Collects the semantic checks' failures into one message naming the file or -D property. */
@@ -356,6 +410,18 @@ public final class EnvironmentLoader {
                 String shownValue = value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
                 fail(field, "is " + shownValue + "; expected " + (max == Long.MAX_VALUE ? "at least " + fmt(min)
                         : "between " + fmt(min) + " and " + fmt(max)));
+            }
+        }
+
+        void image(String field, String name) {
+            if (name == null || name.isBlank()) {
+                fail(field, "is empty; expected an image name such as \"postgres:15\"");
+            }
+            try {
+                org.testcontainers.utility.DockerImageName.parse(name).assertValid();
+            } catch (IllegalArgumentException e) {
+                fail(field, "is '" + name + "', not a valid image name (" + e.getMessage() + "); expected e.g. "
+                        + "\"postgres:15\" or \"team/shop:1.4\"");
             }
         }
 

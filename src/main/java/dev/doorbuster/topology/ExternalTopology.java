@@ -18,7 +18,6 @@ import java.util.Properties;
 
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.postgres.Lsn;
-import dev.doorbuster.postgres.PgCluster;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
 
 /**
@@ -120,7 +119,7 @@ public final class ExternalTopology implements Topology {
     }
 
     @Override
-    public Optional<PgCluster> cluster() {
+    public Optional<ClusterControl> clusterControl() {
         return Optional.empty();
     }
 
@@ -146,19 +145,7 @@ public final class ExternalTopology implements Topology {
             return Optional.empty();
         }
         try (Connection primary = connect(writerJdbcUrl()); Connection replica = connect(replicaUrl)) {
-            Lsn written = Lsn.parse(single(primary, "SELECT pg_current_wal_lsn()::text"));
-            Lsn replayed = Lsn.parse(single(replica, "SELECT pg_last_wal_replay_lsn()::text"));
-            if (written == null || replayed == null) {
-                return Optional.empty();
-            }
-            long bytes = Math.max(0, written.minus(replayed));
-            if (bytes == 0) {
-                return Optional.of(Lag.NONE);
-            }
-            String seconds = single(replica,
-                    "SELECT extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::text");
-            Duration time = seconds == null ? Duration.ZERO : Duration.ofMillis((long) (Double.parseDouble(seconds) * 1000));
-            return Optional.of(new Lag(bytes, time));
+            return Lag.measure(primary, replica);
         } catch (SQLException | RuntimeException e) {
             return Optional.empty();
         }

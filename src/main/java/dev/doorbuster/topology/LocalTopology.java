@@ -36,9 +36,8 @@ import org.slf4j.LoggerFactory;
  * {@code targetServerType=primary}, so it follows a failover by itself.
  */
 public final class LocalTopology implements Topology {
-    public static final String APP_MAIN_CLASS = "dev.doorbuster.app.Storefront";
-    static final String DATABASE = "storefront";
-    private static final Duration APP_START_TIMEOUT = Duration.ofSeconds(180);
+    public static final String APP_MAIN_CLASS = StorefrontLaunch.MAIN_CLASS;
+    static final String DATABASE = StorefrontLaunch.DATABASE;
     private static final Logger log = LoggerFactory.getLogger(LocalTopology.class);
 
     private final Environment environment;
@@ -117,56 +116,10 @@ public final class LocalTopology implements Topology {
     }
 
     private void startApp() {
-        Environment.App a = environment.app();
-        List<String> args = new ArrayList<>(List.of(
-                "--port", "0",
-                "--writer-url", writerUrlThroughProxies()));
-        for (String readerUrl : readerUrlsThroughProxies()) {
-            args.addAll(List.of("--reader-url", readerUrl));
-        }
-        args.addAll(List.of(
-                "--routing", a.routing(),
-                "--stock-locking", a.stockLocking(),
-                "--writer-pool-size", Integer.toString(a.writerPoolSize()),
-                "--reader-pool-size", Integer.toString(a.readerPoolSize()),
-                "--pool-timeout-ms", Integer.toString(a.poolTimeoutMs()),
-                "--request-timeout-ms", Integer.toString(a.requestTimeoutMs()),
-                "--init-schema",
-                "--seed-products", Integer.toString(a.seedProducts()),
-                "--seed-users", Integer.toString(a.seedUsers())));
-        app = AppProcess.start(APP_MAIN_CLASS, a.jvmOptions(), args, runDir.resolve("app.log"), APP_START_TIMEOUT);
-    }
-
-    /** Every node's app-link proxy; PgJDBC picks whichever is primary (and re-picks after a failover). */
-    private String writerUrlThroughProxies() {
-        return jdbcUrl(cluster.nodes().stream().map(n -> listenOf(n.name())).toList(), "primary");
-    }
-
-    private List<String> readerUrlsThroughProxies() {
-        return readerUrls(cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
-                listenOf(cluster.primary().name()));
-    }
-
-    /**
-     * The storefront's {@code --reader-url}s. Replicas first; {@code preferSecondary} falls back to the primary
-     * when no replica answers. With one replica (or none) a single URL, unchanged. With two or more, one URL
-     * per replica (that replica, then the primary): the storefront keeps a pool per URL and picks one per
-     * read, as per-query balancing (pgpool-II, ProxySQL, an application's list of replicas) would. Replicas
-     * that lag differently behind successive reads are where non-monotonic reads (newer, then older data)
-     * come from; one pool over a {@code loadBalanceHosts} URL sent nearly every read to one replica.
-     */
-    static List<String> readerUrls(List<String> replicas, String primary) {
-        if (replicas.size() < 2) {
-            List<String> hosts = new ArrayList<>(replicas);
-            hosts.add(primary);
-            return List.of(jdbcUrl(hosts, "preferSecondary"));
-        }
-        return replicas.stream().map(replica -> jdbcUrl(List.of(replica, primary), "preferSecondary")).toList();
-    }
-
-    private static String jdbcUrl(List<String> hosts, String targetServerType) {
-        return "jdbc:postgresql://" + String.join(",", hosts) + "/" + DATABASE + "?targetServerType=" + targetServerType
-                + "&sslmode=disable&connectTimeout=2&socketTimeout=10&loginTimeout=5&hostRecheckSeconds=1";
+        app = StorefrontLaunch.start(environment.app(),
+                cluster.nodes().stream().map(n -> listenOf(n.name())).toList(),
+                cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
+                listenOf(cluster.primary().name()), dbUser(), dbPassword(), runDir.resolve("app.log"));
     }
 
     /** The {@link dev.doorbuster.postgres.ReplicationRoute}: replica → its own proxy → current primary. */
@@ -235,9 +188,39 @@ public final class LocalTopology implements Topology {
                 replicas.stream().map(r -> r.name() + "-replication").toList());
     }
 
-    @Override
+    /** The PostgreSQL cluster itself (nodes, ports, binaries), for commands and tests on this machine. */
     public Optional<PgCluster> cluster() {
         return Optional.of(cluster);
+    }
+
+    @Override
+    public Optional<ClusterControl> clusterControl() {
+        return Optional.of(new ClusterControl() {
+            @Override
+            public String primary() {
+                return cluster.primary().name();
+            }
+
+            @Override
+            public List<String> replicas() {
+                return cluster.replicas().stream().map(PgNode::name).toList();
+            }
+
+            @Override
+            public void kill(String node) {
+                cluster.node(node).kill();
+            }
+
+            @Override
+            public void promote(String replica) {
+                cluster.promote(cluster.node(replica));
+            }
+
+            @Override
+            public void rejoin(String node) {
+                cluster.rejoin(cluster.node(node));
+            }
+        });
     }
 
     @Override

@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * contrib module, and created in the application's database on the primary (replicas get it by replication).
  * Without the module the servers start as before and the report's statement section says why it is empty.
  */
-final class StatementStatistics {
-    static final String LIBRARY = "pg_stat_statements";
+public final class StatementStatistics {
+    public static final String LIBRARY = "pg_stat_statements";
     private static final Logger log = LoggerFactory.getLogger(StatementStatistics.class);
 
     private StatementStatistics() {
@@ -43,8 +43,16 @@ final class StatementStatistics {
 
     /** {@code CREATE EXTENSION} in the database at {@code jdbcUrl}; a failure is logged, never thrown. */
     static void createExtension(String jdbcUrl) {
+        createExtension(jdbcUrl, "postgres", "");
+    }
+
+    /** As {@link #createExtension(String)}, as {@code user}. */
+    public static void createExtension(String jdbcUrl, String user, String password) {
         Properties props = new Properties();
-        props.setProperty("user", "postgres");
+        props.setProperty("user", user);
+        if (!password.isEmpty()) {
+            props.setProperty("password", password);
+        }
         props.setProperty("connectTimeout", "5");
         props.setProperty("socketTimeout", "30");
         try (Connection c = DriverManager.getConnection(jdbcUrl, props); Statement s = c.createStatement()) {

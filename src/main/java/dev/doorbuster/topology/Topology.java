@@ -5,11 +5,11 @@ import java.util.List;
 import java.util.Optional;
 
 import dev.doorbuster.postgres.Lag;
-import dev.doorbuster.postgres.PgCluster;
 
 /**
  * A running system under test: the application, its database and the chaos proxy in front of every
- * database link. {@link LocalTopology} starts all of it; {@link ExternalTopology} targets what already
+ * database link. {@link LocalTopology} starts all of it on this machine, {@link
+ * dev.doorbuster.topology.docker.DockerTopology} in containers; {@link ExternalTopology} targets what already
  * runs elsewhere. Closing stops whatever this topology started.
  */
 public interface Topology extends AutoCloseable {
@@ -28,7 +28,7 @@ public interface Topology extends AutoCloseable {
     DatabaseLinks links();
 
     /** Control of the PostgreSQL cluster (kill, promote, rejoin), for topologies that own it. */
-    Optional<PgCluster> cluster();
+    Optional<ClusterControl> clusterControl();
 
     /** Direct (unproxied) JDBC URL of the current primary, for the lost-write audit. */
     String writerJdbcUrl();

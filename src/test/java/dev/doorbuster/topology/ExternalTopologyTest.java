@@ -68,7 +68,7 @@ class ExternalTopologyTest {
     void connectsAndPerformsOnlyGrantedFaults() throws Exception {
         ExternalTopology topology = ExternalTopology.connect(external("\"DbLatency\"", staging.appUrl().toString()));
         assertEquals(staging.appUrl(), topology.appUrl());
-        assertTrue(topology.cluster().isEmpty(), "no cluster control from outside");
+        assertTrue(topology.clusterControl().isEmpty(), "no cluster control from outside");
         FaultTimeline timeline = new FaultTimeline(System.nanoTime());
         ChaosContext context = new ChaosContext(topology, timeline, null);
 

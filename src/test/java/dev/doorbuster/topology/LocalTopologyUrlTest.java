@@ -18,14 +18,14 @@ class LocalTopologyUrlTest {
     @Test
     void oneReplicaKeepsTheUrlAsItWas() {
         assertEquals(List.of("jdbc:postgresql://127.0.0.1:2002,127.0.0.1:2001" + PARAMS),
-                LocalTopology.readerUrls(List.of("127.0.0.1:2002"), "127.0.0.1:2001"));
+                StorefrontLaunch.readerUrls(List.of("127.0.0.1:2002"), "127.0.0.1:2001"));
         assertEquals(List.of("jdbc:postgresql://127.0.0.1:2001" + PARAMS),
-                LocalTopology.readerUrls(List.of(), "127.0.0.1:2001"), "no replica: the primary");
+                StorefrontLaunch.readerUrls(List.of(), "127.0.0.1:2001"), "no replica: the primary");
     }
 
     @Test
     void severalReplicasGetOneUrlEachFallingBackToThePrimary() {
-        List<String> urls = LocalTopology.readerUrls(List.of("127.0.0.1:2002", "127.0.0.1:2003"), "127.0.0.1:2001");
+        List<String> urls = StorefrontLaunch.readerUrls(List.of("127.0.0.1:2002", "127.0.0.1:2003"), "127.0.0.1:2001");
         assertEquals(List.of("jdbc:postgresql://127.0.0.1:2002,127.0.0.1:2001" + PARAMS,
                 "jdbc:postgresql://127.0.0.1:2003,127.0.0.1:2001" + PARAMS), urls);
         urls.forEach(url -> assertFalse(url.contains("loadBalanceHosts"), url));

@@ -1,0 +1,47 @@
+package dev.doorbuster.topology.docker;
+
+import java.util.Arrays;
+import java.util.List;
+
+import org.testcontainers.containers.GenericContainer;
+
+/** Small helpers for messages about containers and for stopping them. */
+final class Containers {
+    private Containers() {
+    }
+
+    /** The last {@code lines} lines of {@code c}'s log (empty if it has none or is gone). */
+    static String logTail(GenericContainer<?> c, int lines) {
+        try {
+            if (c.getContainerId() == null) {
+                return "";
+            }
+            List<String> all = Arrays.asList(c.getLogs().split("\\R"));
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size())).strip();
+        } catch (RuntimeException e) {
+            return "";
+        }
+    }
+
+    /** Stops and removes {@code c} (with its anonymous volumes); never throws. */
+    static void stopQuietly(GenericContainer<?> c) {
+        try {
+            c.stop();
+        } catch (RuntimeException ignored) {
+            // already gone; the run's label sweep removes whatever is left
+        }
+    }
+
+    /** The innermost cause's message: Testcontainers wraps the useful part several levels deep. */
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        StringBuilder chain = new StringBuilder(String.valueOf(e.getMessage()));
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+            if (t.getMessage() != null && !chain.toString().contains(t.getMessage())) {
+                chain.append(": ").append(t.getMessage());
+            }
+        }
+        return chain.toString();
+    }
+}

@@ -1,0 +1,335 @@
+package dev.doorbuster.topology.docker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import com.github.dockerjava.api.DockerClient;
+import dev.doorbuster.chaos.ChaosContext;
+import dev.doorbuster.chaos.ConnectionReset;
+import dev.doorbuster.chaos.DbLatency;
+import dev.doorbuster.chaos.Fault;
+import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.chaos.LinkTarget;
+import dev.doorbuster.chaos.PrimaryFailover;
+import dev.doorbuster.chaos.ProxyDown;
+import dev.doorbuster.chaos.ReplicationCut;
+import dev.doorbuster.chaos.ReplicationLag;
+import dev.doorbuster.chaos.WriteProbe;
+import dev.doorbuster.postgres.Lag;
+import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.EnvironmentLoader;
+import dev.doorbuster.topology.TopologyException;
+import eu.rekawek.toxiproxy.ToxiproxyClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The docker topology on a real Docker engine with images built here from Debian's packages: it comes up
+ * streaming with durable settings, every fault acts through the proxy container, the failover promotes the
+ * replica container and rejoins the old primary, and nothing of the run is left afterwards. The failover runs
+ * last: it changes the roles.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DockerTopologyTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static DockerTopology topology;
+    private static ChaosContext context;
+    private static ToxiproxyClient toxiproxy;
+
+    static Environment environment(Map<String, String> overrides) {
+        Properties props = new Properties();
+        props.putAll(DockerTestSupport.localImages());
+        props.setProperty("app.seedUsers", "2000");
+        props.setProperty("app.seedProducts", "500");
+        props.setProperty("postgres.synchronousCommit", "off");
+        props.putAll(overrides);
+        return new EnvironmentLoader(Path.of("environments"), props).load("docker");
+    }
+
+    @BeforeAll
+    static void startTopology() throws IOException {
+        DockerTestSupport.assumeDocker();
+        topology = DockerTopology.start(environment(Map.of()), Files.createTempDirectory("docker-topology-test"));
+        context = new ChaosContext(topology, new FaultTimeline(System.nanoTime()), new WriteProbe(topology.appUrl()));
+        toxiproxy = new ToxiproxyClient(topology.toxiproxyUrl().getHost(), topology.toxiproxyUrl().getPort());
+    }
+
+    @AfterAll
+    static void nothingOfTheRunIsLeft() {
+        if (topology != null) {
+            String run = topology.runId();
+            topology.close();
+            assertEquals(List.of(), DockerTestSupport.resourcesOf(run), "containers, networks and volumes of the run");
+        }
+    }
+
+    @AfterEach
+    void everyLinkIsCleanAgain() throws IOException {
+        if (toxiproxy == null) {
+            return;
+        }
+        for (var proxy : toxiproxy.getProxies()) {
+            assertTrue(proxy.isEnabled(), proxy.getName() + " left disabled");
+            assertEquals(List.of(), proxy.toxics().getAll().stream().map(t -> t.getName()).toList(),
+                    proxy.getName() + " left with toxics");
+        }
+    }
+
+    @Test
+    @Order(1)
+    void comesUpStreamingWithDurableSettingsAndEverythingLabelled() throws Exception {
+        try (Connection c = primary(); Statement s = c.createStatement()) {
+            assertEquals("on", value(s, "SHOW fsync"), "Testcontainers' fsync=off default is overridden");
+            assertEquals("on", value(s, "SHOW full_page_writes"));
+            assertEquals("streaming", value(s, "SELECT state FROM pg_stat_replication WHERE application_name = 'pg2'"));
+            assertEquals("1", value(s, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"),
+                    "statement statistics for the report");
+        }
+        assertEquals("pg1", topology.links().primaryApp());
+        assertEquals(List.of("pg2"), topology.links().replicaApp());
+        assertEquals(List.of("pg2-replication"), topology.links().replication());
+        assertEquals(200, write(), "the storefront writes through the proxy container");
+        List<String> resources = DockerTestSupport.resourcesOf(topology.runId());
+        assertEquals(3, resources.stream().filter(r -> r.startsWith("container ")).count(), resources.toString());
+        assertEquals(1, resources.stream().filter(r -> r.startsWith("network ")).count(), resources.toString());
+        assertEquals(2, resources.stream().filter(r -> r.startsWith("volume ")).count(), "a data volume per node: "
+                + resources);
+        assertEquals(2, topology.diagnosticTargets().size());
+    }
+
+    @Test
+    @Order(2)
+    void dbLatencySlowsTheApplicationsDatabaseCallsUntilHealed() throws Exception {
+        Fault fault = new DbLatency(LinkTarget.PRIMARY, 300, 0);
+        fault.inject(context.forFault("test"));
+        try {
+            long slowed = timedWrite();
+            assertTrue(slowed >= 300, "a write through a 300 ms link took " + slowed + " ms");
+        } finally {
+            fault.heal(context.forFault("test"));
+        }
+        assertTrue(timedWrite() < 300, "healed");
+    }
+
+    @Test
+    @Order(3)
+    void proxyDownRefusesTheReplicaLinkUntilHealed() throws Exception {
+        String url = proxiedUrl(topology.links().replicaApp().get(0));
+        Fault fault = new ProxyDown(LinkTarget.REPLICAS);
+        fault.inject(context.forFault("test"));
+        try {
+            assertThrows(SQLException.class, () -> DriverManager.getConnection(url, credentials()).close());
+        } finally {
+            fault.heal(context.forFault("test"));
+        }
+        DriverManager.getConnection(url, credentials()).close();
+    }
+
+    @Test
+    @Order(4)
+    void connectionResetResetsConnectionsOnThePrimaryLink() throws Exception {
+        String url = proxiedUrl(topology.links().primaryApp());
+        try (Connection c = DriverManager.getConnection(url, credentials()); Statement s = c.createStatement()) {
+            s.execute("SELECT 1");
+            Fault fault = new ConnectionReset(LinkTarget.PRIMARY);
+            fault.inject(context.forFault("test"));
+            try {
+                SQLException e = assertThrows(SQLException.class, () -> s.execute("SELECT 1"));
+                assertEquals("08006", e.getSQLState(), "connection failure, not an SQL error: " + e);
+            } finally {
+                fault.heal(context.forFault("test"));
+            }
+        }
+        try (Connection c = DriverManager.getConnection(url, credentials()); Statement s = c.createStatement()) {
+            s.execute("SELECT 1");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void replicationCutLetsTheReplicaFallBehindUntilHealed() throws Exception {
+        Fault fault = new ReplicationCut();
+        fault.inject(context.forFault("test"));
+        try {
+            for (int i = 0; i < 5; i++) {
+                assertEquals(200, write(), "the primary keeps taking writes");
+            }
+            try (Connection c = primary(); Statement s = c.createStatement()) {
+                s.execute("SELECT pg_switch_wal()");
+            }
+            Lag lag = topology.replicationLag().orElseThrow();
+            assertTrue(lag.bytes() > 0, "replica behind while cut: " + lag);
+        } finally {
+            fault.heal(context.forFault("test"));
+        }
+        awaitCaughtUp();
+    }
+
+    @Test
+    @Order(6)
+    void replicationLagDelaysTheStreamAndReportsTheLagReached() throws Exception {
+        FaultTimeline timeline = new FaultTimeline(System.nanoTime());
+        ChaosContext ctx = new ChaosContext(topology, timeline, context.writeProbe()).forFault("F1 ReplicationLag");
+        Fault fault = ReplicationLag.lagMs(500);
+        fault.inject(ctx);
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            boolean behind = false;
+            while (!behind && System.nanoTime() < deadline) {
+                assertEquals(200, write());
+                behind = topology.replicationLag().map(l -> l.bytes() > 0).orElse(false);
+            }
+            assertTrue(behind, "the replica must fall behind while its stream is delayed");
+            Thread.sleep(600); // let the fault's sampler see the lag
+        } finally {
+            fault.heal(ctx);
+        }
+        assertTrue(timeline.lastValue("maxLagBytes").orElseThrow() > 0, timeline.events().toString());
+        awaitCaughtUp();
+    }
+
+    @Test
+    @Order(7)
+    void primaryFailoverKillsThePrimaryContainerPromotesTheReplicaAndRejoinsTheOldPrimary() throws Exception {
+        FaultTimeline timeline = new FaultTimeline(System.nanoTime());
+        ChaosContext ctx = new ChaosContext(topology, timeline, context.writeProbe()).forFault("F1 PrimaryFailover");
+        Fault fault = new PrimaryFailover(true);
+        fault.inject(ctx);
+        fault.heal(ctx);
+        assertEquals("pg2", topology.links().primaryApp(), "links follow the new roles");
+        assertEquals(List.of("pg1"), topology.links().replicaApp());
+        double rto = timeline.lastValue("rtoMs").orElseThrow();
+        assertTrue(rto > 0 && rto < 15_000, "client-observed RTO " + rto + " ms");
+        assertEquals(200, write(), "the storefront writes to the new primary without a restart");
+        try (Connection c = primary(); Statement s = c.createStatement()) {
+            assertEquals("f", value(s, "SELECT pg_is_in_recovery()"), "the audit's URL follows the new primary");
+            assertEquals("streaming", value(s, "SELECT state FROM pg_stat_replication WHERE application_name = 'pg1'"),
+                    "the old primary streams again, as a new container");
+        }
+        assertFalse(timeline.events().stream().anyMatch(e -> e.kind() == FaultTimeline.Kind.ERROR),
+                timeline.events().toString());
+    }
+
+    // ---- failures a user can act on ---------------------------------------------------------------------------
+
+    @Test
+    void aMissingImageIsRefusedSayingHowToGetIt() {
+        DockerTestSupport.assumeDocker();
+        var before = DockerTestSupport.runsWithResources();
+        TopologyException e = assertThrows(TopologyException.class, () -> DockerTopology.start(
+                environment(Map.of("docker.postgresImage", "doorbuster/no-such-postgres:1")), null));
+        assertTrue(e.getMessage().startsWith("Image 'doorbuster/no-such-postgres:1' (docker.postgresImage in "
+                + "environments/docker.json) is not on this machine"), e.getMessage());
+        assertTrue(e.getMessage().contains("docker pull doorbuster/no-such-postgres:1"), e.getMessage());
+        assertTrue(e.getMessage().contains("docker/images/build"), e.getMessage());
+        assertEquals(before, DockerTestSupport.runsWithResources(), "nothing was started");
+    }
+
+    /** A run whose JVM died (SIGKILL) left labelled resources: the next start removes them, and only them. */
+    @Test
+    void theNextStartRemovesWhatARunWhoseJvmDiedLeftBehind() throws Exception {
+        DockerTestSupport.assumeDocker();
+        DockerClient docker = DockerTestSupport.docker();
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Map<String, String> dead = Map.of(RunResources.RUN, "test-dead-" + gone.pid(),
+                RunResources.OWNER_PID, Long.toString(gone.pid()), RunResources.OWNER_STARTED, "1");
+        RunResources alive = RunResources.ownedByThisJvm("test-alive-" + ProcessHandle.current().pid());
+        String container = docker.createContainerCmd(DockerTestSupport.JAVA_IMAGE).withCmd("sleep", "600")
+                .withLabels(dead).exec().getId();
+        docker.startContainerCmd(container).exec();
+        docker.createNetworkCmd().withName("test-dead-net-" + gone.pid()).withLabels(dead).exec();
+        docker.createVolumeCmd().withName("test-dead-vol-" + gone.pid()).withLabels(dead).exec();
+        docker.createVolumeCmd().withName("test-alive-vol-" + ProcessHandle.current().pid())
+                .withLabels(alive.labels()).exec();
+        try {
+            assertEquals(3, DockerTestSupport.resourcesOf(dead.get(RunResources.RUN)).size());
+            // The next start cleans up first, then refuses (its image is missing): cleaning does not need a run.
+            assertThrows(TopologyException.class, () -> DockerTopology.start(
+                    environment(Map.of("docker.postgresImage", "doorbuster/no-such-postgres:1")), null));
+            assertEquals(List.of(), DockerTestSupport.resourcesOf(dead.get(RunResources.RUN)));
+            assertEquals(1, DockerTestSupport.resourcesOf(alive.runId()).size(), "a live run's volume is left alone");
+        } finally {
+            alive.removeAll(docker);
+            RunResources.removeRuns(docker, java.util.Set.of(dead.get(RunResources.RUN)));
+        }
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------
+
+    private static Connection primary() throws SQLException {
+        return DriverManager.getConnection(topology.writerJdbcUrl(), credentials());
+    }
+
+    private static Properties credentials() {
+        Properties p = new Properties();
+        p.setProperty("user", topology.dbUser());
+        p.setProperty("password", topology.dbPassword());
+        return p;
+    }
+
+    private static String proxiedUrl(String proxy) {
+        return "jdbc:postgresql://" + topology.proxyHostAddress(proxy)
+                + "/storefront?sslmode=disable&connectTimeout=2&socketTimeout=5";
+    }
+
+    private static String value(Statement s, String sql) throws SQLException {
+        try (ResultSet r = s.executeQuery(sql)) {
+            return r.next() ? r.getString(1) : null;
+        }
+    }
+
+    private static void awaitCaughtUp() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (topology.replicationLag().map(Lag::caughtUp).orElse(false)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the replica did not catch up: " + topology.replicationLag());
+    }
+
+    private static int write() throws IOException, InterruptedException {
+        HttpRequest put = HttpRequest.newBuilder(URI.create(topology.appUrl() + "/users/7"))
+                .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"name\": \"Fault Tester\"}")).build();
+        return HTTP.send(put, HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    /** Median of 3 writes, in ms. */
+    private static long timedWrite() throws IOException, InterruptedException {
+        long[] ms = new long[3];
+        for (int i = 0; i < ms.length; i++) {
+            long t0 = System.nanoTime();
+            assertEquals(200, write());
+            ms[i] = (System.nanoTime() - t0) / 1_000_000;
+        }
+        java.util.Arrays.sort(ms);
+        return ms[1];
+    }
+}
