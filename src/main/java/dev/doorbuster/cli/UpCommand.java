@@ -15,14 +15,15 @@ import dev.doorbuster.postgres.SyncMode;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.topology.LocalTopology;
+import dev.doorbuster.topology.docker.DockerTopology;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 
-/** {@code doorbuster up}: starts a local topology, prints its endpoints, stops it on Ctrl-C (or after --for). */
+/** {@code doorbuster up}: starts a local or docker topology, prints its endpoints, stops it on Ctrl-C (or after --for). */
 @Command(name = "up", mixinStandardHelpOptions = true,
-        description = "Start the local topology of an environment (PostgreSQL primary + replicas, the chaos proxy on "
-                + "every database link, the storefront), print its endpoints, and keep it running until Ctrl-C.")
+        description = "Start the topology of a local or docker environment (PostgreSQL primary + replicas, the chaos "
+                + "proxy on every database link, the application), print its endpoints, and keep it running until Ctrl-C.")
 final class UpCommand implements Callable<Integer> {
     @Option(names = "--env", defaultValue = "local",
             description = "Environment name (environments/<name>.json) or file. Default: ${DEFAULT-VALUE}.")
@@ -69,11 +70,16 @@ final class UpCommand implements Callable<Integer> {
             overrides.setProperty("postgres.binaries", pgBin.toString());
         }
         Environment environment = new EnvironmentLoader(Path.of("environments"), overrides).load(env);
-        if (!environment.isLocal()) {
+        if (!environment.ownsDatabase()) {
             throw new IllegalArgumentException("'" + env + "' is an external environment: it already runs elsewhere, so "
-                    + "there is nothing to start. 'up' starts local environments.");
+                    + "there is nothing to start. 'up' starts local and docker environments.");
         }
-        AutoCloseable running = dbOnly ? startCluster(environment) : startTopology(environment);
+        if (environment.isDocker() && dbOnly) {
+            throw new IllegalArgumentException("--db-only is for local environments; '" + env + "' is a docker one "
+                    + "(its databases come with their proxies).");
+        }
+        AutoCloseable running = environment.isDocker() ? startContainers(environment)
+                : dbOnly ? startCluster(environment) : startTopology(environment);
         System.out.println(runFor == null ? "Press Ctrl-C to stop." : "Stopping by itself in " + runFor.toSeconds() + " s.");
         System.out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
@@ -101,6 +107,20 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("  metrics        " + topology.appMetricsUrl());
         System.out.println("  toxiproxy API  " + topology.toxiproxyUrl() + "  proxies: " + topology.links());
         printNodes(cluster);
+        return topology;
+    }
+
+    private AutoCloseable startContainers(Environment environment) {
+        Path runDir = Path.of("target", "doorbuster", "up-" + System.currentTimeMillis()).toAbsolutePath();
+        DockerTopology topology = DockerTopology.start(environment, runDir);
+        System.out.println("Doorbuster topology '" + environment.name() + "' is up in containers labelled "
+                + "dev.doorbuster.run=" + topology.runId() + " (logs kept in " + runDir + " when it stops)");
+        System.out.println("  application    " + topology.appUrl());
+        System.out.println("  toxiproxy API  " + topology.toxiproxyUrl() + "  proxies: " + topology.links());
+        for (var node : topology.diagnosticTargets()) {
+            System.out.println("  " + node.role() + "  " + node.name() + "  " + node.jdbcUrl() + "  (user "
+                    + topology.dbUser() + ", password " + topology.dbPassword() + ")");
+        }
         return topology;
     }
 

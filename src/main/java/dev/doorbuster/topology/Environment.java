@@ -23,11 +23,11 @@ public record Environment(String name, Path source, Type type, String descriptio
     }
 
     /**
-     * Local PostgreSQL cluster.
+     * The PostgreSQL cluster (local: processes; docker: containers).
      *
      * @param replicas          streaming replicas (0-8)
      * @param synchronousCommit {@code off}, {@code on} or {@code remote_apply}
-     * @param binaries          folder of system PostgreSQL binaries, or null for the bundled ones
+     * @param binaries          local only: folder of system PostgreSQL binaries, or null for the bundled ones
      * @param settings          extra server settings for every node
      */
     public record Postgres(int replicas, String synchronousCommit, String binaries, Map<String, String> settings) {
@@ -40,7 +40,7 @@ public record Environment(String name, Path source, Type type, String descriptio
      *                            contract ({@code POSTGRES_USER}/{@code _PASSWORD}/{@code _DB}, {@code PGDATA},
      *                            {@code postgres -c name=value}, {@code /docker-entrypoint-initdb.d}, {@code pg_basebackup})
      * @param proxyImage          {@link #DOORBUSTER_PROXY} for Doorbuster's own proxy (layered on {@code javaImage}
-     *                            from this project's classes), or a Toxiproxy image (2.5 or later: {@code reset_peer})
+     *                            from this project's classes), or a Toxiproxy image (one with the {@code reset_peer} toxic)
      * @param javaImage           Java 17+ runtime image that Doorbuster's own images are layered on
      * @param pull                pull an image that is not on this machine; false (default): refuse, saying how to get it
      * @param startTimeoutSeconds how long each container may take to become ready

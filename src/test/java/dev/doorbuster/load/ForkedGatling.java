@@ -117,6 +117,18 @@ public final class ForkedGatling {
     /** Starts a run and returns at once. */
     public static Running start(String simulation, Path reports, Path home, Map<String, String> properties)
             throws IOException {
+        return start(simulation, reports, home, properties, Map.of());
+    }
+
+    /** As {@link #run}, with {@code environment} variables added to the run's process. */
+    public static Result run(String simulation, Path reports, Path home, Map<String, String> properties,
+                             Map<String, String> environment) throws IOException, InterruptedException {
+        return start(simulation, reports, home, properties, environment).await(java.time.Duration.ofMinutes(8));
+    }
+
+    /** Starts a run with {@code environment} variables added to its process, and returns at once. */
+    public static Running start(String simulation, Path reports, Path home, Map<String, String> properties,
+                                Map<String, String> environment) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "--add-opens=java.base/java.lang=ALL-UNNAMED",
                 // Gatling's version check must fail locally (no outside calls; see gatling-notes.md).
@@ -131,7 +143,9 @@ public final class ForkedGatling {
                 "-s", simulation.contains(".") ? simulation : "dev.doorbuster.simulations." + simulation,
                 "-rf", reports.toString()));
         Path log = Files.createTempFile("gatling-" + simulation, ".log");
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(environment);
+        Process process = builder.start();
         // If this JVM dies first (Ctrl-C, a killed build), the run is stopped too: SIGTERM lets its own hooks
         // stop its topology.
         Runtime.getRuntime().addShutdownHook(new Thread(process::destroy, "stop-forked-gatling"));

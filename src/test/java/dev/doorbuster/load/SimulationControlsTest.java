@@ -383,7 +383,7 @@ class SimulationControlsTest {
     }
 
     /** Live servers, app JVMs and Gatling JVMs of the runs under {@code home}, judged by their command lines. */
-    private static List<Long> leftovers(String home) {
+    static List<Long> leftovers(String home) {
         try (var procs = Files.list(Path.of("/proc"))) {
             return procs.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
                     .map(Long::parseLong).filter(pid -> pid != ProcessHandle.current().pid())
@@ -396,7 +396,7 @@ class SimulationControlsTest {
         }
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         try (var tree = Files.walk(root)) {
             for (Path p : (Iterable<Path>) tree.sorted(java.util.Comparator.reverseOrder())::iterator) {
                 Files.deleteIfExists(p);
@@ -441,14 +441,14 @@ class SimulationControlsTest {
         }
     }
 
-    private static double injectedAt(ForkedGatling.Result run, String fault) {
+    static double injectedAt(ForkedGatling.Result run, String fault) {
         return run.verdict().timeline().stream().filter(e -> e.fault().endsWith(fault)
                         && e.kind() == dev.doorbuster.chaos.FaultTimeline.Kind.INJECT)
                 .findFirst().orElseThrow(() -> new AssertionError("no " + fault + " in the timeline")).atMillis() / 1000.0;
     }
 
     /** Keys starting with {@code prefix} of writes the client saw acknowledged, with the run second of the answer. */
-    private static Map<String, Double> acknowledged(Path history, String prefix) throws IOException {
+    static Map<String, Double> acknowledged(Path history, String prefix) throws IOException {
         Map<String, Double> acked = new java.util.HashMap<>();
         for (JsonNode op : new ObjectMapper().readTree(history.toFile())) {
             JsonNode mop = op.path("value").path(0);
@@ -460,7 +460,7 @@ class SimulationControlsTest {
         return acked;
     }
 
-    private static Set<String> keysAcknowledgedBetween(Map<String, Double> acked, double from, double to) {
+    static Set<String> keysAcknowledgedBetween(Map<String, Double> acked, double from, double to) {
         Set<String> keys = new java.util.HashSet<>();
         acked.forEach((key, at) -> {
             if (at >= from && at < to) {
@@ -471,13 +471,18 @@ class SimulationControlsTest {
     }
 
     private Path reportFile(ForkedGatling.Result run, String name) throws IOException {
+        return reportFile(reports, name);
+    }
+
+    /** The file {@code name} of the run folder under {@code reports}. */
+    static Path reportFile(Path reports, String name) throws IOException {
         try (var files = Files.walk(reports, 2)) {
             return files.filter(f -> f.getFileName().toString().equals(name) && !f.getParent().equals(reports))
                     .findFirst().orElseThrow(() -> new AssertionError(name + " missing under " + reports));
         }
     }
 
-    private static String tail(ForkedGatling.Result run) {
+    static String tail(ForkedGatling.Result run) {
         String[] lines = run.output().split("\n");
         return String.join("\n", List.of(lines).subList(Math.max(0, lines.length - 60), lines.length))
                 + (run.verdict() == null ? "" : "\n" + run.verdict().summary());

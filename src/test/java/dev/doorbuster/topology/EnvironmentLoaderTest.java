@@ -102,7 +102,7 @@ class EnvironmentLoaderTest {
 
     @Test
     void wrongEnumValueListsTheChoices() {
-        assertMentions(fails("{\"type\": \"cloud\"}"), "field 'type'", "'cloud'", "local, external");
+        assertMentions(fails("{\"type\": \"cloud\"}"), "field 'type'", "'cloud'", "local, docker, external");
         assertMentions(fails("{\"type\": \"local\", \"app\": {\"routing\": \"replika\"}}"), "app.routing", "'replika'",
                 "replica, primary, read-your-writes, sticky");
         assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"synchronousCommit\": \"yes\"}}"),
@@ -157,7 +157,7 @@ class EnvironmentLoaderTest {
 
     @Test
     void missingType() {
-        assertMentions(fails("{\"app\": {}}"), "test.json", "missing required field 'type'", "local or external");
+        assertMentions(fails("{\"app\": {}}"), "test.json", "missing required field 'type'", "local, docker or external");
     }
 
     @Test
@@ -205,5 +205,74 @@ class EnvironmentLoaderTest {
         EnvironmentException e = assertThrows(EnvironmentException.class,
                 () -> new EnvironmentLoader(dir, props).load("stagng"));
         assertMentions(e, "'stagng' not found", "stagng.json", "Available: local", "-Ddoorbuster.env");
+    }
+
+    // ---- docker ----------------------------------------------------------------------------------------------
+
+    @Test
+    void shippedDockerEnvironment() {
+        Environment env = new EnvironmentLoader(Path.of("environments"), new Properties()).load("docker");
+        assertEquals(Environment.Type.DOCKER, env.type());
+        assertTrue(env.ownsDatabase() && env.runsStorefront());
+        assertEquals("postgres:15", env.docker().postgresImage(), "the official image, a pinned major");
+        assertTrue(env.docker().doorbusterProxy());
+        assertEquals(false, env.docker().pull(), "nothing is pulled unless asked");
+        assertNull(env.app().image(), "the reference storefront");
+    }
+
+    @Test
+    void dockerImagesAreOverridableAndValidated() throws IOException {
+        props.setProperty("docker.postgresImage", "doorbuster/postgres:15");
+        assertEquals("doorbuster/postgres:15", load("{\"type\": \"docker\"}").docker().postgresImage());
+        props.setProperty("docker.postgresImage", "Postgres::15");
+        assertMentions(fails("{\"type\": \"docker\"}"), "-Ddocker.postgresImage=Postgres::15",
+                "field 'docker.postgresImage' is 'Postgres::15', not a valid image name");
+        props.clear();
+        assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"javaImage\": \" \"}}"),
+                "field 'docker.javaImage' is empty");
+        assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"startTimeoutSeconds\": 5}}"),
+                "field 'docker.startTimeoutSeconds' is 5; expected between 10 and 3600");
+        assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"postgres\": \"x\"}}"),
+                "unknown field 'docker.postgres'", "postgresImage");
+    }
+
+    @Test
+    void aServiceImageNeedsAPortAHealthPathAndKnownPlaceholders() throws IOException {
+        Environment env = load("{\"type\": \"docker\", \"app\": {\"image\": \"shop/checkout:1.42\", \"port\": 9000, "
+                + "\"healthPath\": \"/ready\", \"metricsUrl\": \"/metrics\", "
+                + "\"environment\": {\"DB_URL\": \"${writerJdbcUrl}\", \"DB\": \"${dbUser}:${dbPassword}\"}}}");
+        assertEquals("shop/checkout:1.42", env.app().image());
+        assertEquals(9000, env.app().port());
+        assertTrue(env.ownsDatabase());
+        assertTrue(!env.runsStorefront(), "the pools are the service's own");
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"image\": \"shop/checkout:1.42\", "
+                        + "\"environment\": {\"DB_URL\": \"${writerUrl}\"}}}"),
+                "field 'app.environment.DB_URL' uses placeholder ${writerUrl}", "${writerJdbcUrl}", "${dbPassword}");
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"image\": \"shop/checkout:1.42\", \"port\": 0}}"),
+                "field 'app.port' is 0; expected between 1 and 65535");
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"image\": \"shop/checkout:1.42\", "
+                + "\"healthPath\": \"health\"}}"), "field 'app.healthPath' is 'health'; expected a path that starts with /");
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"image\": \"shop/checkout:1.42\", "
+                + "\"metricsUrl\": \"http://127.0.0.1:9000/metrics\"}}"), "field 'app.metricsUrl'", "a path of the service");
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"environment\": {\"A\": \"b\"}}}"),
+                "field 'app.environment' is only for a service image (app.image)");
+    }
+
+    @Test
+    void dockerOnlyFieldsAreRefusedElsewhereAndOthersInDocker() {
+        assertMentions(fails("{\"type\": \"local\", \"docker\": {\"postgresImage\": \"postgres:16\"}}"),
+                "field 'docker' is only for docker environments");
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"image\": \"shop/checkout:1.42\"}}"),
+                "field 'app.image' is only for docker environments");
+        assertMentions(fails("{\"type\": \"docker\", \"proxy\": {\"url\": \"http://127.0.0.1:8474\"}}"),
+                "field 'proxy.url' is only for local and external environments", "docker.proxyImage");
+        assertMentions(fails("{\"type\": \"docker\", \"postgres\": {\"binaries\": \"/usr/lib/postgresql/15/bin\"}}"),
+                "field 'postgres.binaries' is only for local environments");
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}}"),
+                "field 'app.url' is only for external environments (a docker run");
+        assertMentions(fails("{\"type\": \"docker\", \"database\": {\"writerUrl\": \"jdbc:postgresql://x/y\"}}"),
+                "field 'database' is only for external environments (a docker one makes its own database)");
+        assertMentions(fails("{\"type\": \"kubernetes\"}"), "field 'type' has value 'kubernetes'; expected one of "
+                + "local, docker, external");
     }
 }

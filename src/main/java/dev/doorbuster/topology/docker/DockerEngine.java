@@ -1,8 +1,15 @@
 package dev.doorbuster.topology.docker;
 
+import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
+import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
+import java.net.Socket;
+import java.net.StandardProtocolFamily;
+import java.net.URI;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -24,17 +31,47 @@ final class DockerEngine {
 
     /** The engine's client; a {@link TopologyException} saying how to get one when none answers. */
     static DockerClient connect() {
+        String host = System.getenv("DOCKER_HOST");
+        if (host != null && !host.isBlank() && !answers(host)) {
+            // Testcontainers would quietly try other sockets; the docker CLI, and a user, take DOCKER_HOST at its word.
+            throw noEngine(" at DOCKER_HOST=" + host);
+        }
         withoutReaper();
         DockerClientFactory factory = DockerClientFactory.instance();
         publishedPortsOnLoopbackWhenTheEngineIsOurs(factory);
         if (!factory.isDockerAvailable()) {
-            String host = System.getenv("DOCKER_HOST");
-            throw new TopologyException("No Docker engine answers" + (host == null ? " (DOCKER_HOST is not set; the "
-                    + "default socket /var/run/docker.sock was tried)" : " at DOCKER_HOST=" + host) + ". Start one "
-                    + "(Linux: `sudo dockerd --ip 127.0.0.1`, so published ports stay on loopback; or Docker Desktop), "
-                    + "check that `docker info` works for this user, or run without Docker: -Ddoorbuster.env=local.");
+            throw noEngine(host == null ? " (DOCKER_HOST is not set; the default socket /var/run/docker.sock was tried)"
+                    : " at DOCKER_HOST=" + host);
         }
         return factory.client();
+    }
+
+    private static TopologyException noEngine(String where) {
+        return new TopologyException("No Docker engine answers" + where + ". Start one (Linux: `sudo dockerd --ip "
+                + "127.0.0.1`, so published ports stay on loopback; or Docker Desktop), check that `docker info` works for "
+                + "this user, or run without Docker: -Ddoorbuster.env=local.");
+    }
+
+    /** Whether something accepts connections at a {@code unix://} or {@code tcp://} DOCKER_HOST (others: assumed). */
+    private static boolean answers(String dockerHost) {
+        try {
+            URI uri = URI.create(dockerHost);
+            if ("unix".equals(uri.getScheme())) {
+                try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                    channel.connect(UnixDomainSocketAddress.of(uri.getPath()));
+                    return true;
+                }
+            }
+            if ("tcp".equals(uri.getScheme())) {
+                try (Socket socket = new Socket()) {
+                    socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 3_000);
+                    return true;
+                }
+            }
+            return true;
+        } catch (IOException | IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /**

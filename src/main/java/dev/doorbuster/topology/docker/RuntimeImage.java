@@ -77,15 +77,41 @@ public final class RuntimeImage {
         return tag;
     }
 
-    /** Directories and jars of this JVM's classpath that exist. */
+    /**
+     * Directories and jars of this JVM's classpath that exist, with the entries of manifest {@code Class-Path}s
+     * (a launcher may run a "pathing jar" that only names the real classpath, as the Gatling plugin does).
+     */
     private static List<Path> classpath() {
-        List<Path> entries = new ArrayList<>();
+        java.util.Set<Path> entries = new java.util.LinkedHashSet<>();
         for (String entry : AppProcess.classpath().split(File.pathSeparator)) {
-            if (!entry.isBlank() && Files.exists(Path.of(entry))) {
-                entries.add(Path.of(entry));
+            if (!entry.isBlank()) {
+                addWithManifestClassPath(entries, Path.of(entry));
             }
         }
-        return entries;
+        return new ArrayList<>(entries);
+    }
+
+    private static void addWithManifestClassPath(java.util.Set<Path> entries, Path entry) {
+        Path path = entry.toAbsolutePath().normalize();
+        if (!Files.exists(path) || !entries.add(path) || !Files.isRegularFile(path)) {
+            return;
+        }
+        try (java.util.jar.JarFile jar = new java.util.jar.JarFile(path.toFile())) {
+            java.util.jar.Manifest manifest = jar.getManifest();
+            String classPath = manifest == null ? null
+                    : manifest.getMainAttributes().getValue(java.util.jar.Attributes.Name.CLASS_PATH);
+            if (classPath != null) {
+                for (String ref : classPath.trim().split("\\s+")) {
+                    try {
+                        addWithManifestClassPath(entries, Path.of(path.toUri().resolve(ref)));
+                    } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+                        log.debug("Skipping Class-Path entry {} of {}: {}", ref, path, e.toString());
+                    }
+                }
+            }
+        } catch (IOException e) {
+            log.debug("Cannot read the manifest of {}: {}", path, e.toString());
+        }
     }
 
     /** Base image plus every entry's files, sizes and modification times. */
@@ -120,6 +146,13 @@ public final class RuntimeImage {
                     + "COPY classes/ /doorbuster/classes/\n"
                     + "WORKDIR /doorbuster\n";
             add(tar, "Dockerfile", dockerfile.getBytes(StandardCharsets.UTF_8));
+            // COPY needs both folders, even if one stays empty.
+            for (String folder : List.of("lib/", "classes/")) {
+                TarArchiveEntry dir = new TarArchiveEntry(folder);
+                dir.setMode(040755);
+                tar.putArchiveEntry(dir);
+                tar.closeArchiveEntry();
+            }
             int jar = 0;
             int folder = 0;
             for (Path entry : entries) {
@@ -129,10 +162,6 @@ public final class RuntimeImage {
                 } else if (entry.toString().endsWith(".jar")) {
                     addFile(tar, "lib/" + (jar++) + "-" + entry.getFileName(), entry);
                 }
-            }
-            if (jar == 0) {
-                tar.putArchiveEntry(new TarArchiveEntry("lib/"));
-                tar.closeArchiveEntry();
             }
         }
     }

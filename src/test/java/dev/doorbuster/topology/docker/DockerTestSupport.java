@@ -49,6 +49,52 @@ public final class DockerTestSupport {
         return Map.of("doorbuster.env", "docker", "docker.postgresImage", POSTGRES_IMAGE, "docker.javaImage", JAVA_IMAGE);
     }
 
+    /**
+     * The reference storefront as a service image, as a user's would be: it takes its database from environment
+     * variables ({@code WRITER_URL}, {@code READER_URL}, {@code DB_USER}, {@code DB_PASSWORD}, {@code SEED_PRODUCTS},
+     * {@code SEED_USERS}, {@code ROUTING}), listens on 8080 and answers {@code /health}. Built here on Doorbuster's runtime image.
+     */
+    public static String storefrontImage() {
+        DockerClient docker = docker();
+        String runtime = RuntimeImage.ensure(docker, JAVA_IMAGE);
+        String dockerfile = "FROM " + runtime + "\n"
+                + "EXPOSE 8080\n"
+                + "CMD [\"sh\", \"-c\", \"exec java -Xmx384m -XX:+UseParallelGC -cp '" + RuntimeImage.CLASSPATH + "' "
+                + "dev.doorbuster.app.Storefront --host 0.0.0.0 --port 8080 --writer-url \\\"$WRITER_URL\\\" "
+                + "--reader-url \\\"$READER_URL\\\" --db-user \\\"$DB_USER\\\" --db-password \\\"$DB_PASSWORD\\\" "
+                + "--routing \\\"$ROUTING\\\" --init-schema --seed-products \\\"$SEED_PRODUCTS\\\" --seed-users \\\"$SEED_USERS\\\"\"]\n";
+        String tag = "doorbuster/storefront-test:" + runtime.substring(runtime.indexOf(':') + 1) + "-"
+                + Integer.toHexString(dockerfile.hashCode());
+        if (DockerEngine.hasImage(docker, tag)) {
+            return tag;
+        }
+        // Earlier builds (older classes) go, so that their runtime images can go too.
+        for (var image : docker.listImagesCmd().withImageNameFilter("doorbuster/storefront-test").exec()) {
+            try {
+                docker.removeImageCmd(image.getId()).withForce(true).exec();
+            } catch (RuntimeException inUse) {
+                // a container still uses it; the next build tries again
+            }
+        }
+        try {
+            java.io.ByteArrayOutputStream tar = new java.io.ByteArrayOutputStream();
+            try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(tar)) {
+                byte[] content = dockerfile.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("Dockerfile");
+                entry.setSize(content.length);
+                out.putArchiveEntry(entry);
+                out.write(content);
+                out.closeArchiveEntry();
+            }
+            docker.buildImageCmd().withTarInputStream(new java.io.ByteArrayInputStream(tar.toByteArray()))
+                    .withTags(java.util.Set.of(tag)).withPull(false).withLabels(Map.of("dev.doorbuster.image", "true"))
+                    .exec(new com.github.dockerjava.api.command.BuildImageResultCallback()).awaitImageId();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return tag;
+    }
+
     public static DockerClient docker() {
         return DockerEngine.connect();
     }

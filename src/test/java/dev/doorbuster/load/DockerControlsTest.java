@@ -1,0 +1,193 @@
+package dev.doorbuster.load;
+
+import static dev.doorbuster.load.SimulationControlsTest.acknowledged;
+import static dev.doorbuster.load.SimulationControlsTest.injectedAt;
+import static dev.doorbuster.load.SimulationControlsTest.keysAcknowledgedBetween;
+import static dev.doorbuster.load.SimulationControlsTest.reportFile;
+import static dev.doorbuster.load.SimulationControlsTest.tail;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.doorbuster.process.ProcessRegistry;
+import dev.doorbuster.topology.docker.DockerTestSupport;
+import dev.doorbuster.verdict.CheckResult;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Whole runs on the docker environment ({@code -Ddoorbuster.env=docker}), each in its own JVM as
+ * {@code mvn gatling:test} runs them, on images built here from Debian's packages. Skipped, saying why, where no
+ * Docker engine or no such image is available.
+ */
+class DockerControlsTest {
+    private static final Pattern RUN_LABEL = Pattern.compile("labelled dev\\.doorbuster\\.run=(\\S+)");
+    @TempDir
+    Path reports;
+    private Path home;
+    private Set<String> runsBefore;
+
+    @BeforeEach
+    void ownHome() throws IOException {
+        DockerTestSupport.assumeDocker();
+        home = Files.createTempDirectory(Path.of("/var/tmp"), "doorbuster-docker-controls-");
+        runsBefore = DockerTestSupport.runsWithResources();
+    }
+
+    @AfterEach
+    void nothingIsLeft() throws IOException {
+        if (home == null) {
+            return;
+        }
+        List<Long> left = SimulationControlsTest.leftovers(home.toString());
+        SimulationControlsTest.deleteTree(home);
+        assertEquals(List.of(), left, "processes of the run still alive: " + left.stream()
+                .map(pid -> pid + " " + String.join(" ", ProcessRegistry.commandLine(pid))).toList());
+        Set<String> runsNow = DockerTestSupport.runsWithResources();
+        runsNow.removeAll(runsBefore);
+        assertEquals(Set.of(), runsNow, "containers, networks or volumes of the run are left");
+    }
+
+    private static Map<String, String> docker(Map<String, String> more) {
+        Map<String, String> all = new HashMap<>(DockerTestSupport.localImages());
+        all.putAll(more);
+        return all;
+    }
+
+    @Test
+    void blackFridayOnDockerPasses() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of()));
+        assertEquals(0, run.exitCode(), tail(run));
+        assertTrue(run.verdict().passed(), run.verdict().summary());
+        assertEquals("docker", run.verdict().environment());
+        assertTrue(run.verdict().timeline().stream().anyMatch(e -> e.message().contains("rejoined")),
+                "the failover killed the primary container and rejoined it as a replica");
+        CheckResult rto = run.verdict().checks().stream().filter(c -> c.name().startsWith("failover RTO"))
+                .findFirst().orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(rto.actual() > 0 && rto.actual() < 15_000, rto.line());
+        assertTrue(run.verdict().writes().acknowledged() > 50, "writes were audited on the containers");
+        assertTrue(Files.exists(reportFile(reports, "chaos.html")));
+        assertTrue(Files.exists(workDirOf(run).resolve("postgres-pg1.log")), "the containers' logs are kept");
+        assertTrue(Files.exists(workDirOf(run).resolve("proxy.log")));
+    }
+
+    /** The consistency control's oracle, on containers: what the fault schedule makes certain to be lost. */
+    @Test
+    void asyncCutThenFailoverOnDockerCountsTheLostWrites() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, docker(Map.of(
+                "postgres.synchronousCommit", "off", "load.minutes", "0.5")));
+        assertEquals(2, run.exitCode(), tail(run));
+        double cutAt = injectedAt(run, "ReplicationCut");
+        double killAt = injectedAt(run, "PrimaryFailover");
+        Map<String, Double> ackedOrders = acknowledged(reportFile(reports, Run.HISTORY_FILE), "order:");
+        Set<String> certain = keysAcknowledgedBetween(ackedOrders, cutAt + 0.2, killAt);
+        Set<String> before = keysAcknowledgedBetween(ackedOrders, 0, cutAt - 0.5);
+        assertTrue(certain.size() >= 5, "orders were acknowledged between cut and kill: " + certain.size());
+        assertTrue(before.size() >= 3, "and before the cut: " + before.size());
+        Set<String> lost = new HashSet<>();
+        run.verdict().writes().kinds().forEach(k -> k.lostWrites().forEach(n -> lost.add(n.key())));
+        long found = certain.stream().filter(lost::contains).count();
+        assertTrue(found >= Math.ceil(0.9 * certain.size()), found + " of the " + certain.size()
+                + " orders the schedule makes certain to be lost were reported lost");
+        assertEquals(Set.of(), before.stream().filter(lost::contains).collect(java.util.stream.Collectors.toSet()),
+                "no order acknowledged before the cut is reported lost");
+        CheckResult lostCheck = run.check("lost acknowledged writes").orElseThrow();
+        assertFalse(lostCheck.pass(), lostCheck.line());
+    }
+
+    /** The user's-own-service path: a service image that takes its database from environment variables. */
+    @Test
+    void theStorefrontAsAServiceImagePassesAShortRun() throws Exception {
+        String image = DockerTestSupport.storefrontImage();
+        Path environment = Files.writeString(reports.resolve("my-service.json"), """
+                {
+                  "type": "docker",
+                  "app": {
+                    "image": "%s",
+                    "port": 8080,
+                    "healthPath": "/health",
+                    "metricsUrl": "/metrics",
+                    "environment": {
+                      "WRITER_URL": "${writerJdbcUrl}",
+                      "READER_URL": "${readerJdbcUrl}",
+                      "DB_USER": "${dbUser}",
+                      "DB_PASSWORD": "${dbPassword}",
+                      "ROUTING": "read-your-writes",
+                      "SEED_PRODUCTS": "2000",
+                      "SEED_USERS": "5000"
+                    }
+                  }
+                }
+                """.formatted(image));
+        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of(
+                "doorbuster.env", environment.toString(), "faults", "false")));
+        assertEquals(0, run.exitCode(), tail(run));
+        assertTrue(run.verdict().passed(), run.verdict().summary());
+        assertTrue(run.verdict().requests() > 100, "load was applied: " + run.verdict().requests());
+        assertTrue(run.verdict().writes().acknowledged() > 20, "the service's writes were audited");
+        assertTrue(Files.readString(workDirOf(run).resolve("app.log")).contains("listening on"),
+                "the service container's log is kept");
+    }
+
+    /** The run's work folder (servers' and containers' logs), named in its console output. */
+    private static Path workDirOf(ForkedGatling.Result run) {
+        Matcher m = Pattern.compile("\\(log (/\\S+)/app\\.log\\)").matcher(run.output());
+        if (m.find()) {
+            return Path.of(m.group(1));
+        }
+        try (var dirs = Files.list(Path.of("target", "doorbuster"))) {
+            return dirs.filter(d -> d.getFileName().toString().startsWith(run.verdict().simulation().toLowerCase(
+                    java.util.Locale.ROOT) + "-")).max(java.util.Comparator.comparing(d -> d.toFile().lastModified()))
+                    .orElseThrow();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void noDockerEngineIsAClearErrorBeforeAnythingStarts() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of()),
+                Map.of("DOCKER_HOST", "unix:///var/tmp/doorbuster-no-engine.sock"));
+        assertEquals(1, run.exitCode(), tail(run));
+        assertTrue(run.output().contains("No Docker engine answers at DOCKER_HOST=unix:///var/tmp/doorbuster-no-engine.sock"),
+                tail(run));
+        assertTrue(run.output().contains("-Ddoorbuster.env=local"), "says what else to do: " + tail(run));
+    }
+
+    /** SIGKILL of the run's JVM: its containers outlive it, and the next start removes them and its storefront. */
+    @Test
+    void whatAKilledRunLeavesIsRemovedByTheNextStart() throws Exception {
+        ForkedGatling.Running running = ForkedGatling.start("BlackFridaySimulation", reports, home,
+                docker(Map.of("load.minutes", "1")));
+        assertTrue(running.awaitOutput("Docker topology up", java.time.Duration.ofMinutes(3)), "the topology came up");
+        ProcessHandle.of(running.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        ForkedGatling.Result killed = running.await(java.time.Duration.ofSeconds(30));
+        assertEquals(137, killed.exitCode(), "killed by SIGKILL (128 + 9)");
+        Matcher label = RUN_LABEL.matcher(killed.output());
+        assertTrue(label.find(), "the run names its label: " + tail(killed));
+        String runId = label.group(1);
+        assertFalse(DockerTestSupport.resourcesOf(runId).isEmpty(), "the killed run's containers outlived it");
+        assertFalse(SimulationControlsTest.leftovers(home.toString()).isEmpty(), "and its storefront JVM");
+
+        // The next start (here one that stops at once: its image is missing) removes all of it first.
+        ForkedGatling.Result next = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of(
+                "docker.postgresImage", "doorbuster/no-such-postgres:1")));
+        assertEquals(1, next.exitCode(), tail(next));
+        assertTrue(next.output().contains("Image 'doorbuster/no-such-postgres:1' (docker.postgresImage in"), tail(next));
+        assertEquals(List.of(), DockerTestSupport.resourcesOf(runId));
+        assertEquals(List.of(), SimulationControlsTest.leftovers(home.toString()));
+    }
+}
