@@ -32,7 +32,14 @@ public abstract class DoorbusterSimulation extends Simulation {
     /** As {@link #plan(String, LoadProfile, FaultSchedule, JudgingMode, TrafficMix)}, with the plan's own deals. */
     protected final Run plan(String shoppers, LoadProfile load, FaultSchedule faults, JudgingMode mode, TrafficMix mix,
                              Doorbusters doorbusters) {
-        run = Run.start(getClass().getSimpleName(), load, faults, mode);
+        try {
+            run = Run.start(getClass().getSimpleName(), load, faults, mode);
+        } catch (RuntimeException e) {
+            // Gatling reports this as a crash under a reflection stack trace: say it plainly first.
+            System.err.println("[doorbuster] " + getClass().getSimpleName() + " cannot start: " + e.getMessage());
+            System.err.flush();
+            throw e;
+        }
         StorefrontJourneys journeys = new StorefrontJourneys(run, doorbusters);
         Run current = run;
         setUp(scenario(shoppers)

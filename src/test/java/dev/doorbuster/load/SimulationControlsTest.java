@@ -305,6 +305,10 @@ class SimulationControlsTest {
         assertEquals(1, run.exitCode(), tail(run));
         assertTrue(run.output().contains("field 'app.routing' is 'replika'; expected one of replica, primary, "
                 + "read-your-writes, sticky"), tail(run));
+        String firstError = run.output().lines().filter(l -> l.contains("ERROR") || l.contains("Exception")
+                || l.contains("[doorbuster]")).findFirst().orElse("");
+        assertTrue(firstError.startsWith("[doorbuster] BlackFridaySimulation cannot start: " + env + ": field 'app.routing'"),
+                "one clear line comes first, before any stack trace: " + firstError);
         assertFalse(run.output().contains("Local topology up"), "nothing was started");
         assertNull(run.verdict());
     }
