@@ -2,7 +2,6 @@ package dev.doorbuster.chaos;
 
 import java.io.IOException;
 import java.net.URI;
-import java.util.Map;
 
 import dev.doorbuster.topology.ClusterControl;
 import dev.doorbuster.topology.Topology;
@@ -40,9 +39,14 @@ public final class ChaosContext {
         return new ChaosContext(topology, toxiproxy, timeline, writeProbe, label);
     }
 
-    /** Records a measured effect of the current fault (e.g. the lag reached, the RTO). */
-    public void effect(String message, Map<String, Double> values) {
-        timeline.add(faultLabel == null ? "?" : faultLabel, FaultTimeline.Kind.EFFECT, message, values);
+    /** Records a measured effect of the current fault (the RTO, the lag reached), with what it means. */
+    public void effect(String message, FaultEffect effect) {
+        timeline.add(faultLabel == null ? "?" : faultLabel, FaultTimeline.Kind.EFFECT, message, effect);
+    }
+
+    /** Records something the current fault did that has no number the verdict reads (a promotion, a rejoin). */
+    public void effect(String message) {
+        effect(message, null);
     }
 
     public Topology topology() {
@@ -60,10 +64,14 @@ public final class ChaosContext {
     /** The proxy {@code name}; fails with a clear message if the Toxiproxy API lacks it. */
     public Proxy proxy(String name) throws IOException {
         if (toxiproxy == null) {
-            throw new FaultRefusedException("Environment '" + topology.environment().name() + "' has no chaos proxy "
-                    + "(proxy.url), so no network fault can be injected.");
+            throw noProxy();
         }
         return toxiproxy.getProxy(name);
+    }
+
+    private FaultRefusedException noProxy() {
+        return new FaultRefusedException("Environment '" + topology.environment().name() + "' has no chaos proxy "
+                + "(proxy.url), so no network fault can be injected.");
     }
 
     /** Refuses {@code fault} unless the environment allows it. */
@@ -72,6 +80,31 @@ public final class ChaosContext {
             throw new FaultRefusedException("Environment '" + topology.environment().name() + "' does not allow fault "
                     + fault.name() + " (" + fault.describe() + "). Add \"" + fault.name() + "\" to allowFaults in "
                     + topology.environment().source() + " if this environment can take it.");
+        }
+    }
+
+    /**
+     * Refuses {@code fault} unless the environment allows it and gives everything it says it needs
+     * ({@link Fault#needs()}): a chaos proxy, a replication link to act on, control of the cluster.
+     */
+    public void check(Fault fault) {
+        require(fault);
+        for (Fault.Need need : fault.needs()) {
+            switch (need) {
+                case PROXY -> {
+                    if (toxiproxy == null) {
+                        throw noProxy();
+                    }
+                }
+                case REPLICATION_LINK -> {
+                    if (topology.links().replication().isEmpty()) {
+                        throw new FaultRefusedException(fault.name() + ": environment '" + topology.environment().name()
+                                + "' names no replication link proxy (proxy.proxies.replication), so there is no "
+                                + "replication stream to act on.");
+                    }
+                }
+                case CLUSTER_CONTROL -> cluster(fault);
+            }
         }
     }
 

@@ -37,13 +37,14 @@ public final class ChaosRunner implements AutoCloseable {
         }
     }
 
-    /** Refuses, before anything starts, every fault the environment cannot or may not perform. */
+    /**
+     * Refuses, before anything starts, an environment granting faults that do not exist and every fault the
+     * environment cannot (by what the fault {@linkplain Fault#needs() needs}) or may not perform.
+     */
     public void checkAllowed() {
+        FaultKind.checkAllowFaults(context.topology().environment());
         for (Scheduled s : scheduled) {
-            context.require(s.entry.fault());
-            if (s.entry.fault() instanceof PrimaryFailover) {
-                context.cluster(s.entry.fault());
-            }
+            context.check(s.entry.fault());
         }
     }
 

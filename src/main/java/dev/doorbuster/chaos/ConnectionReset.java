@@ -1,7 +1,9 @@
 package dev.doorbuster.chaos;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 import eu.rekawek.toxiproxy.model.ToxicDirection;
 
@@ -20,8 +22,13 @@ public final class ConnectionReset implements Fault {
     }
 
     @Override
-    public String name() {
-        return "ConnectionReset";
+    public FaultKind kind() {
+        return FaultKind.CONNECTION_RESET;
+    }
+
+    @Override
+    public Set<Need> needs() {
+        return EnumSet.of(Need.PROXY);
     }
 
     @Override

@@ -1,7 +1,9 @@
 package dev.doorbuster.chaos;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 import eu.rekawek.toxiproxy.model.ToxicDirection;
 
@@ -24,8 +26,13 @@ public final class DbLatency implements Fault {
     }
 
     @Override
-    public String name() {
-        return "DbLatency";
+    public FaultKind kind() {
+        return FaultKind.DB_LATENCY;
+    }
+
+    @Override
+    public Set<Need> needs() {
+        return EnumSet.of(Need.PROXY);
     }
 
     @Override

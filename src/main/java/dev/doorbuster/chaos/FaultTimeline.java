@@ -4,12 +4,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalDouble;
+import java.util.Optional;
 
 /**
  * Every fault start, end and measured effect, stamped with the run time. Reports draw it over the
  * latency charts; the verdict takes per-fault windows (P99 while each fault was active) and measured
- * values (failover RTO) from it.
+ * effects ({@link FaultEffect}: the failover RTO, the lag reached) from it.
  */
 public final class FaultTimeline {
     public enum Kind {
@@ -19,11 +19,16 @@ public final class FaultTimeline {
     /**
      * @param atMillis milliseconds since the run started
      * @param fault    the fault instance's label ({@code F2 PrimaryFailover})
-     * @param values   measured numbers ({@code rtoMs}, {@code maxLagBytes}, ...)
+     * @param values   what was measured, as {@code verdict.json} holds it; read it as {@link #effect()}
      */
     public record Event(long atMillis, String fault, Kind kind, String message, Map<String, Double> values) {
         public int second() {
             return (int) (atMillis / 1000);
+        }
+
+        /** What this event measured, if anything (an RTO, the lag reached). */
+        public Optional<FaultEffect> effect() {
+            return FaultEffect.of(values);
         }
     }
 
@@ -46,12 +51,13 @@ public final class FaultTimeline {
     }
 
     public void add(String fault, Kind kind, String message) {
-        add(fault, kind, message, Map.of());
+        add(fault, kind, message, null);
     }
 
-    public synchronized void add(String fault, Kind kind, String message, Map<String, Double> values) {
+    /** An event of {@code fault} now; {@code effect} (or null) is what it measured. */
+    public synchronized void add(String fault, Kind kind, String message, FaultEffect effect) {
         events.add(new Event((System.nanoTime() - startNanos) / 1_000_000, fault, kind, message,
-                new LinkedHashMap<>(values)));
+                effect == null ? Map.of() : new LinkedHashMap<>(effect.values())));
     }
 
     public synchronized List<Event> events() {
@@ -73,19 +79,14 @@ public final class FaultTimeline {
         return windows;
     }
 
-    /** The last value measured under {@code key} by any fault (e.g. {@code rtoMs}). */
-    public synchronized OptionalDouble lastValue(String key) {
-        for (int i = events.size() - 1; i >= 0; i--) {
-            Double v = events.get(i).values().get(key);
-            if (v != null) {
-                return OptionalDouble.of(v);
-            }
-        }
-        return OptionalDouble.empty();
+    /** The last effect of type {@code type} measured by any fault (e.g. the last failover's RTO). */
+    public synchronized <T extends FaultEffect> Optional<T> last(Class<T> type) {
+        List<T> all = effects(type);
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
     }
 
-    /** Every value measured under {@code key}, in order (e.g. one RTO per failover of a soak). */
-    public synchronized List<Double> values(String key) {
-        return events.stream().map(e -> e.values().get(key)).filter(v -> v != null).toList();
+    /** Every effect of type {@code type}, in order (e.g. one RTO per failover of a soak). */
+    public synchronized <T extends FaultEffect> List<T> effects(Class<T> type) {
+        return events.stream().flatMap(e -> e.effect().stream()).filter(type::isInstance).map(type::cast).toList();
     }
 }

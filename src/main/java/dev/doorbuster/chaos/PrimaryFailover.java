@@ -1,8 +1,9 @@
 package dev.doorbuster.chaos;
 
 import java.time.Duration;
-import java.util.Map;
+import java.util.EnumSet;
 import java.util.Optional;
+import java.util.Set;
 
 import dev.doorbuster.topology.ClusterControl;
 
@@ -26,8 +27,13 @@ public final class PrimaryFailover implements Fault {
     }
 
     @Override
-    public String name() {
-        return "PrimaryFailover";
+    public FaultKind kind() {
+        return FaultKind.PRIMARY_FAILOVER;
+    }
+
+    @Override
+    public Set<Need> needs() {
+        return EnumSet.of(Need.PROXY, Need.CLUSTER_CONTROL);
     }
 
     @Override
@@ -50,21 +56,21 @@ public final class PrimaryFailover implements Fault {
         cluster.kill(oldPrimary);
         cluster.promote(next);
         context.effect(next + " promoted " + (System.nanoTime() - start) / 1_000_000 + " ms after the fault "
-                + "started; " + oldPrimary + " fenced", Map.of());
+                + "started; " + oldPrimary + " fenced");
 
         Optional<Duration> rto = context.writeProbe().awaitFirstSuccess(start, GIVE_UP_AFTER);
         if (rto.isPresent()) {
             context.effect("client-observed RTO " + rto.get().toMillis() + " ms (first acknowledged write)",
-                    Map.of("rtoMs", (double) rto.get().toMillis()));
+                    new FaultEffect.Rto(rto.get(), true));
         } else {
             context.effect("no write acknowledged within " + GIVE_UP_AFTER.toSeconds() + " s of the failover",
-                    Map.of("rtoMs", (double) GIVE_UP_AFTER.toMillis(), "rtoUnrecovered", 1.0));
+                    new FaultEffect.Rto(GIVE_UP_AFTER, false));
         }
         if (rejoin) {
             cluster.rejoin(oldPrimary);
             context.proxy(oldPrimary).enable();
             linkCut = false;
-            context.effect(oldPrimary + " rejoined as a replica of " + next, Map.of());
+            context.effect(oldPrimary + " rejoined as a replica of " + next);
         }
     }
 

@@ -1,7 +1,9 @@
 package dev.doorbuster.chaos;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A database host unreachable: the target links refuse new connections and every live one is closed
@@ -17,8 +19,13 @@ public final class ProxyDown implements Fault {
     }
 
     @Override
-    public String name() {
-        return "ProxyDown";
+    public FaultKind kind() {
+        return FaultKind.PROXY_DOWN;
+    }
+
+    @Override
+    public Set<Need> needs() {
+        return EnumSet.of(Need.PROXY);
     }
 
     @Override

@@ -1,7 +1,9 @@
 package dev.doorbuster.chaos;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The replication link cut: replicas stop receiving WAL (the proxy on each replica's stream is disabled)
@@ -12,8 +14,13 @@ public final class ReplicationCut implements Fault {
     private final List<String> affected = new ArrayList<>();
 
     @Override
-    public String name() {
-        return "ReplicationCut";
+    public FaultKind kind() {
+        return FaultKind.REPLICATION_CUT;
+    }
+
+    @Override
+    public Set<Need> needs() {
+        return EnumSet.of(Need.PROXY, Need.REPLICATION_LINK);
     }
 
     @Override

@@ -1,8 +1,9 @@
 package dev.doorbuster.chaos;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -75,8 +76,13 @@ public final class ReplicationLag implements Fault {
     }
 
     @Override
-    public String name() {
-        return "ReplicationLag";
+    public FaultKind kind() {
+        return FaultKind.REPLICATION_LAG;
+    }
+
+    @Override
+    public Set<Need> needs() {
+        return EnumSet.of(Need.PROXY, Need.REPLICATION_LINK);
     }
 
     @Override
@@ -129,7 +135,7 @@ public final class ReplicationLag implements Fault {
             sampler.awaitTermination(2, TimeUnit.SECONDS);
             sampler = null;
             context.effect("lag reached " + maxLagBytes.get() + " bytes / " + maxLagMillis.get() + " ms",
-                    Map.of("maxLagBytes", (double) maxLagBytes.get(), "maxLagMs", (double) maxLagMillis.get()));
+                    new FaultEffect.LagReached(maxLagBytes.get(), java.time.Duration.ofMillis(maxLagMillis.get())));
         }
         Toxics.removeEverywhere(context, affected, LATENCY);
         if (bandwidthKBps > 0) {

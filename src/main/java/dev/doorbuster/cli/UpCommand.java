@@ -7,11 +7,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-import dev.doorbuster.load.Parameters;
 import dev.doorbuster.postgres.PgBinaries;
 import dev.doorbuster.postgres.PgCluster;
 import dev.doorbuster.postgres.PgNode;
 import dev.doorbuster.postgres.SyncMode;
+import dev.doorbuster.process.Durations;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.topology.LocalTopology;
@@ -173,7 +173,7 @@ final class UpCommand implements Callable<Integer> {
     static final class DurationConverter implements ITypeConverter<Duration> {
         @Override
         public Duration convert(String value) {
-            return Parameters.parseDuration(value);
+            return Durations.parse(value);
         }
     }
 }

@@ -2,16 +2,14 @@ package dev.doorbuster.load;
 
 import java.time.Duration;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+
+import dev.doorbuster.process.Durations;
 
 /**
  * Simulation parameters from {@code -D} system properties, with defaults, checked on read: a bad value
  * stops the run before anything starts, with a message naming the property and what it accepts.
  */
 public final class Parameters {
-    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
-
     private Parameters() {
     }
 
@@ -27,39 +25,10 @@ public final class Parameters {
             return defaultValue;
         }
         try {
-            return parseDuration(raw);
+            return Durations.parse(raw);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("-D" + property + "=" + e.getMessage());
         }
-    }
-
-    /**
-     * Parses a positive duration: {@code 500ms}, {@code 30s}, {@code 1.5m}, {@code 2h}, or ISO-8601
-     * ({@code PT5M}). The message of the exception names the text and the accepted forms.
-     */
-    public static Duration parseDuration(String text) {
-        String value = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
-        Matcher m = DURATION.matcher(value);
-        Duration parsed = null;
-        if (m.matches()) {
-            double n = Double.parseDouble(m.group(1));
-            parsed = Duration.ofMillis(switch (m.group(2)) {
-                case "ms" -> (long) n;
-                case "s" -> (long) (n * 1000);
-                case "m" -> (long) (n * 60_000);
-                default -> (long) (n * 3_600_000);
-            });
-        } else if (value.startsWith("pt") || value.startsWith("p")) {
-            try {
-                parsed = Duration.parse(value.toUpperCase(Locale.ROOT));
-            } catch (java.time.format.DateTimeParseException e) {
-                parsed = null;
-            }
-        }
-        if (parsed == null || parsed.isNegative() || parsed.isZero()) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration: use e.g. 500ms, 30s, 5m, 2h or PT5M");
-        }
-        return parsed;
     }
 
     /** A whole number ≥ 0, e.g. {@code -Ddoorbusters.count=3}. */

@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 
 import dev.doorbuster.chaos.ChaosContext;
 import dev.doorbuster.chaos.ChaosRunner;
+import dev.doorbuster.chaos.FaultKind;
 import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.chaos.WriteProbe;
@@ -139,6 +140,9 @@ public final class Run implements AutoCloseable {
         System.setProperty("sun.net.client.defaultConnectTimeout", System.getProperty("sun.net.client.defaultConnectTimeout", "5000"));
         System.setProperty("sun.net.client.defaultReadTimeout", System.getProperty("sun.net.client.defaultReadTimeout", "30000"));
         Environment environment = EnvironmentLoader.fromSystemProperties();
+        // The fault names live with the faults (chaos), which topology cannot see: checked here, before
+        // anything starts (ChaosRunner.checkAllowed checks them again once the topology is up).
+        FaultKind.checkAllowFaults(environment);
         Path reportsDir = Path.of(System.getProperty("doorbuster.reports", "reports")).toAbsolutePath();
         String baseline = System.getProperty(BASELINE);
         if (baseline != null && !baseline.isBlank() && RunHistory.baseline(reportsDir, simulation, baseline).isEmpty()) {

@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * How far a replica is behind its primary, measured from both ends at (nearly) the same moment.
@@ -23,28 +24,41 @@ public record Lag(long bytes, Duration time) {
 
     /**
      * The lag of the server behind {@code replica} relative to the one behind {@code primary}, over plain JDBC
-     * connections (for servers this JVM does not run); empty when the replica has replayed nothing yet.
+     * connections; empty when the replica has replayed nothing yet. The one lag query of Doorbuster: every
+     * topology measures with it ({@link PgCluster#lag} on its probe connections, through {@link #written}
+     * and {@link #behind}).
      */
-    public static java.util.Optional<Lag> measure(Connection primary, Connection replica) throws SQLException {
-        Lsn written;
+    public static Optional<Lag> measure(Connection primary, Connection replica) throws SQLException {
+        return behind(written(primary), replica);
+    }
+
+    /** WAL written so far on the server behind {@code primary}; null if it reports none (not a primary). */
+    public static Lsn written(Connection primary) throws SQLException {
         try (Statement s = primary.createStatement(); ResultSet r = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
             r.next();
-            written = Lsn.parse(r.getString(1));
+            return Lsn.parse(r.getString(1));
         }
+    }
+
+    /**
+     * How far the server behind {@code replica} is behind {@code written} (see {@link #written}); empty when
+     * either position is unknown (the replica has replayed nothing yet).
+     */
+    public static Optional<Lag> behind(Lsn written, Connection replica) throws SQLException {
         try (Statement s = replica.createStatement(); ResultSet r = s.executeQuery("SELECT pg_last_wal_replay_lsn()::text, "
                 + "extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8")) {
             r.next();
             Lsn replayed = Lsn.parse(r.getString(1));
             if (written == null || replayed == null) {
-                return java.util.Optional.empty();
+                return Optional.empty();
             }
             long bytes = Math.max(0, written.minus(replayed));
             if (bytes == 0) {
-                return java.util.Optional.of(NONE);
+                return Optional.of(NONE);
             }
             double seconds = r.getDouble(2);
             Duration time = r.wasNull() || seconds < 0 ? Duration.ZERO : Duration.ofNanos((long) (seconds * 1e9));
-            return java.util.Optional.of(new Lag(bytes, time));
+            return Optional.of(new Lag(bytes, time));
         }
     }
 }

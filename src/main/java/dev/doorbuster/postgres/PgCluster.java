@@ -260,22 +260,16 @@ public final class PgCluster implements AutoCloseable {
         replica.execute("SELECT pg_reload_conf()");
     }
 
-    /** True lag of {@code replica}: WAL bytes not yet replayed, and the age of its last replayed commit. */
+    /**
+     * True lag of {@code replica}: WAL bytes not yet replayed, and the age of its last replayed commit
+     * ({@link Lag#measure}'s query, on the nodes' probe connections). A replica that has replayed nothing
+     * yet is behind by all the WAL written.
+     */
     public Lag lag(PgNode replica) {
         requireReplica(replica);
-        Lsn written = Lsn.parse(primary.probe("SELECT pg_current_wal_lsn()::text", r -> r.getString(1)).get(0));
-        List<Object[]> row = replica.probe("SELECT pg_last_wal_replay_lsn()::text, "
-                + "extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8",
-                r -> new Object[] {r.getString(1), r.getObject(2)});
-        Lsn replayed = Lsn.parse((String) row.get(0)[0]);
-        long bytes = replayed == null ? written.value() : Math.max(0, written.minus(replayed));
-        if (bytes == 0) {
-            return Lag.NONE;
-        }
-        Object seconds = row.get(0)[1];
-        Duration time = seconds == null ? Duration.ZERO
-                : Duration.ofNanos((long) (((Number) seconds).doubleValue() * 1e9));
-        return new Lag(bytes, time.isNegative() ? Duration.ZERO : time);
+        Lsn written = primary.probeWith("measuring the WAL written on " + primary.name(), Lag::written);
+        Optional<Lag> lag = replica.probeWith("measuring the lag of " + replica.name(), c -> Lag.behind(written, c));
+        return lag.orElseGet(() -> written == null ? Lag.NONE : new Lag(written.value(), Duration.ZERO));
     }
 
     /** The primary's {@code pg_stat_replication} row for {@code replica}, if it is connected. */

@@ -46,6 +46,12 @@ public final class PgNode implements ProcessRegistry.Tracked {
         T map(ResultSet row) throws SQLException;
     }
 
+    /** Works on a connection it does not own (it must not close it). */
+    @FunctionalInterface
+    public interface ConnectionWork<T> {
+        T apply(Connection connection) throws SQLException;
+    }
+
     private final String name;
     private final PgBinaries binaries;
     private final ServerUser user;
@@ -295,24 +301,33 @@ public final class PgNode implements ProcessRegistry.Tracked {
      * Like {@link #query}, on a connection kept open between calls (reopened after a failure): for small
      * queries repeated every second by probes, which must not fork a server process each time.
      */
-    public synchronized <T> List<T> probe(String sql, RowMapper<T> mapper) {
-        try {
-            if (probeConnection == null || probeConnection.isClosed()) {
-                Properties props = new Properties();
-                props.setProperty("ApplicationName", "doorbuster-probe");
-                probeConnection = DriverManager.getConnection(jdbcUrl("postgres", 5), props);
-            }
-            try (PreparedStatement statement = probeConnection.prepareStatement(sql);
-                 ResultSet rows = statement.executeQuery()) {
+    public <T> List<T> probe(String sql, RowMapper<T> mapper) {
+        return probeWith(sql, c -> {
+            try (PreparedStatement statement = c.prepareStatement(sql); ResultSet rows = statement.executeQuery()) {
                 List<T> result = new ArrayList<>();
                 while (rows.next()) {
                     result.add(mapper.map(rows));
                 }
                 return result;
             }
+        });
+    }
+
+    /**
+     * {@code work} on the probe connection (see {@link #probe(String, RowMapper)}); {@code what} names it in
+     * the error if it fails.
+     */
+    public synchronized <T> T probeWith(String what, ConnectionWork<T> work) {
+        try {
+            if (probeConnection == null || probeConnection.isClosed()) {
+                Properties props = new Properties();
+                props.setProperty("ApplicationName", "doorbuster-probe");
+                probeConnection = DriverManager.getConnection(jdbcUrl("postgres", 5), props);
+            }
+            return work.apply(probeConnection);
         } catch (SQLException e) {
             closeProbeConnection();
-            throw sqlFailure(sql, e);
+            throw sqlFailure(what, e);
         }
     }
 

@@ -46,8 +46,6 @@ public final class EnvironmentLoader {
     /** {@code none} is a deliberately broken checkout (it oversells), only for controls. */
     public static final Set<String> STOCK_LOCKING = new java.util.LinkedHashSet<>(List.of("row-lock", "none"));
     public static final Set<String> SYNC_MODES = new java.util.LinkedHashSet<>(List.of("off", "on", "remote_apply"));
-    public static final Set<String> FAULTS = new java.util.LinkedHashSet<>(List.of("ReplicationLag", "ReplicationCut",
-            "PrimaryFailover", "DbLatency", "ConnectionReset", "ProxyDown"));
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -307,9 +305,6 @@ public final class EnvironmentLoader {
         }
         if (regression.rtoPercent() != null) {
             c.range("slo.regression.rtoPercent", regression.rtoPercent(), 0, 100_000);
-        }
-        for (int i = 0; i < env.allowFaults().size(); i++) {
-            c.oneOf("allowFaults[" + i + "]", env.allowFaults().get(i), FAULTS);
         }
         if (!env.isDocker() && raw.has("docker")) {
             c.fail("docker", "is only for docker environments; remove it or set \"type\": \"docker\"");

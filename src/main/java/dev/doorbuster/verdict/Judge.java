@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;
 
+import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
 import org.HdrHistogram.Histogram;
@@ -144,13 +145,11 @@ public final class Judge {
 
     private static void rto(List<CheckResult> checks, Facts f) {
         for (FaultTimeline.Event e : f.timeline().events()) {
-            Double rto = e.values().get("rtoMs");
-            if (rto != null) {
-                boolean unrecovered = e.values().containsKey("rtoUnrecovered");
-                checks.add(new CheckResult("failover RTO (" + e.fault() + ")", f.slo().failoverRtoMs(), rto, "ms",
-                        !unrecovered && rto <= f.slo().failoverRtoMs(), unrecovered
-                                ? "no write was acknowledged before the probe gave up"
-                                : "from the fault's start to the first write the application acknowledged"));
+            if (e.effect().orElse(null) instanceof FaultEffect.Rto rto) {
+                checks.add(new CheckResult("failover RTO (" + e.fault() + ")", f.slo().failoverRtoMs(), rto.millis(), "ms",
+                        rto.recovered() && rto.millis() <= f.slo().failoverRtoMs(), rto.recovered()
+                                ? "from the fault's start to the first write the application acknowledged"
+                                : "no write was acknowledged before the probe gave up"));
             }
         }
     }

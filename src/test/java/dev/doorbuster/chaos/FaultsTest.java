@@ -171,9 +171,9 @@ class FaultsTest {
         } finally {
             fault.heal(ctx);
         }
-        double maxLagMs = timeline.lastValue("maxLagMs").orElseThrow();
-        assertTrue(timeline.lastValue("maxLagBytes").orElseThrow() > 0);
-        assertTrue(maxLagMs >= 0, "lag in time is reported: " + maxLagMs);
+        FaultEffect.LagReached lag = timeline.last(FaultEffect.LagReached.class).orElseThrow();
+        assertTrue(lag.bytes() > 0, "lag in bytes is reported: " + lag);
+        assertTrue(lag.millis() >= 0, "lag in time is reported: " + lag);
         cluster.awaitCaughtUp(replica, Duration.ofSeconds(20));
     }
 
@@ -212,8 +212,9 @@ class FaultsTest {
         assertEquals(replica, cluster.primary());
         assertEquals(List.of(oldPrimary), cluster.replicas());
         assertTrue(cluster.replicationStat(oldPrimary).orElseThrow().streaming(), "old primary streams again");
-        double rto = timeline.lastValue("rtoMs").orElseThrow();
-        assertTrue(rto > 0 && rto < 15_000, "client-observed RTO " + rto + " ms");
+        FaultEffect.Rto rto = timeline.last(FaultEffect.Rto.class).orElseThrow();
+        assertTrue(rto.recovered(), "recovered: " + rto);
+        assertTrue(rto.millis() > 0 && rto.millis() < 15_000, "client-observed RTO " + rto.millis() + " ms");
         assertEquals(replica.name(), topology.links().primaryApp(), "links follow the new roles");
         assertEquals(200, write(), "the application writes to the new primary without a restart");
         assertFalse(timeline.events().stream().anyMatch(e -> e.kind() == FaultTimeline.Kind.ERROR));

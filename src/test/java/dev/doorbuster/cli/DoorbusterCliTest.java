@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.time.Duration;
 
-import dev.doorbuster.load.Parameters;
 
 import org.junit.jupiter.api.Test;
 
@@ -91,20 +89,5 @@ class DoorbusterCliTest {
         assertTrue(out.toString().contains("--replicas"));
         assertEquals(0, run("--version"));
         assertTrue(out.toString().contains("doorbuster"));
-    }
-
-    @Test
-    void durations() {
-        assertEquals(Duration.ofMillis(500), Parameters.parseDuration("500ms"));
-        assertEquals(Duration.ofSeconds(30), Parameters.parseDuration("30s"));
-        assertEquals(Duration.ofMinutes(5), Parameters.parseDuration("5m"));
-        assertEquals(Duration.ofHours(2), Parameters.parseDuration("2h"));
-        assertEquals(Duration.ofMinutes(5), Parameters.parseDuration("PT5M"));
-        assertEquals(Duration.ofSeconds(90), Parameters.parseDuration("1.5m"));
-        for (String bad : new String[] {"", "0s", "-5s", "5 minutes", "PTX"}) {
-            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                    () -> Parameters.parseDuration(bad));
-            assertTrue(e.getMessage().contains("is not a duration"), e.getMessage());
-        }
     }
 }

@@ -123,8 +123,9 @@ class SimulationControlsTest {
             assertTrue(c.pass(), c.line());
             assertTrue(run.verdict().sessions().result(g).reads() > 20, "enough reads were checked: " + c.line());
         }
-        assertTrue(run.verdict().timeline().stream().anyMatch(e -> e.values().containsKey("maxLagBytes")
-                && e.values().get("maxLagBytes") > 0), "the lag actually reached is measured");
+        assertTrue(run.verdict().timeline().stream().anyMatch(e -> e.effect().orElse(null)
+                instanceof dev.doorbuster.chaos.FaultEffect.LagReached lag && lag.bytes() > 0),
+                "the lag actually reached is measured");
     }
 
     /**

@@ -32,8 +32,10 @@ class ReplicationTest {
     void rowWrittenOnPrimaryIsReadableOnReplica() {
         PgNode replica = cluster.replicas().get(0);
         cluster.primary().execute("INSERT INTO items VALUES (?, ?)", 1, "written on the primary");
+        // The table itself may not have reached the replica yet: querying it then fails instead of counting 0.
         Await.until("row 1 on the replica", Duration.ofSeconds(10),
-                () -> replica.queryValue("SELECT count(*) FROM items WHERE id = 1", Long.class) == 1L);
+                () -> replica.queryValue("SELECT to_regclass('items') IS NOT NULL", Boolean.class)
+                        && replica.queryValue("SELECT count(*) FROM items WHERE id = 1", Long.class) == 1L);
         assertEquals("written on the primary", replica.queryValue("SELECT label FROM items WHERE id = ?", String.class, 1));
     }
 

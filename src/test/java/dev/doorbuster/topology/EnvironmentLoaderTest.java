@@ -168,9 +168,6 @@ class EnvironmentLoaderTest {
                 "database.writerUrl", "required");
         assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}, \"database\": "
                 + "{\"writerUrl\": \"jdbc:postgresql://x/db\"}, \"allowFaults\": [\"DbLatency\"]}"), "proxy.url");
-        assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}, \"database\": "
-                + "{\"writerUrl\": \"jdbc:postgresql://x/db\"}, \"proxy\": {\"url\": \"http://127.0.0.1:8474\"}, "
-                + "\"allowFaults\": [\"Meteor\"]}"), "allowFaults[0]", "'Meteor'", "ReplicationLag", "ProxyDown");
     }
 
     @Test

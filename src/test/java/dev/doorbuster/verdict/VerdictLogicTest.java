@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
+import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
 import org.junit.jupiter.api.Test;
@@ -90,7 +92,7 @@ class VerdictLogicTest {
         }
         r.record("checkout", 3, 200_000, false);
         FaultTimeline timeline = new FaultTimeline(System.nanoTime());
-        timeline.add("F1 PrimaryFailover", FaultTimeline.Kind.EFFECT, "rto", Map.of("rtoMs", 20_000.0));
+        timeline.add("F1 PrimaryFailover", FaultTimeline.Kind.EFFECT, "rto", new FaultEffect.Rto(Duration.ofSeconds(20), true));
         List<ProbeSample> probes = List.of(sample(0, 0), sample(19, 7));
         WriteLedger.Audit audit = new WriteLedger.Audit(List.of(new WriteLedger.KindAudit("order", 100, 2, 1, 0, 0, 0,
                 List.of(new WriteLedger.Named("k7", "order:k7", 3, 4.2), new WriteLedger.Named("k9", "order:k9", 4, 4.9)),

@@ -27,6 +27,7 @@ import dev.doorbuster.chaos.ChaosContext;
 import dev.doorbuster.chaos.ConnectionReset;
 import dev.doorbuster.chaos.DbLatency;
 import dev.doorbuster.chaos.Fault;
+import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.chaos.LinkTarget;
 import dev.doorbuster.chaos.PrimaryFailover;
@@ -208,7 +209,7 @@ class DockerTopologyTest {
         } finally {
             fault.heal(ctx);
         }
-        assertTrue(timeline.lastValue("maxLagBytes").orElseThrow() > 0, timeline.events().toString());
+        assertTrue(timeline.last(FaultEffect.LagReached.class).orElseThrow().bytes() > 0, timeline.events().toString());
         awaitCaughtUp();
     }
 
@@ -222,8 +223,8 @@ class DockerTopologyTest {
         fault.heal(ctx);
         assertEquals("pg2", topology.links().primaryApp(), "links follow the new roles");
         assertEquals(List.of("pg1"), topology.links().replicaApp());
-        double rto = timeline.lastValue("rtoMs").orElseThrow();
-        assertTrue(rto > 0 && rto < 15_000, "client-observed RTO " + rto + " ms");
+        FaultEffect.Rto rto = timeline.last(FaultEffect.Rto.class).orElseThrow();
+        assertTrue(rto.recovered() && rto.millis() > 0 && rto.millis() < 15_000, "client-observed RTO " + rto);
         assertEquals(200, write(), "the storefront writes to the new primary without a restart");
         try (Connection c = primary(); Statement s = c.createStatement()) {
             assertEquals("f", value(s, "SELECT pg_is_in_recovery()"), "the audit's URL follows the new primary");
