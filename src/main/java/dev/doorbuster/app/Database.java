@@ -142,24 +142,13 @@ final class Database implements AutoCloseable {
     }
 
     /**
-     * Connection properties the URL does not already set (PgJDBC lets URL parameters win over these).
-     * The short connect/socket timeouts are what keeps a dead or black-holed host from hanging a request;
-     * {@code targetServerType=primary} on a URL listing every server is what follows a failover.
+     * Connection properties the URL does not already set (PgJDBC lets URL parameters win over these), computed
+     * by {@link JdbcOptions} from the request bound. {@code targetServerType=primary} on a URL listing every
+     * server is what follows a failover.
      */
     static Properties driverDefaults(Pool pool, StorefrontConfig config) {
-        Properties p = new Properties();
-        p.setProperty("targetServerType", pool.role() == Role.WRITER ? "primary" : "preferSecondary");
-        p.setProperty("hostRecheckSeconds", "1");
-        p.setProperty("connectTimeout", "2");
-        p.setProperty("loginTimeout", "5");
-        // The server cancels a statement at the request bound; the socket gives up a little later, so a
-        // slow-but-alive server costs a cancelled statement, not a broken connection.
-        p.setProperty("options", "-c statement_timeout=" + config.requestTimeoutMs());
-        p.setProperty("socketTimeout", Integer.toString((config.requestTimeoutMs() + 999) / 1000 + 2));
-        p.setProperty("sslmode", "disable"); // loopback; sslmode=prefer doubles every connect timeout
-        p.setProperty("tcpKeepAlive", "true");
-        p.setProperty("ApplicationName", "storefront-" + pool.tag());
-        return p;
+        return JdbcOptions.driverProperties(pool.role() == Role.WRITER ? JdbcOptions.WRITER_TARGET : JdbcOptions.READER_TARGET,
+                config.requestTimeoutMs(), "storefront-" + pool.tag());
     }
 
     private static HikariDataSource pool(Pool pool, String url, int size, StorefrontConfig config,

@@ -1,9 +1,15 @@
 package dev.doorbuster.topology;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+
+import dev.doorbuster.app.StorefrontSetting;
 
 /**
  * What a run targets, read from {@code environments/<name>.json} by {@link EnvironmentLoader}: how to
@@ -68,20 +74,44 @@ public record Environment(String name, Path source, Type type, String descriptio
     /**
      * The application under test. Local and docker without {@code image}: the reference storefront, started in
      * its own JVM with these settings. Docker with {@code image}: the user's service in a container. External:
-     * only {@code url} (and optionally {@code metricsUrl}) are used.
+     * only {@code url} (and optionally {@code metricsUrl}) are used, and {@code requestTimeoutMs} as the
+     * application's request bound.
+     *
+     * <p>{@code routing} to {@code seedUsers} are the storefront's settings: one component per
+     * {@link StorefrontSetting} with a {@link StorefrontSetting#field() field}, named by it; its type, range,
+     * default and meaning are defined there (see {@link #storefrontSettings()}).
      *
      * @param metricsUrl   Prometheus metrics: absolute (external), or a path of the app ({@code /metrics}) for an image
-     * @param stockLocking {@code row-lock}, or {@code none}: a deliberately overselling checkout, only for
-     *                     controls proving the harness catches overselling
      * @param image        docker: the user's service image, or null for the reference storefront
      * @param port         docker with an image: the port the service listens on inside its container
      * @param healthPath   docker with an image: answers 2xx once the service is ready
      * @param environment  docker with an image: the container's environment variables; values may hold
      *                     {@link AppPlaceholder} placeholders such as {@code ${writerJdbcUrl}}
      */
-    public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize, int poolTimeoutMs,
-                      int requestTimeoutMs, int seedProducts, int seedUsers, List<String> jvmOptions, String image,
-                      int port, String healthPath, Map<String, String> environment) {
+    public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize,
+                      int poolTimeoutMs, int rywWaitMs, int stickyMs, int requestTimeoutMs, int httpThreads,
+                      int seedProducts, int seedUsers, List<String> jvmOptions, String image, int port,
+                      String healthPath, Map<String, String> environment) {
+
+        /**
+         * Every storefront setting an environment can set, with its value here (Integer or String), in the
+         * definition's order: what the harness validates and starts the storefront with.
+         */
+        public Map<StorefrontSetting, Object> storefrontSettings() {
+            Map<StorefrontSetting, Object> values = new EnumMap<>(StorefrontSetting.class);
+            for (StorefrontSetting setting : StorefrontSetting.environmentSettings()) {
+                RecordComponent component = Arrays.stream(App.class.getRecordComponents())
+                        .filter(c -> c.getName().equals(setting.field())).findFirst()
+                        .orElseThrow(() -> new IllegalStateException("Environment.App has no component '"
+                                + setting.field() + "' for storefront setting " + setting.option()));
+                try {
+                    values.put(setting, component.getAccessor().invoke(this));
+                } catch (IllegalAccessException | InvocationTargetException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return values;
+        }
     }
 
     /** External environments: how the harness reaches the database for probes and the lost-write audit. */

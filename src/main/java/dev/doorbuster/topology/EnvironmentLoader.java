@@ -29,6 +29,7 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.doorbuster.app.StorefrontSetting;
 
 /**
  * Reads {@code environments/<name>.json}, fills in defaults, applies {@code -D} overrides
@@ -41,10 +42,10 @@ public final class EnvironmentLoader {
     public static final String PROPERTY = "doorbuster.env";
     /** Top-level sections that {@code -D<section>.<field>=value} may override. */
     static final Set<String> OVERRIDABLE = Set.of("postgres", "proxy", "app", "docker", "database", "slo");
-    public static final Set<String> ROUTING_POLICIES = new java.util.LinkedHashSet<>(
-            List.of("replica", "primary", "read-your-writes", "sticky"));
+    /** {@code app.routing}'s values, from {@link StorefrontSetting#ROUTING}. */
+    public static final Set<String> ROUTING_POLICIES = new java.util.LinkedHashSet<>(StorefrontSetting.ROUTING.choices());
     /** {@code none} is a deliberately broken checkout (it oversells), only for controls. */
-    public static final Set<String> STOCK_LOCKING = new java.util.LinkedHashSet<>(List.of("row-lock", "none"));
+    public static final Set<String> STOCK_LOCKING = new java.util.LinkedHashSet<>(StorefrontSetting.STOCK_LOCKING.choices());
     public static final Set<String> SYNC_MODES = new java.util.LinkedHashSet<>(List.of("off", "on", "remote_apply"));
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -133,12 +134,26 @@ public final class EnvironmentLoader {
         return names;
     }
 
-    private static ObjectNode defaults() {
+    /**
+     * defaults.json, with each storefront setting's default ({@link StorefrontSetting}) under {@code app} where
+     * defaults.json does not choose another one for runs.
+     */
+    static ObjectNode defaults() {
+        ObjectNode defaults;
         try (InputStream in = EnvironmentLoader.class.getResourceAsStream("defaults.json")) {
-            return (ObjectNode) MAPPER.readTree(in);
+            defaults = (ObjectNode) MAPPER.readTree(in);
         } catch (IOException | NullPointerException e) {
             throw new IllegalStateException("defaults.json missing from the build", e);
         }
+        ObjectNode app = (ObjectNode) defaults.get("app");
+        for (StorefrontSetting setting : StorefrontSetting.environmentSettings()) {
+            if (!app.has(setting.field())) {
+                Object value = setting.defaultValue();
+                app.set(setting.field(), value instanceof Integer i ? JsonNodeFactory.instance.numberNode(i)
+                        : JsonNodeFactory.instance.textNode(setting.format(value)));
+            }
+        }
+        return defaults;
     }
 
     /** Deep merge: objects merge field by field; anything else in {@code over} replaces. */
@@ -267,14 +282,7 @@ public final class EnvironmentLoader {
         Checker c = new Checker(shown, origins);
         c.oneOf("postgres.synchronousCommit", env.postgres().synchronousCommit(), SYNC_MODES);
         c.range("postgres.replicas", env.postgres().replicas(), 0, 8);
-        c.oneOf("app.routing", env.app().routing(), ROUTING_POLICIES);
-        c.oneOf("app.stockLocking", env.app().stockLocking(), STOCK_LOCKING);
-        c.range("app.writerPoolSize", env.app().writerPoolSize(), 1, 1000);
-        c.range("app.readerPoolSize", env.app().readerPoolSize(), 1, 1000);
-        c.range("app.poolTimeoutMs", env.app().poolTimeoutMs(), 250, 600_000);
-        c.range("app.requestTimeoutMs", env.app().requestTimeoutMs(), 100, 600_000);
-        c.range("app.seedProducts", env.app().seedProducts(), 1, 100_000_000);
-        c.range("app.seedUsers", env.app().seedUsers(), 1, 100_000_000);
+        validateStorefrontSettings(env, c);
         c.range("slo.p99Ms", env.slo().p99Ms(), 1, 3_600_000);
         env.slo().p99MsPerRequest().forEach((request, ms) -> c.range("slo.p99MsPerRequest." + request, ms, 1, 3_600_000));
         c.range("slo.p99MsDuringFaults", env.slo().p99MsDuringFaults(), 1, 3_600_000);
@@ -338,6 +346,39 @@ public final class EnvironmentLoader {
         }
         if (env.isDocker()) {
             validateDocker(env, c);
+        }
+    }
+
+    /**
+     * The storefront's settings ({@code app.*}), by their one definition: each value's range or allowed values,
+     * then (when this run starts the storefront) the rules between them, so that the storefront never refuses
+     * what the environment accepted after the database was started.
+     */
+    private static void validateStorefrontSettings(Environment env, Checker c) {
+        Map<StorefrontSetting, Object> values = env.app().storefrontSettings();
+        values.forEach((setting, value) -> {
+            String field = "app." + setting.field();
+            switch (setting.kind()) {
+                case INT -> c.range(field, ((Number) value).doubleValue(), setting.min(), setting.max());
+                case CHOICE -> c.oneOf(field, (String) value, setting.choices());
+                default -> {
+                    String problem = setting.problem(value);
+                    if (problem != null) {
+                        c.fail(field, problem);
+                    }
+                }
+            }
+        });
+        if (!env.runsStorefront()) {
+            return; // the application's own rules are not the storefront's
+        }
+        for (StorefrontSetting.Rule rule : StorefrontSetting.RULES) {
+            int lower = (Integer) values.get(rule.lower());
+            int upper = (Integer) values.get(rule.upper());
+            if (!rule.holds(lower, upper)) {
+                c.failTogether("app." + rule.lower().field(), "app." + rule.upper().field(),
+                        rule.problem(s -> "app." + s.field(), lower, upper));
+            }
         }
     }
 
@@ -423,6 +464,19 @@ public final class EnvironmentLoader {
         void fail(String field, String problem) {
             String where = origins.containsKey(field) ? origins.get(field) + " (overriding " + shown + ")" : shown;
             throw new EnvironmentException(where + ": field '" + field + "' " + problem + ".");
+        }
+
+        /** Two fields whose values are each allowed but not together; names every -D property that set one. */
+        void failTogether(String field, String other, String problem) {
+            List<String> set = new ArrayList<>();
+            for (String f : List.of(field, other)) {
+                if (origins.containsKey(f)) {
+                    set.add(origins.get(f));
+                }
+            }
+            String where = set.isEmpty() ? shown : String.join(" and ", set) + " (overriding " + shown + ")";
+            throw new EnvironmentException(where + ": fields '" + field + "' and '" + other + "' do not fit together: "
+                    + problem + ".");
         }
 
         private static String fmt(double v) {

@@ -5,6 +5,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.doorbuster.app.JdbcOptions;
+import dev.doorbuster.app.StorefrontSetting;
+
 /**
  * The reference storefront as the harness starts it, in its own JVM on this machine, wired to the database
  * through the chaos proxies: one place for its flags and its JDBC URLs, whichever topology owns the database
@@ -20,7 +23,8 @@ public final class StorefrontLaunch {
     }
 
     /**
-     * Starts the storefront with {@code app}'s settings, seeding its schema.
+     * Starts the storefront with {@code app}'s settings (every {@link StorefrontSetting} an environment can set,
+     * as its flag), seeding its schema.
      *
      * @param writerHosts every node's proxy ({@code host:port}); PgJDBC picks the primary and re-picks after a failover
      * @param replicaHosts each replica's proxy
@@ -28,37 +32,39 @@ public final class StorefrontLaunch {
      */
     public static AppProcess start(Environment.App app, List<String> writerHosts, List<String> replicaHosts,
                                    String primaryHost, String dbUser, String dbPassword, Path logFile) {
-        List<String> args = new ArrayList<>(List.of(
-                "--port", "0",
-                "--writer-url", writerUrl(writerHosts)));
-        for (String readerUrl : readerUrls(replicaHosts, primaryHost)) {
-            args.addAll(List.of("--reader-url", readerUrl));
-        }
-        args.addAll(List.of(
-                "--db-user", dbUser,
-                "--routing", app.routing(),
-                "--stock-locking", app.stockLocking(),
-                "--writer-pool-size", Integer.toString(app.writerPoolSize()),
-                "--reader-pool-size", Integer.toString(app.readerPoolSize()),
-                "--pool-timeout-ms", Integer.toString(app.poolTimeoutMs()),
-                "--request-timeout-ms", Integer.toString(app.requestTimeoutMs()),
-                "--init-schema",
-                "--seed-products", Integer.toString(app.seedProducts()),
-                "--seed-users", Integer.toString(app.seedUsers())));
-        if (!dbPassword.isEmpty()) {
-            args.addAll(List.of("--db-password", dbPassword));
-        }
-        return AppProcess.start(MAIN_CLASS, app.jvmOptions(), args, logFile, START_TIMEOUT);
+        return AppProcess.start(MAIN_CLASS, app.jvmOptions(),
+                args(app, writerHosts, replicaHosts, primaryHost, dbUser, dbPassword), logFile, START_TIMEOUT);
     }
 
-    /** The writer URL over {@code hosts}: {@code targetServerType=primary}, so it follows a failover by itself. */
-    public static String writerUrl(List<String> hosts) {
-        return jdbcUrl(hosts, "primary");
+    /** The storefront's command line for {@link #start}. */
+    static List<String> args(Environment.App app, List<String> writerHosts, List<String> replicaHosts,
+                             String primaryHost, String dbUser, String dbPassword) {
+        int requestTimeoutMs = app.requestTimeoutMs();
+        List<String> args = new ArrayList<>(List.of(
+                StorefrontSetting.PORT.option(), "0",
+                StorefrontSetting.WRITER_URL.option(), writerUrl(writerHosts, requestTimeoutMs)));
+        for (String readerUrl : readerUrls(replicaHosts, primaryHost, requestTimeoutMs)) {
+            args.addAll(List.of(StorefrontSetting.READER_URL.option(), readerUrl));
+        }
+        args.addAll(List.of(StorefrontSetting.DB_USER.option(), dbUser, StorefrontSetting.INIT_SCHEMA.option()));
+        if (!dbPassword.isEmpty()) {
+            args.addAll(List.of(StorefrontSetting.DB_PASSWORD.option(), dbPassword));
+        }
+        app.storefrontSettings().forEach((setting, value) -> args.addAll(List.of(setting.option(), setting.format(value))));
+        return args;
+    }
+
+    /**
+     * The writer URL over {@code hosts}: {@code targetServerType=primary}, so it follows a failover by itself; its
+     * timeouts are {@link JdbcOptions}' for the request bound {@code requestTimeoutMs}.
+     */
+    public static String writerUrl(List<String> hosts, int requestTimeoutMs) {
+        return jdbcUrl(hosts, JdbcOptions.WRITER_TARGET, requestTimeoutMs);
     }
 
     /** One reader URL over {@code hosts} (replicas first, the primary last), for a service that takes one. */
-    public static String readerUrl(List<String> hosts) {
-        return jdbcUrl(hosts, "preferSecondary");
+    public static String readerUrl(List<String> hosts, int requestTimeoutMs) {
+        return jdbcUrl(hosts, JdbcOptions.READER_TARGET, requestTimeoutMs);
     }
 
     /**
@@ -69,17 +75,17 @@ public final class StorefrontLaunch {
      * that lag differently behind successive reads are where non-monotonic reads (newer, then older data)
      * come from; one pool over a {@code loadBalanceHosts} URL sent nearly every read to one replica.
      */
-    public static List<String> readerUrls(List<String> replicas, String primary) {
+    public static List<String> readerUrls(List<String> replicas, String primary, int requestTimeoutMs) {
         if (replicas.size() < 2) {
             List<String> hosts = new ArrayList<>(replicas);
             hosts.add(primary);
-            return List.of(jdbcUrl(hosts, "preferSecondary"));
+            return List.of(readerUrl(hosts, requestTimeoutMs));
         }
-        return replicas.stream().map(replica -> jdbcUrl(List.of(replica, primary), "preferSecondary")).toList();
+        return replicas.stream().map(replica -> readerUrl(List.of(replica, primary), requestTimeoutMs)).toList();
     }
 
-    private static String jdbcUrl(List<String> hosts, String targetServerType) {
-        return "jdbc:postgresql://" + String.join(",", hosts) + "/" + DATABASE + "?targetServerType=" + targetServerType
-                + "&sslmode=disable&connectTimeout=2&socketTimeout=10&loginTimeout=5&hostRecheckSeconds=1";
+    private static String jdbcUrl(List<String> hosts, String targetServerType, int requestTimeoutMs) {
+        return "jdbc:postgresql://" + String.join(",", hosts) + "/" + DATABASE + "?"
+                + JdbcOptions.query(targetServerType, requestTimeoutMs);
     }
 }

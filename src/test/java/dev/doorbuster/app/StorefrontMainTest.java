@@ -45,6 +45,8 @@ class StorefrontMainTest {
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--stock-locking"},
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--pool-timeout-ms", "100"},
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--pool-timeout-ms", "6000"}, // ≥ request timeout
+                {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--ryw-wait-ms", "5000"}, // ≥ request timeout
+                {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--request-timeout-ms", "300"}, // below its range
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--writer-pool-size", "0"},
                 {"--writer-url", "jdbc:postgresql://127.0.0.1:1/x", "--port", "70000"},
                 {"--writer-url"},

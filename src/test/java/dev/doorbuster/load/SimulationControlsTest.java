@@ -315,6 +315,24 @@ class SimulationControlsTest {
     }
 
     /**
+     * A storefront setting the storefront would refuse (it used to pass here, start PostgreSQL, and end in the
+     * storefront's exit 2 under a Gatling stack trace) is refused by the environment check, naming the property
+     * and the storefront's own range, before PostgreSQL starts.
+     */
+    @Test
+    void aStorefrontSettingItWouldRefuseStopsTheRunBeforePostgresStarts() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of(
+                "app.requestTimeoutMs", "300"));
+        assertEquals(1, run.exitCode(), tail(run));
+        assertTrue(run.output().contains("-Dapp.requestTimeoutMs=300 (overriding "), tail(run));
+        assertTrue(run.output().contains("field 'app.requestTimeoutMs' is 300; expected between 500 and 600000"),
+                tail(run));
+        assertFalse(run.output().contains("PostgreSQL"), "PostgreSQL was never started\n" + tail(run));
+        assertFalse(run.output().contains("Local topology up"), "nothing was started");
+        assertNull(run.verdict());
+    }
+
+    /**
      * The abort rule: every database link of the storefront goes down at second 5 of a planned minute, so
      * nearly every request fails; with 5 bad seconds in a row allowed, the load stops within seconds and the
      * run is still judged (partial verdict, chaos.html), fails, and says why.

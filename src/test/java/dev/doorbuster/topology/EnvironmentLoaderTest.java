@@ -14,6 +14,9 @@ import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.doorbuster.app.StorefrontConfig;
+import dev.doorbuster.app.StorefrontSetting;
+
 /** The shipped environment files load; every kind of mistake names the file, the field and what is allowed. */
 class EnvironmentLoaderTest {
     @TempDir
@@ -271,5 +274,145 @@ class EnvironmentLoaderTest {
                 "field 'database' is only for external environments (a docker one makes its own database)");
         assertMentions(fails("{\"type\": \"kubernetes\"}"), "field 'type' has value 'kubernetes'; expected one of "
                 + "local, docker, external");
+    }
+
+    // ---- the storefront's settings: one definition (StorefrontSetting) ------------------------------------------
+
+    @Test
+    void everyStorefrontSettingHasAnEnvironmentFieldWithTheDefinitionsDefault() throws IOException {
+        Environment env = load("{\"type\": \"local\"}");
+        java.util.Map<StorefrontSetting, Object> values = env.app().storefrontSettings();
+        assertEquals(StorefrontSetting.environmentSettings(), List.copyOf(values.keySet()));
+        values.forEach((setting, value) -> {
+            Object expected = setting == StorefrontSetting.ROUTING ? "read-your-writes" // the runs' own default
+                    : setting.format(setting.defaultValue());
+            assertEquals(expected, setting.format(value), "app." + setting.field());
+        });
+        assertEquals(200, env.app().rywWaitMs());
+        assertEquals(2000, env.app().stickyMs());
+        assertEquals(64, env.app().httpThreads());
+    }
+
+    @Test
+    void theNewFieldsAreSetFromTheFileAndFromOverrides() throws IOException {
+        Environment env = load("{\"type\": \"local\", \"app\": {\"rywWaitMs\": 400, \"stickyMs\": 0, "
+                + "\"httpThreads\": 16}}");
+        assertEquals(400, env.app().rywWaitMs());
+        assertEquals(0, env.app().stickyMs());
+        assertEquals(16, env.app().httpThreads());
+        props.setProperty("app.stickyMs", "750");
+        props.setProperty("app.rywWaitMs", "50");
+        props.setProperty("app.httpThreads", "8");
+        env = load("{\"type\": \"local\", \"app\": {\"stickyMs\": 100}}");
+        assertEquals(750, env.app().stickyMs());
+        assertEquals(50, env.app().rywWaitMs());
+        assertEquals(8, env.app().httpThreads());
+    }
+
+    @Test
+    void everyStorefrontNumberOutOfItsRangeNamesTheFileTheFieldAndTheRange() {
+        for (StorefrontSetting s : StorefrontSetting.environmentSettings()) {
+            if (s.kind() != StorefrontSetting.Kind.INT) {
+                continue;
+            }
+            String field = "app." + s.field();
+            String range = "expected between " + s.min() + " and " + s.max();
+            for (long bad : new long[] {s.min() - 1L, s.max() + 1L}) {
+                assertMentions(fails("{\"type\": \"local\", \"app\": {\"" + s.field() + "\": " + bad + "}}"),
+                        "test.json: field '" + field + "' is " + bad + "; " + range);
+                props.setProperty(field, Long.toString(bad));
+                assertMentions(fails("{\"type\": \"local\"}"), "-D" + field + "=" + bad + " (overriding ",
+                        "test.json): field '" + field + "' is " + bad + "; " + range);
+                props.clear();
+            }
+        }
+    }
+
+    @Test
+    void everyStorefrontChoiceNamesItsValues() {
+        for (StorefrontSetting s : StorefrontSetting.environmentSettings()) {
+            if (s.kind() == StorefrontSetting.Kind.CHOICE) {
+                assertMentions(fails("{\"type\": \"local\", \"app\": {\"" + s.field() + "\": \"bogus\"}}"),
+                        "test.json: field 'app." + s.field() + "' is 'bogus'; expected one of "
+                                + String.join(", ", s.choices()));
+            }
+        }
+    }
+
+    @Test
+    void aPoolTimeoutNotBelowTheRequestTimeoutIsRefusedNamingBothFields() {
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"requestTimeoutMs\": 800}}"),
+                "test.json: fields 'app.poolTimeoutMs' and 'app.requestTimeoutMs' do not fit together",
+                "app.poolTimeoutMs (1000) must be less than app.requestTimeoutMs (800)",
+                "app.poolTimeoutMs may be 250 to 799", "or raise app.requestTimeoutMs above 1000");
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"poolTimeoutMs\": 5000}}"),
+                "test.json: fields 'app.poolTimeoutMs' and 'app.requestTimeoutMs'",
+                "app.poolTimeoutMs (5000) must be less than app.requestTimeoutMs (5000)");
+    }
+
+    @Test
+    void aReadYourWritesWaitNotBelowTheRequestTimeoutIsRefused() {
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"rywWaitMs\": 5000}}"),
+                "test.json: fields 'app.rywWaitMs' and 'app.requestTimeoutMs' do not fit together",
+                "app.rywWaitMs (5000) must be less than app.requestTimeoutMs (5000)", "app.rywWaitMs may be 0 to 4999");
+    }
+
+    @Test
+    void anInvalidCombinationFromOverridesNamesTheProperties() {
+        props.setProperty("app.requestTimeoutMs", "800");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dapp.requestTimeoutMs=800 (overriding ",
+                "test.json): fields 'app.poolTimeoutMs' and 'app.requestTimeoutMs' do not fit together");
+        props.setProperty("app.poolTimeoutMs", "900");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dapp.poolTimeoutMs=900 and -Dapp.requestTimeoutMs=800 "
+                + "(overriding ", "app.poolTimeoutMs (900) must be less than app.requestTimeoutMs (800)");
+        props.setProperty("app.poolTimeoutMs", "700");
+        props.setProperty("app.rywWaitMs", "800");
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"rywWaitMs\": 100}}"),
+                "-Dapp.rywWaitMs=800 and -Dapp.requestTimeoutMs=800", "app.rywWaitMs (800) must be less than");
+    }
+
+    /**
+     * The issue: {@code -Dapp.requestTimeoutMs=300} passed here, PostgreSQL started, then the storefront exited
+     * with code 2. Now the loader refuses it, naming the property and the storefront's own range, before any
+     * topology exists.
+     */
+    @Test
+    void aRequestTimeoutTheStorefrontWouldRefuseIsRefusedBeforeAnythingStarts() {
+        props.setProperty("app.requestTimeoutMs", "300");
+        EnvironmentException e = fails("{\"type\": \"local\"}");
+        assertMentions(e, "-Dapp.requestTimeoutMs=300 (overriding ", "field 'app.requestTimeoutMs' is 300; "
+                + "expected between 500 and 600000");
+        assertMentions(fails("{\"type\": \"docker\"}"), "-Dapp.requestTimeoutMs=300", "app.requestTimeoutMs",
+                "between 500 and 600000"); // the storefront in a docker environment too
+    }
+
+    @Test
+    void theStorefrontsRulesDoNotBindAnotherApplication() throws IOException {
+        // An external application's request bound is its own; the storefront's pool is not involved.
+        Environment env = load("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:9\", "
+                + "\"requestTimeoutMs\": 800}, \"database\": {\"writerUrl\": \"jdbc:postgresql://h/db\"}}");
+        assertEquals(800, env.app().requestTimeoutMs());
+    }
+
+    @Test
+    void everyValueTheEnvironmentAcceptsTheStorefrontAccepts() throws Exception {
+        for (StorefrontSetting s : StorefrontSetting.environmentSettings()) {
+            List<String> values = s.kind() == StorefrontSetting.Kind.INT
+                    ? List.of(Integer.toString(s.min()), Integer.toString(s.max())) : s.choices();
+            for (String value : values) {
+                props.clear();
+                props.setProperty("app." + s.field(), value);
+                // Make room for the rules: the request bound at its widest unless it is the value under test.
+                if (s != StorefrontSetting.REQUEST_TIMEOUT_MS) {
+                    props.setProperty("app.requestTimeoutMs", Integer.toString(StorefrontSetting.REQUEST_TIMEOUT_MS.max()));
+                } else if (value.equals(Integer.toString(s.min()))) {
+                    props.setProperty("app.poolTimeoutMs", "250");
+                }
+                Environment env = load("{\"type\": \"local\"}");
+                StorefrontConfig config = StorefrontConfig.fromArgs(StorefrontLaunch.args(env.app(), List.of("h:1"),
+                        List.of(), "h:1", "postgres", "").toArray(String[]::new));
+                assertEquals(value, s.format(config.get(s)), s.option());
+            }
+        }
     }
 }

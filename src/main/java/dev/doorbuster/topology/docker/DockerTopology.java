@@ -181,8 +181,8 @@ public final class DockerTopology implements Topology {
         List<String> readerHosts = new ArrayList<>(replicaNames.stream().map(proxies::internalAddress).toList());
         readerHosts.add(proxies.internalAddress(cluster.primary()));
         var resolved = AppPlaceholder.resolveAll(app.environment(), p -> switch (p) {
-            case WRITER_JDBC_URL -> StorefrontLaunch.writerUrl(writerHosts);
-            case READER_JDBC_URL -> StorefrontLaunch.readerUrl(readerHosts);
+            case WRITER_JDBC_URL -> StorefrontLaunch.writerUrl(writerHosts, app.requestTimeoutMs());
+            case READER_JDBC_URL -> StorefrontLaunch.readerUrl(readerHosts, app.requestTimeoutMs());
             case WRITER_HOSTS -> String.join(",", writerHosts);
             case READER_HOSTS -> String.join(",", readerHosts);
             case DB_NAME -> StorefrontLaunch.DATABASE;
