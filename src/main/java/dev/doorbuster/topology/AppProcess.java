@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import dev.doorbuster.process.Classpath;
 import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.process.ProcessRegistry;
 import org.slf4j.Logger;
@@ -98,27 +99,9 @@ public final class AppProcess implements ProcessRegistry.Tracked, AutoCloseable 
         }
     }
 
-    /**
-     * The classpath this code was loaded from. Under {@code mvn exec:java} the JVM's own class path is only
-     * Maven's launcher, and the project's classes come from a URLClassLoader: take its URLs then.
-     */
+    /** The classpath this code was loaded from (see {@link Classpath#current()}). */
     public static String classpath() {
-        List<String> entries = new ArrayList<>();
-        for (ClassLoader loader = AppProcess.class.getClassLoader(); loader != null; loader = loader.getParent()) {
-            if (loader instanceof java.net.URLClassLoader urls) {
-                for (java.net.URL url : urls.getURLs()) {
-                    if ("file".equals(url.getProtocol())) {
-                        try {
-                            entries.add(Path.of(url.toURI()).toString());
-                        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
-                            log.debug("Skipping classpath entry {}: {}", url, e.toString());
-                        }
-                    }
-                }
-            }
-        }
-        return entries.isEmpty() ? System.getProperty("java.class.path")
-                : String.join(java.io.File.pathSeparator, entries);
+        return Classpath.current();
     }
 
     public URI url() {
