@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The application under test in its own JVM, so its GC and CPU do not blur the load generator's timing.
  * It is found ready by the line it prints ({@code ... listening on http://127.0.0.1:PORT}), logs into a
- * file, and is tracked by {@link ProcessRegistry}: stopped at JVM exit, and by the next run if this JVM
- * is killed.
+ * file, and is tracked by {@link ProcessRegistry}: stopped at JVM exit, and by this JVM's watchdog (or
+ * else the next run) if this JVM is killed.
  */
 public final class AppProcess implements ProcessRegistry.Tracked, AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
