@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * the watchdog reads end-of-file at once (no polling, and no PID that could be recycled). It then waits
  * until the JVM's PID is gone (or a zombie, or another process's), and stops the processes recorded for
  * that JVM (PID and start instant) by {@link ProcessRegistry#stopLeftoversOf}: by PID, only while the PID
- * still runs the recorded command line, all at once. Then it runs the extra clean-ups the JVM asked for
- * ({@link #alsoOnDeath}, e.g. removing its containers) and exits. After a normal exit the shutdown hook has
+ * still runs the recorded command line, all at once; meanwhile it runs the extra clean-ups the JVM asked
+ * for ({@link #alsoOnDeath}, e.g. removing its containers, each bounded to a minute). Then it exits. After a normal exit the shutdown hook has
  * already stopped everything and the watchdog finds nothing to do, so it lives exactly as long as the JVM
  * it guards, plus a moment.
  *
@@ -53,9 +54,16 @@ public final class Watchdog {
     private static final Set<String> homesSent = new LinkedHashSet<>();
     private static final Set<String> alsoSent = new LinkedHashSet<>();
 
-    /** An extra clean-up for when the JVM that asked for it is gone; run by the watchdog, bounded to a minute. */
+    /**
+     * An extra clean-up for when the JVM that asked for it is gone; run by the watchdog, bounded to a minute.
+     * A public no-argument constructor is required: the watchdog creates it by its class name.
+     */
     public interface AfterDeath {
-        /** Public no-argument constructor required: the watchdog creates it by its class name. */
+        /** Called in the watchdog as soon as it is told, while the JVM lives: get ready (e.g. connect). */
+        default void prepare() throws Exception {
+        }
+
+        /** Called once the JVM {@code ownerPid} is gone, at the same time as its processes are stopped. */
         void cleanUp(long ownerPid) throws Exception;
     }
 
@@ -148,7 +156,7 @@ public final class Watchdog {
         long owner = -1;
         String ownerStart = null;
         List<String> homes = new ArrayList<>();
-        List<String> also = new ArrayList<>();
+        List<Extra> also = new ArrayList<>();
         ProcessRegistry.warmUp(); // while its JVM lives: the stop then starts at once
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try {
@@ -164,7 +172,7 @@ public final class Watchdog {
                         ownerStart = parts.length > 1 ? parts[1] : "";
                     }
                     case "home" -> homes.add(words[1]);
-                    case "also" -> also.add(words[1]);
+                    case "also" -> also.add(new Extra(words[1]));
                     default -> { }
                 }
             }
@@ -185,6 +193,9 @@ public final class Watchdog {
         }
         long ownerGone = System.nanoTime();
         long eofToGone = sleptMillis;
+        for (Extra extra : also) {
+            extra.ownerDied(owner);
+        }
         int stopped = 0;
         for (String home : homes) {
             System.setProperty(DoorbusterHome.PROPERTY, home);
@@ -196,31 +207,66 @@ public final class Watchdog {
                     + (System.nanoTime() - ownerGone) / 1_000_000 + " ms (its PID was gone after about " + eofToGone
                     + " ms)");
         }
-        for (String className : also) {
-            runBounded(className, owner);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        for (Extra extra : also) {
+            extra.await(deadline);
         }
         System.exit(0);
     }
 
-    private static void runBounded(String className, long owner) {
-        Thread thread = new Thread(() -> {
+    /** One {@link AfterDeath}, in a thread of its own: created and prepared at once, cleans up at the owner's death. */
+    private static final class Extra {
+        private final String className;
+        private final CountDownLatch ownerDead = new CountDownLatch(1);
+        private final Thread thread;
+        private volatile long owner;
+
+        Extra(String className) {
+            this.className = className;
+            this.thread = new Thread(this::run, "after-death");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void run() {
+            AfterDeath task;
             try {
-                AfterDeath cleanUp = (AfterDeath) Class.forName(className).getConstructor().newInstance();
-                cleanUp.cleanUp(owner);
-                say("JVM " + owner + ": ran " + className);
+                task = (AfterDeath) Class.forName(className).getConstructor().newInstance();
+            } catch (Exception | LinkageError e) {
+                say(className + " cannot be created: " + e);
+                return;
+            }
+            try {
+                task.prepare();
+            } catch (Exception | LinkageError e) {
+                // cleanUp may still manage (e.g. the engine answers later)
+            }
+            try {
+                ownerDead.await();
+                long started = System.nanoTime();
+                task.cleanUp(owner);
+                say("JVM " + owner + ": ran " + className + " in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } catch (Exception | LinkageError e) {
                 say("JVM " + owner + ": " + className + " failed: " + e);
             }
-        }, "after-death");
-        thread.setDaemon(true);
-        thread.start();
-        try {
-            thread.join(60_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
-        if (thread.isAlive()) {
-            say("JVM " + owner + ": gave up on " + className + " after 60 s (the next start does it)");
+
+        void ownerDied(long pid) {
+            owner = pid;
+            ownerDead.countDown();
+        }
+
+        void await(long deadlineNanos) {
+            try {
+                thread.join(Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (thread.isAlive()) {
+                say("JVM " + owner + ": gave up on " + className + " after 60 s (the next start does it)");
+            }
         }
     }
 

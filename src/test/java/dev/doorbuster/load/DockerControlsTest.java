@@ -199,8 +199,9 @@ class DockerControlsTest {
                 .contains("ran dev.doorbuster.topology.docker.RemoveContainersOfDeadRun")) {
             Thread.sleep(100);
         }
-        assertTrue(Files.readString(home.resolve("watchdog.log")).contains("ran dev.doorbuster.topology.docker"
-                + ".RemoveContainersOfDeadRun"), Files.readString(home.resolve("watchdog.log")));
+        String log = Files.readString(home.resolve("watchdog.log"));
+        assertTrue(log.contains("ran dev.doorbuster.topology.docker.RemoveContainersOfDeadRun"), log);
+        System.out.println(log.lines().filter(l -> l.contains("doorbuster watchdog")).toList());
     }
 
     /** Without a watchdog, its containers outlive the killed JVM, and the next start removes them and its storefront. */

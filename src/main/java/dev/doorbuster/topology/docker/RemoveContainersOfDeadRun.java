@@ -1,5 +1,6 @@
 package dev.doorbuster.topology.docker;
 
+import com.github.dockerjava.api.DockerClient;
 import dev.doorbuster.process.Watchdog;
 
 /**
@@ -8,12 +9,20 @@ import dev.doorbuster.process.Watchdog;
  * else (those of other dead runs are left to the next start, as before).
  */
 public final class RemoveContainersOfDeadRun implements Watchdog.AfterDeath {
+    private volatile DockerClient docker;
+
     public RemoveContainersOfDeadRun() {
         // created by its class name in the watchdog
     }
 
+    /** Connects while the run lives: Testcontainers takes a few seconds to start in a fresh JVM. */
+    @Override
+    public void prepare() {
+        docker = DockerEngine.connect();
+    }
+
     @Override
     public void cleanUp(long ownerPid) {
-        RunResources.removeOrphansOf(DockerEngine.connect(), ownerPid);
+        RunResources.removeOrphansOf(docker != null ? docker : DockerEngine.connect(), ownerPid);
     }
 }
