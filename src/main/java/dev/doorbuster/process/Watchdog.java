@@ -118,7 +118,7 @@ public final class Watchdog {
         Path home = DoorbusterHome.get();
         List<String> java = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 // Small and quick: it reads a few files once, then waits on a pipe.
-                "-Xmx64m", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+                "-Xms4m", "-Xmx64m", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
                 "-Xshare:auto",
                 "-cp", Classpath.current(), Watchdog.class.getName(), Long.toString(ProcessHandle.current().pid()));
         try {
