@@ -28,20 +28,22 @@ import org.slf4j.LoggerFactory;
  * until the JVM's PID is gone (or a zombie, or another process's), and stops the processes recorded for
  * that JVM (PID and start instant) by {@link ProcessRegistry#stopLeftoversOf}: by PID, only while the PID
  * still runs the recorded command line, all at once; meanwhile it runs the extra clean-ups the JVM asked
- * for ({@link #alsoOnDeath}, e.g. removing its containers, each bounded to a minute). Then it exits. After a normal exit the shutdown hook has
- * already stopped everything and the watchdog finds nothing to do, so it lives exactly as long as the JVM
- * it guards, plus a moment.
+ * for ({@link #alsoOnDeath}, e.g. removing its containers, each bounded to a minute). Then it exits. After
+ * a normal exit the shutdown hook has already stopped everything and the watchdog finds nothing to do, so
+ * it lives exactly as long as the JVM it guards, plus a moment.
  *
  * <p>Why not Linux's parent-death signal ({@code PR_SET_PDEATHSIG}, {@code setpriv --pdeathsig})? It fires
- * when the <em>thread</em> that forked the child ends, not the process, and Doorbuster starts servers from
- * short-lived threads (a fault that restarts a node); and it is cleared when credentials change, which is
- * exactly how PostgreSQL is started as root ({@code setpriv --reuid}). A process that watches the JVM
- * covers both, and the storefront and servers need no change.
+ * when the <em>thread</em> that forked the child ends, not the process, and servers are started from
+ * whichever thread needs them (a failover's rejoin restarts a node from a chaos thread, which then ends);
+ * and it is cleared when credentials change, which is exactly how PostgreSQL is started as root
+ * ({@code setpriv --reuid}; {@code --pdeathsig keep} would need the signal set on the forking thread
+ * anyway). A process that watches the whole JVM covers both, and the storefront and servers need no change.
  *
  * <p>What it is told goes through the lifeline, one line each: {@code home PATH} (a Doorbuster home whose
  * records to read), {@code owner PID START}, {@code also CLASS}. Its command line names only the owner's
  * PID, for {@code ps}. It logs into {@code watchdog.log} of the first home, only when it has stopped
- * something (it starts from this JVM's class path, logging configuration included). {@code -Ddoorbuster.watchdog=false} turns it off (the next start still stops leftovers).
+ * something (it starts from this JVM's class path, logging configuration included).
+ * {@code -Ddoorbuster.watchdog=false} turns it off (the next start still stops leftovers).
  */
 public final class Watchdog {
     public static final String PROPERTY = "doorbuster.watchdog";
