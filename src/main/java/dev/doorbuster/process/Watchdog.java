@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Why not Linux's parent-death signal ({@code PR_SET_PDEATHSIG}, {@code setpriv --pdeathsig})? It fires
  * when the <em>thread</em> that forked the child ends, not the process, and servers are started from
- * whichever thread needs them (a failover's rejoin restarts a node from a chaos thread, which then ends);
+ * whichever thread needs them (a failover's rejoin restarts a node from a chaos pool thread, shut down
+ * when the chaos ends, while the node must live on);
  * and it is cleared when credentials change, which is exactly how PostgreSQL is started as root
  * ({@code setpriv --reuid}; {@code --pdeathsig keep} would need the signal set on the forking thread
  * anyway). A process that watches the whole JVM covers both, and the storefront and servers need no change.
