@@ -1,10 +1,13 @@
 package dev.doorbuster.process;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
@@ -24,9 +28,11 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>A JVM shutdown hook stops the ones still running (normal exit, Ctrl-C, a failed test).</li>
  *   <li>Each is also recorded as a file under {@link DoorbusterHome#processRecords()}. A JVM killed with
- *       SIGKILL runs no hook; the next JVM to start anything reads the records and stops every process
- *       whose owning JVM is gone, by PID, after checking that the PID still runs the recorded command
- *       (PIDs get reused): never by name.</li>
+ *       SIGKILL runs no hook: its {@link Watchdog} (a small process started with the first of them) notices
+ *       within milliseconds and stops that JVM's recorded processes; and the next JVM to start anything
+ *       reads the records and stops every process whose owning JVM is gone (the backstop, e.g. when the
+ *       watchdog was disabled or itself killed). Both stop by PID, after checking that the PID still runs
+ *       the recorded command (PIDs get reused): never by name.</li>
  * </ul>
  */
 public final class ProcessRegistry {
@@ -61,6 +67,7 @@ public final class ProcessRegistry {
 
     public static void started(Tracked process, long pid, List<String> match, String stopSignal, Path cleanupDir) {
         installHook();
+        Watchdog.watch(DoorbusterHome.get());
         RUNNING.put(process, pid);
         ProcessRecord record = new ProcessRecord(ProcessHandle.current().pid(), ownStart(), pid, process.label(),
                 List.copyOf(match), stopSignal, cleanupDir == null ? null : cleanupDir.toString());
@@ -87,52 +94,102 @@ public final class ProcessRegistry {
      *
      * @return how many leftover processes were stopped
      */
-    public static synchronized int stopLeftovers() {
+    public static int stopLeftovers() {
+        return reap(record -> !ownerAlive(record));
+    }
+
+    /**
+     * Stops the recorded processes of one JVM, identified by PID and start instant, once it is dead (what
+     * the {@link Watchdog} does); the processes of a live JVM, or of any other JVM, are left alone.
+     *
+     * @return how many of its processes were stopped
+     */
+    static int stopLeftoversOf(long ownerPid, String ownerStart) {
+        return reap(record -> record.ownerPid() == ownerPid && record.ownerStart().equals(ownerStart)
+                && !ownerAlive(record));
+    }
+
+    /**
+     * Stops the recorded processes that {@code orphan} selects, all at once (each stop may wait a few seconds),
+     * and forgets their records. Another JVM reaping the same folder (a run starting while a watchdog works)
+     * waits for this one: a lock file serialises them.
+     */
+    private static synchronized int reap(Predicate<ProcessRecord> orphan) {
         Path dir = DoorbusterHome.processRecords();
         if (!Files.isDirectory(dir)) {
             return 0;
         }
+        try (FileChannel lockFile = FileChannel.open(dir.resolve(".reaper.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
+            return reapLocked(dir, orphan);
+        } catch (IOException e) {
+            log.debug("Cannot lock {} ({}); reaping without the lock", dir, e.toString());
+            return reapLocked(dir, orphan);
+        }
+    }
+
+    private static int reapLocked(Path dir, Predicate<ProcessRecord> orphan) {
         List<ProcessRecord> orphans = new ArrayList<>();
         List<Path> orphanFiles = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.json")) {
             for (Path file : files) {
                 try {
                     ProcessRecord record = JSON.readValue(file.toFile(), ProcessRecord.class);
-                    if (!ownerAlive(record)) { // else another live JVM (a parallel run) owns it
+                    if (orphan.test(record)) { // else another live JVM (a parallel run) owns it
                         orphans.add(record);
                         orphanFiles.add(file);
                     }
                 } catch (IOException e) {
-                    log.warn("Ignoring unreadable process record {} ({}); deleting it", file, e.getMessage());
-                    deleteQuietly(file);
+                    if (olderThanAMinute(file)) { // a newer one may be being written by a live JVM
+                        log.warn("Ignoring unreadable process record {} ({}); deleting it", file, e.getMessage());
+                        deleteQuietly(file);
+                    }
                 }
             }
         } catch (IOException e) {
             log.warn("Cannot read process records in {}: {}", dir, e.toString());
             return 0;
         }
-        int stopped = 0;
-        List<ProcessRecord> survivors = new ArrayList<>();
+        List<ProcessRecord> survivors = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicInteger stopped = new java.util.concurrent.atomic.AtomicInteger();
+        List<Thread> stoppers = new ArrayList<>();
         for (ProcessRecord record : orphans) {
             if (!matches(record.pid(), record.match())) {
                 continue;
             }
             log.warn("Stopping leftover {} (PID {}) of a run that ended without stopping it (JVM PID {})",
                     record.label(), record.pid(), record.ownerPid());
-            stop(record.pid(), record.stopSignal(), 5_000);
-            if (matches(record.pid(), record.match())) {
-                log.error("Leftover {} (PID {}) survived SIGKILL; will retry at the next start", record.label(),
-                        record.pid());
-                survivors.add(record);
-            } else {
-                stopped++;
+            Thread stopper = new Thread(() -> {
+                stop(record.pid(), record.stopSignal(), 5_000);
+                if (matches(record.pid(), record.match())) {
+                    log.error("Leftover {} (PID {}) survived SIGKILL; will retry at the next start", record.label(),
+                            record.pid());
+                    survivors.add(record);
+                } else {
+                    stopped.incrementAndGet();
+                }
+            }, "doorbuster-stop-" + record.pid());
+            stopper.setDaemon(true);
+            stopper.start();
+            stoppers.add(stopper);
+        }
+        for (Thread stopper : stoppers) {
+            try {
+                stopper.join(30_000); // stop() itself gives up after about 14 s
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return stopped.get();
+            }
+            if (stopper.isAlive()) {
+                log.error("Gave up waiting for {}; its record is kept for the next start", stopper.getName());
+                orphans.stream().filter(r -> stopper.getName().endsWith("-" + r.pid())).forEach(survivors::add);
             }
         }
         // Only once every process of a dead run is down (their folders may share a parent), and a record
         // is forgotten only when its process is confirmed gone.
         for (int i = 0; i < orphans.size(); i++) {
             ProcessRecord record = orphans.get(i);
-            boolean busy = survivors.stream().anyMatch(s -> s.equals(record)
+            boolean busy = List.copyOf(survivors).stream().anyMatch(s -> s.equals(record)
                     || (s.cleanupDir() != null && s.cleanupDir().equals(record.cleanupDir())));
             if (busy) {
                 continue;
@@ -142,7 +199,7 @@ public final class ProcessRegistry {
             }
             deleteQuietly(orphanFiles.get(i));
         }
-        return stopped;
+        return stopped.get();
     }
 
     /**
@@ -181,8 +238,12 @@ public final class ProcessRegistry {
         }
     }
 
-    /** Sends a signal by PID with kill(1): Java itself can only send TERM and KILL. */
+    /** Sends a signal by PID: TERM and KILL from Java, others with kill(1). */
     public static boolean signal(long pid, String signal) {
+        if (signal.equals("TERM") || signal.equals("KILL")) { // no kill(1) to fork: quicker, under load too
+            Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+            return handle.isPresent() && (signal.equals("TERM") ? handle.get().destroy() : handle.get().destroyForcibly());
+        }
         try {
             Process kill = new ProcessBuilder("kill", "-s", signal, Long.toString(pid)).redirectErrorStream(true).start();
             kill.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
@@ -250,18 +311,47 @@ public final class ProcessRegistry {
     }
 
     private static boolean ownerAlive(ProcessRecord record) {
-        return ProcessHandle.of(record.ownerPid())
+        return ownerAlive(record.ownerPid(), record.ownerStart());
+    }
+
+    /**
+     * True while JVM {@code pid} runs and is the one that started at {@code start} (not a recycled PID).
+     * A zombie owns nothing: it is dead, only not yet reaped by its parent.
+     */
+    static boolean ownerAlive(long pid, String start) {
+        return ProcessHandle.of(pid)
                 .filter(ProcessHandle::isAlive)
-                .filter(h -> h.info().startInstant().map(Instant::toString).orElse("").equals(record.ownerStart()))
+                .filter(h -> !isZombie(pid))
+                .filter(h -> h.info().startInstant().map(Instant::toString).orElse("").equals(start))
                 .isPresent();
     }
 
-    private static String ownStart() {
+    static String ownStart() {
         return ProcessHandle.current().info().startInstant().map(Instant::toString).orElse("");
     }
 
     private static Path recordFile(long pid) {
         return DoorbusterHome.processRecords().resolve(ProcessHandle.current().pid() + "-" + pid + ".json");
+    }
+
+    /** Loads and runs once what reaping needs (JSON, /proc), so a watchdog is quick when the time comes. */
+    static void warmUp() {
+        try {
+            ProcessRecord sample = new ProcessRecord(1, "", 1, "warm-up", List.of("x"), "TERM", null);
+            JSON.readValue(JSON.writeValueAsBytes(sample), ProcessRecord.class);
+        } catch (IOException e) {
+            // only a warm-up
+        }
+        matches(ProcessHandle.current().pid(), List.of("-no-such-argument-"));
+        ownerAlive(ProcessHandle.current().pid(), ownStart());
+    }
+
+    private static boolean olderThanAMinute(Path file) {
+        try {
+            return Files.getLastModifiedTime(file).toMillis() < System.currentTimeMillis() - 60_000;
+        } catch (IOException e) {
+            return false; // gone meanwhile
+        }
     }
 
     private static void deleteQuietly(Path file) {

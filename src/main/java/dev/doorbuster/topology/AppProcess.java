@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import dev.doorbuster.process.Classpath;
 import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.process.ProcessRegistry;
 import org.slf4j.Logger;
@@ -21,8 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The application under test in its own JVM, so its GC and CPU do not blur the load generator's timing.
  * It is found ready by the line it prints ({@code ... listening on http://127.0.0.1:PORT}), logs into a
- * file, and is tracked by {@link ProcessRegistry}: stopped at JVM exit, and by the next run if this JVM
- * is killed.
+ * file, and is tracked by {@link ProcessRegistry}: stopped at JVM exit, and by this JVM's watchdog (or
+ * else the next run) if this JVM is killed.
  */
 public final class AppProcess implements ProcessRegistry.Tracked, AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on (http://\\S+)");
@@ -98,27 +99,9 @@ public final class AppProcess implements ProcessRegistry.Tracked, AutoCloseable 
         }
     }
 
-    /**
-     * The classpath this code was loaded from. Under {@code mvn exec:java} the JVM's own class path is only
-     * Maven's launcher, and the project's classes come from a URLClassLoader: take its URLs then.
-     */
+    /** The classpath this code was loaded from (see {@link Classpath#current()}). */
     public static String classpath() {
-        List<String> entries = new ArrayList<>();
-        for (ClassLoader loader = AppProcess.class.getClassLoader(); loader != null; loader = loader.getParent()) {
-            if (loader instanceof java.net.URLClassLoader urls) {
-                for (java.net.URL url : urls.getURLs()) {
-                    if ("file".equals(url.getProtocol())) {
-                        try {
-                            entries.add(Path.of(url.toURI()).toString());
-                        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
-                            log.debug("Skipping classpath entry {}: {}", url, e.toString());
-                        }
-                    }
-                }
-            }
-        }
-        return entries.isEmpty() ? System.getProperty("java.class.path")
-                : String.join(java.io.File.pathSeparator, entries);
+        return Classpath.current();
     }
 
     public URI url() {

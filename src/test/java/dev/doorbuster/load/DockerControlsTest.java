@@ -167,11 +167,48 @@ class DockerControlsTest {
         assertTrue(run.output().contains("-Ddoorbuster.env=local"), "says what else to do: " + tail(run));
     }
 
-    /** SIGKILL of the run's JVM: its containers outlive it, and the next start removes them and its storefront. */
+    /**
+     * SIGKILL of the run's JVM: its watchdog removes its containers, network and volumes and stops its
+     * storefront within seconds, with no next start.
+     */
+    @Test
+    void aKilledRunsContainersGoWithItWithinSeconds() throws Exception {
+        ForkedGatling.Running running = ForkedGatling.start("BlackFridaySimulation", reports, home,
+                docker(Map.of("load.minutes", "1")));
+        assertTrue(running.awaitOutput("Docker topology up", java.time.Duration.ofMinutes(3)), "the topology came up");
+        ProcessHandle.of(running.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        long killed = System.nanoTime();
+        ForkedGatling.Result result = running.await(java.time.Duration.ofSeconds(30));
+        assertEquals(137, result.exitCode(), "killed by SIGKILL (128 + 9)");
+        Matcher label = RUN_LABEL.matcher(result.output());
+        assertTrue(label.find(), "the run names its label: " + tail(result));
+        String runId = label.group(1);
+        long deadline = killed + 30_000_000_000L;
+        while (System.nanoTime() < deadline && (!DockerTestSupport.resourcesOf(runId).isEmpty()
+                || !SimulationControlsTest.leftovers(home.toString()).isEmpty())) {
+            Thread.sleep(100);
+        }
+        long gone = System.nanoTime();
+        assertEquals(List.of(), DockerTestSupport.resourcesOf(runId), "its containers went with it");
+        assertEquals(List.of(), SimulationControlsTest.leftovers(home.toString()), "and its storefront");
+        System.out.printf("containers and processes of the killed run gone %d ms after its SIGKILL%n",
+                (gone - killed) / 1_000_000);
+        // The watchdog is done: nothing of it writes into the home the clean-up below deletes.
+        long watchdogDeadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < watchdogDeadline && !Files.readString(home.resolve("watchdog.log"))
+                .contains("ran dev.doorbuster.topology.docker.RemoveContainersOfDeadRun")) {
+            Thread.sleep(100);
+        }
+        String log = Files.readString(home.resolve("watchdog.log"));
+        assertTrue(log.contains("ran dev.doorbuster.topology.docker.RemoveContainersOfDeadRun"), log);
+        System.out.println(log.lines().filter(l -> l.contains("doorbuster watchdog")).toList());
+    }
+
+    /** Without a watchdog, its containers outlive the killed JVM, and the next start removes them and its storefront. */
     @Test
     void whatAKilledRunLeavesIsRemovedByTheNextStart() throws Exception {
         ForkedGatling.Running running = ForkedGatling.start("BlackFridaySimulation", reports, home,
-                docker(Map.of("load.minutes", "1")));
+                docker(Map.of("load.minutes", "1", dev.doorbuster.process.Watchdog.PROPERTY, "false")));
         assertTrue(running.awaitOutput("Docker topology up", java.time.Duration.ofMinutes(3)), "the topology came up");
         ProcessHandle.of(running.pid()).ifPresent(ProcessHandle::destroyForcibly);
         ForkedGatling.Result killed = running.await(java.time.Duration.ofSeconds(30));

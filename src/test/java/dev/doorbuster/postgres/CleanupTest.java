@@ -2,6 +2,7 @@ package dev.doorbuster.postgres;
 
 import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.process.ProcessRegistry;
+import dev.doorbuster.process.Watchdog;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,6 +53,8 @@ class CleanupTest {
         Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"),
                 "-D" + DoorbusterHome.PROPERTY + "=" + DoorbusterHome.get(),
+                // Without its watchdog (WatchdogTest, KilledRunTest): this is about the backstop.
+                "-D" + Watchdog.PROPERTY + "=false",
                 "dev.doorbuster.cli.Doorbuster", "up", "--db-only", "--replicas", "1", "--for", "120s")
                 .redirectErrorStream(true).start();
         List<Long> serverPids = new ArrayList<>();

@@ -17,6 +17,7 @@ import java.util.Optional;
 import com.github.dockerjava.api.DockerClient;
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.process.ProcessRegistry;
+import dev.doorbuster.process.Watchdog;
 import dev.doorbuster.postgres.SyncMode;
 import dev.doorbuster.topology.AppPlaceholder;
 import dev.doorbuster.topology.AppProcess;
@@ -97,6 +98,7 @@ public final class DockerTopology implements Topology {
         RunResources.removeOrphans(docker);
         requireImages();
         run = RunResources.ownedByThisJvm(runId(runDir));
+        Watchdog.alsoOnDeath(RemoveContainersOfDeadRun.class); // before the first container: gone with this JVM
         shutdownHook = new Thread(this::close, "doorbuster-docker-cleanup");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
 

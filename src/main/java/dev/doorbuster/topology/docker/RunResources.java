@@ -12,6 +12,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Network;
+import dev.doorbuster.process.ProcessRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * Every container, network and volume a run creates carries the run's labels: which run, and which JVM owns
  * it (PID and start instant, so a recycled PID is not mistaken for the owner). That is what lets Doorbuster
  * work without the Testcontainers reaper: the run removes its own at the end (and from a shutdown hook on
- * Ctrl-C), and the next run removes those of runs whose JVM died (SIGKILL, a crash, a power cut).
+ * Ctrl-C), the JVM's watchdog removes them within seconds if it dies (SIGKILL, a crash), and the next run
+ * removes those of runs whose JVM died without either (a power cut, the watchdog disabled).
  */
 final class RunResources {
     static final String RUN = "dev.doorbuster.run";
@@ -70,21 +72,38 @@ final class RunResources {
      * @return the runs cleaned up
      */
     static Set<String> removeOrphans(DockerClient docker) {
+        return removeOrphans(docker, -1);
+    }
+
+    /**
+     * Removes the resources of the runs of JVM {@code ownerPid} once it is gone (what its watchdog does),
+     * leaving any other's alone.
+     *
+     * @return the runs cleaned up
+     */
+    static Set<String> removeOrphansOf(DockerClient docker, long ownerPid) {
+        return removeOrphans(docker, ownerPid);
+    }
+
+    /** {@code ownerPid} -1: of every dead owner. */
+    private static Set<String> removeOrphans(DockerClient docker, long ownerPid) {
+        java.util.function.Predicate<Map<String, String>> orphan = labels -> !ownerAlive(labels)
+                && (ownerPid < 0 || (labels != null && Long.toString(ownerPid).equals(labels.get(OWNER_PID))));
         Set<String> orphans = new TreeSet<>();
         try {
             for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(RUN)).exec()) {
-                if (!ownerAlive(c.getLabels())) {
+                if (orphan.test(c.getLabels())) {
                     orphans.add(c.getLabels().get(RUN));
                 }
             }
             for (Network n : docker.listNetworksCmd().withFilter("label", List.of(RUN)).exec()) {
-                if (!ownerAlive(n.getLabels())) {
+                if (orphan.test(n.getLabels())) {
                     orphans.add(n.getLabels().get(RUN));
                 }
             }
             var volumes = docker.listVolumesCmd().withFilter("label", List.of(RUN)).exec().getVolumes();
             for (var v : volumes == null ? List.<com.github.dockerjava.api.command.InspectVolumeResponse>of() : volumes) {
-                if (!ownerAlive(v.getLabels())) {
+                if (orphan.test(v.getLabels())) {
                     orphans.add(v.getLabels().get(RUN));
                 }
             }
@@ -111,7 +130,9 @@ final class RunResources {
         } catch (NumberFormatException e) {
             return false;
         }
-        Optional<ProcessHandle> owner = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+        // A zombie is dead, only not yet reaped by its parent.
+        Optional<ProcessHandle> owner = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .filter(h -> !ProcessRegistry.isZombie(pid));
         if (owner.isEmpty()) {
             return false;
         }
@@ -129,13 +150,14 @@ final class RunResources {
         for (String run : runs) {
             Map<String, String> filter = Map.of(RUN, run);
             try {
-                for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec()) {
+                // All at once: each removal stops a container, which may take the engine a second.
+                docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec().parallelStream().forEach(c -> {
                     try {
                         docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
                     } catch (NotFoundException gone) {
                         // removed meanwhile
                     }
-                }
+                });
                 for (Network n : docker.listNetworksCmd().withFilter("label", List.of(RUN + "=" + run)).exec()) {
                     try {
                         docker.removeNetworkCmd(n.getId()).exec();
