@@ -34,6 +34,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -110,7 +111,11 @@ final class HttpTransport {
                                         .setMaxInitialLineLength(MAX_INITIAL_LINE)
                                         .setMaxHeaderSize(MAX_HEADER_BYTES)
                                         .setMaxChunkSize(16 * 1024)
-                                        .setStrictLineParsing(true)))
+                                        .setStrictLineParsing(true)
+                                        // Header names are checked; values reach the app as sent, which checks
+                                        // those it uses and names them in its 400 (Idempotency-Key...).
+                                        .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory()
+                                                .withValueValidation(false))))
                                 .addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
                                 .addLast("requests", connection);
                     }
