@@ -24,6 +24,7 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -100,6 +101,8 @@ final class HttpTransport {
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // A client that shuts down its output after its request still gets the answer.
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -398,6 +401,15 @@ final class HttpTransport {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof ChannelInputShutdownEvent) {
+                // The client sent all it will: answer what was received in full, then close.
+                discarding = true;
+                received();
+                if (!answering && queue.isEmpty()) {
+                    closeNow();
+                }
+                return;
+            }
             if (event instanceof IdleStateEvent || event == Drain.INSTANCE) {
                 if (!answering && queue.isEmpty() && receiveDeadline == null) {
                     closeNow();

@@ -182,6 +182,28 @@ class BadInputTest {
         }
     }
 
+    @Test
+    void aClientThatShutsDownItsOutputStillGetsItsAnswer() throws IOException {
+        try (Socket socket = socket()) {
+            socket.getOutputStream().write(ascii(get("/products/4")));
+            socket.shutdownOutput();
+            Raw r = read(socket.getInputStream());
+            assertEquals(200, r.status, r.toString());
+            assertEquals(4, r.json().get("id").asInt());
+            assertEquals(-1, socket.getInputStream().read(), "then closed");
+        }
+    }
+
+    @Test
+    void http10IsAnsweredAndClosed() throws IOException {
+        try (Socket socket = socket()) {
+            socket.getOutputStream().write(ascii("GET /products/5 HTTP/1.0\r\n\r\n"));
+            Raw r = read(socket.getInputStream());
+            assertEquals(200, r.status, r.toString());
+            assertEquals(-1, socket.getInputStream().read(), "HTTP/1.0 without keep-alive: closed");
+        }
+    }
+
     // ---- raw HTTP ----------------------------------------------------------------------------------------
 
     private static String get(String target) {
