@@ -204,6 +204,94 @@ class BadInputTest {
         }
     }
 
+    /**
+     * 400 requests made by corrupting valid ones (a byte replaced, inserted or deleted; NUL, '%', CR, LF, space,
+     * 0xFF, half a UTF-8 sequence...), 16 at a time: every one is answered, none with a 500, every error as JSON,
+     * none later than the receive timeout plus a margin.
+     */
+    @Test
+    void corruptedRequestsAreAnsweredWithJsonNever500() throws Exception {
+        String[] seeds = {
+                "GET /products?category=widgets&limit=5 HTTP/1.1\r\nHost: x\r\n\r\n",
+                withBody("POST /carts", "{\"userId\": 7}"),
+                withBody("PUT /users/9", "{\"name\": \"Ann\"}"),
+                "GET /products/12 HTTP/1.1\r\nHost: x\r\nX-Client-Id: abc\r\n\r\n",
+                withBody("POST /orders", "{\"userId\": 8, \"items\": [{\"productId\": 3, \"quantity\": 1}]}")};
+        byte[] nasty = {0, '%', '/', ' ', '\r', '\n', (byte) 0xFF, (byte) 0xC3, ':', '?', '&', '=', '9', 'a'};
+        java.util.Random random = new java.util.Random(20261201);
+        java.util.List<String> requests = new java.util.ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            byte[] seed = ascii(seeds[i % seeds.length]);
+            int at = random.nextInt(seed.length);
+            byte b = random.nextInt(3) == 0 ? (byte) (0x20 + random.nextInt(0x5F)) : nasty[random.nextInt(nasty.length)];
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            switch (random.nextInt(3)) {
+                case 0 -> { // replace
+                    out.write(seed, 0, seed.length);
+                    byte[] m = out.toByteArray();
+                    m[at] = b;
+                    out.reset();
+                    out.write(m, 0, m.length);
+                }
+                case 1 -> { // insert
+                    out.write(seed, 0, at);
+                    out.write(b);
+                    out.write(seed, at, seed.length - at);
+                }
+                default -> { // delete
+                    out.write(seed, 0, at);
+                    out.write(seed, at + 1, seed.length - at - 1);
+                }
+            }
+            requests.add(out.toString(StandardCharsets.ISO_8859_1));
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+        try {
+            java.util.List<java.util.concurrent.Future<String>> problems = new java.util.ArrayList<>();
+            for (String request : requests) {
+                problems.add(pool.submit(() -> {
+                    long start = System.nanoTime();
+                    Raw r;
+                    try {
+                        r = send(request);
+                    } catch (RuntimeException | AssertionError e) {
+                        return "no answer (" + e.getMessage() + ")";
+                    }
+                    long millis = (System.nanoTime() - start) / 1_000_000;
+                    if (r.status >= 500 && r.status != 503 || r.status < 200) {
+                        return r.toString();
+                    }
+                    if (millis > REQUEST_TIMEOUT_MS + 3000) {
+                        return "answered after " + millis + " ms: " + r;
+                    }
+                    if (r.status >= 400) {
+                        try {
+                            assertError(r, r.status, r.json().path("error").asText());
+                        } catch (AssertionError e) {
+                            return e.getMessage();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            java.util.List<String> failures = new java.util.ArrayList<>();
+            for (int i = 0; i < problems.size(); i++) {
+                String problem = problems.get(i).get(60, java.util.concurrent.TimeUnit.SECONDS);
+                if (problem != null) {
+                    failures.add(requests.get(i).replace("\r", "\\r").replace("\n", "\\n") + " -> " + problem);
+                }
+            }
+            assertTrue(failures.isEmpty(), failures.size() + " bad answers:\n" + String.join("\n", failures));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static String withBody(String requestLine, String body) {
+        return requestLine + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length() + "\r\n\r\n" + body;
+    }
+
     // ---- raw HTTP ----------------------------------------------------------------------------------------
 
     private static String get(String target) {
