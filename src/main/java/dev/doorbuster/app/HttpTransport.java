@@ -349,7 +349,7 @@ final class HttpTransport {
             answering = true;
             if (next.rejection() != null) {
                 ApiError e = next.rejection();
-                write(next.version(), false, e.status(), RequestHandler.JSON, RequestHandler.errorHeaders(e),
+                write(next.version(), e.status(), RequestHandler.JSON, RequestHandler.errorHeaders(e),
                         Json.write(e.body()), true);
                 metrics.recordRequest("unmatched", RequestHandler.methodLabel(next.method()), e.status(),
                         System.nanoTime() - next.receivedAt());
@@ -358,8 +358,8 @@ final class HttpTransport {
             RequestHandler.Incoming in = next.request();
             RequestHandler.Incoming queued = new RequestHandler.Incoming(in.method(), in.target(), in.headers(), in.body(),
                     System.nanoTime()); // the request deadline counts time queued for a worker
-            RequestHandler.Sink sink = (status, contentType, headers, bytes, close) -> write(next.version(),
-                    "HEAD".equals(in.method()), status, contentType, headers, bytes, close || !next.keepAlive() || draining);
+            RequestHandler.Sink sink = (status, contentType, headers, bytes, close) -> write(next.version(), status,
+                    contentType, headers, bytes, close || !next.keepAlive() || draining);
             try {
                 workers.execute(() -> handler.handle(queued, sink));
             } catch (RejectedExecutionException stopping) {
@@ -368,7 +368,7 @@ final class HttpTransport {
         }
 
         /** Any thread: writes one answer; once it is on the wire, closes or answers the next request. */
-        private void write(HttpVersion version, boolean head, int status, String contentType, Map<String, String> headers,
+        private void write(HttpVersion version, int status, String contentType, Map<String, String> headers,
                 byte[] bytes, boolean close) {
             FullHttpResponse response = new DefaultFullHttpResponse(version, HttpResponseStatus.valueOf(status),
                     Unpooled.wrappedBuffer(bytes));
