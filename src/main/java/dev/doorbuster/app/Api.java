@@ -1,7 +1,5 @@
 package dev.doorbuster.app;
 
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -405,30 +403,9 @@ final class Api {
         return printable.length() <= 40 ? printable : printable.substring(0, 40) + "...";
     }
 
-    /** Decodes {@code a=1&b=x%20y}; a malformed escape is a 400. Repeated names: the first wins. */
+    /** Decodes {@code a=1&b=x%20y} strictly (see {@link RequestTarget#parseQuery}). */
     static Map<String, String> parseQuery(String raw) {
-        Map<String, String> query = new LinkedHashMap<>();
-        if (raw == null || raw.isEmpty()) {
-            return query;
-        }
-        try {
-            for (String pair : raw.split("&")) {
-                if (pair.isEmpty()) {
-                    continue;
-                }
-                int eq = pair.indexOf('=');
-                String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-                if (name.endsWith("[]")) {
-                    query.merge(name, value, (a, b) -> a + "," + b); // repeated list parameters: name[]=a&name[]=b
-                } else {
-                    query.putIfAbsent(name, value);
-                }
-            }
-        } catch (IllegalArgumentException e) {
-            throw ApiError.badRequest("Malformed query string.");
-        }
-        return query;
+        return RequestTarget.parseQuery(raw);
     }
 
     /** Distinct methods allowed on a path, for the {@code Allow} header of a 405. */

@@ -64,6 +64,11 @@ final class ApiError extends RuntimeException {
         return new ApiError(422, "idempotency_key_reused", message, Map.of());
     }
 
+    /** The request did not arrive in full (headers, or a body shorter than its Content-Length) in time. */
+    static ApiError requestTimeout(String message) {
+        return new ApiError(408, "request_timeout", message, Map.of());
+    }
+
     static ApiError payloadTooLarge(String message) {
         return new ApiError(413, "payload_too_large", message, Map.of());
     }

@@ -1,8 +1,7 @@
 package dev.doorbuster.app;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
@@ -10,15 +9,14 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import com.sun.net.httpserver.Headers;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
+import io.netty.handler.codec.http.HttpHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * HTTP plumbing around {@link Api}: reads a bounded body, enforces the request deadline, renders errors as
- * JSON, and times every request into {@code http_server_requests_seconds{route,method,status}}.
+ * HTTP plumbing around {@link Api}: checks the request-target ({@link RequestTarget}), enforces the body
+ * limit and the request deadline, renders errors as JSON, and times every request into
+ * {@code http_server_requests_seconds{route,method,status}}. Bytes on the wire are {@link HttpTransport}'s.
  *
  * <p>The deadline starts when the request was queued for a worker thread, not when a worker picked it
  * up: under overload the queue is where time goes. A request already past its deadline is answered 503
@@ -26,17 +24,32 @@ import org.slf4j.LoggerFactory;
  * its worker is stuck on (the worker's statement is then cancelled by {@code statement_timeout}). A
  * timed-out write may still commit: like any 503 on a write, its outcome is unknown to the client.
  */
-final class RequestHandler implements HttpHandler {
+final class RequestHandler {
     private static final Logger log = LoggerFactory.getLogger(RequestHandler.class);
 
-    /** When the current request was handed to the worker pool; set by {@link Storefront}'s executor. */
-    static final ThreadLocal<Long> QUEUED_AT = new ThreadLocal<>();
-    /** Larger bodies are refused (413) before being read: no order or profile needs more. */
+    /** Larger bodies are refused (413): no order or profile needs more. */
     static final int MAX_BODY_BYTES = 64 * 1024;
-    private static final long MAX_DISCARD_BYTES = 1024 * 1024;
+    /**
+     * A larger body is read and thrown away up to this size before its 413 (closing a socket with unread
+     * input makes TCP reset it, and the reset destroys the 413 on its way); a larger declared length is
+     * answered at once and the connection closed.
+     */
+    static final long MAX_DISCARD_BYTES = 1024 * 1024;
     private static final Set<String> KNOWN_METHODS = Set.of("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS");
-    private static final String JSON = "application/json";
+    static final String JSON = "application/json";
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+    /**
+     * A request as received: method, raw request-target, headers, the body ({@code null}: it was over
+     * {@link #MAX_BODY_BYTES}), and when it was queued for a worker ({@link System#nanoTime()}).
+     */
+    record Incoming(String method, String target, HttpHeaders headers, byte[] body, long queuedAt) {
+    }
+
+    /** Where the one answer to a request is written. */
+    interface Sink {
+        void send(int status, String contentType, Map<String, String> headers, byte[] body, boolean close);
+    }
 
     private final Api api;
     private final StorefrontMetrics metrics;
@@ -56,17 +69,30 @@ final class RequestHandler implements HttpHandler {
         draining = true;
     }
 
-    @Override
-    public void handle(HttpExchange exchange) {
-        Long queued = QUEUED_AT.get();
-        long received = queued != null ? queued : System.nanoTime();
-        String method = exchange.getRequestMethod();
-        String path = exchange.getRequestURI().getRawPath(); // null for an opaque URI such as "GET a:b HTTP/1.1"
-        path = path == null ? "" : path;
-        Api.Match match = api.match(method, path);
-        Response response = new Response(exchange, match.template(),
-                KNOWN_METHODS.contains(method) ? method : "OTHER", received);
+    boolean draining() {
+        return draining;
+    }
+
+    /** The {@code method} label of the request metrics: unknown methods are one label, not one each. */
+    static String methodLabel(String method) {
+        return method != null && KNOWN_METHODS.contains(method) ? method : "OTHER";
+    }
+
+    /** Runs on a worker thread: answers {@code in} through {@code sink}, exactly once. */
+    void handle(Incoming in, Sink sink) {
+        long received = in.queuedAt();
+        String method = in.method();
         metrics.inFlight().incrementAndGet();
+        RequestTarget target;
+        try {
+            target = RequestTarget.parse(in.target());
+        } catch (ApiError e) {
+            new Response(sink, "unmatched", methodLabel(method), received).send(e);
+            return;
+        }
+        String path = target.path();
+        Api.Match match = api.match(method, path);
+        Response response = new Response(sink, match.template(), methodLabel(method), received);
         ScheduledFuture<?> alarm = null;
         try {
             if (match.route() == null) {
@@ -78,13 +104,14 @@ final class RequestHandler implements HttpHandler {
             if (remaining <= 0) {
                 throw ApiError.timeout("The request waited too long for a worker thread; the storefront is overloaded.");
             }
-            byte[] body = readBody(exchange);
-            Headers headers = exchange.getRequestHeaders();
+            if (in.body() == null) {
+                throw tooLarge();
+            }
+            HttpHeaders headers = in.headers();
             // Only writes take an Idempotency-Key; a read ignores one (it is safe to repeat anyway).
-            String idempotencyKey = method.equals("GET") ? null : Idempotency.key(headers.get(Idempotency.HEADER));
-            Api.Request request = new Api.Request(method, match.template(), match.params(),
-                    Api.parseQuery(exchange.getRequestURI().getRawQuery()), clientId(headers),
-                    headers.getFirst(Api.CONSISTENCY_TOKEN), idempotencyKey, body);
+            String idempotencyKey = method.equals("GET") ? null : Idempotency.key(headers.getAll(Idempotency.HEADER));
+            Api.Request request = new Api.Request(method, match.template(), match.params(), target.query(),
+                    clientId(headers), headers.get(Api.CONSISTENCY_TOKEN), idempotencyKey, in.body());
             alarm = watchdog.schedule(() -> response.send(ApiError.timeout(
                     "No answer within the request time limit; a write's outcome is unknown.")),
                     received + timeoutNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
@@ -104,8 +131,8 @@ final class RequestHandler implements HttpHandler {
         }
     }
 
-    private static String clientId(Headers headers) {
-        String id = headers.getFirst(Api.CLIENT_ID);
+    private static String clientId(HttpHeaders headers) {
+        String id = headers.get(Api.CLIENT_ID);
         if (id == null || id.isEmpty()) {
             return null;
         }
@@ -115,64 +142,33 @@ final class RequestHandler implements HttpHandler {
         return id;
     }
 
-    /**
-     * Reads at most {@link #MAX_BODY_BYTES}; a larger body is a 413. The excess is read and thrown away up
-     * to {@link #MAX_DISCARD_BYTES} first: closing a socket with unread input makes TCP reset it, and the
-     * reset destroys the 413 on its way to the client. Beyond that the client gets the reset.
-     */
-    private static byte[] readBody(HttpExchange exchange) {
-        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
-        long length = -1;
-        if (declared != null) {
-            try {
-                length = Long.parseLong(declared.strip());
-            } catch (NumberFormatException e) {
-                throw ApiError.badRequest("Content-Length must be a number.");
-            }
-        }
-        try (InputStream in = exchange.getRequestBody()) {
-            if (length > MAX_DISCARD_BYTES) {
-                throw tooLarge();
-            }
-            byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
-            if (body.length > MAX_BODY_BYTES) {
-                discard(in, MAX_DISCARD_BYTES - body.length);
-                throw tooLarge();
-            }
-            return body;
-        } catch (IOException e) {
-            throw ApiError.badRequest("The request body could not be read.");
-        }
-    }
-
-    private static void discard(InputStream in, long max) throws IOException {
-        byte[] sink = new byte[8192];
-        for (long left = max; left > 0; ) {
-            int n = in.read(sink, 0, (int) Math.min(sink.length, left));
-            if (n < 0) {
-                return;
-            }
-            left -= n;
-        }
-    }
-
-    private static ApiError tooLarge() {
+    static ApiError tooLarge() {
         return ApiError.payloadTooLarge("Request bodies are limited to " + MAX_BODY_BYTES + " bytes.");
     }
 
+    /** The JSON body of an error answer and its headers ({@code Retry-After} on a 503). */
+    static Map<String, String> errorHeaders(ApiError error) {
+        Map<String, String> headers = new LinkedHashMap<>(error.headers());
+        if (error.retryable()) {
+            headers.put("Retry-After", "1");
+        }
+        return headers;
+    }
+
     /**
-     * One response per exchange, sent by whichever comes first: the worker's answer or the watchdog's
+     * One response per request, sent by whichever comes first: the worker's answer or the watchdog's
      * timeout. Only the first is written (and timed); the other is dropped.
      */
     private final class Response {
-        private final HttpExchange exchange;
+        private final Sink sink;
         private final String route;
         private final String method;
         private final long received;
+        private final Map<String, String> extraHeaders = new java.util.concurrent.ConcurrentHashMap<>();
         private final AtomicBoolean sent = new AtomicBoolean();
 
-        Response(HttpExchange exchange, String route, String method, long received) {
-            this.exchange = exchange;
+        Response(Sink sink, String route, String method, long received) {
+            this.sink = sink;
             this.route = route;
             this.method = method;
             this.received = received;
@@ -180,16 +176,12 @@ final class RequestHandler implements HttpHandler {
 
         void header(String name, String value) {
             if (!sent.get()) {
-                exchange.getResponseHeaders().set(name, value);
+                extraHeaders.put(name, value);
             }
         }
 
         void send(ApiError error) {
-            Map<String, String> headers = new java.util.LinkedHashMap<>(error.headers());
-            if (error.retryable()) {
-                headers.put("Retry-After", "1");
-            }
-            if (write(error.status(), Json.write(error.body()), JSON, headers, error.status() == 413)
+            if (write(error.status(), Json.write(error.body()), JSON, errorHeaders(error), error.status() == 413)
                     && error.code().equals("timeout")) {
                 metrics.requestTimeouts().increment();
             }
@@ -210,19 +202,16 @@ final class RequestHandler implements HttpHandler {
             if (!sent.compareAndSet(false, true)) {
                 return false;
             }
-            Headers h = exchange.getResponseHeaders();
-            h.set("Content-Type", contentType);
-            headers.forEach(h::set);
-            if (draining || close) {
-                h.set("Connection", "close");
+            Map<String, String> all = headers;
+            if (!extraHeaders.isEmpty()) {
+                all = new LinkedHashMap<>(extraHeaders);
+                all.putAll(headers);
             }
             try {
-                exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-                exchange.getResponseBody().write(body);
-            } catch (IOException e) {
+                sink.send(status, contentType, all, body, draining || close);
+            } catch (RuntimeException e) {
                 log.debug("Client went away before the response was written: {}", e.toString());
             } finally {
-                exchange.close();
                 metrics.inFlight().decrementAndGet(); // "in flight" = not yet answered; drain waits for 0
                 metrics.recordRequest(route, method, status, System.nanoTime() - received);
             }

@@ -1,9 +1,7 @@
 package dev.doorbuster.app;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
 import java.util.Properties;
@@ -17,7 +15,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.doorbuster.app.Database.Pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,14 +34,6 @@ public final class Storefront implements AutoCloseable {
     /** After --init-schema creates the database, the replica needs a moment to replay it. */
     private static final long READER_WAIT_MS = 15_000;
 
-    static {
-        // The JDK server otherwise leaves Nagle on: with delayed ACKs that is ~40 ms per small response on
-        // loopback. Read once, when the server classes load, so it must be set before the first HttpServer.
-        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-            System.setProperty("sun.net.httpserver.nodelay", "true");
-        }
-    }
-
     /** The storefront could not start; the message is one line saying why. */
     public static final class StartupException extends RuntimeException {
         StartupException(String message) {
@@ -53,7 +42,7 @@ public final class Storefront implements AutoCloseable {
     }
 
     private final StorefrontConfig config;
-    private final HttpServer server;
+    private final HttpTransport server;
     private final ThreadPoolExecutor workers;
     private final ScheduledThreadPoolExecutor watchdog;
     private final RequestHandler handler;
@@ -62,7 +51,7 @@ public final class Storefront implements AutoCloseable {
     private final CountDownLatch closed = new CountDownLatch(1);
     private boolean closing;
 
-    private Storefront(StorefrontConfig config, HttpServer server, ThreadPoolExecutor workers,
+    private Storefront(StorefrontConfig config, HttpTransport server, ThreadPoolExecutor workers,
             ScheduledThreadPoolExecutor watchdog, RequestHandler handler, Database database, StorefrontMetrics metrics) {
         this.config = config;
         this.server = server;
@@ -147,7 +136,7 @@ public final class Storefront implements AutoCloseable {
         }
         StorefrontMetrics metrics = new StorefrontMetrics();
         Database database = null;
-        HttpServer server = null;
+        HttpTransport server = null;
         ThreadPoolExecutor workers = null;
         ScheduledThreadPoolExecutor watchdog = null;
         try {
@@ -170,7 +159,8 @@ public final class Storefront implements AutoCloseable {
             RequestHandler handler = new RequestHandler(api, metrics, watchdog, config.requestTimeoutMs());
             workers = new ThreadPoolExecutor(config.httpThreads(), config.httpThreads(), 60, TimeUnit.SECONDS,
                     new LinkedBlockingQueue<>(), threads("storefront-http"));
-            server = listen(config, workers, handler);
+            server = HttpTransport.listen(config.host(), config.port(), ioThreads(), workers, handler, metrics,
+                    config.requestTimeoutMs());
             Storefront storefront = new Storefront(config, server, workers, watchdog, handler, database, metrics);
             notes.accept("serving " + storefront.url() + " (" + config + ")");
             return storefront;
@@ -178,7 +168,7 @@ public final class Storefront implements AutoCloseable {
             RuntimeException failure = e instanceof StartupException s ? s
                     : e instanceof RuntimeException ? new StartupException(Database.rootMessage(e)) : null;
             if (server != null) {
-                server.stop(0);
+                server.close();
             }
             if (workers != null) {
                 workers.shutdownNow();
@@ -240,32 +230,13 @@ public final class Storefront implements AutoCloseable {
         }
     }
 
-    private static HttpServer listen(StorefrontConfig config, ThreadPoolExecutor workers, RequestHandler handler) {
-        HttpServer server;
-        try {
-            server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(config.host()), config.port()), 1024);
-        } catch (IOException e) {
-            throw new StartupException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
-        }
-        // Stamp each request when it is queued for a worker: the request deadline counts queueing time.
-        server.setExecutor(task -> {
-            long queuedAt = System.nanoTime();
-            workers.execute(() -> {
-                RequestHandler.QUEUED_AT.set(queuedAt);
-                try {
-                    task.run();
-                } finally {
-                    RequestHandler.QUEUED_AT.remove();
-                }
-            });
-        });
-        server.createContext("/", handler);
-        server.start();
-        return server;
+    /** Event loops only parse and write (requests run on the workers): one per core is plenty. */
+    private static int ioThreads() {
+        return Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return server.port();
     }
 
     /** {@code http://127.0.0.1:PORT} */
@@ -304,11 +275,10 @@ public final class Storefront implements AutoCloseable {
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DRAIN_SECONDS);
             handler.drain();
-            // JDK 17's HttpServer.stop(n) returns early only when an exchange finishes after it was called, so
-            // with nothing in flight it would sleep the full n seconds: stop(0) then.
-            server.stop(metrics.inFlight().get() == 0 ? 0 : DRAIN_SECONDS);
+            server.stopAccepting();
             workers.shutdown();
             awaitTermination(workers, deadline);
+            server.close();
             watchdog.shutdownNow();
             database.close();
             metrics.close();
