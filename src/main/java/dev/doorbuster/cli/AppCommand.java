@@ -52,7 +52,12 @@ final class AppCommand implements Callable<Integer> {
         try {
             if (cluster != null) {
                 PgNode replica = cluster.replicas().get(0);
-                storefrontArgs.addAll(List.of("--writer-url", cluster.writerJdbcUrl("storefront"),
+                // No timeouts in the URLs: the storefront derives them from its own request bound (JdbcOptions),
+                // and a URL's options would win over them.
+                String nodes = cluster.nodes().stream().map(n -> "127.0.0.1:" + n.port())
+                        .collect(java.util.stream.Collectors.joining(","));
+                storefrontArgs.addAll(List.of("--writer-url", "jdbc:postgresql://" + nodes + "/storefront?targetServerType="
+                                + dev.doorbuster.app.JdbcOptions.WRITER_TARGET,
                         "--reader-url", "jdbc:postgresql://127.0.0.1:" + replica.port() + "/storefront", "--init-schema"));
             }
             storefrontArgs.addAll(args);

@@ -27,7 +27,7 @@ public final class Parameters {
         try {
             return Durations.parse(raw);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("-D" + property + "=" + e.getMessage());
+            throw refused("-D" + property + "=" + e.getMessage());
         }
     }
 
@@ -56,7 +56,7 @@ public final class Parameters {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException("-D" + property + "=" + raw + " is not " + expected + " (e.g. -D" + property
+        throw refused("-D" + property + "=" + raw + " is not " + expected + " (e.g. -D" + property
                 + "=" + defaultValue + ")");
     }
 
@@ -69,7 +69,17 @@ public final class Parameters {
         return switch (raw.trim().toLowerCase(Locale.ROOT)) {
             case "true", "yes", "on" -> true;
             case "false", "no", "off" -> false;
-            default -> throw new IllegalArgumentException("-D" + property + "=" + raw + " must be true or false");
+            default -> throw refused("-D" + property + "=" + raw + " must be true or false");
         };
+    }
+
+    /**
+     * A refused parameter. Simulations read their parameters while Gatling loads them, which it reports as a crash
+     * under a reflection stack trace: the reason is printed plainly first.
+     */
+    private static IllegalArgumentException refused(String message) {
+        System.err.println("[doorbuster] cannot start: " + message);
+        System.err.flush();
+        return new IllegalArgumentException(message);
     }
 }

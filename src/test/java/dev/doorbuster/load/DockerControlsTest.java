@@ -203,28 +203,4 @@ class DockerControlsTest {
         assertTrue(log.contains("ran dev.doorbuster.topology.docker.RemoveContainersOfDeadRun"), log);
         System.out.println(log.lines().filter(l -> l.contains("doorbuster watchdog")).toList());
     }
-
-    /** Without a watchdog, its containers outlive the killed JVM, and the next start removes them and its storefront. */
-    @Test
-    void whatAKilledRunLeavesIsRemovedByTheNextStart() throws Exception {
-        ForkedGatling.Running running = ForkedGatling.start("BlackFridaySimulation", reports, home,
-                docker(Map.of("load.minutes", "1", dev.doorbuster.process.Watchdog.PROPERTY, "false")));
-        assertTrue(running.awaitOutput("Docker topology up", java.time.Duration.ofMinutes(3)), "the topology came up");
-        ProcessHandle.of(running.pid()).ifPresent(ProcessHandle::destroyForcibly);
-        ForkedGatling.Result killed = running.await(java.time.Duration.ofSeconds(30));
-        assertEquals(137, killed.exitCode(), "killed by SIGKILL (128 + 9)");
-        Matcher label = RUN_LABEL.matcher(killed.output());
-        assertTrue(label.find(), "the run names its label: " + tail(killed));
-        String runId = label.group(1);
-        assertFalse(DockerTestSupport.resourcesOf(runId).isEmpty(), "the killed run's containers outlived it");
-        assertFalse(SimulationControlsTest.leftovers(home.toString()).isEmpty(), "and its storefront JVM");
-
-        // The next start (here one that stops at once: its image is missing) removes all of it first.
-        ForkedGatling.Result next = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of(
-                "docker.postgresImage", "doorbuster/no-such-postgres:1")));
-        assertEquals(1, next.exitCode(), tail(next));
-        assertTrue(next.output().contains("Image 'doorbuster/no-such-postgres:1' (docker.postgresImage in"), tail(next));
-        assertEquals(List.of(), DockerTestSupport.resourcesOf(runId));
-        assertEquals(List.of(), SimulationControlsTest.leftovers(home.toString()));
-    }
 }

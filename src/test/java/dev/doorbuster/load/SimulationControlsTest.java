@@ -253,7 +253,7 @@ class SimulationControlsTest {
         // One unit per deal: the first checkout of a deal for one unit sells it out, one for two units is
         // answered out_of_stock; either way the deal runs short, and running short must not fail the run.
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("faults", "false",
-                "doorbusters.stock", "1"));
+                "doorbusters.stock", "1", ForkedGatling.GATLING_REPORT, "true"));
         assertEquals(0, run.exitCode(), tail(run));
         assertTrue(run.verdict().passed(), run.verdict().summary());
         Inventory.StockAudit stock = run.verdict().stock();
@@ -279,8 +279,9 @@ class SimulationControlsTest {
                 "ms", true, "")), 500, 0, null, null, null, List.of()).writeJson(baseline.resolve(Verdict.JSON_FILE));
         Files.setLastModifiedTime(baseline.resolve(Verdict.JSON_FILE), java.nio.file.attribute.FileTime.fromMillis(0));
         dev.doorbuster.verdict.RunHistory.markBaseline(baseline); // as `doorbuster baseline <folder>` does
+        // A short run is enough: any real P99 is hundreds of times the baseline's 1 ms.
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("faults", "false",
-                "slo.regression.p99Percent", "20"));
+                "slo.regression.p99Percent", "20", "load.minutes", "0.15"));
         assertEquals(2, run.exitCode(), tail(run));
         CheckResult regression = run.check("p99 vs baseline").orElseThrow(() -> new AssertionError(tail(run)));
         assertFalse(regression.pass(), regression.line());
@@ -330,6 +331,17 @@ class SimulationControlsTest {
         assertFalse(run.output().contains("PostgreSQL"), "PostgreSQL was never started\n" + tail(run));
         assertFalse(run.output().contains("Local topology up"), "nothing was started");
         assertNull(run.verdict());
+    }
+
+    @Test
+    void aBadSimulationParameterIsOneClearLineBeforeAnythingStarts() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("load.scale", "lots"));
+        assertEquals(1, run.exitCode(), tail(run));
+        String firstError = run.output().lines().filter(l -> l.contains("ERROR") || l.contains("Exception")
+                || l.contains("[doorbuster]")).findFirst().orElse("");
+        assertEquals("[doorbuster] cannot start: -Dload.scale=lots is not a positive number (e.g. -Dload.scale=1.0)",
+                firstError, "one clear line comes first, before any stack trace");
+        assertFalse(run.output().contains("Local topology up"), "nothing was started");
     }
 
     /**
