@@ -1,8 +1,5 @@
 package dev.doorbuster.load;
 
-import static dev.doorbuster.load.SimulationControlsTest.acknowledged;
-import static dev.doorbuster.load.SimulationControlsTest.injectedAt;
-import static dev.doorbuster.load.SimulationControlsTest.keysAcknowledgedBetween;
 import static dev.doorbuster.load.SimulationControlsTest.reportFile;
 import static dev.doorbuster.load.SimulationControlsTest.tail;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,7 +10,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -90,20 +86,7 @@ class DockerControlsTest {
         ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, docker(Map.of(
                 "postgres.synchronousCommit", "off", "load.minutes", "0.5")));
         assertEquals(2, run.exitCode(), tail(run));
-        double cutAt = injectedAt(run, "ReplicationCut");
-        double killAt = injectedAt(run, "PrimaryFailover");
-        Map<String, Double> ackedOrders = acknowledged(reportFile(reports, Run.HISTORY_FILE), "order:");
-        Set<String> certain = keysAcknowledgedBetween(ackedOrders, cutAt + 0.2, killAt);
-        Set<String> before = keysAcknowledgedBetween(ackedOrders, 0, cutAt - 0.5);
-        assertTrue(certain.size() >= 5, "orders were acknowledged between cut and kill: " + certain.size());
-        assertTrue(before.size() >= 3, "and before the cut: " + before.size());
-        Set<String> lost = new HashSet<>();
-        run.verdict().writes().kinds().forEach(k -> k.lostWrites().forEach(n -> lost.add(n.key())));
-        long found = certain.stream().filter(lost::contains).count();
-        assertTrue(found >= Math.ceil(0.9 * certain.size()), found + " of the " + certain.size()
-                + " orders the schedule makes certain to be lost were reported lost");
-        assertEquals(Set.of(), before.stream().filter(lost::contains).collect(java.util.stream.Collectors.toSet()),
-                "no order acknowledged before the cut is reported lost");
+        SimulationControlsTest.assertTheScheduleCertainOrdersAreReportedLost(run, reports);
         CheckResult lostCheck = run.check("lost acknowledged writes").orElseThrow();
         assertFalse(lostCheck.pass(), lostCheck.line());
     }
