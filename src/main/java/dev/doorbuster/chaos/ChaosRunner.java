@@ -18,6 +18,8 @@ import org.slf4j.LoggerFactory;
 public final class ChaosRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ChaosRunner.class);
     private static final long INJECT_WAIT_MILLIS = 90_000;
+    /** The start of the timeline's note that a fault's injection completed. */
+    public static final String IN_PLACE = "in place ";
 
     private final ChaosContext context;
     private final List<Scheduled> scheduled = new ArrayList<>();
@@ -103,8 +105,13 @@ public final class ChaosRunner implements AutoCloseable {
             injected = true;
             context.timeline().add(label, FaultTimeline.Kind.INJECT, entry.fault().describe());
             log.info("Fault {} starts: {}", label, entry.fault().describe());
+            long start = System.nanoTime();
             try {
                 entry.fault().inject(faultContext);
+                // When the fault took hold, not only when it was asked for: under load a proxy call can take a while,
+                // and whatever a fault makes certain (lost writes after a cut) is only certain from here.
+                context.timeline().add(label, FaultTimeline.Kind.EFFECT, IN_PLACE + (System.nanoTime() - start) / 1_000_000
+                        + " ms after it started");
             } catch (Exception e) {
                 log.error("Fault {} failed to inject: {}", label, e.toString());
                 context.timeline().add(label, FaultTimeline.Kind.ERROR, "inject failed: " + e.getMessage());

@@ -133,7 +133,7 @@ public final class Consistency {
                     : WriteLedger.Outcome.IN_DOUBT;
             Observation written = outcome == WriteLedger.Outcome.ACKNOWLEDGED ? result.read(answer, session) : null;
             double at = log.now();
-            log.ledger().record(new WriteLedger.Write(kind.name(), state.key, state.writeId, session.userId(),
+            log.ledger().record(new WriteLedger.Write(kind.name(), state.key, state.writeId, state.guarantees.session(),
                     state.startedAt, at, outcome, written, state.intended));
             if (written != null) {
                 state.guarantees.acknowledged(state.key, state.writeId, written, at);
@@ -248,7 +248,7 @@ public final class Consistency {
     /** The session with this virtual user's consistency state, created on its first checked request. */
     private Session withState(Session session) {
         return session.contains(STATE) ? session
-                : session.set(STATE, new State(log.session(session.userId()), session.userId()));
+                : session.set(STATE, new State(log.session(session.userId()), log.sessionOf(session.userId())));
     }
 
     /** One virtual user's session guarantees and its request in flight. */

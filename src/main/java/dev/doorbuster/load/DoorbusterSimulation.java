@@ -1,5 +1,7 @@
 package dev.doorbuster.load;
 
+import static io.gatling.javaapi.core.CoreDsl.atOnceUsers;
+import static io.gatling.javaapi.core.CoreDsl.pause;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.core.CoreDsl.stopLoadGeneratorIf;
 
@@ -7,6 +9,7 @@ import java.time.Duration;
 
 import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.verdict.JudgingMode;
+import io.gatling.javaapi.core.PopulationBuilder;
 import io.gatling.javaapi.core.Simulation;
 
 /**
@@ -42,15 +45,33 @@ public abstract class DoorbusterSimulation extends Simulation {
         }
         StorefrontJourneys journeys = new StorefrontJourneys(run, doorbusters);
         Run current = run;
-        setUp(scenario(shoppers)
-                // The abort rule: once it trips, the next arriving shopper stops the load generator (see Run#close).
-                .exec(stopLoadGeneratorIf(session -> String.valueOf(current.abortReason()), session -> current.aborted()))
-                .exec(journeys.trafficMix(mix.browse(), mix.cart(), mix.checkout()))
-                .injectOpen(load.injection())
-                .andThen(Verdicts.closingScenario(run)))
+        Sharding sharding = run.sharding();
+        PopulationBuilder population;
+        Duration resultsWait = Duration.ZERO;
+        if (sharding.isCoordinator()) {
+            // The injectors bring the shoppers; the coordinator holds the faults and probes for the load's length,
+            // then waits for their recordings and judges.
+            population = scenario("Coordinator of " + sharding.count() + " injector shard(s)")
+                    .exec(pause(load.total()))
+                    .injectOpen(atOnceUsers(1));
+            resultsWait = sharding.resultsTimeout();
+        } else {
+            // An injector brings 1/count of every arrival rate: together the shards inject the whole profile.
+            LoadProfile part = sharding.isInjector() ? load.scaled(1.0 / sharding.count()) : load;
+            population = scenario(shoppers)
+                    // The abort rule: once it trips, the next arriving shopper stops the load generator (see Run#close).
+                    .exec(stopLoadGeneratorIf(session -> String.valueOf(current.abortReason()), session -> current.aborted()))
+                    .exec(session -> {
+                        current.userStarted();
+                        return session;
+                    })
+                    .exec(journeys.trafficMix(mix.browse(), mix.cart(), mix.checkout()))
+                    .injectOpen(part.injection());
+        }
+        setUp(population.andThen(Verdicts.closingScenario(run)))
                 .protocols(journeys.protocol())
                 .assertions(Verdicts.assertion())
-                .maxDuration(load.total().plus(Duration.ofMinutes(10)));
+                .maxDuration(load.total().plus(resultsWait).plus(Duration.ofMinutes(10)));
         return run;
     }
 

@@ -53,6 +53,19 @@ public final class LoadProfile {
         return steps.get(steps.size() - 1).toRate();
     }
 
+    /**
+     * The same phases with every arrival rate multiplied by {@code factor}: one injector shard's part of the profile
+     * ({@code 1/count}), so that the shards together inject the whole of it.
+     */
+    public LoadProfile scaled(double factor) {
+        if (!(factor > 0) || Double.isInfinite(factor)) {
+            throw new IllegalArgumentException("a load profile is scaled by a positive factor, got " + factor);
+        }
+        LoadProfile scaled = new LoadProfile();
+        steps.forEach(s -> scaled.add(new Step(s.phase(), s.fromRate() * factor, s.toRate() * factor, s.duration())));
+        return scaled;
+    }
+
     public List<Step> steps() {
         return List.copyOf(steps);
     }

@@ -77,7 +77,7 @@ public final class Parameters {
      * A refused parameter. Simulations read their parameters while Gatling loads them, which it reports as a crash
      * under a reflection stack trace: the reason is printed plainly first.
      */
-    private static IllegalArgumentException refused(String message) {
+    static IllegalArgumentException refused(String message) {
         System.err.println("[doorbuster] cannot start: " + message);
         System.err.flush();
         return new IllegalArgumentException(message);

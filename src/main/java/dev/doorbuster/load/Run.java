@@ -43,6 +43,8 @@ import dev.doorbuster.verdict.Probes;
 import dev.doorbuster.verdict.Recording;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.SessionReport;
+import dev.doorbuster.verdict.ShardData;
+import dev.doorbuster.verdict.ShardReport;
 import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.WriteLedger;
 import dev.doorbuster.verdict.WriteLookup;
@@ -103,10 +105,25 @@ public final class Run implements AutoCloseable {
     private final List<DatabaseReport.AtFault> databaseAtFaults = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile java.util.concurrent.ScheduledExecutorService faultSnapshots;
     private volatile boolean closed;
+    /** This process's part in a scaled-out run (solo when not sharded). */
+    private final Sharding sharding;
+    /** Where a sharded run's processes meet (null when solo). */
+    private volatile ShardDirectory shardDirectory;
+    /** An injector's application, as the coordinator announced it (others ask their topology). */
+    private volatile URI announcedAppUrl;
+    /** Coordinator: the injectors that were not ready when the load started. */
+    private volatile List<Integer> notReady = List.of();
+    /** Injector: its recording was delivered (it has no verdict of its own). */
+    private volatile boolean delivered;
+    private volatile java.util.concurrent.ScheduledExecutorService heartbeats;
+    private final AtomicLong usersStarted = new AtomicLong();
+    private volatile dev.doorbuster.verdict.RequestLog requestLog;
 
     private Run(String simulation, Environment environment, Topology topology, LoadProfile profile,
-                FaultSchedule schedule, JudgingMode mode, Path reportsDir, Path workDir) throws IOException {
+                FaultSchedule schedule, JudgingMode mode, Path reportsDir, Path workDir, Sharding sharding)
+            throws IOException {
         this.simulation = simulation;
+        this.sharding = sharding;
         this.environment = environment;
         this.topology = topology;
         this.profile = profile;
@@ -118,7 +135,13 @@ public final class Run implements AutoCloseable {
         this.consistency = new Consistency(consistencyLog, new Consistency.Recorder() {
             @Override
             public void record(String request, long micros, boolean ok) {
-                recorder.record(request, micros, ok);
+                LatencyRecorder r = recorder;
+                int second = r.secondOf(System.nanoTime());
+                r.record(request, second, micros, ok);
+                dev.doorbuster.verdict.RequestLog requests = requestLog;
+                if (requests != null) {
+                    requests.add(Math.max(0, second), request, micros, ok);
+                }
             }
 
             @Override
@@ -136,6 +159,7 @@ public final class Run implements AutoCloseable {
      * refused.
      */
     public static Run start(String simulation, LoadProfile profile, FaultSchedule schedule, JudgingMode mode) {
+        Sharding sharding = Sharding.fromParameters();
         // toxiproxy-java's HttpURLConnection sets no timeouts: bound every call so no API call can hang a run.
         System.setProperty("sun.net.client.defaultConnectTimeout", System.getProperty("sun.net.client.defaultConnectTimeout", "5000"));
         System.setProperty("sun.net.client.defaultReadTimeout", System.getProperty("sun.net.client.defaultReadTimeout", "30000"));
@@ -152,8 +176,12 @@ public final class Run implements AutoCloseable {
         }
         Path workDir = Path.of("target", "doorbuster", simulation.toLowerCase(Locale.ROOT) + "-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))).toAbsolutePath();
-        log.info("Doorbuster {}: environment '{}' ({}), {} of load, {} fault(s)", simulation, environment.name(),
-                environment.source(), profile.total(), schedule.entries().size());
+        log.info("Doorbuster {}: environment '{}' ({}), {} of load, {} fault(s){}", simulation, environment.name(),
+                environment.source(), profile.total(), schedule.entries().size(),
+                sharding.role() == Sharding.Role.SOLO ? "" : "; " + sharding.describe());
+        if (sharding.isInjector()) {
+            return joinAsInjector(simulation, environment, profile, schedule, mode, reportsDir, workDir, sharding);
+        }
         // Connecting to an external environment starts nothing, so faults are checked right after it.
         Topology topology = switch (environment.type()) {
             case LOCAL -> LocalTopology.start(environment, workDir);
@@ -161,8 +189,14 @@ public final class Run implements AutoCloseable {
             case EXTERNAL -> ExternalTopology.connect(environment);
         };
         try {
-            Run run = new Run(simulation, environment, topology, profile, schedule, mode, reportsDir, workDir);
+            Run run = new Run(simulation, environment, topology, profile, schedule, mode, reportsDir, workDir, sharding);
             new ChaosRunner(new ChaosContext(topology, run.timeline, null), schedule).checkAllowed();
+            if (sharding.isCoordinator()) {
+                run.shardDirectory = ShardDirectory.announce(sharding.dir(), simulation, sharding.count(),
+                        topology.appUrl());
+                System.out.println("[doorbuster] coordinator of run " + run.shardDirectory.run() + ": waiting for "
+                        + sharding.count() + " injector shard(s) in " + sharding.dir());
+            }
             return run;
         } catch (IOException | RuntimeException e) {
             topology.close();
@@ -170,8 +204,43 @@ public final class Run implements AutoCloseable {
         }
     }
 
+    /**
+     * An injector: no topology of its own. It waits for the coordinator's announcement in the shared directory,
+     * checks the application answers from here, and says it is ready.
+     */
+    private static Run joinAsInjector(String simulation, Environment environment, LoadProfile profile,
+                                      FaultSchedule schedule, JudgingMode mode, Path reportsDir, Path workDir,
+                                      Sharding sharding) {
+        try {
+            System.out.println("[doorbuster] " + sharding.describe() + ": waiting for the coordinator in "
+                    + sharding.dir());
+            ShardDirectory.Joined joined = ShardDirectory.join(sharding.dir(), simulation, sharding.index(),
+                    sharding.count(), sharding.startTimeout());
+            Run run = new Run(simulation, environment, null, profile, schedule, mode, reportsDir, workDir, sharding);
+            run.shardDirectory = joined.directory();
+            run.announcedAppUrl = joined.appUrl();
+            run.consistencyLog.shard(sharding.index());
+            return run;
+        } catch (IOException e) {
+            throw new IllegalStateException(sharding.describe() + " cannot use " + sharding.dir() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(sharding.describe() + " was interrupted while waiting for its coordinator", e);
+        }
+    }
+
     public URI appUrl() {
-        return topology.appUrl();
+        return topology == null ? announcedAppUrl : topology.appUrl();
+    }
+
+    /** This process's part in a scaled-out run. */
+    public Sharding sharding() {
+        return sharding;
+    }
+
+    /** Counts a virtual user that started its journey (a shard's arrival rate is checked from these). */
+    void userStarted() {
+        usersStarted.incrementAndGet();
     }
 
     public Environment environment() {
@@ -222,23 +291,115 @@ public final class Run implements AutoCloseable {
 
     /** Second 0 of the run: starts the recorder, the probes and the fault schedule. */
     public synchronized void beginLoad() {
+        if (sharding.isInjector()) {
+            beginInjectorLoad();
+            return;
+        }
         databaseBefore = DatabaseDiagnostics.snapshot(topology); // bounded, never throws; before the clock starts
-        long t0 = System.nanoTime();
-        loadStarted = Instant.now();
+        long t0;
+        if (sharding.isCoordinator()) {
+            prepareStock(); // before the injectors are released: the deals' stock is set when the first shopper comes
+            t0 = releaseInjectors();
+        } else {
+            t0 = System.nanoTime();
+            loadStarted = Instant.now();
+        }
         recorder = new LatencyRecorder(t0);
         timeline = new FaultTimeline(t0);
-        prepareStock();
+        if (!sharding.isCoordinator()) {
+            prepareStock();
+            startRequestLog(workDir);
+        }
         probes = new Probes(topology, () -> recorder.secondOf(System.nanoTime()));
         probes.start();
         chaos = new ChaosRunner(new ChaosContext(topology, timeline, new WriteProbe(topology.appUrl())), schedule);
         chaos.start();
         snapshotEachFault();
+        if (sharding.isCoordinator()) {
+            return; // the injectors watch their own load (progress lines, the abort rule)
+        }
         Environment.Slo slo = environment.slo();
         boolean sizesKnown = environment.runsStorefront(); // a user's application's pools are its own
         watch = RunWatch.start(recorder, timeline, probes::latest, profile.total(),
                 sizesKnown ? environment.app().writerPoolSize() : 0, sizesKnown ? environment.app().readerPoolSize() : 0,
                 mode == JudgingMode.OVERLOAD ? null
                         : new AbortGuard(slo.abortErrorRatePercent(), slo.abortAfterSeconds()));
+    }
+
+    /**
+     * Coordinator: waits until every injector is ready (or the start timeout passed), announces the common start
+     * instant, and returns its {@code nanoTime} once it has come.
+     */
+    private long releaseInjectors() {
+        try {
+            notReady = shardDirectory.awaitReady(sharding.count(), sharding.startTimeout());
+            if (!notReady.isEmpty()) {
+                System.err.println("[doorbuster] shard(s) " + notReady + " of " + sharding.count() + " not ready within "
+                        + sharding.startTimeout().toSeconds() + " s: starting without them (the verdict will fail)");
+            }
+            long startEpochMillis = shardDirectory.announceStart();
+            System.out.println("[doorbuster] run " + shardDirectory.run() + ": " + (sharding.count() - notReady.size())
+                    + " injector shard(s) start at " + Instant.ofEpochMilli(startEpochMillis));
+            return awaitInstant(startEpochMillis);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot announce the start in " + sharding.dir() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the injector shards", e);
+        }
+    }
+
+    /** Injector: second 0 is the common start instant; no probes, no faults, its own progress lines and abort rule. */
+    private void beginInjectorLoad() {
+        long t0;
+        try {
+            long startEpochMillis = shardDirectory.awaitStart(sharding.startTimeout());
+            long late = System.currentTimeMillis() - startEpochMillis;
+            if (late > 1000) {
+                System.err.println("[doorbuster] " + sharding.describe() + " joins " + late + " ms after the common start");
+            }
+            t0 = awaitInstant(startEpochMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the common start", e);
+        }
+        recorder = new LatencyRecorder(t0);
+        timeline = new FaultTimeline(t0);
+        startRequestLog(shardDirectory.shard(sharding.index()));
+        heartbeats = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "doorbuster-shard-heartbeat");
+            t.setDaemon(true);
+            return t;
+        });
+        heartbeats.scheduleAtFixedRate(() -> shardDirectory.heartbeat(sharding.index(),
+                recorder.secondOf(System.nanoTime())), 0, 2, java.util.concurrent.TimeUnit.SECONDS);
+        Environment.Slo slo = environment.slo();
+        watch = RunWatch.start(recorder, timeline, () -> null, profile.total(), 0, 0,
+                mode == JudgingMode.OVERLOAD ? null
+                        : new AbortGuard(slo.abortErrorRatePercent(), slo.abortAfterSeconds()));
+    }
+
+    /** Sleeps until the wall-clock instant {@code epochMillis} and returns the {@code nanoTime} it corresponds to. */
+    private long awaitInstant(long epochMillis) throws InterruptedException {
+        long t0 = System.nanoTime() + (epochMillis - System.currentTimeMillis()) * 1_000_000L;
+        long wait;
+        while ((wait = t0 - System.nanoTime()) > 0) {
+            Thread.sleep(Math.max(1, wait / 1_000_000L));
+        }
+        loadStarted = Instant.ofEpochMilli(epochMillis);
+        return t0;
+    }
+
+    /** {@code -Drecording.requests=true}: every request's latency in {@code dir/requests.csv}, besides the histograms. */
+    private void startRequestLog(Path dir) {
+        if (!Parameters.flag(dev.doorbuster.verdict.RequestLog.PROPERTY, false)) {
+            return;
+        }
+        try {
+            requestLog = dev.doorbuster.verdict.RequestLog.open(dir.resolve(dev.doorbuster.verdict.RequestLog.FILE));
+        } catch (IOException e) {
+            log.warn("Cannot write {}: {}", dir.resolve(dev.doorbuster.verdict.RequestLog.FILE), e.toString());
+        }
     }
 
     /** True once the abort rule tripped: the shoppers' scenario stops the load generator. */
@@ -268,15 +429,25 @@ public final class Run implements AutoCloseable {
      * reading at all if the database does not answer within seconds.
      */
     private synchronized List<Integer> judge(String endedEarly, boolean quick) {
-        if (verdict != null) {
+        if (verdict != null || delivered) {
             return IntStream.range(0, checks.size()).boxed().toList();
         }
         if (loadStarted == null) {
             beginLoad(); // before() did not run (misuse): judge an empty run rather than crash
         }
+        if (sharding.isInjector()) {
+            return deliver(endedEarly);
+        }
         double seconds = Duration.between(loadStarted, Instant.now()).toMillis() / 1000.0;
-        watch.close();
+        if (watch != null) {
+            watch.close();
+        }
         String incomplete = aborted() ? abortReason() : endedEarly;
+        ShardReport shards = sharding.isCoordinator() ? collectShards(quick) : null;
+        if (incomplete == null && shards != null) {
+            incomplete = shards.shards().stream().filter(sh -> sh.endedEarly() != null).findFirst()
+                    .map(sh -> "shard " + sh.index() + ": " + sh.endedEarly()).orElse(null);
+        }
         int stoppedAt = recorder.secondOf(System.nanoTime());
         chaos.healAll();
         if (!quick) {
@@ -297,6 +468,9 @@ public final class Run implements AutoCloseable {
         List<CheckResult> results = new ArrayList<>(Judge.evaluate(new Judge.Facts(mode, environment.slo(),
                 environment.app().requestTimeoutMs(), recorder, profile.phases(), timeline, probes.samples(), sessions,
                 violatingReads, client503s.get(), audit, stock)));
+        if (shards != null) {
+            results.add(0, shardsCheck(shards));
+        }
         results = new ArrayList<>(RunEnd.withAbortCheck(results, incomplete, aborted() ? watch.abortedAt() : stoppedAt));
         LatencyRecorder.Counts counts = recorder.counts(null, 0, recorder.lastSecond() + 1);
         verdict = Verdict.of(simulation, environment.name(), loadStarted.toString(), seconds, results, counts.total(),
@@ -309,6 +483,13 @@ public final class Run implements AutoCloseable {
                     counts.ko(), audit, sessions, stock, timeline.events());
         }
         verdict = RunEnd.finish(verdict, mode, environment.slo(), recorder, incomplete);
+        if (shards != null) {
+            verdict = verdict.withShards(shards);
+            if (!shards.missing().isEmpty() && verdict.wasComplete()) {
+                verdict = verdict.incomplete("no recording from shard(s) " + shards.missing().stream()
+                        .map(m -> String.valueOf(m.index())).collect(java.util.stream.Collectors.joining(", ")));
+            }
+        }
         checks = results;
         verdict = verdict.withDatabase(DatabaseDiagnostics.compare(databaseBefore, databaseAfter)
                 .withFaults(List.copyOf(databaseAtFaults)));
@@ -318,6 +499,11 @@ public final class Run implements AutoCloseable {
             verdict.writeJunitXml(dir.resolve(Verdict.JUNIT_FILE));
             consistencyLog.history().writeElleJson(dir.resolve(HISTORY_FILE));
             Recording.write(dir, recorder, probes.samples(), profile.phases());
+            if (requestLog != null) {
+                requestLog.close();
+                Files.move(requestLog.file(), dir.resolve(dev.doorbuster.verdict.RequestLog.FILE),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
             ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline);
         } catch (IOException e) {
             log.error("Cannot write the verdict files into {}: {}", dir, e.toString());
@@ -328,6 +514,111 @@ public final class Run implements AutoCloseable {
                 + " (Gatling)");
         System.out.println();
         return IntStream.range(0, checks.size()).boxed().toList();
+    }
+
+    /**
+     * Injector: the load is over (or stopped early): writes this shard's recording, then its delivery note, into its
+     * folder of the shared directory. The coordinator judges; the one check here says whether the delivery worked.
+     */
+    private List<Integer> deliver(String endedEarly) {
+        if (watch != null) {
+            watch.close();
+        }
+        if (heartbeats != null) {
+            heartbeats.shutdownNow();
+        }
+        String incomplete = aborted() ? abortReason() : endedEarly;
+        LatencyRecorder.Counts counts = recorder.counts(null, 0, recorder.lastSecond() + 1);
+        Path own = shardDirectory.shard(sharding.index());
+        long writes = consistencyLog.ledger().writes().size();
+        ShardReport.Shard shard = new ShardReport.Shard(sharding.index(), counts.total(), counts.ko(), usersStarted.get(),
+                writes, incomplete);
+        CheckResult delivery;
+        try {
+            if (requestLog != null) {
+                requestLog.close();
+            }
+            ShardData.write(own, recorder, consistencyLog.export());
+            consistencyLog.history().writeElleJson(own.resolve(HISTORY_FILE)); // this shard's clients' own view
+            shardDirectory.done(shard);
+            delivery = new CheckResult("shard " + sharding.index() + " delivered", 1, 1, "recording", true,
+                    counts.total() + " requests, " + writes + " writes, " + usersStarted.get() + " users, into " + own);
+        } catch (IOException | RuntimeException e) {
+            delivery = new CheckResult("shard " + sharding.index() + " delivered", 1, 0, "recording", false,
+                    "cannot write into " + own + ": " + e.getMessage());
+        }
+        delivered = true;
+        checks = List.of(delivery);
+        System.out.println();
+        System.out.println("[doorbuster] " + sharding.describe() + " of run " + shardDirectory.run() + ": "
+                + delivery.line() + (incomplete == null ? "" : "; ended early: " + incomplete)
+                + ". The coordinator judges the run.");
+        System.out.println();
+        return List.of(0);
+    }
+
+    /**
+     * Coordinator: waits for every ready injector's recording (until the results timeout), merges latency (histograms
+     * added) and consistency accounting (ledgers, session checks, orders, history) into this run's, and says which
+     * shards are missing and why.
+     */
+    private ShardReport collectShards(boolean quick) {
+        List<Integer> expected = IntStream.range(0, sharding.count()).boxed().filter(i -> !notReady.contains(i)).toList();
+        Map<Integer, ShardReport.Shard> done;
+        try {
+            if (!quick) {
+                System.out.println("[doorbuster] waiting up to " + sharding.resultsTimeout().toSeconds()
+                        + " s for the recordings of shard(s) " + expected);
+            }
+            done = shardDirectory.awaitDone(expected, quick ? Duration.ZERO : sharding.resultsTimeout());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            done = Map.of();
+        }
+        List<ShardReport.Missing> missing = new ArrayList<>();
+        for (int i = 0; i < sharding.count(); i++) {
+            if (done.containsKey(i)) {
+                continue;
+            }
+            int index = i;
+            String heard = shardDirectory.lastHeartbeat(i).map(s -> "last heard from at run second " + s)
+                    .orElse("never heard from during the load");
+            missing.add(new ShardReport.Missing(i, notReady.contains(i)
+                    ? "not ready within " + sharding.startTimeout().toSeconds() + " s of the coordinator's start"
+                    : "no recording within " + sharding.resultsTimeout().toSeconds() + " s of the load's end ("
+                    + heard + ")"));
+            log.warn("Shard {} of {}: {}", index, sharding.count(), missing.get(missing.size() - 1).reason());
+        }
+        List<Path> dirs = done.keySet().stream().sorted().map(shardDirectory::shard).toList();
+        ShardData.MergedLatency merged = ShardData.mergeLatency(dirs, recorder.startNanos());
+        List<String> problems = new ArrayList<>(merged.problems());
+        for (Path dir : dirs) {
+            try {
+                consistencyLog.absorb(ShardData.readConsistency(dir));
+            } catch (IOException | RuntimeException e) {
+                problems.add(dir.getFileName() + "/" + ShardData.CONSISTENCY + ": " + e.getMessage());
+            }
+        }
+        recorder = merged.recorder();
+        org.HdrHistogram.Histogram all = recorder.histogram(null, 0, recorder.lastSecond() + 1);
+        boolean any = all.getTotalCount() > 0;
+        return new ShardReport(sharding.count(), done.values().stream()
+                .sorted(java.util.Comparator.comparingInt(ShardReport.Shard::index)).toList(), missing,
+                all.getTotalCount(), any ? all.getValueAtPercentile(50) : -1, any ? all.getValueAtPercentile(99) : -1,
+                problems);
+    }
+
+    /** Passes when every injector delivered a recording that could be merged. */
+    private static CheckResult shardsCheck(ShardReport shards) {
+        String detail = shards.missing().isEmpty()
+                ? shards.requests() + " requests merged from " + shards.count() + " shard(s)"
+                : shards.missing().stream().map(m -> "shard " + m.index() + ": " + m.reason())
+                        .collect(java.util.stream.Collectors.joining("; "));
+        if (!shards.problems().isEmpty()) {
+            detail += "; unreadable: " + String.join("; ", shards.problems());
+        }
+        return new CheckResult("shards delivered", shards.count(), shards.shards().size(), "shards",
+                shards.missing().isEmpty() && shards.problems().isEmpty(), detail, true);
     }
 
     public Optional<Verdict> verdict() {
@@ -348,7 +639,7 @@ public final class Run implements AutoCloseable {
         if (closed) {
             return;
         }
-        if (verdict == null && loadStarted != null) {
+        if (verdict == null && !delivered && loadStarted != null) {
             try {
                 // Gatling stopped before the verdict scenario (the abort rule, or anything else): judge what was recorded.
                 judge(aborted() ? null : "the load did not finish: the verdict scenario never ran", false);
@@ -368,12 +659,24 @@ public final class Run implements AutoCloseable {
                 probes.close();
             }
         } finally {
-            topology.close();
+            if (heartbeats != null) {
+                heartbeats.shutdownNow();
+            }
+            if (topology != null) {
+                topology.close();
+            }
             verdictServer.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(shutdownHook);
             } catch (IllegalStateException e) {
                 // The JVM is already shutting down.
+            }
+        }
+        if (verdict != null && shardDirectory != null) {
+            try {
+                shardDirectory.finish(verdict.passed());
+            } catch (IOException e) {
+                log.warn("Cannot mark {} finished: {}", sharding.dir(), e.toString());
             }
         }
         if (verdict != null) {
@@ -391,7 +694,7 @@ public final class Run implements AutoCloseable {
             return;
         }
         System.err.println("[doorbuster] the run ended without cleaning up: healing faults and stopping the topology");
-        if (verdict == null && loadStarted != null) {
+        if (verdict == null && !delivered && loadStarted != null) {
             // SIGTERM or Ctrl-C during the load: a partial verdict and chaos.html from what was recorded, bounded in time.
             RunEnd.within(RunEnd.PARTIAL_VERDICT_LIMIT, () -> judge("interrupted (SIGTERM or Ctrl-C) at second "
                     + recorder.secondOf(System.nanoTime()), true));
@@ -401,7 +704,9 @@ public final class Run implements AutoCloseable {
                 chaos.close();
             }
         } finally {
-            topology.close();
+            if (topology != null) {
+                topology.close();
+            }
         }
     }
 

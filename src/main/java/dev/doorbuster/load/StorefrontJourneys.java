@@ -90,7 +90,7 @@ public final class StorefrontJourneys {
                 .disableWarmUp()
                 .acceptHeader("application/json")
                 .contentTypeHeader("application/json")
-                .header("X-Client-Id", session -> "shopper-" + session.userId());
+                .header("X-Client-Id", session -> "shopper-" + consistency.log().sessionOf(session.userId()));
     }
 
     /** A distinct shop user for each arriving shopper, a product for each of their journeys. */
@@ -98,13 +98,23 @@ public final class StorefrontJourneys {
         return Stream.generate(() -> {
             ThreadLocalRandom random = ThreadLocalRandom.current();
             return Map.<String, Object>of(
-                    "userId", FIRST_SHOPPER + nextUser.getAndIncrement() % Math.max(1, users - FIRST_SHOPPER + 1),
+                    "userId", FIRST_SHOPPER + shopperNumber() % Math.max(1, users - FIRST_SHOPPER + 1),
                     "productId", doorbusters.pick(random, products),
                     "browsedProductId", 1 + random.nextInt(products),
                     "otherProductId", 1 + random.nextInt(products),
                     "category", CATEGORIES.get(random.nextInt(CATEGORIES.size())),
                     "quantity", 1 + random.nextInt(2));
         }).iterator();
+    }
+
+    /**
+     * The next shopper's number: 0, 1, 2, ... in a solo run; in a sharded run every shard takes its own residue
+     * (shard i of n: i, i + n, i + 2n, ...), so no two shards' shoppers share a shop user's account.
+     */
+    private long shopperNumber() {
+        Sharding sharding = run.sharding();
+        return sharding.isInjector() ? sharding.index() + (long) sharding.count() * nextUser.getAndIncrement()
+                : nextUser.getAndIncrement();
     }
 
     /** Browse ≈{@code browse}%, cart ≈{@code cart}%, checkout ≈{@code checkout}% of arriving shoppers. */

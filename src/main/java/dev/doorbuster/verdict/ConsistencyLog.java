@@ -32,7 +32,11 @@ public final class ConsistencyLog {
     private final Map<Guarantee, AtomicLong> violated = new EnumMap<>(Guarantee.class);
     private final ConcurrentLinkedQueue<Violation> violations = new ConcurrentLinkedQueue<>();
     private final AtomicInteger keptViolations = new AtomicInteger();
-    private final AtomicLong processes = new AtomicLong(1_000_000_000L);
+    private final AtomicLong processes = new AtomicLong(PROCESSES_FROM);
+    /** Virtual users' processes are numbered from 1; processes a user goes on as after an {@code info}, from here. */
+    private static final long PROCESSES_FROM = 1_000_000_000L;
+    /** Added to every session and process id: injector shards number their virtual users apart (see {@link #shard}). */
+    private volatile long sessionBase;
 
     /** @param startNanos {@link System#nanoTime()} at second 0 of the run (the start of the load) */
     public ConsistencyLog(LongSupplier startNanos) {
@@ -58,14 +62,28 @@ public final class ConsistencyLog {
         return clock.getAsDouble();
     }
 
-    /** A new session for virtual user {@code session}. */
-    public SessionGuarantees session(long session) {
-        return new SessionGuarantees(session, this);
+    /**
+     * This log belongs to injector shard {@code index}: its sessions and processes are numbered from
+     * {@code (index + 1) × 10^12}, so the shards' ledgers and histories merge without two users sharing an id
+     * (each shard's load generator numbers its virtual users from 1).
+     */
+    public void shard(int index) {
+        sessionBase = (index + 1) * 1_000_000_000_000L;
+    }
+
+    /** The run-wide id of the load generator's virtual user {@code userId}. */
+    public long sessionOf(long userId) {
+        return sessionBase + userId;
+    }
+
+    /** A new session for virtual user {@code userId} (the load generator's number). */
+    public SessionGuarantees session(long userId) {
+        return new SessionGuarantees(sessionOf(userId), this);
     }
 
     /** A process id for the history that no virtual user has: after an {@code info}, a user goes on as a new process. */
     public long newProcess() {
-        return processes.incrementAndGet();
+        return sessionBase + processes.incrementAndGet();
     }
 
     public WriteLedger ledger() {
@@ -97,6 +115,30 @@ public final class ConsistencyLog {
 
     public long violations(Guarantee g) {
         return violated.get(g).get();
+    }
+
+    /** Everything a shard's log holds, to be merged into the coordinator's with {@link #absorb}. */
+    public ShardData.Consistency export() {
+        Map<Guarantee, Long> reads = new EnumMap<>(Guarantee.class);
+        Map<Guarantee, Long> broken = new EnumMap<>(Guarantee.class);
+        checked.forEach((g, n) -> reads.put(g, n.get()));
+        violated.forEach((g, n) -> broken.put(g, n.get()));
+        return new ShardData.Consistency(reads, broken, List.copyOf(violations), ledger.writes(), inventory.orders(),
+                inventory.outOfStockAnswers(), history.ops());
+    }
+
+    /** Adds a shard's log to this one: counts, kept violations, writes, orders and operations. */
+    public void absorb(ShardData.Consistency shard) {
+        shard.reads().forEach((g, n) -> checked.get(g).addAndGet(n));
+        shard.violations().forEach((g, n) -> violated.get(g).addAndGet(n));
+        for (Violation v : shard.kept()) {
+            if (keptViolations.incrementAndGet() <= KEPT_VIOLATIONS) {
+                violations.add(v);
+            }
+        }
+        shard.writes().forEach(ledger::record);
+        inventory.absorb(shard.orders(), shard.outOfStock());
+        history.absorb(shard.history());
     }
 
     /**

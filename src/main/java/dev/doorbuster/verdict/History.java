@@ -31,7 +31,7 @@ public final class History {
         INVOKE, OK, FAIL, INFO
     }
 
-    record Op(long process, Type type, boolean write, String key, String value, long nanos) {
+    public record Op(long process, Type type, boolean write, String key, String value, long nanos) {
     }
 
     private final LongSupplier startNanos;
@@ -44,6 +44,16 @@ public final class History {
 
     public void add(long process, Type type, boolean write, String key, String value) {
         ops.add(new Op(process, type, write, key, value, System.nanoTime() - startNanos.getAsLong()));
+    }
+
+    /** Every operation so far (a shard's, for the coordinator). */
+    List<Op> ops() {
+        return List.copyOf(ops);
+    }
+
+    /** Adds a shard's operations; their times count from the same instant as this history's (the common start). */
+    void absorb(List<Op> shardOps) {
+        ops.addAll(shardOps);
     }
 
     public int size() {

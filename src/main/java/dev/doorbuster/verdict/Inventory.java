@@ -72,6 +72,17 @@ public final class Inventory {
         doorbusters.addAll(products);
     }
 
+    /** Every order attempted: write id → units per product (a shard's, for the coordinator). */
+    Map<String, Map<Long, Integer>> orders() {
+        return Map.copyOf(orders);
+    }
+
+    /** Adds a shard's orders and {@code out_of_stock} answers. */
+    void absorb(Map<String, Map<Long, Integer>> shardOrders, long outOfStockAnswers) {
+        shardOrders.forEach((id, units) -> orders.put(id, Map.copyOf(units)));
+        outOfStock.addAndGet(outOfStockAnswers);
+    }
+
     public boolean isEmpty() {
         return orders.isEmpty();
     }

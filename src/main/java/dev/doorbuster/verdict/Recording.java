@@ -55,6 +55,13 @@ public final class Recording {
 
     public static void write(Path dir, LatencyRecorder recorder, List<ProbeSample> probes, List<Phase> phases)
             throws IOException {
+        writeLatency(dir, recorder);
+        JSON.writeValue(dir.resolve(PROBES).toFile(), probes);
+        JSON.writeValue(dir.resolve(PHASES).toFile(), phases);
+    }
+
+    /** Writes {@value #LATENCY} and {@value #COUNTS} only (what an injector shard records of its requests). */
+    public static void writeLatency(Path dir, LatencyRecorder recorder) throws IOException {
         Files.createDirectories(dir);
         try (OutputStream out = Files.newOutputStream(dir.resolve(LATENCY));
              BufferedWriter counts = Files.newBufferedWriter(dir.resolve(COUNTS), StandardCharsets.UTF_8)) {
@@ -77,8 +84,6 @@ public final class Recording {
         } catch (java.io.UncheckedIOException e) {
             throw e.getCause();
         }
-        JSON.writeValue(dir.resolve(PROBES).toFile(), probes);
-        JSON.writeValue(dir.resolve(PHASES).toFile(), phases);
     }
 
     /** Reads a run folder; never throws for a missing or corrupt file, it is named in the problems instead. */
@@ -111,7 +116,7 @@ public final class Recording {
         return perSecond.values().stream().mapToLong(Long::longValue).max().orElse(0);
     }
 
-    private static Map<String, Map<Integer, long[]>> readCounts(Path file, List<String> problems) {
+    static Map<String, Map<Integer, long[]>> readCounts(Path file, List<String> problems) {
         Map<String, Map<Integer, long[]>> counts = new HashMap<>();
         List<String> lines;
         try {
@@ -186,7 +191,7 @@ public final class Recording {
         }
     }
 
-    private static String problem(String file, Exception e) {
+    static String problem(String file, Exception e) {
         if (e instanceof NoSuchFileException || e instanceof java.io.FileNotFoundException) {
             return file + ": missing";
         }

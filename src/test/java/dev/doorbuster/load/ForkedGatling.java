@@ -69,6 +69,11 @@ public final class ForkedGatling {
             return process.pid();
         }
 
+        /** SIGKILL: the run gets no chance to clean up or deliver anything. */
+        public void kill() {
+            process.destroyForcibly();
+        }
+
         public boolean isAlive() {
             return process.isAlive();
         }

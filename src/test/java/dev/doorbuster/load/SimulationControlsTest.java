@@ -468,7 +468,7 @@ class SimulationControlsTest {
      * else, so at least 90% of them must be reported lost; none acknowledged well before the cut may be.
      */
     static void assertTheScheduleCertainOrdersAreReportedLost(ForkedGatling.Result run, Path reports) throws IOException {
-        double cutAt = injectedAt(run, "ReplicationCut");
+        double cutAt = inPlaceAt(run, "ReplicationCut");
         double killAt = injectedAt(run, "PrimaryFailover");
         Map<String, Double> ackedOrders = acknowledged(reportFile(reports, Run.HISTORY_FILE), "order:");
         Set<String> certain = keysAcknowledgedBetween(ackedOrders, cutAt + 0.2, killAt);
@@ -482,6 +482,18 @@ class SimulationControlsTest {
                 + " orders the schedule makes certain to be lost were reported lost");
         assertEquals(Set.of(), before.stream().filter(lost::contains).collect(java.util.stream.Collectors.toSet()),
                 "no order acknowledged before the cut is reported lost");
+    }
+
+    /**
+     * When {@code fault}'s injection completed (its "in place" note), in run seconds: what a fault makes certain is
+     * certain from then, not from when it was asked for (a proxy call takes a while on a loaded machine).
+     */
+    static double inPlaceAt(ForkedGatling.Result run, String fault) {
+        return run.verdict().timeline().stream().filter(e -> e.fault().endsWith(fault)
+                        && e.kind() == dev.doorbuster.chaos.FaultTimeline.Kind.EFFECT
+                        && e.message().startsWith(dev.doorbuster.chaos.ChaosRunner.IN_PLACE))
+                .findFirst().orElseThrow(() -> new AssertionError("no 'in place' note of " + fault + " in the timeline"))
+                .atMillis() / 1000.0;
     }
 
     static double injectedAt(ForkedGatling.Result run, String fault) {

@@ -1,0 +1,133 @@
+package dev.doorbuster.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+import dev.doorbuster.verdict.ConsistencyLog;
+import dev.doorbuster.verdict.History;
+import dev.doorbuster.verdict.LatencyRecorder;
+import dev.doorbuster.verdict.Observation;
+import dev.doorbuster.verdict.ShardData;
+import dev.doorbuster.verdict.WriteLedger;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a coordinator merges after a 2-hour soak split over 8 injector shards, each shard at the default soak's
+ * rate (5 shoppers/s: about 20 requests/s over the storefront's 12 request names, half of them checked reads,
+ * 4 writes/s): per shard 7,200
+ * seconds of per-name latency histograms and OK/KO counts, about 29,000 writes with their orders, and the
+ * operation history. Timed: reading and merging all 8 shards' recordings (histograms added second by second,
+ * ledgers, session counts, orders and histories absorbed), as {@code Run} does once the shards delivered.
+ * Median of 3 runs. Run: mvn -B -Pbench verify.
+ */
+@Tag("bench")
+@Timeout(value = 20, unit = TimeUnit.MINUTES)
+class ShardMergeBenchmark {
+    private static final int SHARDS = 8;
+    private static final int SECONDS = 2 * 3600;
+    private static final List<String> NAMES = List.of("browse: category page", "browse: product page", "cart: add item",
+            "cart: come back", "cart: create", "cart: read back", "checkout: place order", "checkout: read order",
+            "orders: come back", "profile: come back", "profile: read back", "profile: update");
+    private static final int REQUESTS_PER_SECOND = 20;
+    private static final int WRITES_PER_SECOND = 4;
+    private static final int RUNS = Integer.getInteger("bench.runs", 3);
+
+    @TempDir
+    Path work;
+
+    @Test
+    void mergeOfATwoHourSoakFromEightShards() throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        long requests = 0;
+        long writes = 0;
+        long bytes = 0;
+        for (int shard = 0; shard < SHARDS; shard++) {
+            Path dir = work.resolve("shard-" + shard);
+            requests += recordShard(dir, shard);
+            writes += (long) SECONDS * WRITES_PER_SECOND;
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    bytes += Files.size(f);
+                }
+            }
+            dirs.add(dir);
+        }
+        double[] ms = new double[RUNS];
+        double[] latencyMs = new double[RUNS];
+        for (int r = 0; r < RUNS; r++) {
+            long t0 = System.nanoTime();
+            ShardData.MergedLatency merged = ShardData.mergeLatency(dirs, 0);
+            latencyMs[r] = (System.nanoTime() - t0) / 1e6;
+            ConsistencyLog log = new ConsistencyLog(() -> 0L);
+            for (Path dir : dirs) {
+                log.absorb(ShardData.readConsistency(dir));
+            }
+            ms[r] = (System.nanoTime() - t0) / 1e6;
+            long total = merged.recorder().counts(null, 0, SECONDS).total();
+            if (total != requests || !merged.problems().isEmpty() || log.ledger().writes().size() != writes) {
+                throw new AssertionError("merged " + total + " of " + requests + " requests, "
+                        + log.ledger().writes().size() + " of " + writes + " writes; problems " + merged.problems());
+            }
+        }
+        BenchReport.record("shard merge", String.format("2-hour soak from %d shards (%,d requests, %,d writes, %d MB "
+                        + "on disk) read and merged in median %.1f s, of which latency %.1f s (runs %s ms)", SHARDS, requests,
+                writes, bytes >> 20, BenchReport.median(ms) / 1000, BenchReport.median(latencyMs) / 1000,
+                Arrays.toString(Arrays.stream(ms).mapToLong(Math::round).toArray())));
+    }
+
+    /** One shard's recording: latencies (log-normal around 8 ms, 1% errors), writes, orders and history. */
+    private static long recordShard(Path dir, int shard) throws IOException {
+        SplittableRandom random = new SplittableRandom(shard);
+        LatencyRecorder recorder = new LatencyRecorder(0);
+        long requests = 0;
+        for (int second = 0; second < SECONDS; second++) {
+            for (int i = 0; i < REQUESTS_PER_SECOND; i++) {
+                String name = NAMES.get(random.nextInt(NAMES.size()));
+                long micros = (long) Math.exp(Math.log(8000) + 0.6 * gaussian(random));
+                recorder.record(name, second, micros, random.nextInt(100) != 0);
+                requests++;
+            }
+        }
+        ConsistencyLog log = new ConsistencyLog(() -> 0L);
+        log.shard(shard);
+        for (int second = 0; second < SECONDS; second++) {
+            for (int i = 0; i < WRITES_PER_SECOND; i++) {
+                String id = log.newWriteId();
+                long user = second * 5L + i;
+                boolean order = i == 0;
+                String key = order ? "order:" + id : "user:" + user;
+                log.ledger().record(new WriteLedger.Write(order ? "order" : "profile update", key, id,
+                        log.sessionOf(user), second, second + 0.02, WriteLedger.Outcome.ACKNOWLEDGED,
+                        Observation.of(second, id), id));
+                if (order) {
+                    log.inventory().attempted(id, Map.of(1L + random.nextInt(2000), 1 + random.nextInt(2)));
+                }
+                log.history().add(log.sessionOf(user), History.Type.INVOKE, true, key, id);
+                log.history().add(log.sessionOf(user), History.Type.OK, true, key, id);
+            }
+            // About half the requests are checked reads of a key: each an invoke and an ok in the history.
+            for (int i = 0; i < REQUESTS_PER_SECOND / 2; i++) {
+                String key = "user:" + (second * 5L + i % 5);
+                log.history().add(log.sessionOf(second * 5L + i), History.Type.INVOKE, false, key, null);
+                log.history().add(log.sessionOf(second * 5L + i), History.Type.OK, false, key, "value-" + second);
+            }
+        }
+        ShardData.write(dir, recorder, log.export());
+        return requests;
+    }
+
+    private static double gaussian(SplittableRandom random) {
+        double u = 1 - random.nextDouble();
+        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
+    }
+}
