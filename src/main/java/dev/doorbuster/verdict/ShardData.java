@@ -1,7 +1,8 @@
 package dev.doorbuster.verdict;
 
+import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,9 +14,7 @@ import java.util.PriorityQueue;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.HdrHistogram.EncodableHistogram;
 import org.HdrHistogram.Histogram;
-import org.HdrHistogram.HistogramLogReader;
 
 /**
  * What one injector shard of a scaled-out run records, and how the coordinator merges the shards into one
@@ -90,14 +89,15 @@ public final class ShardData {
         }
         PriorityQueue<Cursor> queue = new PriorityQueue<>(Comparator.comparing((Cursor c) -> c.name)
                 .thenComparingInt(c -> c.second));
-        List<InputStream> open = new ArrayList<>();
+        List<BufferedReader> open = new ArrayList<>();
+        IntervalDecoder decoder = new IntervalDecoder();
         try {
             for (Path dir : shardDirs) {
                 Path file = dir.resolve(Recording.LATENCY);
                 try {
-                    InputStream in = Files.newInputStream(file);
+                    BufferedReader in = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
                     open.add(in);
-                    Cursor cursor = new Cursor(dir.getFileName() + "/" + Recording.LATENCY, new HistogramLogReader(in));
+                    Cursor cursor = new Cursor(dir.getFileName() + "/" + Recording.LATENCY, in);
                     if (cursor.advance(problems)) {
                         queue.add(cursor);
                     }
@@ -111,16 +111,16 @@ public final class ShardData {
                 String name = first.name;
                 int second = first.second;
                 sum.reset();
-                first.addTo(sum, queue, problems);
+                first.addTo(sum, decoder, queue, problems);
                 while (!queue.isEmpty() && queue.peek().name.equals(name) && queue.peek().second == second) {
-                    queue.poll().addTo(sum, queue, problems);
+                    queue.poll().addTo(sum, decoder, queue, problems);
                 }
                 long[] okKo = counts.getOrDefault(name, Map.of()).get(second);
                 boolean known = countsComplete && okKo != null;
                 merged.restore(name, second, sum, known ? okKo[0] : sum.getTotalCount(), known ? okKo[1] : 0);
             }
         } finally {
-            for (InputStream in : open) {
+            for (BufferedReader in : open) {
                 try {
                     in.close();
                 } catch (IOException e) {
@@ -135,23 +135,33 @@ public final class ShardData {
         return new MergedLatency(merged, problems);
     }
 
-    /** One shard's latency log, positioned on its next interval. */
+    /**
+     * One shard's latency log, positioned on its next interval. Lines are HdrHistogram's interval-log lines as
+     * {@link Recording} writes them ({@code Tag=<name>,<start s>,<length s>,<max>,<base64 histogram>}); the histogram
+     * is only decoded when it is added.
+     */
     private static final class Cursor {
         private final String file;
-        private final HistogramLogReader reader;
-        private Histogram histogram;
+        private final BufferedReader reader;
         private String name;
         private int second;
+        private String payload;
         private int intervals;
 
-        Cursor(String file, HistogramLogReader reader) {
+        Cursor(String file, BufferedReader reader) {
             this.file = file;
             this.reader = reader;
         }
 
         /** Adds the current interval to {@code sum}, moves on, and goes back in the queue if anything is left. */
-        void addTo(Histogram sum, PriorityQueue<Cursor> queue, List<String> problems) {
-            sum.add(histogram);
+        void addTo(Histogram sum, IntervalDecoder decoder, PriorityQueue<Cursor> queue, List<String> problems) {
+            try {
+                decoder.addTo(sum, payload);
+            } catch (RuntimeException | java.util.zip.DataFormatException e) {
+                problems.add(file + ": interval " + intervals + " (" + name + ", second " + second + ") is corrupt ("
+                        + e.getMessage() + "); the rest of this file is not merged");
+                return;
+            }
             if (advance(problems)) {
                 queue.add(this);
             }
@@ -159,32 +169,48 @@ public final class ShardData {
 
         boolean advance(List<String> problems) {
             while (true) {
-                EncodableHistogram next;
+                String line;
                 try {
-                    next = reader.nextIntervalHistogram();
+                    line = reader.readLine();
+                } catch (IOException e) {
+                    problems.add(Recording.problem(file, e));
+                    return false;
+                }
+                if (line == null) {
+                    return false;
+                }
+                if (line.isEmpty() || line.startsWith("#") || line.startsWith("\"")) {
+                    continue; // comments, the legend
+                }
+                String previous = name;
+                int previousSecond = second;
+                try {
+                    String rest = line;
+                    String tag = "";
+                    if (rest.startsWith("Tag=")) {
+                        int comma = rest.indexOf(',');
+                        tag = rest.substring(4, comma);
+                        rest = rest.substring(comma + 1);
+                    }
+                    String[] fields = rest.split(",", 4);
+                    if (fields.length != 4) {
+                        throw new IllegalArgumentException("expected start,length,max,histogram");
+                    }
+                    name = Recording.untag(tag);
+                    second = (int) Math.round(Double.parseDouble(fields[0]));
+                    payload = fields[3];
                 } catch (RuntimeException e) {
                     problems.add(file + ": corrupt after " + intervals + " intervals (" + e.getMessage()
                             + "); the intervals before it are merged");
                     return false;
                 }
-                if (next == null) {
+                intervals++;
+                if (previous != null && (name.compareTo(previous) < 0 || (name.equals(previous) && second <= previousSecond))) {
+                    problems.add(file + ": interval " + intervals + " (" + name + ", second " + second
+                            + ") is out of order; the rest of this file is not merged");
                     return false;
                 }
-                if (next instanceof Histogram h) {
-                    String previous = name;
-                    int previousSecond = second;
-                    histogram = h;
-                    name = Recording.untag(h.getTag());
-                    second = (int) Math.round(h.getStartTimeStamp() / 1000.0);
-                    intervals++;
-                    if (previous != null && (name.compareTo(previous) < 0
-                            || (name.equals(previous) && second <= previousSecond))) {
-                        problems.add(file + ": interval " + intervals + " (" + name + ", second " + second
-                                + ") is out of order; the rest of this file is not merged");
-                        return false;
-                    }
-                    return true;
-                }
+                return true;
             }
         }
     }
