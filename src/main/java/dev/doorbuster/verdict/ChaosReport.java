@@ -96,6 +96,7 @@ public final class ChaosReport {
                     .append(esc(c.unit())).append("</td><td>").append(esc(c.detail())).append("</td></tr>");
         }
         html.append("</table>");
+        shards(html, verdict.shards());
         secondStrips(html, verdict, recorder, seconds);
 
         html.append("<h2>Latency (all requests, per second)</h2>");
@@ -236,6 +237,33 @@ public final class ChaosReport {
      * axis, green when the second was within the budget, red when not, grey without requests (not counted).
      * Each cell's title gives the second's p99 and error rate.
      */
+    /** A scaled-out run: what each injector shard delivered, and which did not. */
+    private static void shards(StringBuilder html, ShardReport shards) {
+        if (shards == null) {
+            return;
+        }
+        html.append("<h2>Injector shards</h2><p>").append(shards.shards().size()).append(" of ").append(shards.count())
+                .append(" shards delivered; ").append(shards.requests()).append(" requests merged (histograms added): p50 ")
+                .append(CheckResult.format(shards.p50Micros() / 1000.0)).append(" ms, p99 ")
+                .append(CheckResult.format(shards.p99Micros() / 1000.0)).append(" ms over all of them.</p>")
+                .append("<table><tr><th>shard</th><th>requests</th><th>failed</th><th>users</th><th>writes</th>"
+                        + "<th>ended early</th></tr>");
+        for (ShardReport.Shard s : shards.shards()) {
+            html.append("<tr><td>").append(s.index()).append("</td><td>").append(s.requests()).append("</td><td>")
+                    .append(s.failedRequests()).append("</td><td>").append(s.users()).append("</td><td>")
+                    .append(s.writes()).append("</td><td>").append(s.endedEarly() == null ? "" : esc(s.endedEarly()))
+                    .append("</td></tr>");
+        }
+        for (ShardReport.Missing m : shards.missing()) {
+            html.append("<tr><td class=\"fail\">").append(m.index()).append("</td><td colspan=\"5\">missing: ")
+                    .append(esc(m.reason())).append("</td></tr>");
+        }
+        html.append("</table>");
+        for (String problem : shards.problems()) {
+            html.append("<p class=\"fail\">").append(esc(problem)).append("</p>");
+        }
+    }
+
     private static void secondStrips(StringBuilder html, Verdict verdict, LatencyRecorder recorder, int seconds) {
         if (!verdict.wasComplete()) {
             html.append("<p class=\"fail\" id=\"incomplete\">Incomplete run: ").append(esc(verdict.incompleteReason()))

@@ -79,6 +79,10 @@ public record Verdict(String simulation, String environment, String startedAt, d
         text.append("Doorbuster verdict for ").append(simulation).append(" on '").append(environment).append("': ")
                 .append(passed ? "PASSED" : "FAILED (" + failures().size() + " of " + checks.size() + " checks)")
                 .append(wasComplete() ? "" : "; INCOMPLETE: " + incompleteReason).append('\n');
+        if (shards != null) {
+            text.append("  (").append(shards.shards().size()).append(" of ").append(shards.count())
+                    .append(" injector shards merged: ").append(requests).append(" requests)\n");
+        }
         for (CheckResult c : checks) {
             text.append("  ").append(c.line()).append('\n');
         }

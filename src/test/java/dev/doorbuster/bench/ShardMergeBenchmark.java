@@ -1,12 +1,15 @@
 package dev.doorbuster.bench;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -16,6 +19,9 @@ import dev.doorbuster.verdict.LatencyRecorder;
 import dev.doorbuster.verdict.Observation;
 import dev.doorbuster.verdict.ShardData;
 import dev.doorbuster.verdict.WriteLedger;
+import org.HdrHistogram.EncodableHistogram;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramLogReader;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -28,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * seconds of per-name latency histograms and OK/KO counts, about 29,000 writes with their orders, and the
  * operation history. Timed: reading and merging all 8 shards' recordings (histograms added second by second,
  * ledgers, session counts, orders and histories absorbed), as {@code Run} does once the shards delivered.
- * Median of 3 runs. Run: mvn -B -Pbench verify.
+ * Median of 3 runs; side by side, the same k-way merge of the latency logs with HdrHistogram's own log reader (what
+ * the merge did first), for the figure that made it decode intervals itself. Run: mvn -B -Pbench verify.
  */
 @Tag("bench")
 @Timeout(value = 20, unit = TimeUnit.MINUTES)
@@ -64,7 +71,14 @@ class ShardMergeBenchmark {
         }
         double[] ms = new double[RUNS];
         double[] latencyMs = new double[RUNS];
+        double[] referenceMs = new double[RUNS];
         for (int r = 0; r < RUNS; r++) {
+            long reference = System.nanoTime();
+            long referenceTotal = mergeWithHdrHistogramsReader(dirs);
+            referenceMs[r] = (System.nanoTime() - reference) / 1e6;
+            if (referenceTotal != requests) {
+                throw new AssertionError("reference merge counted " + referenceTotal + " of " + requests);
+            }
             long t0 = System.nanoTime();
             ShardData.MergedLatency merged = ShardData.mergeLatency(dirs, 0);
             latencyMs[r] = (System.nanoTime() - t0) / 1e6;
@@ -80,9 +94,78 @@ class ShardMergeBenchmark {
             }
         }
         BenchReport.record("shard merge", String.format("2-hour soak from %d shards (%,d requests, %,d writes, %d MB "
-                        + "on disk) read and merged in median %.1f s, of which latency %.1f s (runs %s ms)", SHARDS, requests,
+                        + "on disk) read and merged in median %.1f s, of which latency %.1f s (runs %s ms); latency with "
+                        + "HdrHistogram's log reader, side by side: %.1f s (runs %s ms)", SHARDS, requests,
                 writes, bytes >> 20, BenchReport.median(ms) / 1000, BenchReport.median(latencyMs) / 1000,
-                Arrays.toString(Arrays.stream(ms).mapToLong(Math::round).toArray())));
+                Arrays.toString(Arrays.stream(ms).mapToLong(Math::round).toArray()), BenchReport.median(referenceMs) / 1000,
+                Arrays.toString(Arrays.stream(referenceMs).mapToLong(Math::round).toArray())));
+    }
+
+    /**
+     * The reference: the same k-way merge of the shards' latency logs with HdrHistogram's own
+     * {@link HistogramLogReader} (a histogram decoded per interval, then added). Returns the requests merged.
+     */
+    private static long mergeWithHdrHistogramsReader(List<Path> dirs) throws IOException {
+        record Cursor(HistogramLogReader reader, Histogram[] current) {
+            boolean advance() {
+                while (true) {
+                    EncodableHistogram next = reader.nextIntervalHistogram();
+                    if (next == null) {
+                        return false;
+                    }
+                    if (next instanceof Histogram h) {
+                        current[0] = h;
+                        return true;
+                    }
+                }
+            }
+
+            String name() {
+                return current[0].getTag();
+            }
+
+            long start() {
+                return current[0].getStartTimeStamp();
+            }
+        }
+        PriorityQueue<Cursor> queue = new PriorityQueue<>(Comparator.comparing(Cursor::name)
+                .thenComparingLong(Cursor::start));
+        List<InputStream> open = new ArrayList<>();
+        long total = 0;
+        try {
+            for (Path dir : dirs) {
+                InputStream in = Files.newInputStream(dir.resolve("latency.hlog"));
+                open.add(in);
+                Cursor c = new Cursor(new HistogramLogReader(in), new Histogram[1]);
+                if (c.advance()) {
+                    queue.add(c);
+                }
+            }
+            Histogram sum = new Histogram(3);
+            while (!queue.isEmpty()) {
+                Cursor first = queue.poll();
+                String name = first.name();
+                long start = first.start();
+                sum.reset();
+                sum.add(first.current()[0]);
+                if (first.advance()) {
+                    queue.add(first);
+                }
+                while (!queue.isEmpty() && queue.peek().name().equals(name) && queue.peek().start() == start) {
+                    Cursor next = queue.poll();
+                    sum.add(next.current()[0]);
+                    if (next.advance()) {
+                        queue.add(next);
+                    }
+                }
+                total += sum.getTotalCount();
+            }
+        } finally {
+            for (InputStream in : open) {
+                in.close();
+            }
+        }
+        return total;
     }
 
     /** One shard's recording: latencies (log-normal around 8 ms, 1% errors), writes, orders and history. */

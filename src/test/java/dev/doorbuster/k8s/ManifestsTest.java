@@ -32,6 +32,7 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.doorbuster.load.Sharding;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import org.junit.jupiter.api.BeforeAll;
@@ -146,24 +147,24 @@ class ManifestsTest {
 
         Map<String, String> injectorOptions = systemProperties(injector);
         Map<String, String> coordinatorOptions = systemProperties(coordinator);
-        int shards = Integer.parseInt(injectorOptions.get("shard.count"));
+        int shards = Integer.parseInt(injectorOptions.get(Sharding.COUNT));
         assertTrue(shards >= 1, "shard.count " + shards);
         assertEquals(shards, injectorSpec.path("completions").asInt(), "completions == -Dshard.count");
         assertEquals(shards, injectorSpec.path("parallelism").asInt(), "parallelism == -Dshard.count: all at once");
-        assertFalse(injectorOptions.containsKey("shard.index"), "each injector's index comes from JOB_COMPLETION_INDEX");
-        assertFalse(injectorOptions.containsKey("shard.role"), "injector is the default role");
+        assertFalse(injectorOptions.containsKey(Sharding.INDEX), "each injector's index comes from JOB_COMPLETION_INDEX");
+        assertFalse(injectorOptions.containsKey(Sharding.ROLE), "injector is the default role");
 
-        assertEquals("coordinator", coordinatorOptions.get("shard.role"));
-        assertEquals(String.valueOf(shards), coordinatorOptions.get("shard.count"), "the coordinator waits for N injectors");
+        assertEquals("coordinator", coordinatorOptions.get(Sharding.ROLE));
+        assertEquals(String.valueOf(shards), coordinatorOptions.get(Sharding.COUNT), "the coordinator waits for N injectors");
         assertEquals(1, coordinator.object().path("spec").path("completions").asInt(1), "one coordinator");
         assertEquals(1, coordinator.object().path("spec").path("parallelism").asInt(1), "one coordinator");
-        assertNotNull(injectorOptions.get("shard.dir"));
-        assertEquals(injectorOptions.get("shard.dir"), coordinatorOptions.get("shard.dir"), "one shard directory");
+        assertNotNull(injectorOptions.get(Sharding.DIR));
+        assertEquals(injectorOptions.get(Sharding.DIR), coordinatorOptions.get(Sharding.DIR), "one shard directory");
         assertEquals(injectorOptions.get("doorbuster.env"), coordinatorOptions.get("doorbuster.env"), "one environment");
         String runId = runValues().get("RUN_ID");
-        assertTrue(injectorOptions.get("shard.dir").contains("/" + runId + "/")
-                        || injectorOptions.get("shard.dir").endsWith("/" + runId),
-                "one shard directory per run: " + injectorOptions.get("shard.dir"));
+        assertTrue(injectorOptions.get(Sharding.DIR).contains("/" + runId + "/")
+                        || injectorOptions.get(Sharding.DIR).endsWith("/" + runId),
+                "one shard directory per run: " + injectorOptions.get(Sharding.DIR));
         assertTrue(coordinatorOptions.get("doorbuster.reports").contains("/" + runId + "/"),
                 "the verdict is kept per run on the claim: " + coordinatorOptions.get("doorbuster.reports"));
 
@@ -173,7 +174,7 @@ class ManifestsTest {
                 "pods on several nodes write the claim at once");
         String results = mountPath(injector, claimName(injector));
         assertEquals(results, mountPath(coordinator, claimName(coordinator)), "mounted at the same path");
-        for (String where : List.of(injectorOptions.get("shard.dir"), coordinatorOptions.get("doorbuster.reports"))) {
+        for (String where : List.of(injectorOptions.get(Sharding.DIR), coordinatorOptions.get("doorbuster.reports"))) {
             assertTrue(where.startsWith(results + "/"), where + " is on the results claim (" + results + ")");
         }
 

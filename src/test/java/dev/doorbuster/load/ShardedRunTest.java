@@ -158,6 +158,10 @@ class ShardedRunTest {
         CheckResult lostCheck = run.check("lost acknowledged writes").orElseThrow();
         assertFalse(lostCheck.pass(), lostCheck.line());
         assertTrue(Files.isRegularFile(shared.resolve(ShardDirectory.FINISHED)), "the run directory is marked finished");
+        String html = Files.readString(SimulationControlsTest.reportFile(coordinatorReports, "chaos.html"));
+        assertTrue(html.contains("Injector shards") && html.contains(shards + " of " + shards + " shards delivered"),
+                "the report says what the shards delivered");
+        assertTrue(run.output().contains(shards + " of " + shards + " injector shards merged"), "and so does the console");
     }
 
     /** An injector SIGKILLed mid-run never delivers: the coordinator fails the run after the deadline, naming it. */
