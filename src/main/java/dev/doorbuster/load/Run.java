@@ -117,6 +117,8 @@ public final class Run implements AutoCloseable {
     private volatile boolean delivered;
     private volatile java.util.concurrent.ScheduledExecutorService heartbeats;
     private final AtomicLong usersStarted = new AtomicLong();
+    /** Injector: why its coordinator is taken for gone (its load then stops, like the abort rule stops it), or null. */
+    private volatile String coordinatorGone;
     private volatile dev.doorbuster.verdict.RequestLog requestLog;
 
     private Run(String simulation, Environment environment, Topology topology, LoadProfile profile,
@@ -338,6 +340,13 @@ public final class Run implements AutoCloseable {
                         + sharding.startTimeout().toSeconds() + " s: starting without them (the verdict will fail)");
             }
             long startEpochMillis = shardDirectory.announceStart();
+            heartbeats = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "doorbuster-coordinator-heartbeat");
+                t.setDaemon(true);
+                return t;
+            });
+            heartbeats.scheduleAtFixedRate(shardDirectory::coordinatorHeartbeat, 0, 2,
+                    java.util.concurrent.TimeUnit.SECONDS);
             System.out.println("[doorbuster] run " + shardDirectory.run() + ": " + (sharding.count() - notReady.size())
                     + " injector shard(s) start at " + Instant.ofEpochMilli(startEpochMillis));
             return awaitInstant(startEpochMillis);
@@ -371,8 +380,16 @@ public final class Run implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        heartbeats.scheduleAtFixedRate(() -> shardDirectory.heartbeat(sharding.index(),
-                recorder.secondOf(System.nanoTime())), 0, 2, java.util.concurrent.TimeUnit.SECONDS);
+        heartbeats.scheduleAtFixedRate(() -> {
+            shardDirectory.heartbeat(sharding.index(), recorder.secondOf(System.nanoTime()));
+            // A load with nobody left to judge it is load for nothing: stop it, as the abort rule would.
+            shardDirectory.coordinatorGone(ShardDirectory.COORDINATOR_SILENCE).ifPresent(why -> {
+                if (coordinatorGone == null) {
+                    coordinatorGone = why;
+                    System.err.println("[doorbuster] " + sharding.describe() + ": " + why + "; stopping this shard's load");
+                }
+            });
+        }, 0, 2, java.util.concurrent.TimeUnit.SECONDS);
         Environment.Slo slo = environment.slo();
         watch = RunWatch.start(recorder, timeline, () -> null, profile.total(), 0, 0,
                 mode == JudgingMode.OVERLOAD ? null
@@ -405,11 +422,14 @@ public final class Run implements AutoCloseable {
     /** True once the abort rule tripped: the shoppers' scenario stops the load generator. */
     public boolean aborted() {
         RunWatch w = watch;
-        return w != null && w.aborted();
+        return coordinatorGone != null || (w != null && w.aborted());
     }
 
     /** Why the load was stopped early (null while it was not). */
     public String abortReason() {
+        if (coordinatorGone != null) {
+            return coordinatorGone;
+        }
         RunWatch w = watch;
         return w == null ? null : w.abortReason();
     }
@@ -698,6 +718,13 @@ public final class Run implements AutoCloseable {
             // SIGTERM or Ctrl-C during the load: a partial verdict and chaos.html from what was recorded, bounded in time.
             RunEnd.within(RunEnd.PARTIAL_VERDICT_LIMIT, () -> judge("interrupted (SIGTERM or Ctrl-C) at second "
                     + recorder.secondOf(System.nanoTime()), true));
+        }
+        if (sharding.isCoordinator() && shardDirectory != null) {
+            try {
+                shardDirectory.finish(verdict != null && verdict.passed()); // the injectors stop their load
+            } catch (IOException e) {
+                // they stop anyway once the coordinator's heartbeat is silent
+            }
         }
         try {
             if (chaos != null) {

@@ -39,11 +39,17 @@ import dev.doorbuster.verdict.ShardReport;
  *   <li>The coordinator waits for every {@value #DONE} until the results timeout, merges, judges, and writes
  *       {@value #FINISHED}.</li>
  * </ol>
+ * From the start on, the coordinator rewrites {@value #COORDINATOR_HEARTBEAT} every few seconds; an injector that
+ * finds the run finished, or the coordinator silent for {@link #COORDINATOR_SILENCE}, stops its load (a killed
+ * coordinator leaves nobody to judge it).
  */
 final class ShardDirectory {
     static final String COORDINATOR = "coordinator.json";
     static final String START = "start.json";
     static final String FINISHED = "finished.json";
+    static final String COORDINATOR_HEARTBEAT = "coordinator-heartbeat.json";
+    /** An injector whose coordinator was silent this long (or finished the run) stops its load. */
+    static final Duration COORDINATOR_SILENCE = Duration.ofSeconds(30);
     static final String READY = "ready.json";
     static final String HEARTBEAT = "heartbeat.json";
     static final String DONE = "done.json";
@@ -71,6 +77,9 @@ final class ShardDirectory {
     }
 
     record Finished(String run, boolean passed, String at) {
+    }
+
+    record CoordinatorHeartbeat(String run, long epochMillis) {
     }
 
     private final Path dir;
@@ -168,6 +177,30 @@ final class ShardDirectory {
 
     boolean wasReady(int index) {
         return read(shard(index).resolve(READY), Ready.class).filter(r -> run.equals(r.run())).isPresent();
+    }
+
+    /** The coordinator is alive: rewritten every few seconds from the common start on. */
+    void coordinatorHeartbeat() {
+        try {
+            write(dir.resolve(COORDINATOR_HEARTBEAT), new CoordinatorHeartbeat(run, System.currentTimeMillis()));
+        } catch (IOException e) {
+            // the next one may succeed; injectors allow COORDINATOR_SILENCE
+        }
+    }
+
+    /**
+     * Why an injector should take its coordinator for gone, if it should: it marked the run finished (it judged, or
+     * it was stopped), or its heartbeat has been silent longer than {@code silence} (killed, its machine lost).
+     */
+    Optional<String> coordinatorGone(Duration silence) {
+        Optional<Finished> finished = read(dir.resolve(FINISHED), Finished.class).filter(f -> run.equals(f.run()));
+        if (finished.isPresent()) {
+            return Optional.of("the coordinator of run " + run + " ended the run at " + finished.get().at());
+        }
+        return read(dir.resolve(COORDINATOR_HEARTBEAT), CoordinatorHeartbeat.class).filter(h -> run.equals(h.run()))
+                .map(h -> System.currentTimeMillis() - h.epochMillis())
+                .filter(silent -> silent > silence.toMillis())
+                .map(silent -> "the coordinator of run " + run + " has not been heard from for " + silent / 1000 + " s");
     }
 
     void finish(boolean passed) throws IOException {

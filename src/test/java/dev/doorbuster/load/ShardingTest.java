@@ -125,7 +125,14 @@ class ShardingTest {
                 Duration.ofMillis(500));
         assertEquals(List.of(0), List.copyOf(done.keySet()), "shard 1 never delivered");
 
+        coordinator.coordinatorHeartbeat();
+        assertEquals(java.util.Optional.empty(), zero.directory().coordinatorGone(Duration.ofSeconds(30)));
+        Thread.sleep(30);
+        assertTrue(zero.directory().coordinatorGone(Duration.ofMillis(10)).orElseThrow()
+                .contains("has not been heard from"), "a silent coordinator is taken for gone");
         coordinator.finish(true);
+        assertTrue(zero.directory().coordinatorGone(Duration.ofSeconds(30)).orElseThrow().contains("ended the run"),
+                "an injector stops once the coordinator ended the run");
         IllegalStateException stale = assertThrows(IllegalStateException.class,
                 () -> ShardDirectory.join(dir, "BlackFridaySimulation", 1, 2, Duration.ofSeconds(1)));
         assertTrue(stale.getMessage().contains("holds the results of a finished run"), stale.getMessage());
