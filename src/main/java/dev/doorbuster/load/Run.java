@@ -218,6 +218,7 @@ public final class Run implements AutoCloseable {
                     + sharding.dir());
             ShardDirectory.Joined joined = ShardDirectory.join(sharding.dir(), simulation, sharding.index(),
                     sharding.count(), sharding.startTimeout());
+            checkReachable(joined.appUrl(), sharding);
             Run run = new Run(simulation, environment, null, profile, schedule, mode, reportsDir, workDir, sharding);
             run.shardDirectory = joined.directory();
             run.announcedAppUrl = joined.appUrl();
@@ -228,6 +229,26 @@ public final class Run implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(sharding.describe() + " was interrupted while waiting for its coordinator", e);
+        }
+    }
+
+    /**
+     * Any HTTP answer from the announced application will do; no answer at all means this injector would only
+     * record connection errors. (The commonest cause: a local or docker environment serves on its machine's loopback.)
+     */
+    static void checkReachable(URI appUrl, Sharding sharding) {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        try {
+            client.send(java.net.http.HttpRequest.newBuilder(appUrl).timeout(Duration.ofSeconds(10)).GET().build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+            throw new IllegalStateException(sharding.describe() + " cannot reach the application the coordinator "
+                    + "announced (" + appUrl + "): " + e + ". A local or docker environment serves on the coordinator's "
+                    + "machine only (127.0.0.1): run the injectors there, or use an external environment.", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while checking " + appUrl, e);
         }
     }
 
@@ -647,6 +668,11 @@ public final class Run implements AutoCloseable {
 
     public String checkName(int index) {
         return checks.get(index).name();
+    }
+
+    /** The one-line outcome of check {@code index} (an injector's delivery check included: it has no verdict). */
+    public String checkLine(int index) {
+        return checks.get(index).line();
     }
 
     public URI checkUrl(int index) {

@@ -32,8 +32,7 @@ public final class Verdicts {
                                 .get(session -> run.checkUrl(session.getInt("check")).toString())
                                 .check(jsonPath("$.pass").ofBoolean().validate("check within budget", (pass, session) -> {
                                     if (!pass) {
-                                        throw new IllegalStateException(run.verdict().orElseThrow().checks()
-                                                .get(session.getInt("check")).line());
+                                        throw new IllegalStateException(run.checkLine(session.getInt("check")));
                                     }
                                     return pass;
                                 })))))

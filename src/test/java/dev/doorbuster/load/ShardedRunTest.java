@@ -169,7 +169,7 @@ class ShardedRunTest {
     void aShardThatDiesMidRunFailsTheRunNamingIt() throws Exception {
         Path shared = work.resolve("shared");
         Map<String, String> common = Map.of("shard.count", "2", "shard.dir", shared.toString(), "faults", "false",
-                "shard.resultsTimeout", "8s");
+                "shard.resultsTimeout", "8s", "load.minutes", "0.25");
         ForkedGatling.Running coordinator = ForkedGatling.start("BlackFridaySimulation", work.resolve("coordinator"),
                 home, with(common, "shard.role", "coordinator"));
         ForkedGatling.Running survivor = ForkedGatling.start("BlackFridaySimulation", work.resolve("injector-0"), home,

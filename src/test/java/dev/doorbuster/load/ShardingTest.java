@@ -147,6 +147,20 @@ class ShardingTest {
     }
 
     @Test
+    void anInjectorThatCannotReachTheApplicationSaysWhyBeforeItStarts() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        Sharding shard = new Sharding(Sharding.Role.INJECTOR, 1, 3, dir, Duration.ofSeconds(1), Duration.ofSeconds(1));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> Run.checkReachable(URI.create("http://127.0.0.1:" + closedPort + "/"), shard));
+        assertTrue(e.getMessage().startsWith("injector shard 1 of 3 cannot reach the application the coordinator "
+                + "announced (http://127.0.0.1:" + closedPort + "/)") && e.getMessage().contains("external environment"),
+                e.getMessage());
+    }
+
+    @Test
     void aShardGetsItsShareOfEveryRate() {
         LoadProfile profile = new LoadProfile().hold("baseline", 3, Duration.ofSeconds(10))
                 .rampTo("spike", 30, Duration.ofSeconds(10));
