@@ -583,15 +583,16 @@ public final class Run implements AutoCloseable {
             consistencyLog.history().writeElleJson(own.resolve(HISTORY_FILE)); // this shard's clients' own view
             shardDirectory.done(shard);
             delivery = new CheckResult("shard " + sharding.index() + " delivered", 1, 1, "recording", true,
-                    counts.total() + " requests, " + writes + " writes, " + usersStarted.get() + " users, into " + own);
+                    counts.total() + " requests, " + writes + " writes, " + usersStarted.get() + " users, into " + own,
+                    true);
         } catch (IOException | RuntimeException e) {
             delivery = new CheckResult("shard " + sharding.index() + " delivered", 1, 0, "recording", false,
-                    "cannot write into " + own + ": " + e.getMessage());
+                    "cannot write into " + own + ": " + e.getMessage(), true);
         }
         delivered = true;
         checks = List.of(delivery);
         System.out.println();
-        System.out.println("[doorbuster] " + sharding.describe() + " of run " + shardDirectory.run() + ": "
+        System.out.println("[doorbuster] " + sharding.describe() + " (run " + shardDirectory.run() + "): "
                 + delivery.line() + (incomplete == null ? "" : "; ended early: " + incomplete)
                 + ". The coordinator judges the run.");
         System.out.println();
