@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,7 +17,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -32,6 +29,7 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.doorbuster.tools.NpmTools;
 import dev.doorbuster.load.Sharding;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
@@ -230,15 +228,10 @@ class ManifestsTest {
 
     @Test
     void everyObjectIsValidAgainstTheKubernetesSchemaAndBrokenOnesAreNot() throws Exception {
-        Path tools = Path.of("target", "tools").toAbsolutePath();
-        if (!Files.isRegularFile(tools.resolve("node_modules/kubernetes-models/package.json"))) {
-            assumeTrue(onPath("npm"), "npm is not installed: the manifests' schema check needs " + VALIDATOR);
-            Files.createDirectories(tools);
-            Result install = run(tools, List.of("npm", "install", "--no-audit", "--no-fund", "--prefix", tools.toString(),
-                    VALIDATOR), 300);
-            assertEquals(0, install.code(), "npm install " + VALIDATOR + " failed:\n" + install.output());
-        }
-        assumeTrue(onPath("node"), "node is not installed: the manifests' schema check needs it");
+        Path tools = NpmTools.DIR;
+        NpmTools.ensure(VALIDATOR, tools.resolve("node_modules/kubernetes-models/package.json"),
+                "the manifests' schema check");
+        assumeTrue(NpmTools.onPath("node"), "node is not installed: the manifests' schema check needs it");
         Path script = tools.resolve("validate-k8s.mjs");
         Files.writeString(script, SCRIPT);
 
@@ -268,7 +261,7 @@ class ManifestsTest {
         Path json = Files.createTempFile(tools, "k8s-objects", ".json");
         try {
             JSON.writeValue(json.toFile(), input);
-            Result check = run(tools, List.of("node", script.toString(), json.toString()), 60);
+            NpmTools.Result check = NpmTools.run(tools, List.of("node", script.toString(), json.toString()), 60);
             Map<String, String> verdicts = new LinkedHashMap<>();
             for (String line : check.output().split("\n")) {
                 int tab = line.indexOf('\t');
@@ -416,27 +409,4 @@ class ManifestsTest {
                 .orElseThrow(() -> new AssertionError("no " + kind + " named " + name + " in k8s/"));
     }
 
-    private record Result(int code, String output) {
-    }
-
-    private static Result run(Path dir, List<String> command, int seconds) throws IOException, InterruptedException {
-        Path log = Files.createTempFile("k8s-check", ".log");
-        try {
-            Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).start();
-            if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Result(-1, "timed out after " + seconds + " s: " + command);
-            }
-            return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(log);
-        }
-    }
-
-    private static boolean onPath(String tool) {
-        String path = System.getenv("PATH");
-        return path != null && java.util.Arrays.stream(path.split(File.pathSeparator))
-                .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
-    }
 }

@@ -53,6 +53,21 @@ class ShardMergeTest {
         }
     }
 
+    /** A histogram of another layout (not what LatencyRecorder writes) is still added, by HdrHistogram's decoding. */
+    @Test
+    void anotherHistogramLayoutIsDecodedByHdrHistogram() throws Exception {
+        Histogram other = new Histogram(1000, 3_600_000_000L, 2);
+        other.recordValueWithCount(1_234_567, 3);
+        other.recordValue(42_000);
+        ByteBuffer buffer = ByteBuffer.allocate(other.getNeededByteBufferCapacity());
+        int length = other.encodeIntoCompressedByteBuffer(buffer);
+        Histogram sum = LatencyRecorder.newHistogram();
+        new IntervalDecoder().addTo(sum, Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buffer.array(), length)));
+        assertEquals(4, sum.getTotalCount());
+        assertEquals(other.getValueAtPercentile(50), sum.getValueAtPercentile(50), other.getValueAtPercentile(50) / 100.0);
+        assertEquals(other.getMaxValue(), sum.getMaxValue(), other.getMaxValue() / 100.0);
+    }
+
     /** Three shards' recordings merged: per second and name the counts add up, percentiles are the union's. */
     @Test
     void mergedLatencyIsTheUnionOfTheShards() throws IOException {
