@@ -329,7 +329,7 @@ final class Database implements AutoCloseable {
         return ApiError.internal();
     }
 
-    private static boolean isPoolTimeout(SQLException e) {
+    static boolean isPoolTimeout(SQLException e) {
         return e instanceof SQLTransientConnectionException && String.valueOf(e.getMessage()).contains("request timed out");
     }
 

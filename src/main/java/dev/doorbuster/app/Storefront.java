@@ -33,6 +33,8 @@ public final class Storefront implements AutoCloseable {
     private static final int DRAIN_SECONDS = 5;
     /** After --init-schema creates the database, the replica needs a moment to replay it. */
     private static final long READER_WAIT_MS = 15_000;
+    /** How long a pool may take to make its first connection at start-up, whatever its own timeout. */
+    private static final long CONNECT_WAIT_MS = 10_000;
 
     /** The storefront could not start; the message is one line saying why. */
     public static final class StartupException extends RuntimeException {
@@ -144,12 +146,12 @@ public final class Storefront implements AutoCloseable {
                 createDatabaseIfAbsent(config);
             }
             database = new Database(config, metrics);
-            requireReachable(database, Pool.WRITER, 0);
+            requireReachable(database, Pool.WRITER, CONNECT_WAIT_MS);
             if (config.initSchema()) {
                 initSchema(config, database, notes);
             }
             for (Pool reader : database.readers()) {
-                requireReachable(database, reader, config.initSchema() ? READER_WAIT_MS : 0);
+                requireReachable(database, reader, config.initSchema() ? READER_WAIT_MS : CONNECT_WAIT_MS);
             }
 
             ReadRouter router = new ReadRouter(config, database, metrics);
@@ -221,8 +223,12 @@ public final class Storefront implements AutoCloseable {
             if (failure == null) {
                 return;
             }
-            // Only "database does not exist" is worth waiting for (a replica replaying CREATE DATABASE).
-            if (!"3D000".equals(Database.sqlState(failure)) || System.nanoTime() > deadline) {
+            // Worth waiting for: "database does not exist" (a replica replaying CREATE DATABASE), and a pool whose
+            // first connection was still being made when its timeout ran out (a short pool timeout on a busy
+            // machine: no SQLSTATE, unlike a refused connection, which is final).
+            String state = Database.sqlState(failure);
+            boolean transientFailure = "3D000".equals(state) || (Database.isPoolTimeout(failure) && state == null);
+            if (!transientFailure || System.nanoTime() > deadline) {
                 throw new StartupException("cannot reach the " + pool.tag() + " database at " + Database.redact(database.url(pool)) + ": "
                         + Database.rootMessage(failure));
             }

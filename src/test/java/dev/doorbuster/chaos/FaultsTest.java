@@ -173,7 +173,6 @@ class FaultsTest {
         }
         FaultEffect.LagReached lag = timeline.last(FaultEffect.LagReached.class).orElseThrow();
         assertTrue(lag.bytes() > 0, "lag in bytes is reported: " + lag);
-        assertTrue(lag.millis() >= 0, "lag in time is reported: " + lag);
         cluster.awaitCaughtUp(replica, Duration.ofSeconds(20));
     }
 

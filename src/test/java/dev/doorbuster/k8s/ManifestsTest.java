@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,6 +32,7 @@ import dev.doorbuster.tools.NpmTools;
 import dev.doorbuster.load.Sharding;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
+import dev.doorbuster.tools.Required;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -231,7 +231,7 @@ class ManifestsTest {
         Path tools = NpmTools.DIR;
         NpmTools.ensure(VALIDATOR, tools.resolve("node_modules/kubernetes-models/package.json"),
                 "the manifests' schema check");
-        assumeTrue(NpmTools.onPath("node"), "node is not installed: the manifests' schema check needs it");
+        Required.assume(NpmTools.onPath("node"), "node is not installed: the manifests' schema check needs it");
         Path script = tools.resolve("validate-k8s.mjs");
         Files.writeString(script, SCRIPT);
 

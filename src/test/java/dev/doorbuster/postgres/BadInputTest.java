@@ -136,7 +136,7 @@ class BadInputTest {
     @Test
     void unreachableWorkFolderForTheServerUser() throws IOException {
         ServerUser user = ServerUser.detect();
-        org.junit.jupiter.api.Assumptions.assumeTrue(user.switchesUser(), "only when servers run as another user");
+        dev.doorbuster.tools.Required.assume(user.switchesUser(), "only when servers run as another user (as root)");
         Path closed = Files.createDirectories(tmp.resolve("closed"));
         Files.setPosixFilePermissions(closed, PosixFilePermissions.fromString("rwx------"));
         PgException e = assertThrows(PgException.class,

@@ -1,7 +1,6 @@
 package dev.doorbuster.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
 import java.io.IOException;
@@ -35,7 +34,7 @@ public final class NpmTools {
         if (Files.exists(installed)) {
             return;
         }
-        assumeTrue(onPath("npm"), "npm is not installed: " + purpose + " needs " + pkg);
+        Required.assume(onPath("npm"), "npm is not installed: " + purpose + " needs " + pkg);
         Files.createDirectories(DIR);
         Result install = run(DIR, List.of("npm", "install", "--no-audit", "--no-fund", "--prefix", DIR.toString(), pkg),
                 300);

@@ -2,7 +2,6 @@ package dev.doorbuster.verdict;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +18,7 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.tools.Required;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,7 +57,7 @@ class ChaosReportRenderTest {
     @Test
     void chromiumRendersItWithNoConsoleErrorAndNoNetworkRequest() throws Exception {
         Path run = writeRun();
-        assumeTrue(Files.isExecutable(CHROMIUM), "Debian's chromium is not installed (apt-get install chromium; .ci/run "
+        Required.assume(Files.isExecutable(CHROMIUM), "Debian's chromium is not installed (apt-get install chromium; .ci/run "
                 + "installs it): the page is not rendered");
         Path profile = Files.createTempDirectory("chromium-profile");
         Path screenshot = run.resolve("chaos.png");

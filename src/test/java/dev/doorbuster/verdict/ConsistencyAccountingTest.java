@@ -191,7 +191,6 @@ class ConsistencyAccountingTest {
         String b = other.newWriteId();
         assertTrue(a.matches("db-[0-9a-f]{12}-1"), a);
         assertTrue(!a.equals(b), "two runs never hand out the same key: " + a + " " + b);
-        assertNull(null);
     }
 
     private static WriteLedger.Write write(String id, WriteLedger.Outcome outcome) {

@@ -1,7 +1,7 @@
 package dev.doorbuster.topology.docker;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.doorbuster.tools.Required;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -41,7 +41,7 @@ public final class DockerTestSupport {
                 unavailable = e.getMessage();
             }
         }
-        assumeTrue(unavailable == null, () -> "Docker-environment test skipped: " + unavailable);
+        Required.assume(unavailable == null, "Docker-environment test skipped: " + unavailable);
     }
 
     /** {@code -D} overrides that point the docker environment at the images built here. */

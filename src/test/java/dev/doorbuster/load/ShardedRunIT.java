@@ -24,6 +24,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceAccessMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A scaled-out run as real processes on this machine: one coordinator (topology, faults, audit, verdict) and
@@ -31,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the shards' own files (their counts, every request's latency, their clients' histories) and the load profile,
  * never the coordinator's merge.
  */
-class ShardedRunTest {
+@Execution(ExecutionMode.CONCURRENT)
+class ShardedRunIT {
     @TempDir
     Path work;
     private Path home;
@@ -44,8 +49,8 @@ class ShardedRunTest {
 
     @AfterEach
     void nothingIsLeftRunning() throws IOException {
-        List<Long> left = SimulationControlsTest.leftovers(home.toString());
-        SimulationControlsTest.deleteTree(home);
+        List<Long> left = ControlRuns.leftovers(home.toString());
+        ControlRuns.deleteTree(home);
         assertEquals(List.of(), left, "processes of the run still alive: " + left.stream()
                 .map(pid -> pid + " " + String.join(" ", ProcessRegistry.commandLine(pid))).toList());
     }
@@ -56,6 +61,7 @@ class ShardedRunTest {
      * profile's arrival rate, with every shard's lost writes found.
      */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
     void threeInjectorsAndACoordinatorGiveOneExactVerdict() throws Exception {
         int shards = 3;
         double rate = 8; // LostWritesSimulation's arrival rate (users/s) at load.scale 1
@@ -82,8 +88,8 @@ class ShardedRunTest {
             assertEquals(0, r.exitCode(), "injector " + i + " delivers and exits 0\n" + tail(r));
             assertTrue(r.output().contains("shard " + i + " delivered"), tail(r));
         }
-        assertNotNull(run.verdict(), "the coordinator wrote the verdict\n" + SimulationControlsTest.tail(run));
-        assertEquals(2, run.exitCode(), "the lost writes fail the run\n" + SimulationControlsTest.tail(run));
+        assertNotNull(run.verdict(), "the coordinator wrote the verdict\n" + ControlRuns.tail(run));
+        assertEquals(2, run.exitCode(), "the lost writes fail the run\n" + ControlRuns.tail(run));
         CheckResult delivered = run.check("shards delivered").orElseThrow();
         assertTrue(delivered.pass(), delivered.line());
         ShardReport report = run.verdict().shards();
@@ -129,8 +135,8 @@ class ShardedRunTest {
 
         // Lost writes: the schedule makes each shard's orders acknowledged between the cut and the kill certain to
         // be lost (oracle: that shard's own client history and the coordinator's fault timeline).
-        double cutAt = SimulationControlsTest.inPlaceAt(run, "ReplicationCut");
-        double killAt = SimulationControlsTest.injectedAt(run, "PrimaryFailover");
+        double cutAt = ControlRuns.inPlaceAt(run, "ReplicationCut");
+        double killAt = ControlRuns.injectedAt(run, "PrimaryFailover");
         Set<String> lost = new java.util.HashSet<>();
         Map<Integer, Long> lostPerShard = new HashMap<>();
         for (WriteLedger.KindAudit k : run.verdict().writes().kinds()) {
@@ -140,10 +146,10 @@ class ShardedRunTest {
             }
         }
         for (int i = 0; i < shards; i++) {
-            Map<String, Double> acked = SimulationControlsTest.acknowledged(shared.resolve("shard-" + i)
+            Map<String, Double> acked = ControlRuns.acknowledged(shared.resolve("shard-" + i)
                     .resolve(Run.HISTORY_FILE), "order:");
-            Set<String> certain = SimulationControlsTest.keysAcknowledgedBetween(acked, cutAt + 0.2, killAt);
-            Set<String> before = SimulationControlsTest.keysAcknowledgedBetween(acked, 0, cutAt - 0.5);
+            Set<String> certain = ControlRuns.keysAcknowledgedBetween(acked, cutAt + 0.2, killAt);
+            Set<String> before = ControlRuns.keysAcknowledgedBetween(acked, 0, cutAt - 0.5);
             assertTrue(certain.size() >= 2, "shard " + i + " had orders acknowledged between cut and kill: " + certain);
             long found = certain.stream().filter(lost::contains).count();
             Map<String, Double> missed = new java.util.TreeMap<>();
@@ -158,7 +164,7 @@ class ShardedRunTest {
         CheckResult lostCheck = run.check("lost acknowledged writes").orElseThrow();
         assertFalse(lostCheck.pass(), lostCheck.line());
         assertTrue(Files.isRegularFile(shared.resolve(ShardDirectory.FINISHED)), "the run directory is marked finished");
-        String html = Files.readString(SimulationControlsTest.reportFile(coordinatorReports, "chaos.html"));
+        String html = Files.readString(ControlRuns.reportFile(coordinatorReports, "chaos.html"));
         assertTrue(html.contains("Injector shards") && html.contains(shards + " of " + shards + " shards delivered"),
                 "the report says what the shards delivered");
         assertTrue(run.output().contains(shards + " of " + shards + " injector shards merged"), "and so does the console");
@@ -166,6 +172,7 @@ class ShardedRunTest {
 
     /** An injector SIGKILLed mid-run never delivers: the coordinator fails the run after the deadline, naming it. */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aShardThatDiesMidRunFailsTheRunNamingIt() throws Exception {
         Path shared = work.resolve("shared");
         Map<String, String> common = Map.of("shard.count", "2", "shard.dir", shared.toString(), "faults", "false",
@@ -187,8 +194,8 @@ class ShardedRunTest {
         ForkedGatling.Result run = coordinator.await(Duration.ofMinutes(4));
         ForkedGatling.Result other = survivor.await(Duration.ofMinutes(2));
         assertEquals(0, other.exitCode(), tail(other));
-        assertNotNull(run.verdict(), SimulationControlsTest.tail(run));
-        assertEquals(2, run.exitCode(), SimulationControlsTest.tail(run));
+        assertNotNull(run.verdict(), ControlRuns.tail(run));
+        assertEquals(2, run.exitCode(), ControlRuns.tail(run));
         CheckResult delivered = run.check("shards delivered").orElseThrow();
         assertFalse(delivered.pass(), delivered.line());
         assertTrue(delivered.line().contains("shard 1: no recording within 8 s of the load's end (last heard from at "

@@ -15,12 +15,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.ResourceAccessMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A run's JVM killed with SIGKILL mid-run takes its PostgreSQL servers (and their workers) and its storefront
  * JVM with it within seconds, through its watchdog, with no next start to clean up after it.
  */
-class KilledRunTest {
+@ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
+class KilledRunIT {
     private static final String WATCHDOG_CLASS = "dev.doorbuster.process.Watchdog";
 
     @TempDir
@@ -36,7 +39,7 @@ class KilledRunTest {
 
     @AfterEach
     void deleteHome() throws IOException {
-        SimulationControlsTest.deleteTree(home);
+        ControlRuns.deleteTree(home);
     }
 
     @Test
@@ -50,7 +53,7 @@ class KilledRunTest {
         long watchdog = children.stream().filter(h -> isWatchdogOf(h.pid(), running.pid())).map(ProcessHandle::pid)
                 .findFirst().orElseThrow(() -> new AssertionError("no watchdog among " + describe(children)));
         List<ProcessHandle> topology = children.stream().filter(h -> h.pid() != watchdog).toList();
-        List<Long> servers = SimulationControlsTest.leftovers(home.toString()).stream()
+        List<Long> servers = ControlRuns.leftovers(home.toString()).stream()
                 .filter(pid -> pid != running.pid()).toList();
         assertTrue(servers.size() >= 3, "two postmasters and a storefront mention the run's home: " + servers);
         assertTrue(topology.size() > servers.size(), "and the servers' workers: " + describe(topology));
@@ -62,16 +65,16 @@ class KilledRunTest {
 
         long lastGone = -1;
         while (System.nanoTime() - killed < 10_000_000_000L) {
-            if (topology.stream().noneMatch(KilledRunTest::alive)
-                    && SimulationControlsTest.leftovers(home.toString()).isEmpty()) {
+            if (topology.stream().noneMatch(KilledRunIT::alive)
+                    && ControlRuns.leftovers(home.toString()).isEmpty()) {
                 lastGone = System.nanoTime();
                 break;
             }
             Thread.sleep(10);
         }
         assertTrue(lastGone > 0, "still running 10 s after the run's SIGKILL: "
-                + describe(topology.stream().filter(KilledRunTest::alive).toList()) + " / mentioning the home: "
-                + SimulationControlsTest.leftovers(home.toString()));
+                + describe(topology.stream().filter(KilledRunIT::alive).toList()) + " / mentioning the home: "
+                + ControlRuns.leftovers(home.toString()));
         System.out.printf("last process of the killed run gone %d ms after its SIGKILL (%d processes)%n",
                 (lastGone - killed) / 1_000_000, topology.size());
 

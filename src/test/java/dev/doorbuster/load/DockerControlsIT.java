@@ -1,7 +1,7 @@
 package dev.doorbuster.load;
 
-import static dev.doorbuster.load.SimulationControlsTest.reportFile;
-import static dev.doorbuster.load.SimulationControlsTest.tail;
+import static dev.doorbuster.load.ControlRuns.reportFile;
+import static dev.doorbuster.load.ControlRuns.tail;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,13 +23,18 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceAccessMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Whole runs on the docker environment ({@code -Ddoorbuster.env=docker}), each in its own JVM as
  * {@code mvn gatling:test} runs them, on images built here from Debian's packages. Skipped, saying why, where no
  * Docker engine or no such image is available.
  */
-class DockerControlsTest {
+@Execution(ExecutionMode.CONCURRENT)
+class DockerControlsIT {
     private static final Pattern RUN_LABEL = Pattern.compile("labelled dev\\.doorbuster\\.run=(\\S+)");
     @TempDir
     Path reports;
@@ -48,8 +53,8 @@ class DockerControlsTest {
         if (home == null) {
             return;
         }
-        List<Long> left = SimulationControlsTest.leftovers(home.toString());
-        SimulationControlsTest.deleteTree(home);
+        List<Long> left = ControlRuns.leftovers(home.toString());
+        ControlRuns.deleteTree(home);
         assertEquals(List.of(), left, "processes of the run still alive: " + left.stream()
                 .map(pid -> pid + " " + String.join(" ", ProcessRegistry.commandLine(pid))).toList());
         Set<String> runsNow = DockerTestSupport.runsWithResources();
@@ -64,6 +69,8 @@ class DockerControlsTest {
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
     void blackFridayOnDockerPasses() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of()));
         assertEquals(0, run.exitCode(), tail(run));
@@ -82,17 +89,21 @@ class DockerControlsTest {
 
     /** The consistency control's oracle, on containers: what the fault schedule makes certain to be lost. */
     @Test
+    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void asyncCutThenFailoverOnDockerCountsTheLostWrites() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, docker(Map.of(
                 "postgres.synchronousCommit", "off", "load.minutes", "0.5")));
         assertEquals(2, run.exitCode(), tail(run));
-        SimulationControlsTest.assertTheScheduleCertainOrdersAreReportedLost(run, reports);
+        ControlRuns.assertTheScheduleCertainOrdersAreReportedLost(run, reports);
         CheckResult lostCheck = run.check("lost acknowledged writes").orElseThrow();
         assertFalse(lostCheck.pass(), lostCheck.line());
     }
 
     /** The user's-own-service path: a service image that takes its database from environment variables. */
     @Test
+    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
     void theStorefrontAsAServiceImagePassesAShortRun() throws Exception {
         String image = DockerTestSupport.storefrontImage();
         Path environment = Files.writeString(reports.resolve("my-service.json"), """
@@ -141,6 +152,8 @@ class DockerControlsTest {
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void noDockerEngineIsAClearErrorBeforeAnythingStarts() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of()),
                 Map.of("DOCKER_HOST", "unix:///var/tmp/doorbuster-no-engine.sock"));
@@ -155,6 +168,8 @@ class DockerControlsTest {
      * storefront within seconds, with no next start.
      */
     @Test
+    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aKilledRunsContainersGoWithItWithinSeconds() throws Exception {
         ForkedGatling.Running running = ForkedGatling.start("BlackFridaySimulation", reports, home,
                 docker(Map.of("load.minutes", "1")));
@@ -168,12 +183,12 @@ class DockerControlsTest {
         String runId = label.group(1);
         long deadline = killed + 30_000_000_000L;
         while (System.nanoTime() < deadline && (!DockerTestSupport.resourcesOf(runId).isEmpty()
-                || !SimulationControlsTest.leftovers(home.toString()).isEmpty())) {
+                || !ControlRuns.leftovers(home.toString()).isEmpty())) {
             Thread.sleep(100);
         }
         long gone = System.nanoTime();
         assertEquals(List.of(), DockerTestSupport.resourcesOf(runId), "its containers went with it");
-        assertEquals(List.of(), SimulationControlsTest.leftovers(home.toString()), "and its storefront");
+        assertEquals(List.of(), ControlRuns.leftovers(home.toString()), "and its storefront");
         System.out.printf("containers and processes of the killed run gone %d ms after its SIGKILL%n",
                 (gone - killed) / 1_000_000);
         // The watchdog is done: nothing of it writes into the home the clean-up below deletes.

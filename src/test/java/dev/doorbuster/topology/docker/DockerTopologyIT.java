@@ -40,6 +40,9 @@ import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.topology.TopologyException;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
+import dev.doorbuster.tools.SharedResources;
+import org.junit.jupiter.api.parallel.ResourceAccessMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,7 +58,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * last: it changes the roles.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class DockerTopologyTest {
+@ResourceLock(value = SharedResources.DOCKER_ENGINE, mode = ResourceAccessMode.READ_WRITE)
+@ResourceLock(value = SharedResources.MACHINE, mode = ResourceAccessMode.READ)
+class DockerTopologyIT {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static DockerTopology topology;
     private static ChaosContext context;

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.doorbuster.load.ControlRuns.assertTheScheduleCertainOrdersAreReportedLost;
+import static dev.doorbuster.load.ControlRuns.stripSeconds;
+import static dev.doorbuster.load.ControlRuns.tail;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,7 +18,6 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.Guarantee;
 import dev.doorbuster.verdict.Inventory;
@@ -26,6 +28,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceAccessMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -34,34 +40,37 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Gatling, PostgreSQL primary + replica, chaos proxy, storefront JVM). The harness is only worth
  * something if it tells them apart.
  */
-class SimulationControlsTest {
+@Execution(ExecutionMode.CONCURRENT)
+class SimulationControlsIT {
     @TempDir
     Path reports;
     private Path home;
 
     @BeforeEach
     void ownHome() throws IOException {
-        // Under /var/tmp, not the 0700 temp folder: PostgreSQL may run as another user and must reach it.
-        home = Files.createTempDirectory(Path.of("/var/tmp"), "doorbuster-controls-");
-        Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        home = ControlRuns.newHome("doorbuster-controls-");
     }
 
     @AfterEach
     void nothingIsLeftRunning() throws IOException {
-        List<Long> left = leftovers(home.toString());
-        deleteTree(home);
-        assertEquals(List.of(), left, "processes of the run still alive: " + left.stream()
-                .map(pid -> pid + " " + String.join(" ", ProcessRegistry.commandLine(pid))).toList());
+        ControlRuns.assertNothingLeftRunning(home);
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void naiveReplicaReadsUnderReplicationLagFailOnReadYourWrites() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "app.routing", "replica", "postgres.synchronousCommit", "off"));
         assertEquals(2, run.exitCode(), "assertions must fail the run\n" + tail(run));
         CheckResult immediate = run.check("read-your-writes (immediate)").orElseThrow();
+        CheckResult later = run.check("read-your-writes (later)").orElseThrow();
         assertFalse(immediate.pass());
-        assertTrue(immediate.actual() >= 5, "violations counted: " + immediate.line());
+        // The oracle: the client's own history, read by this test. Nearly every read right after a write misses
+        // it on an asynchronous replica under lag: hundreds of them, every one counted, none invented.
+        ControlRuns.HistoryCount client = ControlRuns.HistoryCount.of(reportFile(run, Run.HISTORY_FILE));
+        assertTrue(client.readYourWrites() >= 5, "the client's history shows stale reads: " + client);
+        client.assertAgrees(client.readYourWrites(), immediate.actual() + later.actual(),
+                immediate.line() + " / " + later.line());
         assertTrue(run.output().contains("FAIL read-your-writes (immediate)"), "the reason is printed");
         // Gatling's console wraps long KO messages: look for their start.
         assertTrue(run.output().contains("IllegalStateException: read-your-writes (immediate): stale"),
@@ -78,6 +87,7 @@ class SimulationControlsTest {
      * return a few seconds later lands on a replica that has not caught up.
      */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE) // the return must fall inside the lag
     void stickyRoutingShorterThanTheLagFailsOnLaterReads() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "app.routing", "sticky", "lag.ms", "3000", "postgres.synchronousCommit", "off"));
@@ -86,6 +96,8 @@ class SimulationControlsTest {
         assertFalse(later.pass(), later.line());
         assertTrue(run.check("read-your-writes (immediate)").orElseThrow().pass(),
                 "right after a write the sticky window still covers the read");
+        ControlRuns.HistoryCount client = ControlRuns.HistoryCount.of(reportFile(run, Run.HISTORY_FILE));
+        client.assertAgrees(client.readYourWrites(), later.actual(), later.line());
         for (SessionReport.Witness w : run.verdict().sessions().result(Guarantee.READ_YOUR_WRITES_LATER).witnesses()) {
             assertTrue(w.servedBy().startsWith("replica"), w.toString());
             // The window runs from the shopper's last write of any key, at or after this one (less the answer's trip).
@@ -99,6 +111,7 @@ class SimulationControlsTest {
      * is behind, so every such read must have been served by replica 2 (the pool {@code reader-2}).
      */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void readsSpreadOverReplicasThatLagDifferentlyFailOnMonotonicReads() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "postgres.replicas", "2", "app.routing", "replica", "lag.ms", "4000", "lag.onReplica", "2",
@@ -106,6 +119,9 @@ class SimulationControlsTest {
         assertEquals(2, run.exitCode(), tail(run));
         CheckResult monotonic = run.check("monotonic reads").orElseThrow(() -> new AssertionError(tail(run)));
         assertFalse(monotonic.pass(), monotonic.line());
+        ControlRuns.HistoryCount client = ControlRuns.HistoryCount.of(reportFile(run, Run.HISTORY_FILE));
+        assertTrue(client.monotonic() > 0, "the client's history shows reads going back in time: " + client);
+        client.assertAgrees(client.monotonic(), monotonic.actual(), monotonic.line());
         List<SessionReport.Witness> witnesses = run.verdict().sessions().result(Guarantee.MONOTONIC_READS).witnesses();
         assertFalse(witnesses.isEmpty());
         for (SessionReport.Witness w : witnesses) {
@@ -115,6 +131,7 @@ class SimulationControlsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"read-your-writes", "primary"})
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void routingThatHonoursTheSessionPassesEverySessionCheckUnderTheSameLag(String routing) throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "app.routing", routing, "lag.ms", "3000", "postgres.synchronousCommit", "off"));
@@ -126,6 +143,8 @@ class SimulationControlsTest {
         assertTrue(run.verdict().timeline().stream().anyMatch(e -> e.effect().orElse(null)
                 instanceof dev.doorbuster.chaos.FaultEffect.LagReached lag && lag.bytes() > 0),
                 "the lag actually reached is measured");
+        ControlRuns.HistoryCount client = ControlRuns.HistoryCount.of(reportFile(run, Run.HISTORY_FILE));
+        assertEquals(0, client.readYourWrites() + client.monotonic(), "the client's own history agrees: " + client);
     }
 
     /**
@@ -134,6 +153,7 @@ class SimulationControlsTest {
      * primary). The oracle is that schedule and the client-side history, not the audit.
      */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void asyncCutThenFailoverLosesTheWritesAcknowledgedInBetween() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, Map.of(
                 "postgres.synchronousCommit", "off", "load.minutes", "0.5"));
@@ -164,6 +184,7 @@ class SimulationControlsTest {
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void syncCutThenFailoverLosesNothingAcknowledged() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, Map.of(
                 "postgres.synchronousCommit", "on", "load.minutes", "0.5"));
@@ -176,6 +197,7 @@ class SimulationControlsTest {
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void doorbustersSellOutWithoutOverselling() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("DoorbusterRushSimulation", reports, home, Map.of());
         CheckResult stock = run.check("stock invariant").orElseThrow(() -> new AssertionError(tail(run)));
@@ -192,6 +214,7 @@ class SimulationControlsTest {
 
     /** The storefront's deliberately broken checkout reads stock without a lock: the rush sells units twice. */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aCheckoutWithoutItsStockLockOversellsAndFailsTheInvariant() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("DoorbusterRushSimulation", reports, home, Map.of(
                 "app.stockLocking", "none"));
@@ -207,6 +230,7 @@ class SimulationControlsTest {
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void tinyPoolsUnderTheSpikeFailOnPoolExhaustion() throws Exception {
         // The Black Friday plan as it is (lag on the synchronous standby makes each commit hold its
         // connection ~200 ms), with pools of 2 that a real service would never survive.
@@ -215,10 +239,16 @@ class SimulationControlsTest {
         assertEquals(2, run.exitCode(), tail(run));
         CheckResult pool = run.check("pool exhaustion").orElseThrow();
         assertFalse(pool.pass(), pool.line());
-        assertTrue(pool.actual() > 0);
+        // The oracle: the 503 answers Gatling itself counted (its final error table). Every pool timeout is
+        // answered 503; a few 503s more come from the failover's seconds without a primary.
+        long gatling503s = ControlRuns.gatlingErrors(run, "found 503");
+        assertTrue(gatling503s >= 10, "pools of 2 under the spike: Gatling saw " + gatling503s + " 503 answers");
+        assertTrue(pool.actual() >= 0.8 * gatling503s && pool.actual() <= gatling503s + 2,
+                "the check counts the pool timeouts Gatling saw answered 503 (" + gatling503s + "): " + pool.line());
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
     void failoverWithRemoteApplyLosesNoAcknowledgedWriteAndRecoversWithinBudget() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("FailoverSimulation", reports, home, Map.of(
                 "postgres.synchronousCommit", "remote_apply"));
@@ -235,6 +265,7 @@ class SimulationControlsTest {
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
     void aRunWithoutFaultsPasses() throws Exception {
         // One unit per deal: the first checkout of a deal for one unit sells it out, one for two units is
         // answered out_of_stock; either way the deal runs short, and running short must not fail the run.
@@ -259,6 +290,7 @@ class SimulationControlsTest {
 
     /** A baseline whose P99 was 1 ms: any real run is far above it, so a 20% budget must fail the build. */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aRunWorseThanItsBaselineBeyondTheBudgetFailsTheBuild() throws Exception {
         Path baseline = reports.resolve("blackfridaysimulation-20260101000000000");
         Verdict.of("BlackFridaySimulation", "local", "2026-01-01T00:00:00Z", 21, List.of(new CheckResult("p99", 1000, 1,
@@ -285,6 +317,7 @@ class SimulationControlsTest {
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aWrongEnvironmentFieldIsAClearErrorBeforeAnythingStarts() throws Exception {
         Path env = Files.writeString(reports.resolve("broken.json"),
                 "{\"type\": \"local\", \"app\": {\"routing\": \"replika\"}}");
@@ -307,6 +340,7 @@ class SimulationControlsTest {
      * and the storefront's own range, before PostgreSQL starts.
      */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aStorefrontSettingItWouldRefuseStopsTheRunBeforePostgresStarts() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of(
                 "app.requestTimeoutMs", "300"));
@@ -320,6 +354,7 @@ class SimulationControlsTest {
     }
 
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aBadSimulationParameterIsOneClearLineBeforeAnythingStarts() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("load.scale", "lots"));
         assertEquals(1, run.exitCode(), tail(run));
@@ -336,6 +371,7 @@ class SimulationControlsTest {
      * run is still judged (partial verdict, chaos.html), fails, and says why.
      */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aDyingStorefrontIsAbortedEarlyAndStillJudged() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("dev.doorbuster.load.DeadStorefrontSimulation", reports, home, Map.of(
                 "load.minutes", "1", "slo.abortAfterSeconds", "5", "slo.abortErrorRatePercent", "50"));
@@ -369,6 +405,7 @@ class SimulationControlsTest {
 
     /** SIGTERM (what Ctrl-C or a CI timeout sends) mid-load: a partial verdict and chaos.html, then nothing left running. */
     @Test
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aRunStoppedBySigtermWritesAPartialVerdict() throws Exception {
         ForkedGatling.Running running = ForkedGatling.start("ReplicationLagSimulation", reports, home, Map.of(
                 "load.minutes", "1"));
@@ -386,43 +423,6 @@ class SimulationControlsTest {
         assertTrue(aborted.actual() >= 10 && aborted.actual() < 30, aborted.line());
         assertTrue(run.verdict().requests() > 50, "what was recorded is judged: " + run.verdict().requests());
         assertTrue(Files.readString(reportFile(run, "chaos.html")).contains("Incomplete run: interrupted"));
-    }
-
-    /** The seconds of one strip of chaos.html in {@code state} (pass, fail, none). */
-    static List<Integer> stripSeconds(String html, String check, String state) {
-        String escaped = check.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
-        int start = html.indexOf("data-check=\"" + escaped + "\"");
-        assertTrue(start >= 0, "a strip for " + check);
-        String strip = html.substring(start, html.indexOf("</g>", start));
-        java.util.regex.Matcher m = java.util.regex.Pattern
-                .compile("data-second=\"(\\d+)\" data-state=\"" + state + "\"").matcher(strip);
-        List<Integer> seconds = new java.util.ArrayList<>();
-        while (m.find()) {
-            seconds.add(Integer.parseInt(m.group(1)));
-        }
-        return seconds;
-    }
-
-    /** Live servers, app JVMs and Gatling JVMs of the runs under {@code home}, judged by their command lines. */
-    static List<Long> leftovers(String home) {
-        try (var procs = Files.list(Path.of("/proc"))) {
-            return procs.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
-                    .map(Long::parseLong).filter(pid -> pid != ProcessHandle.current().pid())
-                    .filter(pid -> {
-                        List<String> args = ProcessRegistry.commandLine(pid);
-                        return !ProcessRegistry.isZombie(pid) && args.stream().anyMatch(a -> a.contains(home));
-                    }).toList();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        try (var tree = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) tree.sorted(java.util.Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     /**
@@ -462,85 +462,9 @@ class SimulationControlsTest {
         }
     }
 
-    /**
-     * The oracle of the lost-write controls, independent of the audit: orders the client saw acknowledged between
-     * the replication cut and the primary's kill (from the run's history and fault timeline) can exist nowhere
-     * else, so at least 90% of them must be reported lost; none acknowledged well before the cut may be.
-     */
-    static void assertTheScheduleCertainOrdersAreReportedLost(ForkedGatling.Result run, Path reports) throws IOException {
-        double cutAt = inPlaceAt(run, "ReplicationCut");
-        double killAt = injectedAt(run, "PrimaryFailover");
-        Map<String, Double> ackedOrders = acknowledged(reportFile(reports, Run.HISTORY_FILE), "order:");
-        Set<String> certain = keysAcknowledgedBetween(ackedOrders, cutAt + 0.2, killAt);
-        Set<String> before = keysAcknowledgedBetween(ackedOrders, 0, cutAt - 0.5);
-        assertTrue(certain.size() >= 5, "orders were acknowledged between cut and kill: " + certain.size());
-        assertTrue(before.size() >= 3, "and before the cut: " + before.size());
-        Set<String> lost = new java.util.HashSet<>();
-        run.verdict().writes().kinds().forEach(k -> k.lostWrites().forEach(n -> lost.add(n.key())));
-        long found = certain.stream().filter(lost::contains).count();
-        assertTrue(found >= Math.ceil(0.9 * certain.size()), found + " of the " + certain.size()
-                + " orders the schedule makes certain to be lost were reported lost");
-        assertEquals(Set.of(), before.stream().filter(lost::contains).collect(java.util.stream.Collectors.toSet()),
-                "no order acknowledged before the cut is reported lost");
-    }
-
-    /**
-     * When {@code fault}'s injection completed (its "in place" note), in run seconds: what a fault makes certain is
-     * certain from then, not from when it was asked for (a proxy call takes a while on a loaded machine).
-     */
-    static double inPlaceAt(ForkedGatling.Result run, String fault) {
-        return run.verdict().timeline().stream().filter(e -> e.fault().endsWith(fault)
-                        && e.kind() == dev.doorbuster.chaos.FaultTimeline.Kind.EFFECT
-                        && e.message().startsWith(dev.doorbuster.chaos.ChaosRunner.IN_PLACE))
-                .findFirst().orElseThrow(() -> new AssertionError("no 'in place' note of " + fault + " in the timeline"))
-                .atMillis() / 1000.0;
-    }
-
-    static double injectedAt(ForkedGatling.Result run, String fault) {
-        return run.verdict().timeline().stream().filter(e -> e.fault().endsWith(fault)
-                        && e.kind() == dev.doorbuster.chaos.FaultTimeline.Kind.INJECT)
-                .findFirst().orElseThrow(() -> new AssertionError("no " + fault + " in the timeline")).atMillis() / 1000.0;
-    }
-
-    /** Keys starting with {@code prefix} of writes the client saw acknowledged, with the run second of the answer. */
-    static Map<String, Double> acknowledged(Path history, String prefix) throws IOException {
-        Map<String, Double> acked = new java.util.HashMap<>();
-        for (JsonNode op : new ObjectMapper().readTree(history.toFile())) {
-            JsonNode mop = op.path("value").path(0);
-            if (op.path("type").asText().equals("ok") && mop.path(0).asText().equals("w")
-                    && mop.path(1).asText().startsWith(prefix)) {
-                acked.put(mop.path(1).asText(), op.path("time").asLong() / 1e9);
-            }
-        }
-        return acked;
-    }
-
-    static Set<String> keysAcknowledgedBetween(Map<String, Double> acked, double from, double to) {
-        Set<String> keys = new java.util.HashSet<>();
-        acked.forEach((key, at) -> {
-            if (at >= from && at < to) {
-                keys.add(key);
-            }
-        });
-        return keys;
-    }
-
     private Path reportFile(ForkedGatling.Result run, String name) throws IOException {
-        return reportFile(reports, name);
+        return ControlRuns.reportFile(reports, name);
     }
 
-    /** The file {@code name} of the run folder under {@code reports}. */
-    static Path reportFile(Path reports, String name) throws IOException {
-        try (var files = Files.walk(reports, 2)) {
-            return files.filter(f -> f.getFileName().toString().equals(name) && !f.getParent().equals(reports))
-                    .findFirst().orElseThrow(() -> new AssertionError(name + " missing under " + reports));
-        }
-    }
-
-    static String tail(ForkedGatling.Result run) {
-        String[] lines = run.output().split("\n");
-        return String.join("\n", List.of(lines).subList(Math.max(0, lines.length - 60), lines.length))
-                + (run.verdict() == null ? "" : "\n" + run.verdict().summary());
-    }
 
 }
