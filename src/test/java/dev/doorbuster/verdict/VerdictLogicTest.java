@@ -13,13 +13,14 @@ import java.util.Map;
 import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.SloBudget;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The verdict's own logic, on recorded data: parsing, windows, checks, files. */
 class VerdictLogicTest {
-    private static final Environment.Slo SLO = new Environment.Slo(100, Map.of("checkout", 300), 500, 2.0, 0, 0, 0,
-            0, 15_000, 0, 0, 1.5, 2.0, new Environment.Regression(null, null, null), 1000, 5.0, 95.0, 50.0, 15);
+    private static final Environment.Slo SLO = Environment.Slo.defaults().with(SloBudget.P99_MS, 100)
+            .with(SloBudget.P99_MS_PER_REQUEST, Map.of("checkout", 300)).with(SloBudget.P99_MS_DURING_FAULTS, 500);
 
     @TempDir
     Path dir;
@@ -185,9 +186,8 @@ class VerdictLogicTest {
     }
 
     private static Environment.Slo windowed(double compliancePercent) {
-        return new Environment.Slo(100, Map.of(), 500, 2.0, 0, 0, 0, 0, 15_000, 0, 0, 1.5, 2.0,
-                new Environment.Regression(null, null, null), 1000, 5.0,
-                compliancePercent, 50.0, 15);
+        return Environment.Slo.defaults().with(SloBudget.P99_MS, 100).with(SloBudget.P99_MS_DURING_FAULTS, 500)
+                .with(SloBudget.WINDOW_COMPLIANCE_PERCENT, compliancePercent);
     }
 
     private static List<CheckResult> judge(LatencyRecorder r, Environment.Slo slo) {
