@@ -159,11 +159,11 @@ class VerdictLogicTest {
         assertTrue(xml.contains("tests=\"2\"") && xml.contains("failures=\"1\"") && xml.contains("&lt;missed&gt;"), xml);
         LatencyRecorder r = new LatencyRecorder(0);
         r.record("browse", 0, 1000, true);
-        ChaosReport.write(dir.resolve("run").resolve("chaos.html"), v, r, List.of(sample(0, 0)), List.of(), timeline);
-        String html = Files.readString(dir.resolve("run").resolve("chaos.html"));
+        ChaosReport.write(dir.resolve("run").resolve(ChaosReport.FILE), v, r, List.of(sample(0, 0)), List.of(), timeline);
+        String html = Files.readString(dir.resolve("run").resolve(ChaosReport.FILE));
         assertTrue(html.contains("FAILED") && html.contains("slow &lt;database&gt;") && html.contains("class=\"chart\" data-chart="), html);
         ChaosReport.writeHistory(dir);
-        assertTrue(Files.readString(dir.resolve("index.html")).contains("TestSimulation"));
+        assertTrue(Files.readString(dir.resolve(RunHistory.PAGE)).contains("TestSimulation"));
     }
 
     /**
@@ -240,8 +240,8 @@ class VerdictLogicTest {
         assertEquals(windows, back.windows());
         assertTrue(back.summary().contains("INCOMPLETE: aborted at second 24"), back.summary());
 
-        ChaosReport.write(run.resolve("chaos.html"), back, r, List.of(), List.of(), new FaultTimeline(System.nanoTime()));
-        String html = Files.readString(run.resolve("chaos.html"));
+        ChaosReport.write(run.resolve(ChaosReport.FILE), back, r, List.of(), List.of(), new FaultTimeline(System.nanoTime()));
+        String html = Files.readString(run.resolve(ChaosReport.FILE));
         assertTrue(html.contains("Incomplete run: aborted at second 24"), "the reason is on the page");
         for (SecondCompliance.Window w : back.windows()) {
             Map<Integer, String> states = strip(html, w.check());
