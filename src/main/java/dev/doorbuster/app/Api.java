@@ -1,5 +1,9 @@
 package dev.doorbuster.app;
 
+import static dev.doorbuster.app.StorefrontHeaders.CONSISTENCY_TOKEN;
+import static dev.doorbuster.app.StorefrontHeaders.SERVED_BY;
+import static dev.doorbuster.app.StorefrontHeaders.SERVED_BY_POOL;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,12 +26,6 @@ import dev.doorbuster.app.StorefrontConfig.StockLocking;
  * {@link RequestHandler}'s.
  */
 final class Api {
-    static final String CLIENT_ID = "X-Client-Id";
-    static final String CONSISTENCY_TOKEN = "X-Consistency-Token";
-    static final String SERVED_BY = "X-Served-By";
-    /** The name of the pool that answered ({@code writer}, {@code reader}, {@code reader-2}...): which replica. */
-    static final String SERVED_BY_POOL = "X-Served-By-Pool";
-
     static final int DEFAULT_LIMIT = 20;
     static final int MAX_LIMIT = 100;
     static final int MAX_QUANTITY = 1000;

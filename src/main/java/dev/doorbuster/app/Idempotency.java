@@ -1,5 +1,7 @@
 package dev.doorbuster.app;
 
+import static dev.doorbuster.app.StorefrontHeaders.IDEMPOTENCY_KEY;
+
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -33,8 +35,6 @@ import dev.doorbuster.app.Database.Written;
  * retry with the same key once the cause is gone.
  */
 final class Idempotency {
-    static final String HEADER = "Idempotency-Key";
-    static final String REPLAYED = "Idempotent-Replayed";
     static final int MAX_KEY_LENGTH = 200;
 
     /** The answer to a keyed write: status and rendered JSON, and whether it was replayed from an earlier one. */
@@ -56,7 +56,7 @@ final class Idempotency {
             return null;
         }
         if (values.size() > 1) {
-            throw ApiError.badRequest(HEADER + " must be given at most once, got " + values.size() + " values.");
+            throw ApiError.badRequest(IDEMPOTENCY_KEY + " must be given at most once, got " + values.size() + " values.");
         }
         String key = values.get(0);
         String problem = key.isEmpty() ? "it is empty"
@@ -64,7 +64,7 @@ final class Idempotency {
                 : key.chars().allMatch(ch -> ch >= 0x21 && ch <= 0x7E) ? null
                 : "it contains a space, control or non-ASCII character";
         if (problem != null) {
-            throw ApiError.badRequest(HEADER + " must be 1-" + MAX_KEY_LENGTH + " printable ASCII characters "
+            throw ApiError.badRequest(IDEMPOTENCY_KEY + " must be 1-" + MAX_KEY_LENGTH + " printable ASCII characters "
                     + "(0x21-0x7E: no spaces, control or non-ASCII characters); " + problem + ".");
         }
         return key;
@@ -99,7 +99,7 @@ final class Idempotency {
                 : stored(c, key, fingerprint, target(r)));
         Outcome outcome = written.value();
         Reply reply = Reply.written(outcome.status(), new Written<>(new RawJson(outcome.json()), written.token()));
-        return outcome.replayed() ? reply.withHeader(REPLAYED, "true") : reply;
+        return outcome.replayed() ? reply.withHeader(StorefrontHeaders.IDEMPOTENT_REPLAYED, "true") : reply;
     }
 
     /** True if this transaction now owns {@code key}; false if it was already committed by another request. */
@@ -134,20 +134,20 @@ final class Idempotency {
             try (ResultSet rs = s.executeQuery()) {
                 if (!rs.next()) {
                     // Deleted between our INSERT and this SELECT (expiry): nothing to replay, nothing performed.
-                    throw ApiError.conflict(HEADER + " '" + Api.shorten(key) + "' changed concurrently; retry.");
+                    throw ApiError.conflict(IDEMPOTENCY_KEY + " '" + Api.shorten(key) + "' changed concurrently; retry.");
                 }
                 String used = rs.getString(1);
                 if (!fingerprint.equals(used)) {
                     String other = used.startsWith(target + " ") ? "the same endpoint with another body"
                             : used.substring(0, Math.max(0, used.lastIndexOf(" sha256:")));
-                    throw ApiError.idempotencyKeyReused(HEADER + " '" + Api.shorten(key) + "' was already used for "
+                    throw ApiError.idempotencyKeyReused(IDEMPOTENCY_KEY + " '" + Api.shorten(key) + "' was already used for "
                             + "another request (" + other + "); use a new key for a new request.");
                 }
                 Integer status = rs.getObject(2, Integer.class);
                 String body = rs.getString(3);
                 if (status == null || body == null) {
                     // Cannot happen (the answer is stored in the key's own transaction); never replay half a row.
-                    throw ApiError.conflict(HEADER + " '" + Api.shorten(key) + "' has no stored answer yet; retry.");
+                    throw ApiError.conflict(IDEMPOTENCY_KEY + " '" + Api.shorten(key) + "' has no stored answer yet; retry.");
                 }
                 return new Outcome(status, body.getBytes(StandardCharsets.UTF_8), true);
             }

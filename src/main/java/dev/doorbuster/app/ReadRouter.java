@@ -178,7 +178,7 @@ final class ReadRouter {
         try {
             return Database.parseLsn(token.strip());
         } catch (IllegalArgumentException e) {
-            throw ApiError.badRequest("X-Consistency-Token must be an LSN like 0/16B3748, or 'primary', as returned by "
+            throw ApiError.badRequest(StorefrontHeaders.CONSISTENCY_TOKEN + " must be an LSN like 0/16B3748, or 'primary', as returned by "
                     + "a write");
         }
     }

@@ -109,9 +109,9 @@ final class RequestHandler {
             }
             HttpHeaders headers = in.headers();
             // Only writes take an Idempotency-Key; a read ignores one (it is safe to repeat anyway).
-            String idempotencyKey = method.equals("GET") ? null : Idempotency.key(headers.getAll(Idempotency.HEADER));
+            String idempotencyKey = method.equals("GET") ? null : Idempotency.key(headers.getAll(StorefrontHeaders.IDEMPOTENCY_KEY));
             Api.Request request = new Api.Request(method, match.template(), match.params(), target.query(),
-                    clientId(headers), headers.get(Api.CONSISTENCY_TOKEN), idempotencyKey, in.body());
+                    clientId(headers), headers.get(StorefrontHeaders.CONSISTENCY_TOKEN), idempotencyKey, in.body());
             alarm = watchdog.schedule(() -> response.send(ApiError.timeout(
                     "No answer within the request time limit; a write's outcome is unknown.")),
                     received + timeoutNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
@@ -132,12 +132,12 @@ final class RequestHandler {
     }
 
     private static String clientId(HttpHeaders headers) {
-        String id = headers.get(Api.CLIENT_ID);
+        String id = headers.get(StorefrontHeaders.CLIENT_ID);
         if (id == null || id.isEmpty()) {
             return null;
         }
         if (id.length() > ReadRouter.MAX_CLIENT_ID_LENGTH) {
-            throw ApiError.badRequest(Api.CLIENT_ID + " must be at most " + ReadRouter.MAX_CLIENT_ID_LENGTH + " characters.");
+            throw ApiError.badRequest(StorefrontHeaders.CLIENT_ID + " must be at most " + ReadRouter.MAX_CLIENT_ID_LENGTH + " characters.");
         }
         return id;
     }

@@ -8,6 +8,8 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Optional;
 
+import dev.doorbuster.app.StorefrontHeaders;
+
 /**
  * A client of the application that writes on a short period to measure the client-observed recovery
  * time (RTO) of a failover: from the fault's start to the first write the application acknowledges.
@@ -36,7 +38,7 @@ public final class WriteProbe {
     /** One write; true if the application acknowledged it (2xx) within a second. */
     public boolean tryWrite() {
         HttpRequest request = HttpRequest.newBuilder(target).timeout(REQUEST_TIMEOUT)
-                .header("Content-Type", "application/json").header("X-Client-Id", "doorbuster-write-probe")
+                .header("Content-Type", "application/json").header(StorefrontHeaders.CLIENT_ID, "doorbuster-write-probe")
                 .method(method, HttpRequest.BodyPublishers.ofString(body)).build();
         try {
             int status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();

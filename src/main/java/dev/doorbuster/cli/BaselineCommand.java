@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.RunHistory;
+import dev.doorbuster.verdict.Verdict;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
@@ -14,8 +15,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code doorbuster baseline RUN_FOLDER}: the run later runs of its simulation are compared with. */
 @Command(name = "baseline", mixinStandardHelpOptions = true,
-        description = "Mark a run as the baseline of its simulation (kept in reports/baselines.json): later runs of the "
-                + "same simulation show their deltas against it on reports/index.html, and fail when worse than the "
+        description = "Mark a run as the baseline of its simulation (kept in reports/" + RunHistory.BASELINES + "): later "
+                + "runs of the same simulation show their deltas against it on reports/" + RunHistory.PAGE + ", and fail "
+                + "when worse than the "
                 + "environment's slo.regression budgets. -Dbaseline=<run folder> overrides it for one run.")
 final class BaselineCommand implements Callable<Integer> {
     @Spec
@@ -26,9 +28,9 @@ final class BaselineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!Files.isRegularFile(run.resolve("verdict.json"))) {
+        if (!Files.isRegularFile(run.resolve(Verdict.JSON_FILE))) {
             spec.commandLine().getErr().println("doorbuster baseline: " + run + " is not a run folder (it has no "
-                    + "verdict.json); name one under reports/, e.g. reports/blackfridaysimulation-20261201014424868");
+                    + Verdict.JSON_FILE + "); name one under reports/, e.g. reports/blackfridaysimulation-20261201014424868");
             return 1;
         }
         String simulation = RunHistory.markBaseline(run);

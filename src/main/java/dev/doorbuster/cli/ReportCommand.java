@@ -11,6 +11,7 @@ import java.util.stream.Stream;
 
 import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.Recording;
+import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.Verdict;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,8 +24,9 @@ import picocli.CommandLine.Spec;
  * history page, without rerunning anything. A missing or corrupt file is named, and the rest is rendered.
  */
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = "Rebuild chaos.html of run folders from their recorded data (verdict.json, latency.hlog, "
-                + "counts.csv, probes.json, phases.json) and the history page reports/index.html, without rerunning. "
+        description = "Rebuild " + ChaosReport.FILE + " of run folders from their recorded data (" + Verdict.JSON_FILE
+                + ", " + Recording.LATENCY + ", " + Recording.COUNTS + ", " + Recording.PROBES + ", " + Recording.PHASES
+                + ") and the history page reports/" + RunHistory.PAGE + ", without rerunning. "
                 + "Missing or corrupt files are named; what is there is rendered.")
 final class ReportCommand implements Callable<Integer> {
     @Spec
@@ -64,11 +66,11 @@ final class ReportCommand implements Callable<Integer> {
                 continue;
             }
             List<String> problems = ChaosReport.rebuild(run);
-            out.println(run.resolve("chaos.html") + (problems.isEmpty() ? "" : " (rendered what was there)"));
+            out.println(run.resolve(ChaosReport.FILE) + (problems.isEmpty() ? "" : " (rendered what was there)"));
             problems.forEach(p -> out.println("  " + run.getFileName() + "/" + p));
         }
         ChaosReport.writeHistory(reportsDir);
-        out.println(reportsDir.resolve("index.html"));
+        out.println(reportsDir.resolve(RunHistory.PAGE));
         return failures == 0 ? 0 : 1;
     }
 }

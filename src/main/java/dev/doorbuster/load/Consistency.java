@@ -1,5 +1,7 @@
 package dev.doorbuster.load;
 
+import static dev.doorbuster.app.StorefrontHeaders.SERVED_BY;
+import static dev.doorbuster.app.StorefrontHeaders.SERVED_BY_POOL;
 import static io.gatling.javaapi.core.CoreDsl.bodyLength;
 import static io.gatling.javaapi.core.CoreDsl.exec;
 
@@ -46,9 +48,6 @@ public final class Consistency {
     public static final String WRITE_ID_EL = "#{" + WRITE_ID + "}";
     private static final String STATE = "doorbusterConsistency";
     private static final String T0 = "doorbusterT0";
-    private static final String SERVED_BY = "X-Served-By";
-    /** Which pool (so which replica) answered, when the service says ({@code reader-2}). */
-    private static final String SERVED_BY_POOL = "X-Served-By-Pool";
 
     /**
      * An answer as readers see it. {@code servedBy} is its {@code X-Served-By} header, if any, with the

@@ -173,7 +173,7 @@ public final class Run implements AutoCloseable {
         String baseline = System.getProperty(BASELINE);
         if (baseline != null && !baseline.isBlank() && RunHistory.baseline(reportsDir, simulation, baseline).isEmpty()) {
             throw new IllegalArgumentException("-D" + BASELINE + "=" + baseline + " names no run with a readable "
-                    + "verdict.json under " + reportsDir + " (give a run folder's name or path, e.g. -D" + BASELINE
+                    + Verdict.JSON_FILE + " under " + reportsDir + " (give a run folder's name or path, e.g. -D" + BASELINE
                     + "=blackfridaysimulation-20261201014424868)");
         }
         Path workDir = Path.of("target", "doorbuster", simulation.toLowerCase(Locale.ROOT) + "-"
@@ -545,13 +545,13 @@ public final class Run implements AutoCloseable {
                 Files.move(requestLog.file(), dir.resolve(dev.doorbuster.verdict.RequestLog.FILE),
                         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
-            ChaosReport.write(dir.resolve("chaos.html"), verdict, recorder, probes.samples(), profile.phases(), timeline);
+            ChaosReport.write(dir.resolve(ChaosReport.FILE), verdict, recorder, probes.samples(), profile.phases(), timeline);
         } catch (IOException e) {
             log.error("Cannot write the verdict files into {}: {}", dir, e.toString());
         }
         System.out.println();
         System.out.print(verdict.summary());
-        System.out.println("Reports: " + dir.resolve("chaos.html") + " (faults) and " + dir.resolve("index.html")
+        System.out.println("Reports: " + dir.resolve(ChaosReport.FILE) + " (faults) and " + dir.resolve(ChaosReport.GATLING_PAGE)
                 + " (Gatling)");
         System.out.println();
         return IntStream.range(0, checks.size()).boxed().toList();
@@ -731,7 +731,7 @@ public final class Run implements AutoCloseable {
             try {
                 ChaosReport.writeHistory(reportsDir);
             } catch (IOException e) {
-                log.warn("Cannot update {}: {}", reportsDir.resolve("index.html"), e.toString());
+                log.warn("Cannot update {}: {}", reportsDir.resolve(RunHistory.PAGE), e.toString());
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.doorbuster.load;
 
+import static dev.doorbuster.app.StorefrontHeaders.IDEMPOTENCY_KEY;
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
 import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
@@ -27,6 +28,7 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.doorbuster.app.StorefrontHeaders;
 import dev.doorbuster.verdict.Observation;
 import dev.doorbuster.verdict.WriteLookup;
 import io.gatling.javaapi.core.ChainBuilder;
@@ -46,7 +48,6 @@ import io.gatling.javaapi.http.HttpProtocolBuilder;
 public final class StorefrontJourneys {
     public static final List<String> CATEGORIES = List.of("electronics", "books", "toys", "kitchen", "garden", "sports",
             "beauty", "fashion", "grocery", "automotive", "music", "games");
-    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
     private static final String NO_TOKEN = "0/0";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Users the shoppers play: 2.. (user 1 is the failover probe's). */
@@ -90,7 +91,7 @@ public final class StorefrontJourneys {
                 .disableWarmUp()
                 .acceptHeader("application/json")
                 .contentTypeHeader("application/json")
-                .header("X-Client-Id", session -> "shopper-" + consistency.log().sessionOf(session.userId()));
+                .header(StorefrontHeaders.CLIENT_ID, session -> "shopper-" + consistency.log().sessionOf(session.userId()));
     }
 
     /** A distinct shop user for each arriving shopper, a product for each of their journeys. */
@@ -166,7 +167,7 @@ public final class StorefrontJourneys {
                                 .header(IDEMPOTENCY_KEY, Consistency.WRITE_ID_EL)
                                 .body(StringBody(session -> "{\"name\": \"Shopper " + session.getLong("userId") + " "
                                         + session.getString(Consistency.WRITE_ID) + "\"}"))
-                                .check(status().is(200), io.gatling.javaapi.http.HttpDsl.header("X-Consistency-Token")
+                                .check(status().is(200), io.gatling.javaapi.http.HttpDsl.header(StorefrontHeaders.CONSISTENCY_TOKEN)
                                         .optional().saveAs("token")),
                         (answer, session) -> profile(answer))
                 .exitHereIfFailed()
@@ -175,7 +176,7 @@ public final class StorefrontJourneys {
 
     private ChainBuilder readProfile(String name) {
         return consistency.read(profileUpdate, name, StorefrontJourneys::userKey,
-                http(name).get("/users/#{userId}").header("X-Consistency-Token", StorefrontJourneys::token)
+                http(name).get("/users/#{userId}").header(StorefrontHeaders.CONSISTENCY_TOKEN, StorefrontJourneys::token)
                         .check(status().in(200, 404)),
                 (answer, session) -> profile(answer));
     }
@@ -191,7 +192,7 @@ public final class StorefrontJourneys {
                 .exec(consistency.write(cartLine, "cart: add item", StorefrontJourneys::cartKey, session -> null,
                         http("cart: add item").post("/carts/#{cartId}/items").header(IDEMPOTENCY_KEY, Consistency.WRITE_ID_EL)
                                 .body(StringBody("{\"productId\": #{productId}, \"quantity\": #{quantity}}"))
-                                .check(status().is(201), io.gatling.javaapi.http.HttpDsl.header("X-Consistency-Token")
+                                .check(status().is(201), io.gatling.javaapi.http.HttpDsl.header(StorefrontHeaders.CONSISTENCY_TOKEN)
                                         .optional().saveAs("token")),
                         (answer, session) -> cartOf(answer, session.getLong("userId"))))
                 .exitHereIfFailed();
@@ -199,7 +200,7 @@ public final class StorefrontJourneys {
 
     private ChainBuilder readCart(String name) {
         return consistency.read(cart, name, StorefrontJourneys::cartKey,
-                http(name).get("/carts/#{cartId}").header("X-Consistency-Token", StorefrontJourneys::token)
+                http(name).get("/carts/#{cartId}").header(StorefrontHeaders.CONSISTENCY_TOKEN, StorefrontJourneys::token)
                         .check(status().in(200, 404)),
                 (answer, session) -> cartOf(answer, session.getLong("userId")));
     }
@@ -218,7 +219,7 @@ public final class StorefrontJourneys {
                                 .body(StringBody("{\"cartId\": #{cartId}}"))
                                 .check(status().in(201, 409), jsonPath("$.id").ofLong().optional().saveAs("orderId"),
                                         jsonPath("$.error").optional().saveAs("orderError"),
-                                        io.gatling.javaapi.http.HttpDsl.header("X-Consistency-Token").optional()
+                                        io.gatling.javaapi.http.HttpDsl.header(StorefrontHeaders.CONSISTENCY_TOKEN).optional()
                                                 .saveAs("token")),
                         (answer, session) -> Observation.of(1, session.getString(Consistency.WRITE_ID))))
                 .exec(session -> {
@@ -233,7 +234,7 @@ public final class StorefrontJourneys {
     private ChainBuilder readOrder() {
         return consistency.read(order, "checkout: read order", StorefrontJourneys::orderKey,
                 http("checkout: read order").get("/orders/#{orderId}")
-                        .header("X-Consistency-Token", StorefrontJourneys::token).check(status().in(200, 404)),
+                        .header(StorefrontHeaders.CONSISTENCY_TOKEN, StorefrontJourneys::token).check(status().in(200, 404)),
                 (answer, session) -> orderOf(answer, session.getString("orderKey")));
     }
 
@@ -241,7 +242,7 @@ public final class StorefrontJourneys {
     private ChainBuilder readMyOrders() {
         return consistency.read(order, "orders: come back", StorefrontJourneys::orderKey,
                 http("orders: come back").get("/users/#{userId}/orders").queryParam("limit", "20")
-                        .header("X-Consistency-Token", StorefrontJourneys::token).check(status().in(200, 404)),
+                        .header(StorefrontHeaders.CONSISTENCY_TOKEN, StorefrontJourneys::token).check(status().in(200, 404)),
                 (answer, session) -> myOrdersOf(answer, session.getString("orderKey")));
     }
 

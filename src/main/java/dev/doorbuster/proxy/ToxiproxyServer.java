@@ -60,6 +60,48 @@ public final class ToxiproxyServer implements AutoCloseable {
         this.apiAddress = (InetSocketAddress) apiChannel.localAddress();
     }
 
+    /**
+     * Serves on {@code -host HOST -port PORT} (toxiproxy-server's flags; defaults 127.0.0.1 and 8474) until the JVM
+     * is stopped (SIGTERM, Ctrl-C): the proxy's own entry point, which a container runs with only this package's
+     * classes in mind. {@code doorbuster proxy} is the full command line (config file, version, help).
+     */
+    public static void main(String[] args) throws InterruptedException {
+        String host = Addresses.DEFAULT_HOST;
+        int port = 8474;
+        for (int i = 0; i < args.length; i++) {
+            String flag = args[i].replaceFirst("^--", "-");
+            if ((flag.equals("-host") || flag.equals("-port")) && i + 1 < args.length) {
+                String value = args[++i];
+                if (flag.equals("-host")) {
+                    host = value;
+                } else {
+                    try {
+                        port = Integer.parseInt(value);
+                    } catch (NumberFormatException e) {
+                        port = -1;
+                    }
+                }
+            } else {
+                System.err.println("Usage: " + ToxiproxyServer.class.getName() + " [-host HOST] [-port PORT]; got '"
+                        + args[i] + "'");
+                System.exit(2);
+            }
+        }
+        if (port < 0 || port > 65535) {
+            System.err.println("-port must be within 0..65535");
+            System.exit(2);
+        }
+        ToxiproxyServer server = start(host, port);
+        java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop();
+            stopped.countDown();
+        }, "doorbuster-proxy-shutdown"));
+        System.out.println("Toxiproxy API (" + TOXIPROXY_VERSION + ") listening on " + server.url());
+        System.out.flush();
+        stopped.await();
+    }
+
     /** Starts a server whose API listens on 127.0.0.1 on an ephemeral port. */
     public static ToxiproxyServer start() {
         return start(Addresses.DEFAULT_HOST, 0);

@@ -5,10 +5,13 @@ import java.lang.reflect.RecordComponent;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.doorbuster.app.StorefrontSetting;
 
 /**
@@ -119,41 +122,180 @@ public record Environment(String name, Path source, Type type, String descriptio
     }
 
     /**
-     * Service-level budgets; a run fails when one is exceeded. Every field can be overridden with
-     * {@code -Dslo.<field>=value}.
-     *
-     * @param p99Ms                 P99 of every request, over the run and in every load phase
-     * @param p99MsPerRequest       per request name, overriding {@code p99Ms}
-     * @param p99MsDuringFaults     P99 of every request while a fault is active
-     * @param readYourWritesImmediate  reads right after a user's own write that missed it
-     * @param readYourWritesLater      later reads of a key that no longer showed the user's own last write
-     * @param monotonicReads           reads older than what the same user had already read
-     * @param lostWrites               acknowledged writes absent after the faults healed
-     * @param ghostWrites              writes answered with an error that were committed all the same
-     * @param soakP99DriftRatio     soaks: P99 of the last window over the first may not exceed this
-     * @param soakPoolActiveGrowth  soaks: mean active connections may grow by at most this many (leaks)
-     * @param regression            how much worse than the simulation's baseline run a run may be
-     * @param windowP99Ms           windowed check: a second passes when its P99 is at most this
-     * @param windowErrorRatePercent   windowed check: a second passes when at most this share of its requests failed
-     * @param windowCompliancePercent  windowed checks: at least this share of the seconds with requests must pass
-     * @param abortErrorRatePercent abort rule: a second is bad when more than this share of its requests failed
-     * @param abortAfterSeconds     abort rule: the load stops after this many bad seconds in a row (0: never)
+     * The service-level budgets a run is judged by; a run fails when one is exceeded. Each value, its environment
+     * field ({@code slo.<field>}, overridable with {@code -Dslo.<field>=value}), default, range and meaning are
+     * defined by {@link SloBudget}; the accessors read them through it.
      */
-    public record Slo(int p99Ms, Map<String, Integer> p99MsPerRequest, int p99MsDuringFaults,
-                      double errorRatePercent, long readYourWritesImmediate, long readYourWritesLater,
-                      long monotonicReads, long poolExhaustion, long failoverRtoMs, long lostWrites, long ghostWrites,
-                      double soakP99DriftRatio, double soakPoolActiveGrowth, Regression regression,
-                      int windowP99Ms, double windowErrorRatePercent, double windowCompliancePercent,
-                      double abortErrorRatePercent, int abortAfterSeconds) {
+    public static final class Slo {
+        private final Map<SloBudget, Object> values;
+
+        private Slo(Map<SloBudget, Object> values) {
+            Map<SloBudget, Object> checked = new EnumMap<>(SloBudget.class);
+            for (SloBudget budget : SloBudget.values()) {
+                if (!values.containsKey(budget)) {
+                    throw new IllegalArgumentException(budget.path() + " has no value");
+                }
+                checked.put(budget, budget.check(values.get(budget)));
+            }
+            this.values = Collections.unmodifiableMap(checked);
+        }
+
+        /** Every budget at its default. */
+        public static Slo defaults() {
+            return new Slo(SloBudget.defaults());
+        }
+
+        /**
+         * Reads an environment's {@code slo} object (null: left out); {@link EnvironmentLoader} has already refused
+         * a wrong one naming the file, so a refusal here is a bug.
+         */
+        @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+        static Slo fromJson(JsonNode slo) {
+            return new Slo(SloBudget.read(slo, new SloBudget.Refusal() {
+                @Override
+                public RuntimeException wrong(String field, String problem) {
+                    return new IllegalArgumentException("field '" + field + "' " + problem);
+                }
+
+                @Override
+                public RuntimeException unknown(String field, String parent, java.util.Set<String> allowed) {
+                    return new IllegalArgumentException("unknown field '" + field + "'");
+                }
+            }));
+        }
+
+        /**
+         * This with {@code budget} set to {@code value}: a whole number, a number (null: not checked, for an
+         * optional budget), or a map of request name to Integer.
+         *
+         * @throws IllegalArgumentException if the budget does not accept the value
+         */
+        public Slo with(SloBudget budget, Object value) {
+            Object typed = value;
+            if (budget.kind() == SloBudget.Kind.WHOLE && (value instanceof Integer || value instanceof Long)) {
+                typed = ((Number) value).longValue();
+            } else if (budget.kind() == SloBudget.Kind.DECIMAL && value instanceof Number n) {
+                typed = n.doubleValue();
+            }
+            Map<SloBudget, Object> changed = new EnumMap<>(values);
+            changed.put(budget, typed);
+            return new Slo(changed);
+        }
+
+        /** A budget's value as {@link SloBudget#defaultValue()} types it. */
+        public Object get(SloBudget budget) {
+            return values.get(budget);
+        }
+
+        private long whole(SloBudget budget) {
+            return (Long) values.get(budget);
+        }
+
+        private double decimal(SloBudget budget) {
+            return (Double) values.get(budget);
+        }
+
+        public int p99Ms() {
+            return (int) whole(SloBudget.P99_MS);
+        }
+
+        @SuppressWarnings("unchecked")
+        public Map<String, Integer> p99MsPerRequest() {
+            return (Map<String, Integer>) values.get(SloBudget.P99_MS_PER_REQUEST);
+        }
+
+        public int p99MsDuringFaults() {
+            return (int) whole(SloBudget.P99_MS_DURING_FAULTS);
+        }
+
+        public double errorRatePercent() {
+            return decimal(SloBudget.ERROR_RATE_PERCENT);
+        }
+
+        public long readYourWritesImmediate() {
+            return whole(SloBudget.READ_YOUR_WRITES_IMMEDIATE);
+        }
+
+        public long readYourWritesLater() {
+            return whole(SloBudget.READ_YOUR_WRITES_LATER);
+        }
+
+        public long monotonicReads() {
+            return whole(SloBudget.MONOTONIC_READS);
+        }
+
+        public long poolExhaustion() {
+            return whole(SloBudget.POOL_EXHAUSTION);
+        }
+
+        public long failoverRtoMs() {
+            return whole(SloBudget.FAILOVER_RTO_MS);
+        }
+
+        public long lostWrites() {
+            return whole(SloBudget.LOST_WRITES);
+        }
+
+        public long ghostWrites() {
+            return whole(SloBudget.GHOST_WRITES);
+        }
+
+        public double soakP99DriftRatio() {
+            return decimal(SloBudget.SOAK_P99_DRIFT_RATIO);
+        }
+
+        public double soakPoolActiveGrowth() {
+            return decimal(SloBudget.SOAK_POOL_ACTIVE_GROWTH);
+        }
+
+        /** The regression budgets; each null when not checked. */
+        public Regression regression() {
+            return new Regression((Double) values.get(SloBudget.REGRESSION_P99_PERCENT),
+                    (Double) values.get(SloBudget.REGRESSION_ERROR_RATE_POINTS),
+                    (Double) values.get(SloBudget.REGRESSION_RTO_PERCENT));
+        }
+
+        public int windowP99Ms() {
+            return (int) whole(SloBudget.WINDOW_P99_MS);
+        }
+
+        public double windowErrorRatePercent() {
+            return decimal(SloBudget.WINDOW_ERROR_RATE_PERCENT);
+        }
+
+        public double windowCompliancePercent() {
+            return decimal(SloBudget.WINDOW_COMPLIANCE_PERCENT);
+        }
+
+        public double abortErrorRatePercent() {
+            return decimal(SloBudget.ABORT_ERROR_RATE_PERCENT);
+        }
+
+        public int abortAfterSeconds() {
+            return (int) whole(SloBudget.ABORT_AFTER_SECONDS);
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Slo slo && slo.values.equals(values);
+        }
+
+        @Override
+        public int hashCode() {
+            return values.hashCode();
+        }
+
+        @Override
+        public String toString() {
+            return values.entrySet().stream().map(e -> e.getKey().field() + "=" + e.getValue())
+                    .collect(java.util.stream.Collectors.joining(", ", "Slo[", "]"));
+        }
     }
 
     /**
      * Regression budgets against the simulation's baseline run (see {@code doorbuster baseline}); null = not
-     * checked. Override with {@code -Dslo.regression.p99Percent=20}.
-     *
-     * @param p99Percent      P99 of the run may be at most this many percent above the baseline's
-     * @param errorRatePoints the error rate may be at most this many percentage points above the baseline's
-     * @param rtoPercent      each failover's RTO may be at most this many percent above the baseline's worst
+     * checked. Defined (fields, ranges, meanings) by {@link SloBudget#REGRESSION_P99_PERCENT},
+     * {@link SloBudget#REGRESSION_ERROR_RATE_POINTS} and {@link SloBudget#REGRESSION_RTO_PERCENT}.
      */
     public record Regression(Double p99Percent, Double errorRatePoints, Double rtoPercent) {
     }

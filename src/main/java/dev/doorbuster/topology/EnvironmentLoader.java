@@ -94,6 +94,8 @@ public final class EnvironmentLoader {
         String name = file.getFileName().toString().replaceFirst("\\.json$", "");
         merged.put("name", name);
         merged.put("source", file.toString());
+        // The budgets first, by their definition: their messages say what each one accepts.
+        SloBudget.read(merged.get(SloBudget.SECTION), new Checker(shown, origins));
         Environment environment;
         try {
             environment = MAPPER.treeToValue(merged, Environment.class);
@@ -136,7 +138,8 @@ public final class EnvironmentLoader {
 
     /**
      * defaults.json, with each storefront setting's default ({@link StorefrontSetting}) under {@code app} where
-     * defaults.json does not choose another one for runs.
+     * defaults.json does not choose another one for runs. The budgets' defaults ({@code slo}) are
+     * {@link SloBudget}'s, filled in when the section is read.
      */
     static ObjectNode defaults() {
         ObjectNode defaults;
@@ -283,37 +286,6 @@ public final class EnvironmentLoader {
         c.oneOf("postgres.synchronousCommit", env.postgres().synchronousCommit(), SYNC_MODES);
         c.range("postgres.replicas", env.postgres().replicas(), 0, 8);
         validateStorefrontSettings(env, c);
-        c.range("slo.p99Ms", env.slo().p99Ms(), 1, 3_600_000);
-        env.slo().p99MsPerRequest().forEach((request, ms) -> c.range("slo.p99MsPerRequest." + request, ms, 1, 3_600_000));
-        c.range("slo.p99MsDuringFaults", env.slo().p99MsDuringFaults(), 1, 3_600_000);
-        c.range("slo.errorRatePercent", env.slo().errorRatePercent(), 0, 100);
-        c.range("slo.readYourWritesImmediate", env.slo().readYourWritesImmediate(), 0, Long.MAX_VALUE);
-        c.range("slo.readYourWritesLater", env.slo().readYourWritesLater(), 0, Long.MAX_VALUE);
-        c.range("slo.monotonicReads", env.slo().monotonicReads(), 0, Long.MAX_VALUE);
-        c.range("slo.poolExhaustion", env.slo().poolExhaustion(), 0, Long.MAX_VALUE);
-        c.range("slo.failoverRtoMs", env.slo().failoverRtoMs(), 1, 3_600_000);
-        c.range("slo.lostWrites", env.slo().lostWrites(), 0, Long.MAX_VALUE);
-        c.range("slo.ghostWrites", env.slo().ghostWrites(), 0, Long.MAX_VALUE);
-        c.range("slo.soakP99DriftRatio", env.slo().soakP99DriftRatio(), 1, 1000);
-        c.range("slo.soakPoolActiveGrowth", env.slo().soakPoolActiveGrowth(), 0, 1_000_000);
-        c.range("slo.windowP99Ms", env.slo().windowP99Ms(), 1, 3_600_000);
-        c.range("slo.windowErrorRatePercent", env.slo().windowErrorRatePercent(), 0, 100);
-        c.range("slo.windowCompliancePercent", env.slo().windowCompliancePercent(), 0, 100);
-        c.range("slo.abortErrorRatePercent", env.slo().abortErrorRatePercent(), 0, 100);
-        c.range("slo.abortAfterSeconds", env.slo().abortAfterSeconds(), 0, 86_400);
-        Environment.Regression regression = env.slo().regression();
-        if (regression == null) {
-            c.fail("slo.regression", "must be an object like {\"p99Percent\": 20} (or be left out)");
-        }
-        if (regression.p99Percent() != null) {
-            c.range("slo.regression.p99Percent", regression.p99Percent(), 0, 100_000);
-        }
-        if (regression.errorRatePoints() != null) {
-            c.range("slo.regression.errorRatePoints", regression.errorRatePoints(), 0, 100);
-        }
-        if (regression.rtoPercent() != null) {
-            c.range("slo.regression.rtoPercent", regression.rtoPercent(), 0, 100_000);
-        }
         if (!env.isDocker() && raw.has("docker")) {
             c.fail("docker", "is only for docker environments; remove it or set \"type\": \"docker\"");
         }
@@ -426,7 +398,7 @@ public final class EnvironmentLoader {
     }
 
     /** Collects the semantic checks' failures into one message naming the file or -D property. */
-    private static final class Checker {
+    private static final class Checker implements SloBudget.Refusal {
         private final String shown;
         private final Map<String, String> origins;
 
@@ -444,8 +416,7 @@ public final class EnvironmentLoader {
         void range(String field, double value, double min, double max) {
             if (value < min || value > max || Double.isNaN(value)) {
                 String shownValue = value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
-                fail(field, "is " + shownValue + "; expected " + (max == Long.MAX_VALUE ? "at least " + fmt(min)
-                        : "between " + fmt(min) + " and " + fmt(max)));
+                fail(field, "is " + shownValue + "; expected between " + fmt(min) + " and " + fmt(max));
             }
         }
 
@@ -462,8 +433,22 @@ public final class EnvironmentLoader {
         }
 
         void fail(String field, String problem) {
-            String where = origins.containsKey(field) ? origins.get(field) + " (overriding " + shown + ")" : shown;
-            throw new EnvironmentException(where + ": field '" + field + "' " + problem + ".");
+            throw wrong(field, problem);
+        }
+
+        @Override
+        public EnvironmentException wrong(String field, String problem) {
+            return new EnvironmentException(where(field) + ": field '" + field + "' " + problem + ".");
+        }
+
+        @Override
+        public EnvironmentException unknown(String field, String parent, Set<String> allowed) {
+            return new EnvironmentException(where(field) + ": unknown field '" + field + "'; allowed fields of "
+                    + parent + ": " + String.join(", ", new TreeSet<>(allowed)) + ".");
+        }
+
+        private String where(String field) {
+            return origins.containsKey(field) ? origins.get(field) + " (overriding " + shown + ")" : shown;
         }
 
         /** Two fields whose values are each allowed but not together; names every -D property that set one. */

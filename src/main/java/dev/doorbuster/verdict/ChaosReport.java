@@ -18,8 +18,17 @@ import org.HdrHistogram.Histogram;
  * verdict, then latency, throughput and errors, both pools, replication lag, then the fault timeline.
  */
 public final class ChaosReport {
+    /** The page's file name in a run folder. */
+    public static final String FILE = "chaos.html";
+    /** Gatling's own report page, written into the same run folder; the page links to it. */
+    public static final String GATLING_PAGE = "index.html";
 
     private ChaosReport() {
+    }
+
+    /** A link to a file of the same run folder, named by its file name. */
+    private static String link(String file) {
+        return "<a href=\"" + esc(file) + "\">" + esc(file) + "</a>";
     }
 
     public static void write(Path file, Verdict verdict, LatencyRecorder recorder, List<ProbeSample> probes,
@@ -34,10 +43,10 @@ public final class ChaosReport {
     public static List<String> rebuild(Path runDir) throws IOException {
         Recording.Loaded loaded = Recording.read(runDir);
         Verdict verdict = loaded.verdict() != null ? loaded.verdict()
-                : Verdict.of(runDir.getFileName().toString(), "?", "?", 0, List.of(new CheckResult("verdict.json", 0,
+                : Verdict.of(runDir.getFileName().toString(), "?", "?", 0, List.of(new CheckResult(Verdict.JSON_FILE, 0,
                         Double.NaN, "", false, "missing or corrupt: whether this run passed is unknown")), 0, 0, null,
                         null, null, List.of());
-        write(runDir.resolve("chaos.html"), verdict, loaded.recorder(), loaded.probes(), loaded.phases(), loaded.timeline(),
+        write(runDir.resolve(FILE), verdict, loaded.recorder(), loaded.probes(), loaded.phases(), loaded.timeline(),
                 loaded.problems());
         return loaded.problems();
     }
@@ -74,8 +83,8 @@ public final class ChaosReport {
                 .append("</span></h1><p>Started ").append(esc(verdict.startedAt())).append(", ")
                 .append(Math.round(verdict.durationSeconds())).append(" s of load, ").append(verdict.requests())
                 .append(" requests, ").append(verdict.failedRequests())
-                .append(" failed. Gatling's load report: <a href=\"index.html\">index.html</a>; machine-readable: ")
-                .append("<a href=\"verdict.json\">verdict.json</a>, <a href=\"junit.xml\">junit.xml</a>.</p>");
+                .append(" failed. Gatling's load report: ").append(link(GATLING_PAGE)).append("; machine-readable: ")
+                .append(link(Verdict.JSON_FILE)).append(", ").append(link(Verdict.JUNIT_FILE)).append(".</p>");
         double peak = 0;
         for (int s = 0; s < seconds; s++) {
             peak = Math.max(peak, ok[s] + ko[s]);

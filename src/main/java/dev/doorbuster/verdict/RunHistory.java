@@ -30,6 +30,8 @@ import dev.doorbuster.topology.Environment;
  */
 public final class RunHistory {
     public static final String BASELINES = "baselines.json";
+    /** The history page's file name in {@code reports/}. */
+    public static final String PAGE = "index.html";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private RunHistory() {
@@ -93,7 +95,7 @@ public final class RunHistory {
             Verdict v = Verdict.readJson(dir.resolve(Verdict.JSON_FILE));
             return new Entry(dir, v, Headline.of(v, Recording.peakRate(dir)), null);
         } catch (IOException | RuntimeException e) {
-            return new Entry(dir, null, null, "unreadable verdict.json: " + e.getMessage());
+            return new Entry(dir, null, null, "unreadable " + Verdict.JSON_FILE + ": " + e.getMessage());
         }
     }
 
@@ -101,7 +103,7 @@ public final class RunHistory {
     public static String markBaseline(Path runDir) throws IOException {
         Entry e = entry(runDir);
         if (e.verdict() == null) {
-            throw new IOException(runDir + " has no readable verdict.json, so it cannot be a baseline (" + e.problem() + ")");
+            throw new IOException(runDir + " has no readable " + Verdict.JSON_FILE + ", so it cannot be a baseline (" + e.problem() + ")");
         }
         Path reportsDir = runDir.toAbsolutePath().getParent();
         Map<String, String> baselines = new TreeMap<>(baselines(reportsDir));
@@ -232,8 +234,9 @@ public final class RunHistory {
             Entry base = baselineEntries.get(v.simulation());
             boolean isBase = base != null && base.name().equals(e.name());
             html.append("<tr").append(isBase ? " class=\"base\"" : "").append("><td><a href=\"").append(name)
-                    .append("/chaos.html\">").append(ChaosReport.esc(v.simulation())).append("</a> (<a href=\"").append(name)
-                    .append("/index.html\">Gatling</a>)").append(isBase ? " <b>baseline</b>" : "").append("</td><td>")
+                    .append("/").append(ChaosReport.FILE).append("\">").append(ChaosReport.esc(v.simulation()))
+                    .append("</a> (<a href=\"").append(name).append("/").append(ChaosReport.GATLING_PAGE)
+                    .append("\">Gatling</a>)").append(isBase ? " <b>baseline</b>" : "").append("</td><td>")
                     .append(ChaosReport.esc(v.startedAt())).append("</td><td>").append(ChaosReport.esc(v.environment()))
                     .append("</td><td class=\"").append(v.passed() ? "pass\">passed" : "fail\">failed").append("</td>");
             for (Metric m : METRICS) {
@@ -269,7 +272,7 @@ public final class RunHistory {
         }
         html.append("</body></html>\n");
         Files.createDirectories(reportsDir);
-        Files.writeString(reportsDir.resolve("index.html"), html, StandardCharsets.UTF_8);
+        Files.writeString(reportsDir.resolve(PAGE), html, StandardCharsets.UTF_8);
     }
 
     /**
@@ -291,7 +294,7 @@ public final class RunHistory {
         }
         Headline now = Headline.of(v, peakRate);
         StringBuilder line = new StringBuilder("<p id=\"baseline\">Against the baseline <a href=\"../")
-                .append(ChaosReport.esc(base.get().name())).append("/chaos.html\">").append(ChaosReport.esc(base.get().name()))
+                .append(ChaosReport.esc(base.get().name())).append("/").append(ChaosReport.FILE).append("\">").append(ChaosReport.esc(base.get().name()))
                 .append("</a> (").append(base.get().verdict().passed() ? "passed" : "failed").append("):");
         for (Metric m : METRICS) {
             double value = m.value().applyAsDouble(now);

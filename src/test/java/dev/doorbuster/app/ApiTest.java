@@ -56,7 +56,7 @@ class ApiTest {
         assertTrue(p.get("price").isNumber(), "price is a JSON number");
         assertEquals(372, p.get("stock").asInt());
         assertEquals("application/json", r.header("Content-Type"));
-        assertEquals("primary", r.header("X-Served-By"));
+        assertEquals("primary", r.header(StorefrontHeaders.SERVED_BY));
     }
 
     @Test
@@ -65,11 +65,11 @@ class ApiTest {
         Http.Response r = http.get("/users/999999999");
         assertEquals(404, r.status(), r.body());
         assertEquals("not_found", r.json().get("error").asText());
-        assertTrue(java.util.List.of("primary", "replica").contains(r.header("X-Served-By")), r.header("X-Served-By"));
-        assertTrue(r.header("X-Served-By-Pool") != null && !r.header("X-Served-By-Pool").isEmpty());
+        assertTrue(java.util.List.of("primary", "replica").contains(r.header(StorefrontHeaders.SERVED_BY)), r.header(StorefrontHeaders.SERVED_BY));
+        assertTrue(r.header(StorefrontHeaders.SERVED_BY_POOL) != null && !r.header(StorefrontHeaders.SERVED_BY_POOL).isEmpty());
         Http.Response write = http.put("/users/999999999", "{\"name\": \"Nobody\"}");
         assertEquals(404, write.status(), write.body());
-        assertEquals(null, write.header("X-Served-By"), "a write's 404 is not a read");
+        assertEquals(null, write.header(StorefrontHeaders.SERVED_BY), "a write's 404 is not a read");
     }
 
     @Test
@@ -138,15 +138,15 @@ class ApiTest {
     void cartIsCreatedFilledAndReadBack() {
         Http.Response created = http.post("/carts", "{\"userId\": 11}");
         assertEquals(201, created.status(), created.body());
-        assertNotNull(created.header("X-Consistency-Token"), "writes carry a consistency token");
-        assertTrue(created.header("X-Consistency-Token").matches("[0-9A-F]+/[0-9A-F]+"), created.header("X-Consistency-Token"));
+        assertNotNull(created.header(StorefrontHeaders.CONSISTENCY_TOKEN), "writes carry a consistency token");
+        assertTrue(created.header(StorefrontHeaders.CONSISTENCY_TOKEN).matches("[0-9A-F]+/[0-9A-F]+"), created.header(StorefrontHeaders.CONSISTENCY_TOKEN));
         long cart = created.json().get("id").asLong();
         assertEquals(11, created.json().get("userId").asLong());
         assertEquals(0, created.json().get("items").size());
 
         Http.Response added = http.post("/carts/" + cart + "/items", "{\"productId\": 21, \"quantity\": 2}");
         assertEquals(201, added.status(), added.body());
-        assertNotNull(added.header("X-Consistency-Token"));
+        assertNotNull(added.header(StorefrontHeaders.CONSISTENCY_TOKEN));
         http.post("/carts/" + cart + "/items", "{\"productId\": 21, \"quantity\": 3}");
         http.post("/carts/" + cart + "/items", "{\"productId\": 22, \"quantity\": 1}");
 
@@ -212,13 +212,13 @@ class ApiTest {
 
         Http.Response placed = http.post("/orders", "{\"cartId\": " + cart + "}");
         assertEquals(201, placed.status(), placed.body());
-        assertNotNull(placed.header("X-Consistency-Token"));
+        assertNotNull(placed.header(StorefrontHeaders.CONSISTENCY_TOKEN));
         JsonNode order = placed.json();
         assertEquals("placed", order.get("status").asText());
         assertEquals(14, order.get("userId").asLong());
         assertEquals(cart, order.get("cartId").asLong());
         assertTrue(order.has("idempotencyKey") && order.get("idempotencyKey").isNull(), "no Idempotency-Key sent");
-        assertNull(placed.header("Idempotent-Replayed"));
+        assertNull(placed.header(StorefrontHeaders.IDEMPOTENT_REPLAYED));
         assertEquals(2, order.get("lines").size());
         assertEquals(30, order.get("lines").get(0).get("productId").asLong(), "lines in product order");
         BigDecimal expected = price(31).multiply(BigDecimal.valueOf(2)).add(price(30));
@@ -319,7 +319,7 @@ class ApiTest {
 
         Http.Response named = http.put("/users/50", "{\"name\": \"Renamed Fifty\"}");
         assertEquals(200, named.status(), named.body());
-        assertNotNull(named.header("X-Consistency-Token"));
+        assertNotNull(named.header(StorefrontHeaders.CONSISTENCY_TOKEN));
         assertEquals(version + 1, named.json().get("version").asInt());
         assertEquals("user50@example.test", named.json().get("email").asText(), "partial update keeps the rest");
 

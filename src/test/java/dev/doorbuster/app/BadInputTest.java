@@ -53,7 +53,7 @@ class BadInputTest {
     void stillServes() {
         Raw ok = send("GET /products/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         assertEquals(200, ok.status, ok.toString());
-        assertEquals("primary", ok.header("X-Served-By"));
+        assertEquals("primary", ok.header(StorefrontHeaders.SERVED_BY));
     }
 
     @Test
@@ -215,7 +215,7 @@ class BadInputTest {
                 "GET /products?category=widgets&limit=5 HTTP/1.1\r\nHost: x\r\n\r\n",
                 withBody("POST /carts", "{\"userId\": 7}"),
                 withBody("PUT /users/9", "{\"name\": \"Ann\"}"),
-                "GET /products/12 HTTP/1.1\r\nHost: x\r\nX-Client-Id: abc\r\n\r\n",
+                "GET /products/12 HTTP/1.1\r\nHost: x\r\n" + StorefrontHeaders.CLIENT_ID + ": abc\r\n\r\n",
                 withBody("POST /orders", "{\"userId\": 8, \"items\": [{\"productId\": 3, \"quantity\": 1}]}")};
         byte[] nasty = {0, '%', '/', ' ', '\r', '\n', (byte) 0xFF, (byte) 0xC3, ':', '?', '&', '=', '9', 'a'};
         java.util.Random random = new java.util.Random(20261201);

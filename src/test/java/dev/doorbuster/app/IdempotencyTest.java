@@ -31,8 +31,8 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class IdempotencyTest {
-    private static final String KEY = "Idempotency-Key";
-    private static final String REPLAYED = "Idempotent-Replayed";
+    private static final String KEY = StorefrontHeaders.IDEMPOTENCY_KEY;
+    private static final String REPLAYED = StorefrontHeaders.IDEMPOTENT_REPLAYED;
 
     private StorefrontFixture fixture;
     private Http http;
@@ -68,8 +68,8 @@ class IdempotencyTest {
         assertNull(first.header(REPLAYED), "the first answer is not a replay");
         assertEquals("true", second.header(REPLAYED));
         for (Http.Response r : List.of(first, second)) {
-            assertEquals("primary", r.header("X-Served-By"));
-            assertTrue(r.header("X-Consistency-Token").matches("[0-9A-F]+/[0-9A-F]+"), r.header("X-Consistency-Token"));
+            assertEquals("primary", r.header(StorefrontHeaders.SERVED_BY));
+            assertTrue(r.header(StorefrontHeaders.CONSISTENCY_TOKEN).matches("[0-9A-F]+/[0-9A-F]+"), r.header(StorefrontHeaders.CONSISTENCY_TOKEN));
             assertEquals("application/json", r.header("Content-Type"));
         }
         assertEquals("order-401-a", first.json().get("idempotencyKey").asText());
@@ -150,7 +150,7 @@ class IdempotencyTest {
                 KEY, "reused-406");
         assertEquals(422, other.status(), other.body());
         assertEquals("idempotency_key_reused", other.error());
-        assertTrue(other.json().get("message").asText().contains("Idempotency-Key"), other.body());
+        assertTrue(other.json().get("message").asText().contains(StorefrontHeaders.IDEMPOTENCY_KEY), other.body());
         assertNull(other.header(REPLAYED));
         assertEquals(0L, count("SELECT count(*) FROM orders WHERE user_id = 407"), "nothing written");
         assertEquals(before - 1, stock(64));
@@ -182,14 +182,14 @@ class IdempotencyTest {
             Http.Response r = http.post("/carts", body, KEY, key);
             assertEquals(400, r.status(), "'" + key + "' → " + r.body());
             assertEquals("bad_request", r.error());
-            assertTrue(r.json().get("message").asText().contains("Idempotency-Key"), r.body());
+            assertTrue(r.json().get("message").asText().contains(StorefrontHeaders.IDEMPOTENCY_KEY), r.body());
         }
         // What HttpClient refuses (or mangles) when sending: control characters, Latin-1 and UTF-8 bytes.
         for (String key : new String[] {"a\u0001b", "a\u007fb", "caf\u00e9", "caf\u00c3\u00a9"}) {
-            String raw = http.raw("POST /carts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key: "
+            String raw = http.raw("POST /carts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + KEY + ": "
                     + key + "\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n" + body);
             assertTrue(raw.startsWith("HTTP/1.1 400"), raw);
-            assertTrue(raw.contains("\"error\":\"bad_request\"") && raw.contains("Idempotency-Key"), raw);
+            assertTrue(raw.contains("\"error\":\"bad_request\"") && raw.contains(StorefrontHeaders.IDEMPOTENCY_KEY), raw);
         }
         Http.Response twice = http.send("POST", "/carts", body.getBytes(StandardCharsets.UTF_8), KEY, "one", KEY, "two");
         assertEquals(400, twice.status(), twice.body());

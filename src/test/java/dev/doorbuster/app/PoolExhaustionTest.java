@@ -112,23 +112,23 @@ class PoolExhaustionTest {
         try {
             StorefrontFixture.await("replica applies the delay", Duration.ofSeconds(10), () -> "10s".equals(
                     fixture.replica().queryValue("SHOW recovery_min_apply_delay", String.class)));
-            String token = http.put("/users/71", "{\"name\": \"Seventy-one\"}").header("X-Consistency-Token");
+            String token = http.put("/users/71", "{\"name\": \"Seventy-one\"}").header(StorefrontHeaders.CONSISTENCY_TOKEN);
 
             List<Future<Http.Response>> reads = new ArrayList<>();
-            Supplier<Http.Response> read = () -> http.get("/users/71", "X-Consistency-Token", token);
+            Supplier<Http.Response> read = () -> http.get("/users/71", StorefrontHeaders.CONSISTENCY_TOKEN, token);
             for (int i = 0; i < 2; i++) {
                 reads.add(clients.submit(read::get));
             }
             StorefrontFixture.await("both reader connections waiting for the replica", Duration.ofSeconds(10),
                     () -> metric(http, "hikaricp_connections_active{pool=\"reader\"}") == 2);
-            Http.Response refused = http.get("/users/71", "X-Consistency-Token", token);
+            Http.Response refused = http.get("/users/71", StorefrontHeaders.CONSISTENCY_TOKEN, token);
             assertEquals(503, refused.status(), refused.body());
             assertEquals("pool_exhausted", refused.error());
             assertEquals("reader", refused.json().get("pool").asText());
             for (Future<Http.Response> f : reads) {
                 Http.Response r = f.get(10, TimeUnit.SECONDS);
                 assertEquals(200, r.status());
-                assertEquals("primary", r.header("X-Served-By"), "fell back after waiting");
+                assertEquals("primary", r.header(StorefrontHeaders.SERVED_BY), "fell back after waiting");
             }
             assertEquals(1, metric(http, "storefront_pool_exhausted_total{pool=\"reader\"}"));
         } finally {
@@ -136,8 +136,8 @@ class PoolExhaustionTest {
             fixture.replica().execute("SELECT pg_reload_conf()");
         }
         fixture.cluster.awaitCaughtUp(fixture.replica(), Duration.ofSeconds(20));
-        Http.Response after = http.get("/users/71", "X-Consistency-Token",
-                http.put("/users/71", "{\"name\": \"Seventy-one again\"}").header("X-Consistency-Token"));
+        Http.Response after = http.get("/users/71", StorefrontHeaders.CONSISTENCY_TOKEN,
+                http.put("/users/71", "{\"name\": \"Seventy-one again\"}").header(StorefrontHeaders.CONSISTENCY_TOKEN));
         assertEquals(200, after.status(), "recovered");
     }
 

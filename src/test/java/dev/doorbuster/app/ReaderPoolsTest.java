@@ -60,8 +60,8 @@ class ReaderPoolsTest {
         for (int i = 1; i <= 200; i++) {
             Http.Response r = http.get("/products/" + (1 + i % 50));
             assertEquals(200, r.status(), r.body());
-            assertEquals("replica", r.header("X-Served-By"), "the role, as with one reader");
-            String pool = r.header("X-Served-By-Pool");
+            assertEquals("replica", r.header(StorefrontHeaders.SERVED_BY), "the role, as with one reader");
+            String pool = r.header(StorefrontHeaders.SERVED_BY_POOL);
             byPool.merge(pool, 1, Integer::sum);
             switches += previous != null && !previous.equals(pool) ? 1 : 0;
             previous = pool;
@@ -78,8 +78,8 @@ class ReaderPoolsTest {
 
         Http.Response written = http.put("/users/70", "{\"name\": \"Seventy v2\"}");
         assertEquals(200, written.status(), written.body());
-        assertEquals("primary", written.header("X-Served-By"));
-        assertEquals("writer", written.header("X-Served-By-Pool"));
+        assertEquals("primary", written.header(StorefrontHeaders.SERVED_BY));
+        assertEquals("writer", written.header(StorefrontHeaders.SERVED_BY_POOL));
 
         String m = http.get("/metrics").body();
         for (String pool : new String[] {"writer", "reader-1", "reader-2"}) {
@@ -112,9 +112,9 @@ class ReaderPoolsTest {
         for (int i = 1; i <= 40; i++) {
             Http.Response written = http.put("/users/71", "{\"name\": \"Seventy-one v" + i + "\"}");
             assertEquals(200, written.status(), written.body());
-            Http.Response read = http.get("/users/71", "X-Consistency-Token", written.header("X-Consistency-Token"));
+            Http.Response read = http.get("/users/71", StorefrontHeaders.CONSISTENCY_TOKEN, written.header(StorefrontHeaders.CONSISTENCY_TOKEN));
             assertEquals(written.json().get("version").asInt(), read.json().get("version").asInt(), "never a miss");
-            byPool.merge(read.header("X-Served-By-Pool"), 1, Integer::sum);
+            byPool.merge(read.header(StorefrontHeaders.SERVED_BY_POOL), 1, Integer::sum);
         }
         assertTrue(byPool.getOrDefault("reader-1", 0) >= 5 && byPool.getOrDefault("reader-2", 0) >= 5,
                 "token reads wait on whichever reader pool was picked: " + byPool);
@@ -124,16 +124,16 @@ class ReaderPoolsTest {
         Http shopper = new Http(sticky.url());
         byPool.clear();
         for (int i = 1; i <= 40; i++) {
-            Http.Response read = shopper.get("/products/" + i, "X-Client-Id", "never-wrote");
-            assertEquals("replica", read.header("X-Served-By"));
-            byPool.merge(read.header("X-Served-By-Pool"), 1, Integer::sum);
+            Http.Response read = shopper.get("/products/" + i, StorefrontHeaders.CLIENT_ID, "never-wrote");
+            assertEquals("replica", read.header(StorefrontHeaders.SERVED_BY));
+            byPool.merge(read.header(StorefrontHeaders.SERVED_BY_POOL), 1, Integer::sum);
         }
         assertTrue(byPool.getOrDefault("reader-1", 0) >= 5 && byPool.getOrDefault("reader-2", 0) >= 5,
                 "sticky's replica branch: " + byPool);
-        shopper.put("/users/72", "{\"name\": \"Seventy-two v2\"}", "X-Client-Id", "wrote");
-        Http.Response pinned = shopper.get("/users/72", "X-Client-Id", "wrote");
-        assertEquals("primary", pinned.header("X-Served-By"));
-        assertEquals("writer", pinned.header("X-Served-By-Pool"));
+        shopper.put("/users/72", "{\"name\": \"Seventy-two v2\"}", StorefrontHeaders.CLIENT_ID, "wrote");
+        Http.Response pinned = shopper.get("/users/72", StorefrontHeaders.CLIENT_ID, "wrote");
+        assertEquals("primary", pinned.header(StorefrontHeaders.SERVED_BY));
+        assertEquals("writer", pinned.header(StorefrontHeaders.SERVED_BY_POOL));
         sticky.close();
     }
 
@@ -167,7 +167,7 @@ class ReaderPoolsTest {
                     assertEquals("reader-2", r.json().get("pool").asText(), "the actual pool");
                 } else {
                     assertEquals(200, r.status(), r.body());
-                    assertEquals("reader-1", r.header("X-Served-By-Pool"));
+                    assertEquals("reader-1", r.header(StorefrontHeaders.SERVED_BY_POOL));
                 }
             }
             assertTrue(failed > 0 && failed < 20, "only reads that picked reader-2 fail: " + failed + " of 20");

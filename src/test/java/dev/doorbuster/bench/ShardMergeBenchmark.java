@@ -17,6 +17,7 @@ import dev.doorbuster.verdict.ConsistencyLog;
 import dev.doorbuster.verdict.History;
 import dev.doorbuster.verdict.LatencyRecorder;
 import dev.doorbuster.verdict.Observation;
+import dev.doorbuster.verdict.Recording;
 import dev.doorbuster.verdict.ShardData;
 import dev.doorbuster.verdict.WriteLedger;
 import org.HdrHistogram.EncodableHistogram;
@@ -134,7 +135,7 @@ class ShardMergeBenchmark {
         long total = 0;
         try {
             for (Path dir : dirs) {
-                InputStream in = Files.newInputStream(dir.resolve("latency.hlog"));
+                InputStream in = Files.newInputStream(dir.resolve(Recording.LATENCY));
                 open.add(in);
                 Cursor c = new Cursor(new HistogramLogReader(in), new Histogram[1]);
                 if (c.advance()) {

@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 
 import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.topology.docker.DockerTestSupport;
+import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -82,7 +83,7 @@ class DockerControlsIT {
                 .findFirst().orElseThrow(() -> new AssertionError(tail(run)));
         assertTrue(rto.actual() > 0 && rto.actual() < 15_000, rto.line());
         assertTrue(run.verdict().writes().acknowledged() > 50, "writes were audited on the containers");
-        assertTrue(Files.exists(reportFile(reports, "chaos.html")));
+        assertTrue(Files.exists(reportFile(reports, ChaosReport.FILE)));
         assertTrue(Files.exists(workDirOf(run).resolve("postgres-pg1.log")), "the containers' logs are kept");
         assertTrue(Files.exists(workDirOf(run).resolve("proxy.log")));
     }

@@ -17,7 +17,10 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.doorbuster.process.ProcessRegistry;
+import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.Recording;
+import dev.doorbuster.verdict.RequestLog;
 import dev.doorbuster.verdict.ShardReport;
 import dev.doorbuster.verdict.WriteLedger;
 import org.junit.jupiter.api.AfterEach;
@@ -100,8 +103,8 @@ class ShardedRunIT {
         List<Long> latencies = new ArrayList<>();
         for (int i = 0; i < shards; i++) {
             Path own = shared.resolve("shard-" + i);
-            long counted = countsCsvTotal(own.resolve("counts.csv"));
-            List<Long> raw = requestLatencies(own.resolve("requests.csv"));
+            long counted = countsCsvTotal(own.resolve(Recording.COUNTS));
+            List<Long> raw = requestLatencies(own.resolve(RequestLog.FILE));
             assertEquals(counted, raw.size(), "shard " + i + ": every counted request is in its raw log");
             assertTrue(counted > 50, "shard " + i + " made requests: " + counted);
             sum += counted;
@@ -164,7 +167,7 @@ class ShardedRunIT {
         CheckResult lostCheck = run.check("lost acknowledged writes").orElseThrow();
         assertFalse(lostCheck.pass(), lostCheck.line());
         assertTrue(Files.isRegularFile(shared.resolve(ShardDirectory.FINISHED)), "the run directory is marked finished");
-        String html = Files.readString(ControlRuns.reportFile(coordinatorReports, "chaos.html"));
+        String html = Files.readString(ControlRuns.reportFile(coordinatorReports, ChaosReport.FILE));
         assertTrue(html.contains("Injector shards") && html.contains(shards + " of " + shards + " shards delivered"),
                 "the report says what the shards delivered");
         assertTrue(run.output().contains(shards + " of " + shards + " injector shards merged"), "and so does the console");

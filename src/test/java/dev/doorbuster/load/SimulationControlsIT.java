@@ -18,9 +18,11 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.doorbuster.verdict.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.Guarantee;
 import dev.doorbuster.verdict.Inventory;
+import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.SessionReport;
 import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.WriteLedger;
@@ -282,10 +284,10 @@ class SimulationControlsIT {
             assertTrue(run.check(g.check()).isPresent(), g.check() + " is judged");
         }
         assertTrue(run.verdict().requests() > 100, "load was applied: " + run.verdict().requests());
-        assertTrue(Files.exists(reportFile(run, "chaos.html")));
-        assertTrue(Files.exists(reportFile(run, "junit.xml")));
-        assertTrue(Files.exists(reportFile(run, "index.html")), "Gatling's report is next to ours");
-        assertTrue(Files.exists(reports.resolve("index.html")), "the run history is updated");
+        assertTrue(Files.exists(reportFile(run, ChaosReport.FILE)));
+        assertTrue(Files.exists(reportFile(run, Verdict.JUNIT_FILE)));
+        assertTrue(Files.exists(reportFile(run, ChaosReport.GATLING_PAGE)), "Gatling's report is next to ours");
+        assertTrue(Files.exists(reports.resolve(RunHistory.PAGE)), "the run history is updated");
     }
 
     /** A baseline whose P99 was 1 ms: any real run is far above it, so a 20% budget must fail the build. */
@@ -304,9 +306,9 @@ class SimulationControlsIT {
         CheckResult regression = run.check("p99 vs baseline").orElseThrow(() -> new AssertionError(tail(run)));
         assertFalse(regression.pass(), regression.line());
         assertTrue(regression.actual() > 20, regression.line());
-        assertTrue(Files.readString(reports.resolve("index.html")).contains("class=\"worse\""),
+        assertTrue(Files.readString(reports.resolve(RunHistory.PAGE)).contains("class=\"worse\""),
                 "the history shows the delta");
-        assertTrue(Files.readString(reportFile(run, "chaos.html")).contains("Against the baseline <a href=\"../"
+        assertTrue(Files.readString(reportFile(run, ChaosReport.FILE)).contains("Against the baseline <a href=\"../"
                 + baseline.getFileName()), "the run's own report compares it with the baseline on its first screen");
 
         ForkedGatling.Result unknown = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of(
@@ -392,9 +394,9 @@ class SimulationControlsIT {
                 tail(run));
         assertTrue(run.verdict().durationSeconds() < 40, "ended well before its planned 60 s: "
                 + run.verdict().durationSeconds());
-        String html = Files.readString(reportFile(run, "chaos.html"));
+        String html = Files.readString(reportFile(run, ChaosReport.FILE));
         assertTrue(html.contains("Incomplete run: aborted at second " + second), "chaos.html says so");
-        assertTrue(Files.exists(reportFile(run, "junit.xml")));
+        assertTrue(Files.exists(reportFile(run, Verdict.JUNIT_FILE)));
         // The strip shows exactly the failing seconds verdict.json lists.
         dev.doorbuster.verdict.SecondCompliance.Window errors = run.verdict().windows().stream()
                 .filter(w -> w.measure().equals(dev.doorbuster.verdict.SecondCompliance.ERROR_RATE)).findFirst()
@@ -422,7 +424,7 @@ class SimulationControlsIT {
         assertFalse(aborted.pass());
         assertTrue(aborted.actual() >= 10 && aborted.actual() < 30, aborted.line());
         assertTrue(run.verdict().requests() > 50, "what was recorded is judged: " + run.verdict().requests());
-        assertTrue(Files.readString(reportFile(run, "chaos.html")).contains("Incomplete run: interrupted"));
+        assertTrue(Files.readString(reportFile(run, ChaosReport.FILE)).contains("Incomplete run: interrupted"));
     }
 
     /**
@@ -430,7 +432,7 @@ class SimulationControlsIT {
      * has, and its strips mark failing the seconds the verdict lists (read from the page's data).
      */
     private void assertReportMatchesTheVerdict(ForkedGatling.Result run) throws IOException {
-        String html = Files.readString(reportFile(run, "chaos.html"));
+        String html = Files.readString(reportFile(run, ChaosReport.FILE));
         for (String section : List.of("<h2>Checks</h2>", "<h2>Seconds within budget</h2>", "<h2>Latency",
                 "<h2>Throughput</h2>", "<h2>Consistency", "<h3>Writes, looked up", "<h3>Stock</h3>", "<h2>Connection pools</h2>",
                 "<h2>Replication lag</h2>", "<h2>Database</h2>", "<h2>Fault timeline</h2>")) {

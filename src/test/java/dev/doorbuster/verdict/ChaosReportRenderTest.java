@@ -37,7 +37,7 @@ class ChaosReportRenderTest {
     @Test
     void everySectionIsThereAndFaultWindowsSitAtTheirSeconds() throws Exception {
         Path run = writeRun();
-        String html = Files.readString(run.resolve("chaos.html"));
+        String html = Files.readString(run.resolve(ChaosReport.FILE));
         for (String section : List.of("<h2>Checks</h2>", "<h2>Latency (all requests, per second)</h2>", "<h2>Throughput</h2>",
                 "<h2>Consistency: session guarantees and lost writes (per second)</h2>", "First stale reads (witnesses)",
                 "Stale reads explained by lost writes", "<h3>Writes, looked up by their client-chosen identity",
@@ -66,7 +66,7 @@ class ChaosReportRenderTest {
                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--user-data-dir=" + profile, "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
                 "--enable-logging=stderr", "--v=0", "--window-size=1100,3000", "--virtual-time-budget=3000",
-                "--screenshot=" + screenshot, run.resolve("chaos.html").toUri().toString());
+                "--screenshot=" + screenshot, run.resolve(ChaosReport.FILE).toUri().toString());
         Path log = Files.createTempFile("chromium", ".log");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
@@ -84,7 +84,7 @@ class ChaosReportRenderTest {
         // window's seconds on the chart's x scale.
         List<String> dump = new ArrayList<>(command.subList(0, command.size() - 2));
         dump.add("--dump-dom");
-        dump.add(run.resolve("chaos.html").toUri().toString());
+        dump.add(run.resolve(ChaosReport.FILE).toUri().toString());
         Process d = new ProcessBuilder(dump).redirectErrorStream(false).redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
         String dom = new String(d.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -167,7 +167,7 @@ class ChaosReportRenderTest {
                 List.of(CheckResult.atMost("lost acknowledged writes", 0, 1, "writes", "order 1 of 20")), 900, 4, audit,
                 sessions, stock, timeline.events()).withWindows(List.of(new SecondCompliance.Window(
                         "p99 ≤ 1000 ms in ≥ 95% of seconds", SecondCompliance.P99, 1000, 95, 30, List.of(21))));
-        ChaosReport.write(run.resolve("chaos.html"), v, r, probes, List.of(new Phase("peak", 0, 30)), timeline);
+        ChaosReport.write(run.resolve(ChaosReport.FILE), v, r, probes, List.of(new Phase("peak", 0, 30)), timeline);
         return run;
     }
 

@@ -64,8 +64,8 @@ class RecordingTest {
         assertEquals(2, problems.size(), problems.toString());
         assertTrue(problems.get(0).startsWith(Recording.LATENCY + ": corrupt after "), problems.toString());
         assertEquals(Recording.PROBES + ": missing", problems.get(1));
-        String html = Files.readString(run.resolve("chaos.html"));
-        assertTrue(html.contains("probes.json: missing") && html.contains("PASSED") && html.contains("slow database")
+        String html = Files.readString(run.resolve(ChaosReport.FILE));
+        assertTrue(html.contains(Recording.PROBES + ": missing") && html.contains("PASSED") && html.contains("slow database")
                 && html.contains("class=\"chart\" data-chart="), "named, and the rest rendered");
 
         StringWriter out = new StringWriter();
@@ -73,12 +73,12 @@ class RecordingTest {
         int code = Doorbuster.run(new PrintWriter(out, true), new PrintWriter(err, true), "report", "--reports",
                 dir.toString(), run.toString());
         assertEquals(0, code, err.toString());
-        assertTrue(out.toString().contains("probes.json: missing"), out.toString());
-        assertTrue(Files.readString(dir.resolve("index.html")).contains("BlackFridaySimulation"), "the history too");
+        assertTrue(out.toString().contains(Recording.PROBES + ": missing"), out.toString());
+        assertTrue(Files.readString(dir.resolve(RunHistory.PAGE)).contains("BlackFridaySimulation"), "the history too");
 
         Files.writeString(run.resolve(Verdict.JSON_FILE), "{\"simulation\": ");
         assertTrue(ChaosReport.rebuild(run).get(0).startsWith(Verdict.JSON_FILE + ": corrupt"));
-        assertTrue(Files.readString(run.resolve("chaos.html")).contains("whether this run passed is unknown"));
+        assertTrue(Files.readString(run.resolve(ChaosReport.FILE)).contains("whether this run passed is unknown"));
     }
 
     @Test

@@ -38,8 +38,8 @@ class RunHistoryTest {
                 "newest first");
         assertEquals(60, runs.get(0).headline().peakRate(), "the busiest second, from counts.csv");
 
-        String html = Files.readString(reports.resolve("index.html"));
-        assertEquals(3, count(html, "/chaos.html\">"), "three rows");
+        String html = Files.readString(reports.resolve(RunHistory.PAGE));
+        assertEquals(3, count(html, "/" + ChaosReport.FILE + "\">"), "three rows");
         for (String svg : html.split("<svg").length > 1 ? List.of(html.split("<svg")).subList(1, html.split("<svg").length)
                 : List.<String>of()) {
             assertEquals(3, count(svg.substring(0, svg.indexOf("</svg>")), "<circle"), "three points per trend");
@@ -50,11 +50,11 @@ class RunHistoryTest {
 
         Path third = reports.resolve("blackfridaysimulation-20261201030000000");
         ChaosReport.rebuild(third);
-        String page = Files.readString(third.resolve("chaos.html"));
-        assertTrue(page.contains("Against the baseline <a href=\"../blackfridaysimulation-20261201010000000/chaos.html\">")
+        String page = Files.readString(third.resolve(ChaosReport.FILE));
+        assertTrue(page.contains("Against the baseline <a href=\"../blackfridaysimulation-20261201010000000/" + ChaosReport.FILE + "\">")
                 && page.contains("p99 100 ms <span class=\"better\">(-50%)</span>"), "the first screen compares");
         ChaosReport.rebuild(first);
-        assertTrue(Files.readString(first.resolve("chaos.html")).contains("This run is the baseline of"));
+        assertTrue(Files.readString(first.resolve(ChaosReport.FILE)).contains("This run is the baseline of"));
     }
 
     @Test

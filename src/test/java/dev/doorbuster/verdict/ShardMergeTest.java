@@ -131,9 +131,9 @@ class ShardMergeTest {
         Files.write(corrupt, lines);
         Files.delete(dirs.get(2).resolve(Recording.LATENCY));
         ShardData.MergedLatency merged = ShardData.mergeLatency(dirs, 0);
-        assertTrue(merged.problems().stream().anyMatch(p -> p.startsWith("shard-1/latency.hlog: interval 10")
+        assertTrue(merged.problems().stream().anyMatch(p -> p.startsWith("shard-1/" + Recording.LATENCY + ": interval 10")
                 && p.contains("corrupt")), merged.problems().toString());
-        assertTrue(merged.problems().stream().anyMatch(p -> p.equals("shard-2/latency.hlog: missing")),
+        assertTrue(merged.problems().stream().anyMatch(p -> p.equals("shard-2/" + Recording.LATENCY + ": missing")),
                 merged.problems().toString());
         // shard 0 whole, shard 1's nine good intervals
         assertEquals(19, merged.recorder().histogram(null, 0, 10).getTotalCount());

@@ -13,13 +13,14 @@ import java.util.Map;
 import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.SloBudget;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The verdict's own logic, on recorded data: parsing, windows, checks, files. */
 class VerdictLogicTest {
-    private static final Environment.Slo SLO = new Environment.Slo(100, Map.of("checkout", 300), 500, 2.0, 0, 0, 0,
-            0, 15_000, 0, 0, 1.5, 2.0, new Environment.Regression(null, null, null), 1000, 5.0, 95.0, 50.0, 15);
+    private static final Environment.Slo SLO = Environment.Slo.defaults().with(SloBudget.P99_MS, 100)
+            .with(SloBudget.P99_MS_PER_REQUEST, Map.of("checkout", 300)).with(SloBudget.P99_MS_DURING_FAULTS, 500);
 
     @TempDir
     Path dir;
@@ -158,11 +159,11 @@ class VerdictLogicTest {
         assertTrue(xml.contains("tests=\"2\"") && xml.contains("failures=\"1\"") && xml.contains("&lt;missed&gt;"), xml);
         LatencyRecorder r = new LatencyRecorder(0);
         r.record("browse", 0, 1000, true);
-        ChaosReport.write(dir.resolve("run").resolve("chaos.html"), v, r, List.of(sample(0, 0)), List.of(), timeline);
-        String html = Files.readString(dir.resolve("run").resolve("chaos.html"));
+        ChaosReport.write(dir.resolve("run").resolve(ChaosReport.FILE), v, r, List.of(sample(0, 0)), List.of(), timeline);
+        String html = Files.readString(dir.resolve("run").resolve(ChaosReport.FILE));
         assertTrue(html.contains("FAILED") && html.contains("slow &lt;database&gt;") && html.contains("class=\"chart\" data-chart="), html);
         ChaosReport.writeHistory(dir);
-        assertTrue(Files.readString(dir.resolve("index.html")).contains("TestSimulation"));
+        assertTrue(Files.readString(dir.resolve(RunHistory.PAGE)).contains("TestSimulation"));
     }
 
     /**
@@ -185,9 +186,8 @@ class VerdictLogicTest {
     }
 
     private static Environment.Slo windowed(double compliancePercent) {
-        return new Environment.Slo(100, Map.of(), 500, 2.0, 0, 0, 0, 0, 15_000, 0, 0, 1.5, 2.0,
-                new Environment.Regression(null, null, null), 1000, 5.0,
-                compliancePercent, 50.0, 15);
+        return Environment.Slo.defaults().with(SloBudget.P99_MS, 100).with(SloBudget.P99_MS_DURING_FAULTS, 500)
+                .with(SloBudget.WINDOW_COMPLIANCE_PERCENT, compliancePercent);
     }
 
     private static List<CheckResult> judge(LatencyRecorder r, Environment.Slo slo) {
@@ -240,8 +240,8 @@ class VerdictLogicTest {
         assertEquals(windows, back.windows());
         assertTrue(back.summary().contains("INCOMPLETE: aborted at second 24"), back.summary());
 
-        ChaosReport.write(run.resolve("chaos.html"), back, r, List.of(), List.of(), new FaultTimeline(System.nanoTime()));
-        String html = Files.readString(run.resolve("chaos.html"));
+        ChaosReport.write(run.resolve(ChaosReport.FILE), back, r, List.of(), List.of(), new FaultTimeline(System.nanoTime()));
+        String html = Files.readString(run.resolve(ChaosReport.FILE));
         assertTrue(html.contains("Incomplete run: aborted at second 24"), "the reason is on the page");
         for (SecondCompliance.Window w : back.windows()) {
             Map<Integer, String> states = strip(html, w.check());

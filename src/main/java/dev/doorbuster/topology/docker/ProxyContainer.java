@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import com.github.dockerjava.api.DockerClient;
+import dev.doorbuster.proxy.ToxiproxyServer;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.TopologyException;
 import eu.rekawek.toxiproxy.Proxy;
@@ -25,7 +26,6 @@ final class ProxyContainer {
     static final String ALIAS = "toxiproxy";
     private static final int FIRST_PORT = 8666;
     private static final int LAST_PORT = 8697;
-    private static final String PROXY_MAIN = "dev.doorbuster.cli.Doorbuster";
 
     private final ToxiproxyContainer container;
     private final ToxiproxyClient client;
@@ -44,8 +44,9 @@ final class ProxyContainer {
         ToxiproxyContainer proxy = new ToxiproxyContainer(DockerImageName.parse(image)
                 .asCompatibleSubstituteFor("shopify/toxiproxy"));
         if (settings.doorbusterProxy()) {
-            proxy.withCommand("java", "-XX:+UseSerialGC", "-Xmx256m", "-cp", RuntimeImage.CLASSPATH, PROXY_MAIN,
-                    "proxy", "-host", "0.0.0.0", "-port", "8474");
+            // The proxy's own entry point: topology may name proxy's classes, never the command line's (cli).
+            proxy.withCommand("java", "-XX:+UseSerialGC", "-Xmx256m", "-cp", RuntimeImage.CLASSPATH,
+                    ToxiproxyServer.class.getName(), "-host", "0.0.0.0", "-port", "8474");
         }
         proxy.withNetwork(network)
                 .withNetworkAliases(ALIAS)
