@@ -250,7 +250,7 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ) // an RTO of ~1 s against 15 s
     void failoverWithRemoteApplyLosesNoAcknowledgedWriteAndRecoversWithinBudget() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("FailoverSimulation", reports, home, Map.of(
                 "postgres.synchronousCommit", "remote_apply"));
@@ -267,7 +267,7 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
+    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE) // every P99 budget must hold
     void aRunWithoutFaultsPasses() throws Exception {
         // One unit per deal: the first checkout of a deal for one unit sells it out, one for two units is
         // answered out_of_stock; either way the deal runs short, and running short must not fail the run.
