@@ -44,14 +44,19 @@ public final class RunHistory {
     public record Headline(double p99Ms, double errorRatePercent, double rtoMs, Map<String, Long> staleReads,
                            double lostWrites, double peakRate, long requests) {
         public static Headline of(Verdict v, double peakRate) {
+            return of(v.checks(), v.sessions(), v.writes(), v.requests(), peakRate);
+        }
+
+        /** The headline of a run's checks and accounting, before they are a {@link Verdict} (its regression checks). */
+        public static Headline of(List<CheckResult> checks, SessionReport sessions, WriteLedger.Audit writes,
+                                  long requests, double peakRate) {
             Map<String, Long> stale = new LinkedHashMap<>();
-            if (v.sessions() != null) {
-                v.sessions().guarantees().forEach(g -> stale.put(g.check(), g.violations()));
+            if (sessions != null) {
+                sessions.guarantees().forEach(g -> stale.put(g.check(), g.violations()));
             }
-            return new Headline(actual(v, "p99"), actual(v, "error rate"), v.checks().stream()
+            return new Headline(actual(checks, "p99"), actual(checks, "error rate"), checks.stream()
                     .filter(c -> c.name().startsWith("failover RTO")).mapToDouble(CheckResult::actual).max().orElse(Double.NaN),
-                    stale, v.writes() == null || v.writes().isEmpty() ? Double.NaN : v.writes().lost(), peakRate,
-                    v.requests());
+                    stale, writes == null || writes.isEmpty() ? Double.NaN : writes.lost(), peakRate, requests);
         }
 
         /** Violations of every session guarantee (NaN when the run checked none). */
@@ -59,8 +64,8 @@ public final class RunHistory {
             return staleReads.isEmpty() ? Double.NaN : staleReads.values().stream().mapToLong(Long::longValue).sum();
         }
 
-        private static double actual(Verdict v, String check) {
-            return v.checks().stream().filter(c -> c.name().equals(check)).mapToDouble(CheckResult::actual).findFirst()
+        private static double actual(List<CheckResult> checks, String check) {
+            return checks.stream().filter(c -> c.name().equals(check)).mapToDouble(CheckResult::actual).findFirst()
                     .orElse(Double.NaN);
         }
     }

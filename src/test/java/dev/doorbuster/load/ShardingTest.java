@@ -154,7 +154,7 @@ class ShardingTest {
         }
         Sharding shard = new Sharding(Sharding.Role.INJECTOR, 1, 3, dir, Duration.ofSeconds(1), Duration.ofSeconds(1));
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> Run.checkReachable(URI.create("http://127.0.0.1:" + closedPort + "/"), shard));
+                () -> InjectorRole.checkReachable(URI.create("http://127.0.0.1:" + closedPort + "/"), shard));
         assertTrue(e.getMessage().startsWith("injector shard 1 of 3 cannot reach the application the coordinator "
                 + "announced (http://127.0.0.1:" + closedPort + "/)") && e.getMessage().contains("external environment"),
                 e.getMessage());
