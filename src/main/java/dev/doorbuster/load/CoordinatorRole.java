@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 import dev.doorbuster.topology.Topology;
-import dev.doorbuster.verdict.ShardData;
-import dev.doorbuster.verdict.ShardReport;
+import dev.doorbuster.verdict.shard.ShardData;
+import dev.doorbuster.verdict.shard.ShardReport;
 import dev.doorbuster.verdict.Verdict;
 import org.HdrHistogram.Histogram;
 import org.slf4j.Logger;

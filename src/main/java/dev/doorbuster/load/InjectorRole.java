@@ -14,9 +14,9 @@ import java.util.concurrent.TimeUnit;
 
 import dev.doorbuster.topology.Topology;
 import dev.doorbuster.verdict.CheckResult;
-import dev.doorbuster.verdict.LatencyRecorder;
-import dev.doorbuster.verdict.ShardData;
-import dev.doorbuster.verdict.ShardReport;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.shard.ShardData;
+import dev.doorbuster.verdict.shard.ShardReport;
 
 /**
  * One injector shard of a scaled-out run: no topology of its own. It joins the run its coordinator announced, brings

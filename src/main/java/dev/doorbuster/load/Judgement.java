@@ -6,15 +6,15 @@ import java.util.Optional;
 import java.util.OptionalInt;
 
 import dev.doorbuster.verdict.CheckResult;
-import dev.doorbuster.verdict.DatabaseReport;
-import dev.doorbuster.verdict.Inventory;
+import dev.doorbuster.verdict.report.DatabaseReport;
+import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.RunHistory;
-import dev.doorbuster.verdict.SessionReport;
-import dev.doorbuster.verdict.ShardReport;
+import dev.doorbuster.verdict.consistency.SessionReport;
+import dev.doorbuster.verdict.shard.ShardReport;
 import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.VerdictAssembly;
-import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.consistency.WriteLedger;
 
 /**
  * The end of a run in the process that owns the topology (solo, or a scaled-out run's coordinator once it merged

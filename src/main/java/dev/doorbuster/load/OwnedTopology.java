@@ -14,11 +14,11 @@ import dev.doorbuster.topology.ExternalTopology;
 import dev.doorbuster.topology.LocalTopology;
 import dev.doorbuster.topology.Topology;
 import dev.doorbuster.topology.docker.DockerTopology;
-import dev.doorbuster.verdict.DatabaseDiagnostics;
-import dev.doorbuster.verdict.DatabaseReport;
-import dev.doorbuster.verdict.DatabaseSnapshot;
-import dev.doorbuster.verdict.ProbeSample;
-import dev.doorbuster.verdict.Probes;
+import dev.doorbuster.verdict.probes.DatabaseDiagnostics;
+import dev.doorbuster.verdict.report.DatabaseReport;
+import dev.doorbuster.verdict.probes.DatabaseSnapshot;
+import dev.doorbuster.verdict.probes.ProbeSample;
+import dev.doorbuster.verdict.probes.Probes;
 
 /**
  * The topology of a process that owns one (a solo run, or a scaled-out run's coordinator): started (or connected to)

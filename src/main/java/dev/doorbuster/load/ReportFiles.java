@@ -15,10 +15,10 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Stream;
 
-import dev.doorbuster.verdict.ChaosReport;
+import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.Phase;
-import dev.doorbuster.verdict.ProbeSample;
-import dev.doorbuster.verdict.Recording;
+import dev.doorbuster.verdict.probes.ProbeSample;
+import dev.doorbuster.verdict.recording.Recording;
 import dev.doorbuster.verdict.Verdict;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -17,7 +17,7 @@ import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.topology.Topology;
 import dev.doorbuster.verdict.JudgingMode;
-import dev.doorbuster.verdict.LatencyRecorder;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.Verdict;
 import org.slf4j.Logger;

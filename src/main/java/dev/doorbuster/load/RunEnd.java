@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
-import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.consistency.WriteLedger;
 
 /**
  * The bounded waits of a run that ends while the JVM is going down (SIGTERM, Ctrl-C): the partial verdict and

@@ -9,9 +9,9 @@ import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.doorbuster.chaos.FaultTimeline;
-import dev.doorbuster.verdict.ConsistencyLog;
-import dev.doorbuster.verdict.LatencyRecorder;
-import dev.doorbuster.verdict.RequestLog;
+import dev.doorbuster.verdict.consistency.ConsistencyLog;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.recording.RequestLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -4,9 +4,9 @@ import java.util.HashSet;
 import java.util.Map;
 
 import dev.doorbuster.topology.Environment;
-import dev.doorbuster.verdict.ConsistencyLog;
-import dev.doorbuster.verdict.Inventory;
-import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.consistency.ConsistencyLog;
+import dev.doorbuster.verdict.consistency.Inventory;
+import dev.doorbuster.verdict.consistency.WriteLedger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -27,8 +27,8 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.doorbuster.verdict.Observation;
-import dev.doorbuster.verdict.WriteLookup;
+import dev.doorbuster.verdict.consistency.Observation;
+import dev.doorbuster.verdict.consistency.WriteLookup;
 import io.gatling.javaapi.core.ChainBuilder;
 import io.gatling.javaapi.core.Session;
 import io.gatling.javaapi.http.HttpProtocolBuilder;

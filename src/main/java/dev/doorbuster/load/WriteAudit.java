@@ -3,8 +3,8 @@ package dev.doorbuster.load;
 import java.time.Duration;
 
 import dev.doorbuster.topology.Topology;
-import dev.doorbuster.verdict.WriteLedger;
-import dev.doorbuster.verdict.WriteLookup;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.consistency.WriteLookup;
 
 /**
  * Looks every acknowledged write up by its identity on the current primary, once the faults healed. Right after

@@ -19,6 +19,11 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.verdict.consistency.Guarantee;
+import dev.doorbuster.verdict.consistency.SessionReport;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.recording.Recording;
+import dev.doorbuster.verdict.report.ChaosReport;
 
 /**
  * Every run under {@code reports/}, compared: {@code reports/index.html} lists the runs newest first with

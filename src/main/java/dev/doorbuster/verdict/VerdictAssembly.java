@@ -7,6 +7,12 @@ import java.util.stream.Collectors;
 
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.verdict.consistency.Inventory;
+import dev.doorbuster.verdict.consistency.SessionReport;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.report.DatabaseReport;
+import dev.doorbuster.verdict.shard.ShardReport;
 
 /**
  * Puts a run's verdict together from what was measured, without touching a database, a file or a clock, so every

@@ -13,12 +13,12 @@ import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
-import dev.doorbuster.verdict.ConsistencyLog;
-import dev.doorbuster.verdict.History;
-import dev.doorbuster.verdict.LatencyRecorder;
-import dev.doorbuster.verdict.Observation;
-import dev.doorbuster.verdict.ShardData;
-import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.consistency.ConsistencyLog;
+import dev.doorbuster.verdict.consistency.History;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.consistency.Observation;
+import dev.doorbuster.verdict.shard.ShardData;
+import dev.doorbuster.verdict.consistency.WriteLedger;
 import org.HdrHistogram.EncodableHistogram;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramLogReader;

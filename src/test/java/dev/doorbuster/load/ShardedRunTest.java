@@ -18,8 +18,8 @@ import java.util.Set;
 
 import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.verdict.CheckResult;
-import dev.doorbuster.verdict.ShardReport;
-import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.shard.ShardReport;
+import dev.doorbuster.verdict.consistency.WriteLedger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -120,8 +120,8 @@ class ShardingTest {
 
         zero.directory().heartbeat(0, 7);
         assertEquals(java.util.Optional.of(7), coordinator.lastHeartbeat(0));
-        zero.directory().done(new dev.doorbuster.verdict.ShardReport.Shard(0, 10, 1, 3, 2, null));
-        Map<Integer, dev.doorbuster.verdict.ShardReport.Shard> done = coordinator.awaitDone(List.of(0, 1),
+        zero.directory().done(new dev.doorbuster.verdict.shard.ShardReport.Shard(0, 10, 1, 3, 2, null));
+        Map<Integer, dev.doorbuster.verdict.shard.ShardReport.Shard> done = coordinator.awaitDone(List.of(0, 1),
                 Duration.ofMillis(500));
         assertEquals(List.of(0), List.copyOf(done.keySet()), "shard 1 never delivered");
 

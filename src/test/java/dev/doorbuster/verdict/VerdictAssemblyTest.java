@@ -18,6 +18,10 @@ import java.util.Properties;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.consistency.WriteLookup;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.shard.ShardReport;
 import org.junit.jupiter.api.Test;
 
 /**
