@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * 4 writes/s): per shard 7,200
  * seconds of per-name latency histograms and OK/KO counts, about 29,000 writes with their orders, and the
  * operation history. Timed: reading and merging all 8 shards' recordings (histograms added second by second,
- * ledgers, session counts, orders and histories absorbed), as {@code Run} does once the shards delivered.
+ * ledgers, session counts, orders and histories absorbed), as {@code CoordinatorRole} does once the shards delivered.
  * Median of 3 runs; side by side, the same k-way merge of the latency logs with HdrHistogram's own log reader (what
  * the merge did first), for the figure that made it decode intervals itself. Run: mvn -B -Pbench verify.
  */

@@ -25,8 +25,8 @@ import dev.doorbuster.verdict.shard.ShardReport;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every way a run can end, assembled into its verdict from recorded latency and the {@link Judge}'s own checks:
- * what {@code Run} used to do in six steps, now in one.
+ * Every way a run can end, assembled into its verdict from recorded latency and the {@link Judge}'s own checks,
+ * without a forked Gatling run: pass, a failed budget, the abort rule, SIGTERM, shards, a baseline, no audit.
  */
 class VerdictAssemblyTest {
     private static final int SECONDS = 20;
