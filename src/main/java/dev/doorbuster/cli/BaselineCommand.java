@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-import dev.doorbuster.verdict.ChaosReport;
+import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.Verdict;
 import picocli.CommandLine.Command;

@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
-import dev.doorbuster.verdict.ChaosReport;
-import dev.doorbuster.verdict.Recording;
+import dev.doorbuster.verdict.report.ChaosReport;
+import dev.doorbuster.verdict.recording.Recording;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.Verdict;
 import picocli.CommandLine.Command;

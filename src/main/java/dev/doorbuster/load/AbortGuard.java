@@ -1,6 +1,6 @@
 package dev.doorbuster.load;
 
-import dev.doorbuster.verdict.LatencyRecorder;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
 
 /**
  * The abort rule: the load stops once more than {@code maxErrorPercent} of the requests failed in each of

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Locale;
 
 import dev.doorbuster.chaos.FaultTimeline;
-import dev.doorbuster.verdict.LatencyRecorder;
-import dev.doorbuster.verdict.ProbeSample;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.probes.ProbeSample;
 import org.HdrHistogram.Histogram;
 
 /**

@@ -1,7 +1,6 @@
 package dev.doorbuster.load;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -10,45 +9,20 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
-import dev.doorbuster.topology.Environment;
-import dev.doorbuster.verdict.CheckResult;
-import dev.doorbuster.verdict.JudgingMode;
-import dev.doorbuster.verdict.LatencyRecorder;
-import dev.doorbuster.verdict.SecondCompliance;
-import dev.doorbuster.verdict.Verdict;
-import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.consistency.WriteLedger;
 
 /**
- * How a run's verdict ends: the windowed checks' per-second data, and for a run that stopped early (the
- * abort rule, SIGTERM, Gatling stopping before the verdict scenario) the failing {@code aborted} check and
- * {@code complete: false}, with bounded waits when the JVM is going down.
+ * The bounded waits of a run that ends while the JVM is going down (SIGTERM, Ctrl-C): the partial verdict and
+ * its write audit each get a few seconds, then the topology is stopped anyway. (What an early end does to the
+ * verdict, the failing {@code aborted} check and {@code complete: false}, is {@link dev.doorbuster.verdict.VerdictAssembly}'s.)
  */
 final class RunEnd {
-    /** Name of the check an incomplete run fails. */
-    static final String ABORTED = "aborted";
     /** How long a stopping JVM waits for the partial verdict before stopping the topology anyway. */
     static final Duration PARTIAL_VERDICT_LIMIT = Duration.ofSeconds(20);
     /** How long a stopping JVM waits for the database to answer the audit. */
     static final Duration QUICK_AUDIT_LIMIT = Duration.ofSeconds(5);
 
     private RunEnd() {
-    }
-
-    /** {@code checks} plus, when {@code reason} is set, the failing {@code aborted} check at {@code second}. */
-    static List<CheckResult> withAbortCheck(List<CheckResult> checks, String reason, int second) {
-        if (reason == null) {
-            return checks;
-        }
-        List<CheckResult> all = new ArrayList<>(checks);
-        all.add(new CheckResult(ABORTED, 0, Math.max(0, second), "s", false, reason));
-        return all;
-    }
-
-    /** The verdict with the windowed checks' per-second outcome, marked incomplete when {@code reason} is set. */
-    static Verdict finish(Verdict verdict, JudgingMode mode, Environment.Slo slo, LatencyRecorder recorder, String reason) {
-        Verdict v = mode == JudgingMode.OVERLOAD ? verdict
-                : verdict.withWindows(SecondCompliance.evaluate(recorder, slo, recorder.lastSecond() + 1));
-        return reason == null ? v : v.incomplete(reason);
     }
 
     static WriteLedger.Audit skippedAudit() {

@@ -7,8 +7,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 import dev.doorbuster.chaos.FaultTimeline;
-import dev.doorbuster.verdict.LatencyRecorder;
-import dev.doorbuster.verdict.ProbeSample;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.probes.ProbeSample;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -19,7 +19,7 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.doorbuster.verdict.ShardReport;
+import dev.doorbuster.verdict.shard.ShardReport;
 
 /**
  * How the processes of one scaled-out run meet, through files in the directory they share ({@code -Dshard.dir}:

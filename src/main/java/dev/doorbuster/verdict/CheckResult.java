@@ -33,7 +33,7 @@ public record CheckResult(String name, double budget, double actual, String unit
                 + unit + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")");
     }
 
-    static String format(double value) {
+    public static String format(double value) {
         if (Double.isNaN(value)) {
             return "n/a";
         }

@@ -7,6 +7,13 @@ import java.util.OptionalDouble;
 import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.verdict.consistency.Guarantee;
+import dev.doorbuster.verdict.consistency.Inventory;
+import dev.doorbuster.verdict.consistency.SessionReport;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.probes.ProbeSample;
+import dev.doorbuster.verdict.probes.Probes;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
 import org.HdrHistogram.Histogram;
 
 /**

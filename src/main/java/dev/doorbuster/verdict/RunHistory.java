@@ -19,6 +19,11 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.verdict.consistency.Guarantee;
+import dev.doorbuster.verdict.consistency.SessionReport;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.recording.Recording;
+import dev.doorbuster.verdict.report.ChaosReport;
 
 /**
  * Every run under {@code reports/}, compared: {@code reports/index.html} lists the runs newest first with
@@ -46,14 +51,19 @@ public final class RunHistory {
     public record Headline(double p99Ms, double errorRatePercent, double rtoMs, Map<String, Long> staleReads,
                            double lostWrites, double peakRate, long requests) {
         public static Headline of(Verdict v, double peakRate) {
+            return of(v.checks(), v.sessions(), v.writes(), v.requests(), peakRate);
+        }
+
+        /** The headline of a run's checks and accounting, before they are a {@link Verdict} (its regression checks). */
+        public static Headline of(List<CheckResult> checks, SessionReport sessions, WriteLedger.Audit writes,
+                                  long requests, double peakRate) {
             Map<String, Long> stale = new LinkedHashMap<>();
-            if (v.sessions() != null) {
-                v.sessions().guarantees().forEach(g -> stale.put(g.check(), g.violations()));
+            if (sessions != null) {
+                sessions.guarantees().forEach(g -> stale.put(g.check(), g.violations()));
             }
-            return new Headline(actual(v, "p99"), actual(v, "error rate"), v.checks().stream()
+            return new Headline(actual(checks, "p99"), actual(checks, "error rate"), checks.stream()
                     .filter(c -> c.name().startsWith("failover RTO")).mapToDouble(CheckResult::actual).max().orElse(Double.NaN),
-                    stale, v.writes() == null || v.writes().isEmpty() ? Double.NaN : v.writes().lost(), peakRate,
-                    v.requests());
+                    stale, writes == null || writes.isEmpty() ? Double.NaN : writes.lost(), peakRate, requests);
         }
 
         /** Violations of every session guarantee (NaN when the run checked none). */
@@ -61,8 +71,8 @@ public final class RunHistory {
             return staleReads.isEmpty() ? Double.NaN : staleReads.values().stream().mapToLong(Long::longValue).sum();
         }
 
-        private static double actual(Verdict v, String check) {
-            return v.checks().stream().filter(c -> c.name().equals(check)).mapToDouble(CheckResult::actual).findFirst()
+        private static double actual(List<CheckResult> checks, String check) {
+            return checks.stream().filter(c -> c.name().equals(check)).mapToDouble(CheckResult::actual).findFirst()
                     .orElse(Double.NaN);
         }
     }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
 import org.HdrHistogram.Histogram;
 
 /**

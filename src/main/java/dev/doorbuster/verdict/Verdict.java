@@ -15,6 +15,12 @@ import javax.xml.stream.XMLStreamWriter;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.verdict.consistency.Inventory;
+import dev.doorbuster.verdict.consistency.SessionReport;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.probes.DatabaseDiagnostics;
+import dev.doorbuster.verdict.report.DatabaseReport;
+import dev.doorbuster.verdict.shard.ShardReport;
 
 /**
  * The outcome of a run: every check with its budget and actual value, the write audit, the session

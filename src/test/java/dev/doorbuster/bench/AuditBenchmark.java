@@ -5,10 +5,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import dev.doorbuster.postgres.PgCluster;
-import dev.doorbuster.verdict.ConsistencyLog;
-import dev.doorbuster.verdict.Observation;
-import dev.doorbuster.verdict.WriteLedger;
-import dev.doorbuster.verdict.WriteLookup;
+import dev.doorbuster.verdict.consistency.ConsistencyLog;
+import dev.doorbuster.verdict.consistency.Observation;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.consistency.WriteLookup;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -7,7 +7,7 @@ import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.load.DoorbusterSimulation;
 import dev.doorbuster.load.LoadProfile;
 import dev.doorbuster.verdict.JudgingMode;
-import dev.doorbuster.verdict.LatencyRecorder;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
 import dev.doorbuster.verdict.Phase;
 
 /**

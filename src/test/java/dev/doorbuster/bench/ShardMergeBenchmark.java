@@ -13,13 +13,13 @@ import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
-import dev.doorbuster.verdict.ConsistencyLog;
-import dev.doorbuster.verdict.History;
-import dev.doorbuster.verdict.LatencyRecorder;
-import dev.doorbuster.verdict.Observation;
-import dev.doorbuster.verdict.Recording;
-import dev.doorbuster.verdict.ShardData;
-import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.consistency.ConsistencyLog;
+import dev.doorbuster.verdict.consistency.History;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.consistency.Observation;
+import dev.doorbuster.verdict.recording.Recording;
+import dev.doorbuster.verdict.shard.ShardData;
+import dev.doorbuster.verdict.consistency.WriteLedger;
 import org.HdrHistogram.EncodableHistogram;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramLogReader;
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * 4 writes/s): per shard 7,200
  * seconds of per-name latency histograms and OK/KO counts, about 29,000 writes with their orders, and the
  * operation history. Timed: reading and merging all 8 shards' recordings (histograms added second by second,
- * ledgers, session counts, orders and histories absorbed), as {@code Run} does once the shards delivered.
+ * ledgers, session counts, orders and histories absorbed), as {@code CoordinatorRole} does once the shards delivered.
  * Median of 3 runs; side by side, the same k-way merge of the latency logs with HdrHistogram's own log reader (what
  * the merge did first), for the figure that made it decode intervals itself. Run: mvn -B -Pbench verify.
  */

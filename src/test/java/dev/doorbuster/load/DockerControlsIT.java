@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
 
 import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.topology.docker.DockerTestSupport;
-import dev.doorbuster.verdict.ChaosReport;
+import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

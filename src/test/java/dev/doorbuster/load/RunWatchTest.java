@@ -8,8 +8,8 @@ import java.time.Duration;
 import java.util.List;
 
 import dev.doorbuster.chaos.FaultTimeline;
-import dev.doorbuster.verdict.LatencyRecorder;
-import dev.doorbuster.verdict.ProbeSample;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.probes.ProbeSample;
 import org.junit.jupiter.api.Test;
 
 /** The progress line and the abort rule, on recorded data. */

@@ -17,12 +17,12 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.doorbuster.process.ProcessRegistry;
-import dev.doorbuster.verdict.ChaosReport;
+import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
-import dev.doorbuster.verdict.Recording;
-import dev.doorbuster.verdict.RequestLog;
-import dev.doorbuster.verdict.ShardReport;
-import dev.doorbuster.verdict.WriteLedger;
+import dev.doorbuster.verdict.recording.Recording;
+import dev.doorbuster.verdict.recording.RequestLog;
+import dev.doorbuster.verdict.shard.ShardReport;
+import dev.doorbuster.verdict.consistency.WriteLedger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

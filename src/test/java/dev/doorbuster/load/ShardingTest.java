@@ -120,8 +120,8 @@ class ShardingTest {
 
         zero.directory().heartbeat(0, 7);
         assertEquals(java.util.Optional.of(7), coordinator.lastHeartbeat(0));
-        zero.directory().done(new dev.doorbuster.verdict.ShardReport.Shard(0, 10, 1, 3, 2, null));
-        Map<Integer, dev.doorbuster.verdict.ShardReport.Shard> done = coordinator.awaitDone(List.of(0, 1),
+        zero.directory().done(new dev.doorbuster.verdict.shard.ShardReport.Shard(0, 10, 1, 3, 2, null));
+        Map<Integer, dev.doorbuster.verdict.shard.ShardReport.Shard> done = coordinator.awaitDone(List.of(0, 1),
                 Duration.ofMillis(500));
         assertEquals(List.of(0), List.copyOf(done.keySet()), "shard 1 never delivered");
 
@@ -154,7 +154,7 @@ class ShardingTest {
         }
         Sharding shard = new Sharding(Sharding.Role.INJECTOR, 1, 3, dir, Duration.ofSeconds(1), Duration.ofSeconds(1));
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> Run.checkReachable(URI.create("http://127.0.0.1:" + closedPort + "/"), shard));
+                () -> InjectorRole.checkReachable(URI.create("http://127.0.0.1:" + closedPort + "/"), shard));
         assertTrue(e.getMessage().startsWith("injector shard 1 of 3 cannot reach the application the coordinator "
                 + "announced (http://127.0.0.1:" + closedPort + "/)") && e.getMessage().contains("external environment"),
                 e.getMessage());

@@ -3,7 +3,7 @@ package dev.doorbuster.load;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import dev.doorbuster.verdict.Observation;
+import dev.doorbuster.verdict.consistency.Observation;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -53,7 +53,7 @@ class CleanupTest {
         Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"),
                 "-D" + DoorbusterHome.PROPERTY + "=" + DoorbusterHome.get(),
-                // Without its watchdog (WatchdogTest, KilledRunTest): this is about the backstop.
+                // Without its watchdog (WatchdogTest, KilledRunIT): this is about the backstop.
                 "-D" + Watchdog.PROPERTY + "=false",
                 "dev.doorbuster.cli.Doorbuster", "up", "--db-only", "--replicas", "1", "--for", "120s")
                 .redirectErrorStream(true).start();

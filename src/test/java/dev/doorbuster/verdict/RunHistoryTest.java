@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
 
 import dev.doorbuster.cli.Doorbuster;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.verdict.recording.Recording;
+import dev.doorbuster.verdict.report.ChaosReport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -14,6 +14,13 @@ import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.SloBudget;
+import dev.doorbuster.verdict.consistency.Guarantee;
+import dev.doorbuster.verdict.consistency.SessionReport;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.probes.ProbeSample;
+import dev.doorbuster.verdict.probes.PrometheusText;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import dev.doorbuster.verdict.report.ChaosReport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

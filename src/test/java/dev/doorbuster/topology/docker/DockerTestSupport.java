@@ -1,12 +1,14 @@
 package dev.doorbuster.topology.docker;
 
-
-import dev.doorbuster.tools.Required;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import com.github.dockerjava.api.DockerClient;
+import dev.doorbuster.tools.Required;
 import dev.doorbuster.topology.TopologyException;
 
 /**
@@ -29,6 +31,7 @@ public final class DockerTestSupport {
     public static synchronized void assumeDocker() {
         if (!checked) {
             checked = true;
+            awaitImageBuild();
             try {
                 DockerClient docker = DockerEngine.connect();
                 for (String image : List.of(POSTGRES_IMAGE, JAVA_IMAGE)) {
@@ -42,6 +45,27 @@ public final class DockerTestSupport {
             }
         }
         Required.assume(unavailable == null, "Docker-environment test skipped: " + unavailable);
+    }
+
+    /**
+     * An image build in progress ({@code .ci/run} starts {@code docker/images/build} beside the fast tier) holds the
+     * build's lock ({@code flock}, as the script takes it): wait, bounded, until it is done, so the images it makes
+     * are judged present or missing only once it has finished.
+     */
+    private static void awaitImageBuild() {
+        String tmp = System.getenv().getOrDefault("TMPDIR", "/tmp");
+        Path lock = Path.of(tmp.isEmpty() ? "/tmp" : tmp, "doorbuster-images.lock");
+        try {
+            Process wait = new ProcessBuilder("flock", "-w", "900", lock.toString(), "true")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!wait.waitFor(910, TimeUnit.SECONDS)) {
+                wait.destroyForcibly();
+            }
+        } catch (IOException e) {
+            // No flock on this machine: nothing can hold the lock either.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** {@code -D} overrides that point the docker environment at the images built here. */

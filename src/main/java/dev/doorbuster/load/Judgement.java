@@ -1,0 +1,78 @@
+package dev.doorbuster.load;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.report.ChaosReport;
+import dev.doorbuster.verdict.report.DatabaseReport;
+import dev.doorbuster.verdict.consistency.Inventory;
+import dev.doorbuster.verdict.Judge;
+import dev.doorbuster.verdict.RunHistory;
+import dev.doorbuster.verdict.consistency.SessionReport;
+import dev.doorbuster.verdict.shard.ShardReport;
+import dev.doorbuster.verdict.Verdict;
+import dev.doorbuster.verdict.VerdictAssembly;
+import dev.doorbuster.verdict.consistency.WriteLedger;
+
+/**
+ * The end of a run in the process that owns the topology (solo, or a scaled-out run's coordinator once it merged
+ * the shards' recordings): heals every fault, audits every write by its identity, classifies the session checks'
+ * violations, evaluates the stock invariant and the checks, assembles the verdict ({@link VerdictAssembly}), writes
+ * its files and prints it.
+ */
+final class Judgement {
+    private final RunPlan plan;
+    private final RunRecording recording;
+    private final OwnedTopology topology;
+    private final StockInvariant stock;
+    private final WriteAudit audit;
+    private final ReportFiles reports;
+
+    Judgement(RunPlan plan, RunRecording recording, OwnedTopology topology, StockInvariant stock, ReportFiles reports) {
+        this.plan = plan;
+        this.recording = recording;
+        this.topology = topology;
+        this.stock = stock;
+        this.audit = new WriteAudit(recording, topology.topology());
+        this.reports = reports;
+    }
+
+    /**
+     * @param seconds    the load's length (measured before a coordinator waits for its shards)
+     * @param endedEarly why the load stopped early, or null
+     * @param abortedAt  the abort rule's second when it stopped the load (else the load's end is taken now)
+     * @param shards     what the injector shards delivered (null when solo)
+     * @param quick      the JVM is stopping: no retried audit, no stock reading, no last probe sample
+     */
+    Verdict judge(double seconds, String endedEarly, OptionalInt abortedAt, ShardReport shards, boolean quick) {
+        int stoppedAt = abortedAt.orElse(recording.second());
+        DatabaseReport database = topology.heal(quick);
+        WriteLedger.Audit writes = audit.audit(quick);
+        SessionReport sessions = recording.consistencyLog().report(writes, recording.timeline());
+        Inventory.StockAudit stockAudit = quick ? null : stock.audit(writes);
+        long violatingReads = sessions.guarantees().stream()
+                .mapToLong(r -> r.violations() + r.explainedByLostWrites()).sum();
+        List<CheckResult> checks = Judge.evaluate(new Judge.Facts(plan.mode(), plan.environment().slo(),
+                plan.environment().app().requestTimeoutMs(), recording.recorder(), plan.profile().phases(),
+                recording.timeline(), topology.samples(), sessions, violatingReads, recording.client503s(), writes,
+                stockAudit));
+        Optional<RunHistory.Entry> baseline = RunHistory.baseline(plan.reportsDir(), plan.simulation(),
+                System.getProperty(Run.BASELINE));
+        Verdict verdict = VerdictAssembly.assemble(new VerdictAssembly.Facts(
+                new VerdictAssembly.Identity(plan.simulation(), plan.environment().name(),
+                        recording.loadStarted().toString(), seconds),
+                plan.mode(), plan.environment().slo(), recording.recorder(), checks,
+                new VerdictAssembly.Ending(endedEarly, stoppedAt), shards, baseline, writes, sessions, stockAudit,
+                recording.timeline().events(), database));
+        Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
+        System.out.println();
+        System.out.print(verdict.summary());
+        System.out.println("Reports: " + dir.resolve(ChaosReport.FILE) + " (faults) and " + dir.resolve(ChaosReport.GATLING_PAGE)
+                + " (Gatling)");
+        System.out.println();
+        return verdict;
+    }
+}

@@ -1,0 +1,155 @@
+package dev.doorbuster.load;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import dev.doorbuster.chaos.ChaosContext;
+import dev.doorbuster.chaos.ChaosRunner;
+import dev.doorbuster.chaos.FaultSchedule;
+import dev.doorbuster.chaos.WriteProbe;
+import dev.doorbuster.topology.ExternalTopology;
+import dev.doorbuster.topology.LocalTopology;
+import dev.doorbuster.topology.Topology;
+import dev.doorbuster.topology.docker.DockerTopology;
+import dev.doorbuster.verdict.probes.DatabaseDiagnostics;
+import dev.doorbuster.verdict.report.DatabaseReport;
+import dev.doorbuster.verdict.probes.DatabaseSnapshot;
+import dev.doorbuster.verdict.probes.ProbeSample;
+import dev.doorbuster.verdict.probes.Probes;
+
+/**
+ * The topology of a process that owns one (a solo run, or a scaled-out run's coordinator): started (or connected to)
+ * with the faults it cannot perform refused, then during the load its probes, its fault schedule and the database's
+ * state before the load, a second after each fault hits, and after the faults heal.
+ */
+final class OwnedTopology {
+    private final Topology topology;
+    private final FaultSchedule schedule;
+    private final List<DatabaseReport.AtFault> atFaults = new CopyOnWriteArrayList<>();
+    private volatile List<DatabaseSnapshot> before = List.of();
+    private volatile ScheduledExecutorService faultSnapshots;
+    private volatile Probes probes;
+    private volatile ChaosRunner chaos;
+
+    private OwnedTopology(Topology topology, FaultSchedule schedule) {
+        this.topology = topology;
+        this.schedule = schedule;
+    }
+
+    /**
+     * Starts the plan's topology (connecting to an external environment starts nothing) and checks every scheduled
+     * fault can be performed on it; stops it again if one cannot.
+     */
+    static OwnedTopology start(RunPlan plan, RunRecording recording) {
+        Topology topology = switch (plan.environment().type()) {
+            case LOCAL -> LocalTopology.start(plan.environment(), plan.workDir());
+            case DOCKER -> DockerTopology.start(plan.environment(), plan.workDir());
+            case EXTERNAL -> ExternalTopology.connect(plan.environment());
+        };
+        try {
+            new ChaosRunner(new ChaosContext(topology, recording.timeline(), null), plan.schedule()).checkAllowed();
+            return new OwnedTopology(topology, plan.schedule());
+        } catch (RuntimeException e) {
+            topology.close();
+            throw e;
+        }
+    }
+
+    Topology topology() {
+        return topology;
+    }
+
+    /** Every node's state before the load (bounded, never throws): taken before the clock starts. */
+    void snapshotBefore() {
+        before = DatabaseDiagnostics.snapshot(topology);
+    }
+
+    /** At second 0: starts the probes, the fault schedule and the snapshots a second after each fault. */
+    void startLoad(RunRecording recording) {
+        probes = new Probes(topology, recording::second);
+        probes.start();
+        chaos = new ChaosRunner(new ChaosContext(topology, recording.timeline(), new WriteProbe(topology.appUrl())),
+                schedule);
+        chaos.start();
+        snapshotEachFault(recording);
+    }
+
+    /** The latest probe sample (for the progress lines). */
+    ProbeSample latest() {
+        return probes.latest();
+    }
+
+    List<ProbeSample> samples() {
+        return probes.samples();
+    }
+
+    /**
+     * After the load: heals every fault, takes a last probe sample (not when {@code quick}), stops the probes, and
+     * compares the database before and after. A quick end (SIGTERM) skips the after snapshot: a hung node could hold
+     * it for seconds.
+     */
+    DatabaseReport heal(boolean quick) {
+        chaos.healAll();
+        if (!quick) {
+            probes.sample();
+        }
+        probes.close();
+        if (faultSnapshots != null) {
+            faultSnapshots.shutdownNow(); // a fault that has not hit yet never will
+        }
+        List<DatabaseSnapshot> after = quick ? List.of() : DatabaseDiagnostics.snapshot(topology);
+        return DatabaseDiagnostics.compare(before, after).withFaults(List.copyOf(atFaults));
+    }
+
+    /** Stops the probes and the fault schedule (healing what is still on), then the topology. */
+    void close() {
+        try {
+            if (chaos != null) {
+                chaos.close();
+            }
+            if (probes != null) {
+                probes.close();
+            }
+        } finally {
+            topology.close();
+        }
+    }
+
+    /** The JVM is stopping: heals the faults and stops the topology, nothing else. */
+    void emergencyClose() {
+        try {
+            if (chaos != null) {
+                chaos.close();
+            }
+        } finally {
+            topology.close();
+        }
+    }
+
+    /**
+     * A second after each scheduled fault starts (the fault numbering of {@link ChaosRunner}), every node's
+     * connections, longest-running queries and replication state, for the report's "when each fault hit".
+     */
+    private void snapshotEachFault(RunRecording recording) {
+        List<FaultSchedule.Entry> entries = schedule.entries();
+        if (entries.isEmpty()) {
+            return;
+        }
+        faultSnapshots = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "doorbuster-fault-snapshots");
+            t.setDaemon(true);
+            return t;
+        });
+        for (int i = 0; i < entries.size(); i++) {
+            FaultSchedule.Entry entry = entries.get(i);
+            String label = "F" + (i + 1) + " " + entry.fault().name();
+            long at = entry.at().plusSeconds(1).toMillis();
+            faultSnapshots.schedule(() -> atFaults.add(DatabaseDiagnostics.atFault(topology, label,
+                    entry.fault().describe(), (System.nanoTime() - recording.recorder().startNanos()) / 1e9)), at,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+}

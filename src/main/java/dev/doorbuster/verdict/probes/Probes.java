@@ -1,0 +1,170 @@
+package dev.doorbuster.verdict.probes;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+
+import dev.doorbuster.postgres.Lag;
+import dev.doorbuster.topology.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Samples, once a second, what the users cannot see but the verdict needs: both connection pools
+ * (active, idle, pending, timeouts) and the application's error kinds from its {@code /metrics}, and
+ * the replication lag from the database. A sample that fails (app busy, node down mid-failover) leaves
+ * gaps (NaN / -1) rather than stopping the probes. About 100 bytes a second: a 2-hour soak keeps ~1 MB.
+ */
+public final class Probes implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Probes.class);
+    private static final Duration SCRAPE_TIMEOUT = Duration.ofMillis(800);
+    /**
+     * Only these meter families are asked for ({@code name[]} filters, the Prometheus exporters' convention):
+     * a full scrape reads every JVM meter, which costs the application CPU every second. An application that
+     * ignores the filter returns everything, which works too.
+     */
+    static final List<String> METERS = List.of("hikaricp_connections_active", "hikaricp_connections_idle",
+            "hikaricp_connections_pending", "hikaricp_connections_timeout_total", "storefront_pool_exhausted_total",
+            "storefront_db_unavailable_total", "storefront_request_timeout_total");
+    private static final String FILTER = String.join("&", METERS.stream().map(m -> "name%5B%5D=" + m).toList());
+
+    private final Topology topology;
+    private final IntSupplier currentSecond;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(SCRAPE_TIMEOUT).build();
+    private final List<ProbeSample> samples = new ArrayList<>();
+    private ScheduledExecutorService scheduler;
+    private volatile boolean metricsWarned;
+
+    public Probes(Topology topology, IntSupplier currentSecond) {
+        this.topology = topology;
+        this.currentSecond = currentSecond;
+    }
+
+    public void start() {
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "doorbuster-probes");
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.scheduleAtFixedRate(this::sampleQuietly, 0, 1, TimeUnit.SECONDS);
+    }
+
+    /** Takes one sample now (also used for the final reading after the load). */
+    public ProbeSample sample() {
+        PrometheusText metrics = scrape();
+        Lag lag = topology.replicationLag().orElse(null);
+        ProbeSample s = new ProbeSample(currentSecond.getAsInt(),
+                pool(metrics, "hikaricp_connections_active", "writer"), pool(metrics, "hikaricp_connections_idle", "writer"),
+                pool(metrics, "hikaricp_connections_pending", "writer"), readers(metrics, "hikaricp_connections_active"),
+                readers(metrics, "hikaricp_connections_idle"), readers(metrics, "hikaricp_connections_pending"),
+                metrics == null ? Double.NaN : metrics.sum("hikaricp_connections_timeout_total"),
+                metrics == null ? Double.NaN : metrics.sum("storefront_pool_exhausted_total"),
+                metrics == null ? Double.NaN : metrics.sum("storefront_db_unavailable_total"),
+                metrics == null ? Double.NaN : metrics.sum("storefront_request_timeout_total"),
+                lag == null ? -1 : lag.bytes(), lag == null ? -1 : lag.time().toMillis());
+        synchronized (samples) {
+            samples.add(s);
+        }
+        return s;
+    }
+
+    /** The latest sample, or null before the first. */
+    public ProbeSample latest() {
+        synchronized (samples) {
+            return samples.isEmpty() ? null : samples.get(samples.size() - 1);
+        }
+    }
+
+    public List<ProbeSample> samples() {
+        synchronized (samples) {
+            return List.copyOf(samples);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+            try {
+                scheduler.awaitTermination(3, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void sampleQuietly() {
+        try {
+            sample();
+        } catch (RuntimeException e) {
+            log.debug("Probe sample failed: {}", e.toString());
+        }
+    }
+
+    private PrometheusText scrape() {
+        URI base = topology.appMetricsUrl();
+        if (base == null) {
+            return null;
+        }
+        URI url = URI.create(base + (base.getRawQuery() == null ? "?" : "&") + FILTER);
+        try {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(url).timeout(SCRAPE_TIMEOUT).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() == 200) {
+                return PrometheusText.parse(response.body());
+            }
+            warnOnce("HTTP " + response.statusCode());
+        } catch (IOException e) {
+            warnOnce(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return null;
+    }
+
+    private void warnOnce(String why) {
+        if (!metricsWarned) {
+            metricsWarned = true;
+            log.warn("Cannot read the application's metrics at {} ({}); pool probes will have gaps",
+                    topology.appMetricsUrl(), why);
+        }
+    }
+
+    private static double pool(PrometheusText metrics, String meter, String pool) {
+        return metrics == null ? Double.NaN : metrics.sum(meter, Map.of("pool", pool));
+    }
+
+    /**
+     * The reader figure over every reader pool: {@code reader}, or {@code reader-1} … {@code reader-N} when the
+     * storefront spreads reads over several replicas.
+     */
+    private static double readers(PrometheusText metrics, String meter) {
+        return metrics == null ? Double.NaN : metrics.sumFamily(meter, "pool", "reader");
+    }
+
+    /** Increase of a cumulative counter over the samples (first valid to last valid reading). */
+    public static double increase(List<ProbeSample> samples, java.util.function.ToDoubleFunction<ProbeSample> counter) {
+        double first = Double.NaN;
+        double last = Double.NaN;
+        for (ProbeSample s : samples) {
+            double v = counter.applyAsDouble(s);
+            if (!Double.isNaN(v)) {
+                if (Double.isNaN(first)) {
+                    first = v;
+                }
+                last = v;
+            }
+        }
+        return Double.isNaN(first) ? Double.NaN : Math.max(0, last - first);
+    }
+}
