@@ -126,6 +126,18 @@ public final class PgBinaries {
         return new PgBinaries(dir, version, major);
     }
 
+    /**
+     * Where this machine keeps {@link InitdbTemplate}s for these binaries: beside the extracted bundle (shared by
+     * every Doorbuster home that points at it, as forked runs do), else under this JVM's Doorbuster home.
+     */
+    Path templateRoot() {
+        Path extraction = binDir.getParent();
+        if (extraction != null && Files.isRegularFile(extraction.resolve(MANIFEST)) && extraction.getParent() != null) {
+            return extraction.getParent().resolve("templates");
+        }
+        return DoorbusterHome.get().resolve("postgres").resolve("templates");
+    }
+
     public Path binDir() {
         return binDir;
     }

@@ -137,21 +137,35 @@ public final class PgNode implements ProcessRegistry.Tracked {
 
     // ---- life cycle --------------------------------------------------------------------------------------
 
-    /** Creates the data folder with initdb (superuser {@code postgres}, trust auth on loopback) and configures it. */
+    /** initdb's arguments after {@code -D <folder>}: superuser {@code postgres}, trust auth on loopback. */
+    static final List<String> INITDB_ARGUMENTS = List.of("-U", "postgres", "--auth=trust", "--encoding=UTF8",
+            "--locale=C", "--no-sync");
+
+    /**
+     * Creates the data folder (a copy of this machine's {@link InitdbTemplate}, else initdb's own output) and
+     * configures it.
+     */
     public void init(Map<String, String> extraSettings) {
         prepareNodeDir();
         if (Files.exists(dataDir)) {
             throw new PgException("Cannot initialise node '" + name + "': its data folder " + dataDir + " already exists. "
                     + "Use a new work folder, or delete the old one.");
         }
-        List<String> command = user.command(List.of(binaries.initdb().toString(), "-D", dataDir.toString(),
-                "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"));
-        Exec.Result result = Exec.run(command, nodeDir, Duration.ofSeconds(120));
-        writeQuietly(nodeDir.resolve("initdb.log"), result.output());
-        if (!result.ok()) {
-            throw new PgException("initdb failed for node '" + name + "' in " + dataDir + " (exit " + result.exitCode()
-                    + "): " + tail(result.output(), 8) + "\nCheck that OS user '" + user.name() + "' can write there "
-                    + "and that the disk has free space.");
+        java.util.Optional<String> copied = InitdbTemplate.enabled()
+                ? new InitdbTemplate(binaries, user, INITDB_ARGUMENTS, binaries.templateRoot()).copyInto(dataDir, nodeDir)
+                : java.util.Optional.empty();
+        if (copied.isPresent()) {
+            writeQuietly(nodeDir.resolve("initdb.log"), copied.get());
+        } else {
+            List<String> command = new ArrayList<>(List.of(binaries.initdb().toString(), "-D", dataDir.toString()));
+            command.addAll(INITDB_ARGUMENTS);
+            Exec.Result result = Exec.run(user.command(command), nodeDir, Duration.ofSeconds(120));
+            writeQuietly(nodeDir.resolve("initdb.log"), result.output());
+            if (!result.ok()) {
+                throw new PgException("initdb failed for node '" + name + "' in " + dataDir + " (exit "
+                        + result.exitCode() + "): " + tail(result.output(), 8) + "\nCheck that OS user '" + user.name()
+                        + "' can write there and that the disk has free space.");
+            }
         }
         Map<String, String> settings = new LinkedHashMap<>(BASE_SETTINGS);
         settings.putAll(extraSettings);

@@ -125,17 +125,28 @@ public final class Judge {
                 + (faults.isEmpty() ? ", with no fault active" : ", during " + String.join(", ", faults));
     }
 
+    /**
+     * Requests refused because no pooled connection became free in time. HikariCP's own timeout counter also
+     * counts the waits for a database that cannot be reached (a failover, a cut link): those are outages, judged
+     * by the error rate and the RTO, not exhaustion. So an application that tells the two apart (the storefront's
+     * "pool exhausted" 503 counter, which only counts timeouts without a connection error behind them) is taken at
+     * its word; HikariCP's counter is the fallback for one that does not, and the detail says what it includes.
+     */
     private static CheckResult poolExhaustion(Facts f) {
         double timeouts = Probes.increase(f.probes(), ProbeSample::poolTimeouts);
         double exhausted = Probes.increase(f.probes(), ProbeSample::poolExhaustedErrors);
-        if (Double.isNaN(timeouts) && Double.isNaN(exhausted)) {
-            return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), f.client503s(), "events",
-                    "503 responses seen by clients (the application exposes no pool metrics)");
+        if (!Double.isNaN(exhausted)) {
+            return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), exhausted, "events",
+                    "'pool exhausted' 503 responses " + CheckResult.format(exhausted) + "; HikariCP connection timeouts "
+                            + CheckResult.format(timeouts) + ", which also count waits for an unreachable database");
         }
-        double actual = Math.max(nanToZero(timeouts), nanToZero(exhausted));
-        return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), actual, "events",
-                "HikariCP connection timeouts " + CheckResult.format(timeouts) + ", 'pool exhausted' 503 responses "
-                        + CheckResult.format(exhausted));
+        if (!Double.isNaN(timeouts)) {
+            return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), timeouts, "events",
+                    "HikariCP connection timeouts " + CheckResult.format(timeouts) + "; the application does not tell "
+                            + "a busy pool from an unreachable database, so both count");
+        }
+        return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), f.client503s(), "events",
+                "503 responses seen by clients (the application exposes no pool metrics)");
     }
 
     private static void p99(List<CheckResult> checks, String name, LatencyRecorder recorder, String request, int from,

@@ -125,6 +125,36 @@ class VerdictLogicTest {
         assertTrue(checks.stream().noneMatch(c -> c.name().equals("p99 drift")), "drift only for soaks");
     }
 
+    /**
+     * A failover makes requests wait out HikariCP's connection timeout for a database that is gone: HikariCP
+     * counts those as timeouts, the storefront answers them 503 database_unavailable. Only the application's own
+     * "pool exhausted" count is exhaustion; HikariCP's counter alone is the fallback for an application without it.
+     */
+    @Test
+    void waitsForAnUnreachableDatabaseAreNotPoolExhaustion() {
+        LatencyRecorder r = new LatencyRecorder(0);
+        for (int s = 0; s < 20; s++) {
+            r.record("browse", s, 5_000, true);
+        }
+        java.util.function.Function<List<ProbeSample>, CheckResult> judge = probes -> find(Judge.evaluate(
+                new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r, List.of(), new FaultTimeline(System.nanoTime()),
+                        probes, null, 0, 42, null, null)), "pool exhaustion");
+        double nan = Double.NaN;
+        CheckResult failover = judge.apply(List.of(counters(0, 0, 0), counters(19, 42, 0)));
+        assertTrue(failover.pass(), failover.line());
+        assertEquals(0, failover.actual());
+        assertTrue(failover.detail().contains("HikariCP connection timeouts 42"), failover.detail());
+        CheckResult exhausted = judge.apply(List.of(counters(0, 0, 0), counters(19, 42, 9)));
+        assertFalse(exhausted.pass(), exhausted.line());
+        assertEquals(9, exhausted.actual());
+        CheckResult hikariOnly = judge.apply(List.of(counters(0, 0, nan), counters(19, 42, nan)));
+        assertFalse(hikariOnly.pass(), hikariOnly.line());
+        assertEquals(42, hikariOnly.actual());
+        assertTrue(hikariOnly.detail().contains("both count"), hikariOnly.detail());
+        CheckResult noMetrics = judge.apply(List.of(counters(0, nan, nan), counters(19, nan, nan)));
+        assertEquals(42, noMetrics.actual(), noMetrics.line()); // the clients' 503s
+    }
+
     @Test
     void overloadRunsAreJudgedOnGracefulness() {
         LatencyRecorder r = new LatencyRecorder(0);
@@ -276,6 +306,10 @@ class VerdictLogicTest {
             states.put(Integer.parseInt(m.group(1)), m.group(2));
         }
         return states;
+    }
+
+    private static ProbeSample counters(int second, double hikariTimeouts, double poolExhausted503s) {
+        return new ProbeSample(second, 1, 9, 0, 1, 9, 0, hikariTimeouts, poolExhausted503s, 0, 0, 0, 0);
     }
 
     private static ProbeSample sample(int second, double poolTimeouts) {
