@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.topology.docker.DockerTestSupport;
@@ -74,8 +75,12 @@ class DockerControlsIT {
     @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
     void blackFridayOnDockerPasses() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of()));
-        assertEquals(0, run.exitCode(), tail(run));
-        assertTrue(run.verdict().passed(), run.verdict().summary());
+        // The fault timeline (promotion time, RTO, rejoin) beside the summary: what a failed run needs explained.
+        String timeline = run.verdict() == null ? "" : "\nTimeline:\n" + run.verdict().timeline().stream()
+                .map(e -> String.format("  %.1f s %s %s", e.atMillis() / 1000.0, e.fault(), e.message()))
+                .collect(Collectors.joining("\n"));
+        assertEquals(0, run.exitCode(), tail(run) + timeline);
+        assertTrue(run.verdict().passed(), run.verdict().summary() + timeline);
         assertEquals("docker", run.verdict().environment());
         assertTrue(run.verdict().timeline().stream().anyMatch(e -> e.message().contains("rejoined")),
                 "the failover killed the primary container and rejoined it as a replica");
