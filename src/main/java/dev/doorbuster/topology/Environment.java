@@ -38,8 +38,11 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param synchronousCommit {@code off}, {@code on} or {@code remote_apply}
      * @param binaries          local only: folder of system PostgreSQL binaries, or null for the bundled ones
      * @param settings          extra server settings for every node
+     * @param keepData          local only: keep the servers' data folders after the run (stopped, under
+     *                          {@code <doorbuster.home>/kept/<run>}), to look at the rows a run left with SQL
      */
-    public record Postgres(int replicas, String synchronousCommit, String binaries, Map<String, String> settings) {
+    public record Postgres(int replicas, String synchronousCommit, String binaries, Map<String, String> settings,
+                           boolean keepData) {
     }
 
     /**

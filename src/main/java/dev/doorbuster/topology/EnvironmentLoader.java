@@ -311,6 +311,10 @@ public final class EnvironmentLoader {
                 c.fail("database.writerUrl", "is required for an external environment: a JDBC URL of the primary, used "
                         + "to audit acknowledged writes, e.g. \"jdbc:postgresql://127.0.0.1:5432/shop\"");
             }
+            if (env.postgres().keepData()) {
+                c.fail("postgres.keepData", "is only for local environments (an external database is never Doorbuster's "
+                        + "to stop or keep); remove it");
+            }
             if (!env.allowFaults().isEmpty() && env.proxy().url() == null) {
                 c.fail("proxy.url", "is required when allowFaults is not empty: the Toxiproxy API URL, e.g. "
                         + "\"http://127.0.0.1:8474\"");
@@ -365,6 +369,10 @@ public final class EnvironmentLoader {
         if (env.postgres().binaries() != null) {
             c.fail("postgres.binaries", "is only for local environments (a docker one runs docker.postgresImage); "
                     + "remove it");
+        }
+        if (env.postgres().keepData()) {
+            c.fail("postgres.keepData", "is only for local environments (a docker run removes its containers and "
+                    + "volumes); remove it");
         }
         if (env.proxy().url() != null) {
             c.fail("proxy.url", "is only for local and external environments (a docker one runs its own proxy "

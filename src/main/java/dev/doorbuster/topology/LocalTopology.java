@@ -13,6 +13,7 @@ import java.util.Optional;
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.postgres.PgBinaries;
 import dev.doorbuster.postgres.PgCluster;
+import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.postgres.PgNode;
 import dev.doorbuster.postgres.SyncMode;
 import dev.doorbuster.proxy.ToxiproxyServer;
@@ -41,6 +42,8 @@ public final class LocalTopology implements Topology {
     private static final Logger log = LoggerFactory.getLogger(LocalTopology.class);
 
     private final Environment environment;
+    /** Folder under the Doorbuster home where {@code postgres.keepData} keeps each run's data folders. */
+    public static final String KEPT_DATA = "kept";
     private final Path runDir;
     private ToxiproxyServer embeddedProxy;
     private ToxiproxyClient toxiproxy;
@@ -85,6 +88,12 @@ public final class LocalTopology implements Topology {
             builder.setting("shared_preload_libraries", StatementStatistics.LIBRARY);
         }
         pg.settings().forEach(builder::setting);
+        if (pg.keepData()) {
+            // A work folder of its own is not deleted when the cluster stops: the rows stay for SQL after the run.
+            Path kept = DoorbusterHome.get().resolve(KEPT_DATA).resolve(runDir.getFileName().toString());
+            builder.workDir(kept);
+            log.info("PostgreSQL data folders are kept after the run in {} (postgres.keepData)", kept);
+        }
         cluster = builder.start();
         for (PgNode node : cluster.nodes()) {
             proxy(node.name(), node.address());

@@ -282,4 +282,49 @@ final class ControlRuns {
             }
         }
     }
+
+    /** One doorbuster product as the database's own rows show it after the run. */
+    record ProductRows(long product, long unitsInPlacedOrders, long stockNow) {
+        /** Units in orders beyond what left the stock, given the stock it started with. */
+        long oversold(long initialStock) {
+            return Math.max(0, unitsInPlacedOrders - (initialStock - stockNow));
+        }
+    }
+
+    /**
+     * The database's own word on products {@code 1..count}, independent of the verdict's accounting: a server is
+     * started on the primary's data folder that the run kept ({@code -Dpostgres.keepData=true}, under
+     * {@code home}), and the order lines and stock are counted with SQL, then the server is stopped again. The run's
+     * orders are those with an idempotency key (every checkout the journeys send carries one); the seeded order
+     * history has none.
+     */
+    static List<ProductRows> productRows(Path home, int count) throws Exception {
+        Path keptRun;
+        try (var runs = Files.list(home.resolve(dev.doorbuster.topology.LocalTopology.KEPT_DATA))) {
+            List<Path> all = runs.toList();
+            assertEquals(1, all.size(), "one kept run under " + home + ": " + all);
+            keptRun = all.get(0);
+        }
+        dev.doorbuster.postgres.PgNode primary = new dev.doorbuster.postgres.PgNode("pg1",
+                dev.doorbuster.postgres.PgBinaries.resolve(), dev.doorbuster.postgres.ServerUser.detect(),
+                keptRun.resolve("pg1"), 0, null);
+        primary.start();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+                primary.jdbcUrl(dev.doorbuster.topology.StorefrontLaunch.DATABASE));
+             java.sql.PreparedStatement q = c.prepareStatement("SELECT p.id, p.stock, coalesce((SELECT sum(l.quantity) "
+                     + "FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.product_id = p.id "
+                     + "AND o.status = 'placed' AND o.idempotency_key IS NOT NULL), 0) "
+                     + "FROM products p WHERE p.id <= ? ORDER BY p.id")) {
+            q.setLong(1, count);
+            List<ProductRows> rows = new ArrayList<>();
+            try (java.sql.ResultSet rs = q.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new ProductRows(rs.getLong(1), rs.getLong(3), rs.getLong(2)));
+                }
+            }
+            return rows;
+        } finally {
+            primary.stop();
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package dev.doorbuster.topology;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -171,6 +172,18 @@ class EnvironmentLoaderTest {
                 "database.writerUrl", "required");
         assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}, \"database\": "
                 + "{\"writerUrl\": \"jdbc:postgresql://x/db\"}, \"allowFaults\": [\"DbLatency\"]}"), "proxy.url");
+    }
+
+    @Test
+    void keepDataIsForLocalEnvironmentsOnly() throws IOException {
+        assertFalse(load("{\"type\": \"local\"}").postgres().keepData(), "off unless asked for");
+        props.setProperty("postgres.keepData", "true");
+        assertTrue(load("{\"type\": \"local\"}").postgres().keepData());
+        assertMentions(fails("{\"type\": \"docker\"}"), "field 'postgres.keepData' is only for local environments");
+        assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}, "
+                + "\"database\": {\"writerUrl\": \"jdbc:postgresql://x/db\"}}"), "postgres.keepData", "only for local");
+        props.setProperty("postgres.keepData", "sometimes");
+        assertMentions(fails("{\"type\": \"local\"}"), "postgres.keepData");
     }
 
     @Test
