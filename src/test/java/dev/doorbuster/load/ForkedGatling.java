@@ -25,6 +25,12 @@ public final class ForkedGatling {
      * otherwise only Doorbuster's reports are written. Not passed to the run.
      */
     public static final String GATLING_REPORT = "forked.gatlingReport";
+    /**
+     * Set to {@code "false"} for a control that judges time budgets: its JVMs then run with the JVM's own compilers
+     * and collector, as a user's run does, instead of the quick compiler and serial collector that save the counting
+     * controls a third of their CPU. Not passed to the run.
+     */
+    public static final String QUICK_JVM = "forked.quickJvm";
 
     /** Short runs with a small data set: the controls check the verdict's logic, not capacity. */
     static final Map<String, String> SHORT = Map.of(
@@ -140,20 +146,23 @@ public final class ForkedGatling {
     /** Starts a run with {@code environment} variables added to its process, and returns at once. */
     public static Running start(String simulation, Path reports, Path home, Map<String, String> properties,
                                 Map<String, String> environment) throws IOException {
+        Map<String, String> all = new java.util.TreeMap<>(SHORT);
+        all.putAll(properties);
+        boolean gatlingReport = Boolean.parseBoolean(all.remove(GATLING_REPORT));
+        boolean quickJvm = !"false".equals(all.remove(QUICK_JVM));
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "--add-opens=java.base/java.lang=ALL-UNNAMED",
-                // Short runs that judge counts, not capacity: the quick compiler alone and the serial collector
-                // spend about a third less CPU per run (measured: 21 s of CPU instead of 32 s for a control), which
-                // is what lets two controls share the machine's two cores.
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 // Gatling's version check must fail locally (no outside calls; see gatling-notes.md).
                 "-Dhttps.proxyHost=127.0.0.1", "-Dhttps.proxyPort=9",
                 "-Ddoorbuster.reports=" + reports, "-Ddoorbuster.home=" + home,
                 // The binaries already extracted for the tests' JVM: no second extraction per run.
                 "-Ddoorbuster.pg.bin=" + PgBinaries.resolve().binDir()));
-        Map<String, String> all = new java.util.TreeMap<>(SHORT);
-        all.putAll(properties);
-        boolean gatlingReport = Boolean.parseBoolean(all.remove(GATLING_REPORT));
+        if (quickJvm) {
+            // Short runs that judge counts, not capacity: the quick compiler alone and the serial collector spend
+            // about a third less CPU per run (measured: 21 s of CPU instead of 32 s for a control), which is what
+            // lets two controls share the machine's two cores.
+            command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        }
         all.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.gatling.app.Gatling",
                 "-s", simulation.contains(".") ? simulation : "dev.doorbuster.simulations." + simulation,
@@ -163,8 +172,10 @@ public final class ForkedGatling {
         }
         Path log = Files.createTempFile("gatling-" + simulation, ".log");
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        // The storefront JVM (and the watchdog) the run starts inherit this: the same quick compiler for them.
-        builder.environment().put("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1");
+        if (quickJvm) {
+            // The storefront JVM (and the watchdog) the run starts inherit this: the same quick compiler for them.
+            builder.environment().put("JAVA_TOOL_OPTIONS", "-XX:TieredStopAtLevel=1");
+        }
         builder.environment().putAll(environment);
         Process process = builder.start();
         // If this JVM dies first (Ctrl-C, a killed build), the run is stopped too: SIGTERM lets its own hooks

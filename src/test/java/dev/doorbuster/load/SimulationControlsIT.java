@@ -298,7 +298,7 @@ class SimulationControlsIT {
         // One unit per deal: the first checkout of a deal for one unit sells it out, one for two units is
         // answered out_of_stock; either way the deal runs short, and running short must not fail the run.
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("faults", "false",
-                "doorbusters.stock", "1", ForkedGatling.GATLING_REPORT, "true"));
+                "doorbusters.stock", "1", ForkedGatling.GATLING_REPORT, "true", ForkedGatling.QUICK_JVM, "false"));
         assertEquals(0, run.exitCode(), tail(run));
         assertTrue(run.verdict().passed(), run.verdict().summary());
         Inventory.StockAudit stock = run.verdict().stock();
