@@ -147,10 +147,12 @@ final class ContainerCluster implements ClusterControl {
             next = nodes.get(replica);
             old = primary;
         }
+        long started = System.nanoTime();
         PgContainer fenced = node(old);
         if (fenced.isAlive()) {
             fenced.kill(docker); // a fence: the old primary must never take writes again as it is
         }
+        long fencedAt = System.nanoTime();
         promoteNow(next);
         List<String> others;
         synchronized (this) {
@@ -164,7 +166,9 @@ final class ContainerCluster implements ClusterControl {
             proxies.proxy(other + "-replication", next.internalHost() + ":" + PgContainer.PORT);
         }
         applySyncMode();
-        log.info("Promoted '{}' to primary; '{}' is fenced", replica, old);
+        log.info("Promoted '{}' to primary in {} ms (fence {} ms, promotion {} ms); '{}' is fenced", replica,
+                (System.nanoTime() - started) / 1_000_000, (fencedAt - started) / 1_000_000,
+                (System.nanoTime() - fencedAt) / 1_000_000, old);
     }
 
     /**
@@ -172,9 +176,12 @@ final class ContainerCluster implements ClusterControl {
      * every 10 ms: the measured failover time is the server's, not the poll's.
      */
     private void promoteNow(PgContainer replica) {
+        long started = System.nanoTime();
         try (Connection c = replica.connect(spec.database(), spec.user(), spec.password());
              java.sql.Statement s = c.createStatement()) {
+            long connected = System.nanoTime();
             s.execute("SELECT pg_promote(false)");
+            log.info("Asked '{}' to promote ({} ms to connect to it)", replica.name(), (connected - started) / 1_000_000);
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (true) {
                 try (ResultSet r = s.executeQuery("SELECT pg_is_in_recovery()")) {
