@@ -167,9 +167,12 @@ final class CoordinatorRole implements RunRole {
         List<String> problems = new ArrayList<>(merged.problems());
         for (Path dir : dirs) {
             try {
-                recording.consistencyLog().absorb(ShardData.readConsistency(dir));
+                recording.consistencyLog().absorb(ShardData.readConsistency(dir), dir.resolve(ShardData.JOURNAL));
             } catch (IOException | RuntimeException e) {
-                problems.add(dir.getFileName() + "/" + ShardData.CONSISTENCY + ": " + e.getMessage());
+                String problem = dir.getFileName() + "/" + ShardData.CONSISTENCY + ": " + e.getMessage();
+                problems.add(problem);
+                // Its writes are unknown: the audit must say it cannot tell, not count the others' as the run's.
+                recording.consistencyLog().absorbFailed(problem);
             }
         }
         recording.useMerged(merged.recorder());

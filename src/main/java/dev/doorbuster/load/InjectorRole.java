@@ -153,7 +153,7 @@ final class InjectorRole implements RunRole {
         String incomplete = aborted != null ? aborted : endedEarly;
         LatencyRecorder.Counts counts = recording.counts();
         Path own = shardDirectory.shard(sharding.index());
-        long writes = recording.consistencyLog().ledger().writes().size();
+        long writes = recording.consistencyLog().ledger().size();
         long users = recording.usersStarted();
         ShardReport.Shard shard = new ShardReport.Shard(sharding.index(), counts.total(), counts.ko(), users, writes,
                 incomplete);
@@ -161,8 +161,13 @@ final class InjectorRole implements RunRole {
         CheckResult delivery;
         try {
             recording.closeRequestLog();
-            ShardData.write(own, recording.recorder(), recording.consistencyLog().export());
-            recording.consistencyLog().history().writeElleJson(own.resolve(Run.HISTORY_FILE)); // its clients' own view
+            ShardData.write(own, recording.recorder(), recording.consistencyLog());
+            try {
+                // Its clients' own view, for reading a shard alone; the coordinator's history.json has every shard's.
+                recording.consistencyLog().history().writeElleJson(own.resolve(Run.HISTORY_FILE));
+            } catch (IOException e) {
+                System.err.println("[doorbuster] " + sharding.describe() + ": no " + Run.HISTORY_FILE + ": " + e.getMessage());
+            }
             shardDirectory.done(shard);
             delivery = new CheckResult(name, 1, 1, "recording", true,
                     counts.total() + " requests, " + writes + " writes, " + users + " users, into " + own, true);

@@ -49,13 +49,17 @@ final class ReportFiles {
         try {
             verdict.writeJson(into.resolve(Verdict.JSON_FILE));
             verdict.writeJunitXml(into.resolve(Verdict.JUNIT_FILE));
-            recording.consistencyLog().history().writeElleJson(into.resolve(Run.HISTORY_FILE));
             Recording.write(into, recording.recorder(), probes, phases);
             recording.moveRequestLogInto(into);
             ChaosReport.write(into.resolve(ChaosReport.FILE), verdict, recording.recorder(), probes, phases,
                     recording.timeline());
         } catch (IOException e) {
             log.error("Cannot write the verdict files into {}: {}", into, e.toString());
+        }
+        try {
+            recording.consistencyLog().history().writeElleJson(into.resolve(Run.HISTORY_FILE));
+        } catch (IOException e) {
+            log.error("Cannot write {}: {}", into.resolve(Run.HISTORY_FILE), e.toString());
         }
         return into;
     }

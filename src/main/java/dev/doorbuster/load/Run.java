@@ -98,7 +98,7 @@ public final class Run implements AutoCloseable {
                 environment.source(), profile.total(), schedule.entries().size(),
                 sharding.role() == Sharding.Role.SOLO ? "" : "; " + sharding.describe());
         RunPlan plan = new RunPlan(simulation, environment, profile, schedule, mode, reportsDir, workDir, sharding);
-        RunRecording recording = new RunRecording();
+        RunRecording recording = new RunRecording(workDir);
         StockInvariant stock = new StockInvariant(environment, recording.consistencyLog());
         ReportFiles reports = new ReportFiles(plan);
         RunRole role = switch (sharding.role()) {

@@ -23,14 +23,24 @@ import org.slf4j.LoggerFactory;
 final class RunRecording implements Consistency.Recorder {
     private static final Logger log = LoggerFactory.getLogger(RunRecording.class);
 
-    private final ConsistencyLog consistencyLog = new ConsistencyLog(() -> this.recorder.startNanos());
-    private final Consistency consistency = new Consistency(consistencyLog, this);
+    private final ConsistencyLog consistencyLog;
+    private final Consistency consistency;
     private final AtomicLong client503s = new AtomicLong();
     private final AtomicLong usersStarted = new AtomicLong();
     private volatile LatencyRecorder recorder = new LatencyRecorder(System.nanoTime());
     private volatile FaultTimeline timeline = new FaultTimeline(System.nanoTime());
     private volatile Instant loadStarted;
     private volatile RequestLog requestLog;
+
+    /**
+     * @param workDir the run's work folder: the consistency journal goes there, named after this process (a
+     *                coordinator and its injectors on one machine may share the folder's name)
+     */
+    RunRecording(Path workDir) {
+        consistencyLog = new ConsistencyLog(() -> this.recorder.startNanos(),
+                workDir.resolve("consistency-" + ProcessHandle.current().pid() + ".journal"));
+        consistency = new Consistency(consistencyLog, this);
+    }
 
     /** Second 0 of the load: {@code t0} on this process's {@code nanoTime}, {@code started} on the wall clock. */
     void startClock(long t0, Instant started) {

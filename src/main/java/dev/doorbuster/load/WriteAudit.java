@@ -31,7 +31,9 @@ final class WriteAudit {
         long deadline = System.nanoTime() + RETRY.toNanos();
         while (true) {
             WriteLedger.Audit audit = once();
-            if (audit.error() == null || System.nanoTime() > deadline) {
+            // A journal that cannot be trusted stays so: no point retrying.
+            if (audit.error() == null || System.nanoTime() > deadline
+                    || recording.consistencyLog().journal().problem() != null) {
                 return audit;
             }
             try {

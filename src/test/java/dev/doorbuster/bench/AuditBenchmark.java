@@ -34,14 +34,17 @@ class AuditBenchmark {
             cluster.primary().execute("CREATE TABLE idempotency_keys (key text PRIMARY KEY)");
             ConsistencyLog log = new ConsistencyLog(System::nanoTime);
             WriteLedger ledger = log.ledger();
+            String prefix = null;
             for (int i = 0; i < WRITES; i++) {
                 String id = log.newWriteId();
+                if (prefix == null) {
+                    prefix = id.replaceFirst("-1$", "-");
+                }
                 boolean order = i < ORDERS;
                 ledger.record(new WriteLedger.Write(order ? "order" : "profile update", (order ? "order:" : "user:") + i,
                         id, i % 500, i / 14.0, i / 14.0 + 0.01, WriteLedger.Outcome.ACKNOWLEDGED, Observation.of(1, id), id));
             }
             // Every write is present except every hundredth (lost).
-            String prefix = ledger.writes().get(0).id().replaceFirst("-1$", "-");
             cluster.primary().execute("INSERT INTO orders (idempotency_key) SELECT ? || g FROM generate_series(1, ?) g "
                     + "WHERE g % 100 <> 0", prefix, ORDERS);
             cluster.primary().execute("INSERT INTO idempotency_keys (key) SELECT ? || g FROM generate_series(?, ?) g "

@@ -85,13 +85,15 @@ class ShardMergeBenchmark {
             latencyMs[r] = (System.nanoTime() - t0) / 1e6;
             ConsistencyLog log = new ConsistencyLog(() -> 0L);
             for (Path dir : dirs) {
-                log.absorb(ShardData.readConsistency(dir));
+                log.absorb(ShardData.readConsistency(dir), dir.resolve(ShardData.JOURNAL));
             }
             ms[r] = (System.nanoTime() - t0) / 1e6;
             long total = merged.recorder().counts(null, 0, SECONDS).total();
-            if (total != requests || !merged.problems().isEmpty() || log.ledger().writes().size() != writes) {
+            if (total != requests || !merged.problems().isEmpty() || log.ledger().size() != writes
+                    || log.journal().problem() != null) {
                 throw new AssertionError("merged " + total + " of " + requests + " requests, "
-                        + log.ledger().writes().size() + " of " + writes + " writes; problems " + merged.problems());
+                        + log.ledger().size() + " of " + writes + " writes; problems " + merged.problems() + ", journal: "
+                        + log.journal().problem());
             }
         }
         BenchReport.record("shard merge", String.format("2-hour soak from %d shards (%,d requests, %,d writes, %d MB "
@@ -206,7 +208,7 @@ class ShardMergeBenchmark {
                 log.history().add(log.sessionOf(second * 5L + i), History.Type.OK, false, key, "value-" + second);
             }
         }
-        ShardData.write(dir, recorder, log.export());
+        ShardData.write(dir, recorder, log);
         return requests;
     }
 

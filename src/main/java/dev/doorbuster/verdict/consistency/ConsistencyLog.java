@@ -1,10 +1,15 @@
 package dev.doorbuster.verdict.consistency;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,6 +23,9 @@ import dev.doorbuster.verdict.shard.ShardData;
  * The run's consistency accounting, shared by every virtual user: the ledger of writes, each session's
  * guarantees and the reads that broke them, the operation history, and the stock ledger. Thread-safe.
  * Knows nothing of any particular service: journeys say what they write and read.
+ *
+ * <p>Operations, writes and orders go to a {@link ConsistencyJournal} file as they happen; in memory stay counts and
+ * the kept violations (bounded), so the heap stays flat however long the run.
  */
 public final class ConsistencyLog {
     /** Violations kept in memory for reclassification and witnesses; beyond it they are only counted. */
@@ -26,9 +34,10 @@ public final class ConsistencyLog {
     private final String runToken;
     private final AtomicLong writeCounter = new AtomicLong();
     private final DoubleSupplier clock;
-    private final WriteLedger ledger = new WriteLedger();
+    private final ConsistencyJournal journal;
+    private final WriteLedger ledger;
     private final History history;
-    private final Inventory inventory = new Inventory();
+    private final Inventory inventory;
     private final Map<Guarantee, AtomicLong> checked = new EnumMap<>(Guarantee.class);
     private final Map<Guarantee, AtomicLong> violated = new EnumMap<>(Guarantee.class);
     private final ConcurrentLinkedQueue<Violation> violations = new ConcurrentLinkedQueue<>();
@@ -39,10 +48,29 @@ public final class ConsistencyLog {
     /** Added to every session and process id: injector shards number their virtual users apart (see {@link #shard}). */
     private volatile long sessionBase;
 
-    /** @param startNanos {@link System#nanoTime()} at second 0 of the run (the start of the load) */
+    /**
+     * A log journaled in a temporary file (tests, benchmarks; a run gives its work folder's file).
+     *
+     * @param startNanos {@link System#nanoTime()} at second 0 of the run (the start of the load)
+     */
     public ConsistencyLog(LongSupplier startNanos) {
+        this(startNanos, ConsistencyJournal.temporary(startNanos));
+    }
+
+    /**
+     * @param startNanos  {@link System#nanoTime()} at second 0 of the run (the start of the load)
+     * @param journalFile where operations, writes and orders go as they happen (created, or emptied)
+     */
+    public ConsistencyLog(LongSupplier startNanos, Path journalFile) {
+        this(startNanos, ConsistencyJournal.open(journalFile, startNanos));
+    }
+
+    ConsistencyLog(LongSupplier startNanos, ConsistencyJournal journal) {
         this.clock = () -> (System.nanoTime() - startNanos.getAsLong()) / 1e9;
-        this.history = new History(startNanos);
+        this.journal = journal;
+        this.ledger = new WriteLedger(journal);
+        this.history = new History(journal);
+        this.inventory = new Inventory(journal);
         byte[] random = new byte[6];
         new SecureRandom().nextBytes(random);
         // Write ids must be unique beyond this run: an external database keeps the keys of earlier runs.
@@ -99,6 +127,11 @@ public final class ConsistencyLog {
         return inventory;
     }
 
+    /** Where the operations, writes and orders are (a coordinator's: its own, then its shards'). */
+    public ConsistencyJournal journal() {
+        return journal;
+    }
+
     void checked(Guarantee g) {
         checked.get(g).incrementAndGet();
     }
@@ -118,18 +151,27 @@ public final class ConsistencyLog {
         return violated.get(g).get();
     }
 
-    /** Everything a shard's log holds, to be merged into the coordinator's with {@link #absorb}. */
+    /**
+     * A shard's counts and kept violations, to be merged into the coordinator's with {@link #absorb}; the operations,
+     * writes and orders are in its journal, delivered beside them ({@link ConsistencyJournal#copyTo}).
+     */
     public ShardData.Consistency export() {
+        journal.flush();
         Map<Guarantee, Long> reads = new EnumMap<>(Guarantee.class);
         Map<Guarantee, Long> broken = new EnumMap<>(Guarantee.class);
         checked.forEach((g, n) -> reads.put(g, n.get()));
         violated.forEach((g, n) -> broken.put(g, n.get()));
-        return new ShardData.Consistency(reads, broken, List.copyOf(violations), ledger.writes(), inventory.orders(),
-                inventory.outOfStockAnswers(), history.ops());
+        return new ShardData.Consistency(reads, broken, List.copyOf(violations), ledger.counts(), inventory.orders(),
+                inventory.outOfStockAnswers(), history.size(), journal.problem());
     }
 
-    /** Adds a shard's log to this one: counts, kept violations, writes, orders and operations. */
-    public void absorb(ShardData.Consistency shard) {
+    /**
+     * Adds a shard's log to this one: counts and kept violations, and its journal {@code shardJournal}, read after
+     * this one's from now on. The journal is read through once here and must hold what the shard declared; if it does
+     * not (unreadable, torn, or the shard's own journal broke), this log's journal is marked untrustworthy, so the
+     * audit says it cannot tell rather than count fewer writes.
+     */
+    public void absorb(ShardData.Consistency shard, Path shardJournal) {
         shard.reads().forEach((g, n) -> checked.get(g).addAndGet(n));
         shard.violations().forEach((g, n) -> violated.get(g).addAndGet(n));
         for (Violation v : shard.kept()) {
@@ -137,9 +179,31 @@ public final class ConsistencyLog {
                 violations.add(v);
             }
         }
-        shard.writes().forEach(ledger::record);
+        ledger.absorb(shard.writes());
         inventory.absorb(shard.orders(), shard.outOfStock());
         history.absorb(shard.history());
+        if (shard.journalProblem() != null) {
+            journal.problemElsewhere(shardJournal + ": the shard's journal broke during the load: " + shard.journalProblem());
+            return;
+        }
+        long writes = shard.writes().values().stream().flatMap(m -> m.values().stream()).mapToLong(Long::longValue).sum();
+        ConsistencyJournal.Counts declared = new ConsistencyJournal.Counts(shard.history(), writes, shard.orders());
+        try {
+            ConsistencyJournal.Counts read = ConsistencyJournal.count(shardJournal);
+            if (!read.equals(declared)) {
+                journal.problemElsewhere(shardJournal + " holds " + read + ", the shard recorded " + declared);
+                return;
+            }
+        } catch (IOException | RuntimeException e) {
+            journal.problemElsewhere("cannot read " + shardJournal + ": " + e.getMessage());
+            return;
+        }
+        journal.addSource(shardJournal);
+    }
+
+    /** A shard delivered, but its accounting cannot be read: whatever is counted is incomplete. */
+    public void absorbFailed(String why) {
+        journal.problemElsewhere(why);
     }
 
     /**
@@ -148,7 +212,20 @@ public final class ConsistencyLog {
      * not as a stale read (the replica was not behind; the write is gone).
      */
     public SessionReport report(WriteLedger.Audit audit, FaultTimeline timeline) {
-        Map<String, Map<String, String>> writers = ledger.writersOfStates();
+        // Only the states some kept violation expected without knowing its writer are looked up in the journal.
+        Map<String, Set<String>> wanted = new HashMap<>();
+        for (Violation v : violations) {
+            if (v.expectedWriteId() == null && v.expected().value() != null) {
+                wanted.computeIfAbsent(v.key(), k -> new HashSet<>()).add(v.expected().value());
+            }
+        }
+        Map<String, Map<String, String>> writers;
+        try {
+            writers = ledger.writersOfStates(wanted);
+        } catch (IOException e) {
+            // Then the audit could not read the journal either: its absent set is empty, nothing is explained.
+            writers = Map.of();
+        }
         List<SessionReport.Classified> classified = new ArrayList<>();
         for (Violation v : violations) {
             String writeId = v.expectedWriteId();

@@ -4,12 +4,9 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.function.LongSupplier;
+import java.util.concurrent.atomic.AtomicLong;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -24,6 +21,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
  * <p>Elle wants integer values, unique per key among writes: each distinct state written to a key gets a
  * number (1, 2, ...) in the order first written; a read gets the number of the state it showed, or
  * {@code null} for the key's state before the run (absent, or seeded by someone else).
+ *
+ * <p>Operations go to the run's {@link ConsistencyJournal} as they happen; only their count stays in memory.
  */
 public final class History {
     /** How an operation ended (or {@code INVOKE}: it started). */
@@ -34,75 +33,101 @@ public final class History {
     public record Op(long process, Type type, boolean write, String key, String value, long nanos) {
     }
 
-    private final LongSupplier startNanos;
-    private final ConcurrentLinkedQueue<Op> ops = new ConcurrentLinkedQueue<>();
+    private final ConsistencyJournal journal;
+    private final AtomicLong count = new AtomicLong();
 
-    /** @param startNanos {@link System#nanoTime()} at second 0 of the run (the start of the load) */
-    public History(LongSupplier startNanos) {
-        this.startNanos = startNanos;
+    History(ConsistencyJournal journal) {
+        this.journal = journal;
     }
 
+    /** Records one operation, timed now (in the journal, so that its order is the operations' time order). */
     public void add(long process, Type type, boolean write, String key, String value) {
-        ops.add(new Op(process, type, write, key, value, System.nanoTime() - startNanos.getAsLong()));
+        journal.appendOp(process, type, write, key, value);
+        count.incrementAndGet();
     }
 
-    /** Every operation so far (a shard's, for the coordinator). */
-    List<Op> ops() {
-        return List.copyOf(ops);
+    /** Counts a shard's operations (its journal is read with this one's). */
+    void absorb(long shardOps) {
+        count.addAndGet(shardOps);
     }
 
-    /** Adds a shard's operations; their times count from the same instant as this history's (the common start). */
-    void absorb(List<Op> shardOps) {
-        ops.addAll(shardOps);
+    /** Operations recorded (a shard's included once absorbed). */
+    public long size() {
+        return count.get();
     }
 
-    public int size() {
-        return ops.size();
+    /** Every operation, read back from the journal in time order (a shard's included once absorbed). */
+    public void forEach(java.util.function.Consumer<Op> consumer) throws IOException {
+        check();
+        journal.forEachOpInTimeOrder(consumer);
+    }
+
+    private void check() throws IOException {
+        String problem = journal.problem();
+        if (problem != null) {
+            throw new IOException("the operation history is incomplete: " + problem);
+        }
     }
 
     /** Writes the history as a JSON array of operations, one per line (elle-cli's JSON input). */
     public void writeElleJson(Path file) throws IOException {
-        List<Op> all = new ArrayList<>(ops);
-        all.sort((a, b) -> Long.compare(a.nanos(), b.nanos()));
+        check();
         // Number every state written to each key, in the order it was first written (invocations carry the
-        // intended value, so a state gets its number even if its write never got an answer).
+        // intended value, so a state gets its number even if its write never got an answer). A first pass over the
+        // journal; the numbers stay in memory until the file is written: one entry per distinct state written,
+        // smaller than the operations, which are streamed (a second pass).
         Map<String, Map<String, Integer>> numbers = new HashMap<>();
-        for (Op op : all) {
+        journal.forEachOpInTimeOrder(op -> {
             if (op.write() && op.value() != null) {
                 Map<String, Integer> ofKey = numbers.computeIfAbsent(op.key(), k -> new HashMap<>());
                 ofKey.putIfAbsent(op.value(), ofKey.size() + 1);
             }
-        }
+        });
         Files.createDirectories(file.toAbsolutePath().getParent());
         try (OutputStream out = Files.newOutputStream(file);
              JsonGenerator json = new JsonFactory().createGenerator(out)) {
             json.writeRaw("[");
-            long index = 0;
-            for (Op op : all) {
-                json.writeRaw(index == 0 ? "" : ",\n");
-                json.writeStartObject();
-                json.writeStringField("type", op.type().name().toLowerCase(java.util.Locale.ROOT));
-                json.writeStringField("f", "txn");
-                json.writeFieldName("value");
-                json.writeStartArray();
-                json.writeStartArray();
-                json.writeString(op.write() ? "w" : "r");
-                json.writeString(op.key());
-                Integer number = op.value() == null ? null : numbers.getOrDefault(op.key(), Map.of()).get(op.value());
-                // An invoked read does not know its value yet; a write that never got an answer keeps its intent.
-                if (number == null || (!op.write() && op.type() == Type.INVOKE)) {
-                    json.writeNull();
-                } else {
-                    json.writeNumber(number);
+            long[] index = {0};
+            IOException[] failed = {null};
+            journal.forEachOpInTimeOrder(op -> {
+                if (failed[0] == null) {
+                    try {
+                        writeOp(json, op, numbers, index[0]++);
+                    } catch (IOException e) {
+                        failed[0] = e;
+                    }
                 }
-                json.writeEndArray();
-                json.writeEndArray();
-                json.writeNumberField("process", op.process());
-                json.writeNumberField("time", op.nanos());
-                json.writeNumberField("index", index++);
-                json.writeEndObject();
+            });
+            if (failed[0] != null) {
+                throw failed[0];
             }
             json.writeRaw("]\n");
         }
+    }
+
+    private static void writeOp(JsonGenerator json, Op op, Map<String, Map<String, Integer>> numbers, long index)
+            throws IOException {
+        json.writeRaw(index == 0 ? "" : ",\n");
+        json.writeStartObject();
+        json.writeStringField("type", op.type().name().toLowerCase(java.util.Locale.ROOT));
+        json.writeStringField("f", "txn");
+        json.writeFieldName("value");
+        json.writeStartArray();
+        json.writeStartArray();
+        json.writeString(op.write() ? "w" : "r");
+        json.writeString(op.key());
+        Integer number = op.value() == null ? null : numbers.getOrDefault(op.key(), Map.of()).get(op.value());
+        // An invoked read does not know its value yet; a write that never got an answer keeps its intent.
+        if (number == null || (!op.write() && op.type() == Type.INVOKE)) {
+            json.writeNull();
+        } else {
+            json.writeNumber(number);
+        }
+        json.writeEndArray();
+        json.writeEndArray();
+        json.writeNumberField("process", op.process());
+        json.writeNumberField("time", op.nanos());
+        json.writeNumberField("index", index);
+        json.writeEndObject();
     }
 }

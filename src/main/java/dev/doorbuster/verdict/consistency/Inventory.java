@@ -1,6 +1,9 @@
 package dev.doorbuster.verdict.consistency;
 
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,6 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (acknowledged, plus in-doubt ones that turned out committed, reported apart), and stock is never below
  * zero. More units in present orders than the stock went down is <b>overselling</b> (a lost update of the
  * stock); less means stock left without an order.
+ *
+ * <p>Orders go to the run's {@link ConsistencyJournal}; only their count stays in memory.
  */
 public final class Inventory {
     /** One product's figures. */
@@ -51,13 +56,19 @@ public final class Inventory {
         }
     }
 
-    private final Map<String, Map<Long, Integer>> orders = new ConcurrentHashMap<>();
+    private final ConsistencyJournal journal;
+    private final AtomicLong orders = new AtomicLong();
     private final AtomicLong outOfStock = new AtomicLong();
     private final Set<Long> doorbusters = ConcurrentHashMap.newKeySet();
 
-    /** An order (write {@code writeId}) is about to be placed for {@code units} (product → quantity). */
+    Inventory(ConsistencyJournal journal) {
+        this.journal = journal;
+    }
+
+    /** An order (write {@code writeId}) is about to be placed for {@code units} (product → quantity): journaled. */
     public void attempted(String writeId, Map<Long, Integer> units) {
-        orders.put(writeId, Map.copyOf(units));
+        journal.appendOrder(writeId, units);
+        orders.incrementAndGet();
     }
 
     public void outOfStock() {
@@ -72,25 +83,26 @@ public final class Inventory {
         doorbusters.addAll(products);
     }
 
-    /** Every order attempted: write id → units per product (a shard's, for the coordinator). */
-    Map<String, Map<Long, Integer>> orders() {
-        return Map.copyOf(orders);
+    /** Orders attempted (a shard's included once absorbed). */
+    public long orders() {
+        return orders.get();
     }
 
-    /** Adds a shard's orders and {@code out_of_stock} answers. */
-    void absorb(Map<String, Map<Long, Integer>> shardOrders, long outOfStockAnswers) {
-        shardOrders.forEach((id, units) -> orders.put(id, Map.copyOf(units)));
+    /** Counts a shard's orders (its journal is read with this one's) and {@code out_of_stock} answers. */
+    void absorb(long shardOrders, long outOfStockAnswers) {
+        orders.addAndGet(shardOrders);
         outOfStock.addAndGet(outOfStockAnswers);
     }
 
     public boolean isEmpty() {
-        return orders.isEmpty();
+        return orders.get() == 0;
     }
 
     /**
      * @param initial    stock per product before the load
      * @param current    stock per product now, on the current primary
-     * @param ledger     the run's writes (which orders were acknowledged, in doubt)
+     * @param ledger     the run's writes (which orders were acknowledged, in doubt), read from the journal the
+     *                   orders share
      * @param audit      which writes are present now (its {@code absent} set)
      */
     public StockAudit evaluate(Map<Long, Long> initial, Map<Long, Long> current, WriteLedger ledger,
@@ -98,23 +110,14 @@ public final class Inventory {
         if (audit.error() != null) {
             return StockAudit.notPossible(outOfStock.get(), "the write audit failed, so which orders exist is unknown");
         }
-        Map<Long, long[]> units = new TreeMap<>(); // product → {acknowledged, in doubt committed}
-        for (WriteLedger.Write w : ledger.writes()) {
-            Map<Long, Integer> ordered = orders.get(w.id());
-            if (ordered == null || audit.absent().contains(w.id()) || w.outcome() == WriteLedger.Outcome.FAILED) {
-                continue; // not an order, lost, or refused: none of its units left the stock
-            }
-            int slot = w.outcome() == WriteLedger.Outcome.ACKNOWLEDGED ? 0 : 1;
-            ordered.forEach((product, quantity) -> units.computeIfAbsent(product, p -> new long[2])[slot] += quantity);
+        if (journal.problem() != null) {
+            return StockAudit.notPossible(outOfStock.get(), "the orders are unknown: " + journal.problem());
         }
-        // Ghosts (refused, yet committed) took stock too.
-        Set<String> ghostIds = new TreeSet<>();
-        audit.kinds().forEach(k -> k.ghostWrites().forEach(g -> ghostIds.add(g.id())));
-        for (String ghost : ghostIds) {
-            Map<Long, Integer> ordered = orders.get(ghost);
-            if (ordered != null) {
-                ordered.forEach((product, quantity) -> units.computeIfAbsent(product, p -> new long[2])[1] += quantity);
-            }
+        Map<Long, long[]> units;
+        try {
+            units = unitsOfPresentOrders(audit);
+        } catch (IOException | RuntimeException e) {
+            return StockAudit.notPossible(outOfStock.get(), "the orders could not be read back: " + e.getMessage());
         }
         Set<Long> products = new TreeSet<>(initial.keySet());
         products.addAll(current.keySet());
@@ -147,5 +150,62 @@ public final class Inventory {
         }
         return new StockAudit(products.size(), broken, oversold, belowZero, outOfStock.get(), soldOut, deals, firstBroken,
                 null);
+    }
+
+    /**
+     * Product → {units of acknowledged orders, units of in-doubt orders that committed and of ghosts}, streamed from
+     * the journal. An order is journaled when attempted, its write when answered (later, in journal order): orders
+     * wait in memory for their write, so memory follows the orders in flight, not the run's. An order whose write
+     * came first or never (the run stopped mid-request) is looked for once more in a second pass.
+     */
+    private Map<Long, long[]> unitsOfPresentOrders(WriteLedger.Audit audit) throws IOException {
+        Map<Long, long[]> units = new TreeMap<>();
+        // Ghosts (refused, yet committed) took stock too: the listed ones, as the audit names them.
+        Set<String> ghostIds = new HashSet<>();
+        audit.kinds().forEach(k -> k.ghostWrites().forEach(g -> ghostIds.add(g.id())));
+        Map<String, Map<Long, Integer>> waiting = new HashMap<>();
+        journal.forEach(new ConsistencyJournal.Visitor() {
+            @Override
+            public void order(String writeId, Map<Long, Integer> ordered) {
+                waiting.put(writeId, ordered);
+            }
+
+            @Override
+            public void write(WriteLedger.Write w) {
+                Map<Long, Integer> ordered = waiting.remove(w.id());
+                if (ordered != null) {
+                    add(units, w, ordered, audit, ghostIds);
+                }
+            }
+        });
+        if (!waiting.isEmpty()) {
+            journal.forEach(new ConsistencyJournal.Visitor() {
+                @Override
+                public void write(WriteLedger.Write w) {
+                    Map<Long, Integer> ordered = waiting.remove(w.id());
+                    if (ordered != null) {
+                        add(units, w, ordered, audit, ghostIds);
+                    }
+                }
+            });
+        }
+        return units; // orders still waiting had no write: never sent, none of their units left the stock
+    }
+
+    private static void add(Map<Long, long[]> units, WriteLedger.Write w, Map<Long, Integer> ordered,
+                            WriteLedger.Audit audit, Set<String> ghostIds) {
+        if (audit.absent().contains(w.id())) {
+            return; // lost: none of its units left the stock
+        }
+        int slot;
+        if (w.outcome() == WriteLedger.Outcome.FAILED) {
+            if (!ghostIds.contains(w.id())) {
+                return; // refused
+            }
+            slot = 1;
+        } else {
+            slot = w.outcome() == WriteLedger.Outcome.ACKNOWLEDGED ? 0 : 1;
+        }
+        ordered.forEach((product, quantity) -> units.computeIfAbsent(product, p -> new long[2])[slot] += quantity);
     }
 }

@@ -14,9 +14,9 @@ import java.util.PriorityQueue;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.doorbuster.verdict.consistency.ConsistencyJournal;
 import dev.doorbuster.verdict.consistency.ConsistencyLog;
 import dev.doorbuster.verdict.consistency.Guarantee;
-import dev.doorbuster.verdict.consistency.History;
 import dev.doorbuster.verdict.consistency.Violation;
 import dev.doorbuster.verdict.consistency.WriteLedger;
 import dev.doorbuster.verdict.recording.LatencyRecorder;
@@ -29,8 +29,10 @@ import org.HdrHistogram.Histogram;
  * <ul>
  *   <li>latency: {@value Recording#LATENCY} and {@value Recording#COUNTS}, as a run folder holds them (per
  *       second and request name, seconds counted from the common start instant);</li>
- *   <li>{@value #CONSISTENCY}: the session checks' counts and kept violations, every write with its identity and
- *       outcome, the orders' units and the operation history.</li>
+ *   <li>{@value #CONSISTENCY}: the session checks' counts and kept violations, and how many writes (per kind and
+ *       outcome), orders and operations the shard recorded;</li>
+ *   <li>{@value #JOURNAL}: those writes, orders and operations themselves, the shard's {@link ConsistencyJournal}
+ *       (read back by the coordinator, streaming, and checked against the counts).</li>
  * </ul>
  * Latency is merged by <b>adding histograms</b> second by second (a k-way merge of the shards' logs, which are
  * written in name then second order), never by averaging percentiles: a percentile of the merged data is the
@@ -38,6 +40,7 @@ import org.HdrHistogram.Histogram;
  */
 public final class ShardData {
     public static final String CONSISTENCY = "consistency.json";
+    public static final String JOURNAL = ConsistencyJournal.FILE;
     private static final ObjectMapper JSON = new ObjectMapper()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -45,21 +48,26 @@ public final class ShardData {
     }
 
     /**
-     * A shard's consistency accounting (see {@link ConsistencyLog#export()}).
+     * A shard's consistency accounting (see {@link ConsistencyLog#export()}), but for its journal.
      *
-     * @param reads      reads checked per guarantee
-     * @param violations reads that broke each guarantee (all of them; {@code kept} holds at most
-     *                   {@link ConsistencyLog#KEPT_VIOLATIONS})
+     * @param reads          reads checked per guarantee
+     * @param violations     reads that broke each guarantee (all of them; {@code kept} holds at most
+     *                       {@link ConsistencyLog#KEPT_VIOLATIONS})
+     * @param writes         writes recorded per kind and outcome (its journal must hold as many)
+     * @param orders         orders attempted (idem)
+     * @param history        operations recorded (idem)
+     * @param journalProblem why the shard's journal cannot be trusted (it failed to write), or null
      */
     public record Consistency(Map<Guarantee, Long> reads, Map<Guarantee, Long> violations, List<Violation> kept,
-                              List<WriteLedger.Write> writes, Map<String, Map<Long, Integer>> orders, long outOfStock,
-                              List<History.Op> history) {
+                              Map<String, Map<WriteLedger.Outcome, Long>> writes, long orders, long outOfStock,
+                              long history, String journalProblem) {
     }
 
-    /** Writes a shard's recording into {@code dir}. */
-    public static void write(Path dir, LatencyRecorder recorder, Consistency consistency) throws IOException {
+    /** Writes a shard's recording into {@code dir}: latency, its journal, then the counts it declares. */
+    public static void write(Path dir, LatencyRecorder recorder, ConsistencyLog log) throws IOException {
         Recording.writeLatency(dir, recorder);
-        JSON.writeValue(dir.resolve(CONSISTENCY).toFile(), consistency);
+        log.journal().copyTo(dir.resolve(JOURNAL));
+        JSON.writeValue(dir.resolve(CONSISTENCY).toFile(), log.export());
     }
 
     public static Consistency readConsistency(Path dir) throws IOException {

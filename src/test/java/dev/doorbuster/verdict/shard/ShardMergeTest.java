@@ -1,6 +1,7 @@
 package dev.doorbuster.verdict.shard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -98,7 +99,7 @@ class ShardMergeTest {
                 }
             }
             Path dir = work.resolve("shard-" + shard);
-            ShardData.write(dir, recorder, new ConsistencyLog(() -> 0L).export());
+            ShardData.write(dir, recorder, new ConsistencyLog(() -> 0L));
             dirs.add(dir);
         }
         ShardData.MergedLatency merged = ShardData.mergeLatency(dirs, 0);
@@ -130,7 +131,7 @@ class ShardMergeTest {
                 recorder.record("browse: product page", second, 1000 + second, true);
             }
             Path dir = work.resolve("shard-" + shard);
-            ShardData.write(dir, recorder, new ConsistencyLog(() -> 0L).export());
+            ShardData.write(dir, recorder, new ConsistencyLog(() -> 0L));
             dirs.add(dir);
         }
         Path corrupt = dirs.get(1).resolve(Recording.LATENCY);
@@ -164,17 +165,19 @@ class ShardMergeTest {
             log.inventory().attempted(id, Map.of(3L, 2));
             log.history().add(user.session(), History.Type.OK, true, "user:9", "v" + shard);
             Path dir = work.resolve("shard-" + shard);
-            ShardData.write(dir, new LatencyRecorder(0), log.export());
-            coordinator.absorb(ShardData.readConsistency(dir));
+            ShardData.write(dir, new LatencyRecorder(0), log);
+            coordinator.absorb(ShardData.readConsistency(dir), dir.resolve(ShardData.JOURNAL));
         }
-        List<WriteLedger.Write> writes = coordinator.ledger().writes();
+        assertNull(coordinator.journal().problem());
+        List<WriteLedger.Write> writes = new ArrayList<>();
+        coordinator.ledger().forEach(writes::add);
         assertEquals(2, writes.size());
         assertEquals(java.util.Set.of(1_000_000_000_001L, 2_000_000_000_001L),
                 java.util.Set.copyOf(writes.stream().map(WriteLedger.Write::session).toList()));
         assertEquals(2, coordinator.reads(Guarantee.READ_YOUR_WRITES_IMMEDIATE));
         assertEquals(2, coordinator.violations(Guarantee.READ_YOUR_WRITES_IMMEDIATE));
         assertEquals(2, coordinator.history().size());
-        assertEquals(2, coordinator.export().orders().size());
+        assertEquals(2, coordinator.export().orders());
         SessionReport report = coordinator.report(new WriteLedger.Audit(List.of(), null,
                 java.util.Set.of(writes.get(0).id())), null);
         assertEquals(1, report.explainedByLostWrites(), "a shard's stale read explained by its lost write");
