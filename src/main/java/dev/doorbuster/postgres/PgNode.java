@@ -35,6 +35,23 @@ import org.slf4j.LoggerFactory;
  * quotes. Stop is fast shutdown, then immediate, then SIGKILL; {@link #kill()} simulates a crash.
  */
 public final class PgNode implements ProcessRegistry.Tracked {
+    /**
+     * Replication timing for every server, local or in a container. Short timeouts: a cut replication link is noticed
+     * (and a stalled standby stops blocking a fast shutdown) in seconds, not the default minute. The retry interval
+     * also bounds a promotion: a standby whose primary just died waits it out before it acts on the promote request
+     * (measured with the default 5 s: "received promote request", then "redo done" 5 s later).
+     */
+    public static final Map<String, String> REPLICATION_TIMING;
+
+    static {
+        Map<String, String> timing = new LinkedHashMap<>(); // in this order in every postgresql.conf
+        timing.put("wal_sender_timeout", "10s");
+        timing.put("wal_receiver_timeout", "10s");
+        timing.put("wal_receiver_status_interval", "1s");
+        timing.put("wal_retrieve_retry_interval", "1s");
+        REPLICATION_TIMING = java.util.Collections.unmodifiableMap(timing);
+    }
+
     /** Settings every node gets; node-specific values (port, name) go on the command line instead. */
     static final Map<String, String> BASE_SETTINGS = baseSettings();
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
@@ -615,12 +632,7 @@ public final class PgNode implements ProcessRegistry.Tracked {
         s.put("wal_keep_size", "256MB");
         s.put("wal_log_hints", "on");
         s.put("hot_standby", "on");
-        // Short timeouts: a cut replication link is noticed (and a stalled standby stops blocking a fast
-        // shutdown) in seconds, not the default minute.
-        s.put("wal_sender_timeout", "10s");
-        s.put("wal_receiver_timeout", "10s");
-        s.put("wal_receiver_status_interval", "1s");
-        s.put("wal_retrieve_retry_interval", "1s");
+        s.putAll(REPLICATION_TIMING);
         s.put("log_line_prefix", "%m [%p] %q%a ");
         return java.util.Collections.unmodifiableMap(s);
     }

@@ -26,10 +26,10 @@ import dev.doorbuster.tools.SharedResources;
  * running, the run folder's files, and the oracles that are independent of the code under test (the fault
  * schedule and the client's own history).
  *
- * <p>The integration tier runs two controls at a time: see {@link SharedResources} for which share the machine.
+ * <p>The integration tier runs the timed controls alone, then the rest several at a time: see {@link SharedResources}.
  */
 final class ControlRuns {
-    static final String MACHINE = SharedResources.MACHINE;
+    static final String TIMED = SharedResources.TIMED;
     static final String DOCKER = SharedResources.DOCKER_ENGINE;
 
     private ControlRuns() {

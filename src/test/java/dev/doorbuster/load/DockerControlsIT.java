@@ -23,6 +23,7 @@ import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
@@ -72,7 +73,7 @@ class DockerControlsIT {
 
     @Test
     @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
+    @Tag(ControlRuns.TIMED)
     void blackFridayOnDockerPasses() throws Exception {
         // Judged on every time budget: the JVMs run as a user's would (see QUICK_JVM).
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of(
@@ -98,7 +99,6 @@ class DockerControlsIT {
     /** The consistency control's oracle, on containers: what the fault schedule makes certain to be lost. */
     @Test
     @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void asyncCutThenFailoverOnDockerCountsTheLostWrites() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, docker(Map.of(
                 "postgres.synchronousCommit", "off", "load.minutes", "0.5")));
@@ -111,7 +111,7 @@ class DockerControlsIT {
     /** The user's-own-service path: a service image that takes its database from environment variables. */
     @Test
     @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
+    @Tag(ControlRuns.TIMED)
     void theStorefrontAsAServiceImagePassesAShortRun() throws Exception {
         String image = DockerTestSupport.storefrontImage();
         Path environment = Files.writeString(reports.resolve("my-service.json"), """
@@ -161,7 +161,6 @@ class DockerControlsIT {
 
     @Test
     @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void noDockerEngineIsAClearErrorBeforeAnythingStarts() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of()),
                 Map.of("DOCKER_HOST", "unix:///var/tmp/doorbuster-no-engine.sock"));
@@ -177,7 +176,6 @@ class DockerControlsIT {
      */
     @Test
     @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aKilledRunsContainersGoWithItWithinSeconds() throws Exception {
         ForkedGatling.Running running = ForkedGatling.start("BlackFridaySimulation", reports, home,
                 docker(Map.of("load.minutes", "1")));

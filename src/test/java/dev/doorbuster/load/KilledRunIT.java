@@ -15,14 +15,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.api.parallel.ResourceAccessMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A run's JVM killed with SIGKILL mid-run takes its PostgreSQL servers (and their workers) and its storefront
  * JVM with it within seconds, through its watchdog, with no next start to clean up after it.
  */
-@ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
 class KilledRunIT {
     private static final String WATCHDOG_CLASS = "dev.doorbuster.process.Watchdog";
 

@@ -25,12 +25,11 @@ import dev.doorbuster.verdict.shard.ShardReport;
 import dev.doorbuster.verdict.consistency.WriteLedger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
-import org.junit.jupiter.api.parallel.ResourceAccessMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A scaled-out run as real processes on this machine: one coordinator (topology, faults, audit, verdict) and
@@ -64,7 +63,7 @@ class ShardedRunIT {
      * profile's arrival rate, with every shard's lost writes found.
      */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE)
+    @Tag(ControlRuns.TIMED)
     void threeInjectorsAndACoordinatorGiveOneExactVerdict() throws Exception {
         int shards = 3;
         double rate = 8; // LostWritesSimulation's arrival rate (users/s) at load.scale 1
@@ -175,7 +174,6 @@ class ShardedRunIT {
 
     /** An injector SIGKILLed mid-run never delivers: the coordinator fails the run after the deadline, naming it. */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aShardThatDiesMidRunFailsTheRunNamingIt() throws Exception {
         Path shared = work.resolve("shared");
         Map<String, String> common = Map.of("shard.count", "2", "shard.dir", shared.toString(), "faults", "false",

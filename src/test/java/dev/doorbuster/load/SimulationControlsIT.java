@@ -28,12 +28,11 @@ import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.consistency.WriteLedger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
-import org.junit.jupiter.api.parallel.ResourceAccessMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -59,7 +58,6 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void naiveReplicaReadsUnderReplicationLagFailOnReadYourWrites() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "app.routing", "replica", "postgres.synchronousCommit", "off"));
@@ -89,7 +87,8 @@ class SimulationControlsIT {
      * return a few seconds later lands on a replica that has not caught up.
      */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE) // the return must fall inside the lag
+    // timed: the shopper's return must fall inside the lag
+    @Tag(ControlRuns.TIMED)
     void stickyRoutingShorterThanTheLagFailsOnLaterReads() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "app.routing", "sticky", "lag.ms", "3000", "postgres.synchronousCommit", "off"));
@@ -113,7 +112,6 @@ class SimulationControlsIT {
      * is behind, so every such read must have been served by replica 2 (the pool {@code reader-2}).
      */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void readsSpreadOverReplicasThatLagDifferentlyFailOnMonotonicReads() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "postgres.replicas", "2", "app.routing", "replica", "lag.ms", "4000", "lag.onReplica", "2",
@@ -133,7 +131,6 @@ class SimulationControlsIT {
 
     @ParameterizedTest
     @ValueSource(strings = {"read-your-writes", "primary"})
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void routingThatHonoursTheSessionPassesEverySessionCheckUnderTheSameLag(String routing) throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("ReplicationLagSimulation", reports, home, Map.of(
                 "app.routing", routing, "lag.ms", "3000", "postgres.synchronousCommit", "off"));
@@ -155,7 +152,6 @@ class SimulationControlsIT {
      * primary). The oracle is that schedule and the client-side history, not the audit.
      */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void asyncCutThenFailoverLosesTheWritesAcknowledgedInBetween() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, Map.of(
                 "postgres.synchronousCommit", "off", "load.minutes", "0.5"));
@@ -186,7 +182,6 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void syncCutThenFailoverLosesNothingAcknowledged() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, Map.of(
                 "postgres.synchronousCommit", "on", "load.minutes", "0.5"));
@@ -199,7 +194,6 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void doorbustersSellOutWithoutOverselling() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("DoorbusterRushSimulation", reports, home, Map.of(
                 "doorbusters.stock", Long.toString(DEAL_STOCK), "postgres.keepData", "true"));
@@ -238,7 +232,6 @@ class SimulationControlsIT {
 
     /** The storefront's deliberately broken checkout reads stock without a lock: the rush sells units twice. */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aCheckoutWithoutItsStockLockOversellsAndFailsTheInvariant() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("DoorbusterRushSimulation", reports, home, Map.of(
                 "app.stockLocking", "none", "doorbusters.stock", Long.toString(DEAL_STOCK), "postgres.keepData", "true"));
@@ -258,7 +251,6 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void tinyPoolsUnderTheSpikeFailOnPoolExhaustion() throws Exception {
         // The Black Friday plan as it is (lag on the synchronous standby makes each commit hold its
         // connection ~200 ms), with pools of 2 that a real service would never survive.
@@ -276,7 +268,7 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ) // an RTO of ~1 s against 15 s
+    // shares the machine: an RTO of ~1 s against a budget of 15 s
     void failoverWithRemoteApplyLosesNoAcknowledgedWriteAndRecoversWithinBudget() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("FailoverSimulation", reports, home, Map.of(
                 "postgres.synchronousCommit", "remote_apply"));
@@ -293,7 +285,8 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ_WRITE) // every P99 budget must hold
+    // timed: every P99 budget must hold
+    @Tag(ControlRuns.TIMED)
     void aRunWithoutFaultsPasses() throws Exception {
         // One unit per deal: the first checkout of a deal for one unit sells it out, one for two units is
         // answered out_of_stock; either way the deal runs short, and running short must not fail the run.
@@ -318,7 +311,6 @@ class SimulationControlsIT {
 
     /** A baseline whose P99 was 1 ms: any real run is far above it, so a 20% budget must fail the build. */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aRunWorseThanItsBaselineBeyondTheBudgetFailsTheBuild() throws Exception {
         Path baseline = reports.resolve("blackfridaysimulation-20260101000000000");
         Verdict.of("BlackFridaySimulation", "local", "2026-01-01T00:00:00Z", 21, List.of(new CheckResult("p99", 1000, 1,
@@ -345,7 +337,6 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aWrongEnvironmentFieldIsAClearErrorBeforeAnythingStarts() throws Exception {
         Path env = Files.writeString(reports.resolve("broken.json"),
                 "{\"type\": \"local\", \"app\": {\"routing\": \"replika\"}}");
@@ -368,7 +359,6 @@ class SimulationControlsIT {
      * and the storefront's own range, before PostgreSQL starts.
      */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aStorefrontSettingItWouldRefuseStopsTheRunBeforePostgresStarts() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of(
                 "app.requestTimeoutMs", "300"));
@@ -382,7 +372,6 @@ class SimulationControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aBadSimulationParameterIsOneClearLineBeforeAnythingStarts() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("load.scale", "lots"));
         assertEquals(1, run.exitCode(), tail(run));
@@ -399,7 +388,6 @@ class SimulationControlsIT {
      * run is still judged (partial verdict, chaos.html), fails, and says why.
      */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aDyingStorefrontIsAbortedEarlyAndStillJudged() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("dev.doorbuster.load.DeadStorefrontSimulation", reports, home, Map.of(
                 "load.minutes", "1", "slo.abortAfterSeconds", "5", "slo.abortErrorRatePercent", "50"));
@@ -433,7 +421,6 @@ class SimulationControlsIT {
 
     /** SIGTERM (what Ctrl-C or a CI timeout sends) mid-load: a partial verdict and chaos.html, then nothing left running. */
     @Test
-    @ResourceLock(value = ControlRuns.MACHINE, mode = ResourceAccessMode.READ)
     void aRunStoppedBySigtermWritesAPartialVerdict() throws Exception {
         ForkedGatling.Running running = ForkedGatling.start("ReplicationLagSimulation", reports, home, Map.of(
                 "load.minutes", "1"));

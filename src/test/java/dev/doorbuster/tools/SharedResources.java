@@ -1,16 +1,17 @@
 package dev.doorbuster.tools;
 
 /**
- * What the integration tier's tests share when two run at once (JUnit's {@code @ResourceLock} names; the
- * failsafe configuration in pom.xml runs two at a time).
+ * What the integration tier's tests share when several run at once (JUnit's {@code @ResourceLock} names and
+ * tags; the failsafe configuration in pom.xml runs {@code it.parallelism} at a time).
  */
 public final class SharedResources {
     /**
-     * The machine's cores. A control that only counts (violations, lost writes, oversold units) holds it for
-     * reading and shares the machine; one that times something (a P99 budget, an RTO, an arrival rate) holds it for
-     * writing, alone, so that a neighbour's load never decides its verdict.
+     * JUnit tag of the controls that time something (a P99 budget, an RTO, an arrival rate): pom.xml runs them in
+     * an execution of their own, one at a time, before the rest, so that a neighbour's load never decides their
+     * verdict. Every other integration test only counts (violations, lost writes, oversold units) and shares the
+     * machine with others.
      */
-    public static final String MACHINE = "doorbuster.machine";
+    public static final String TIMED = "timed";
     /**
      * The Docker engine's containers, networks and volumes: tests that start them hold it for writing, since their
      * clean-up checks look at every run's resources on the engine.

@@ -18,6 +18,7 @@ import com.github.dockerjava.api.DockerClient;
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.process.Watchdog;
+import dev.doorbuster.postgres.PgNode;
 import dev.doorbuster.postgres.SyncMode;
 import dev.doorbuster.topology.AppPlaceholder;
 import dev.doorbuster.topology.AppProcess;
@@ -136,6 +137,8 @@ public final class DockerTopology implements Topology {
                 "listen_addresses=*",
                 "shared_preload_libraries=" + StatementStatistics.LIBRARY,
                 "synchronous_commit=" + SyncMode.parse(environment.postgres().synchronousCommit()).setting()));
+        // The local servers' replication timing: without it a promotion waits out the default 5 s retry interval.
+        PgNode.REPLICATION_TIMING.forEach((name, value) -> args.add(name + "=" + value));
         environment.postgres().settings().forEach((name, value) -> args.add(name + "=" + value));
         return args;
     }

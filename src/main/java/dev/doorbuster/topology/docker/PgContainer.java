@@ -219,7 +219,11 @@ final class PgContainer {
     /** The container's first process, if it runs on this machine: its PID's cgroup names this container. */
     private Optional<ProcessHandle> localServerProcess(DockerClient docker) {
         try {
-            Long pid = docker.inspectContainerCmd(container.getContainerId()).exec().getState().getPidLong();
+            // The inspection made when the container started names its first process: no call to the engine here,
+            // which on a busy machine can take seconds and would count in the measured failover time.
+            var started = container.getContainerInfo();
+            Long pid = started != null ? started.getState().getPidLong()
+                    : docker.inspectContainerCmd(container.getContainerId()).exec().getState().getPidLong();
             if (pid == null || pid <= 0) {
                 return Optional.empty();
             }

@@ -59,7 +59,6 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ResourceLock(value = SharedResources.DOCKER_ENGINE, mode = ResourceAccessMode.READ_WRITE)
-@ResourceLock(value = SharedResources.MACHINE, mode = ResourceAccessMode.READ)
 class DockerTopologyIT {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static DockerTopology topology;
