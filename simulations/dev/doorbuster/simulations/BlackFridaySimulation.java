@@ -35,12 +35,15 @@ import dev.doorbuster.verdict.JudgingMode;
  * file ({@code environments/local.json}), overridable with {@code -Dslo.<name>=...}.
  *
  * <p><b>Parameters</b>: {@code -Dload.scale=1} (arrival rates ×), {@code -Dload.minutes=1.5} (length of
- * the load), {@code -Dfaults=true}, {@code -Ddoorbuster.env=local}.
+ * the load), {@code -Dfaults=true} (false: no fault at all), {@code -Dfailover=true} (false: the lag without the
+ * failover), {@code -Ddoorbuster.env=local}.
  */
 public class BlackFridaySimulation extends DoorbusterSimulation {
     static final double SCALE = Parameters.positive("load.scale", 1);
     static final Duration LENGTH = loadLength(1.5);
     static final boolean FAULTS = Parameters.flag("faults", true);
+    /** The failover of the plan; the lag stays without it ({@code -Dfailover=false}). */
+    static final boolean FAILOVER = Parameters.flag("failover", true);
 
     final LoadProfile load = new LoadProfile()
             .hold("baseline", 2 * SCALE, share(LENGTH, 0.2))
@@ -48,12 +51,21 @@ public class BlackFridaySimulation extends DoorbusterSimulation {
             .hold("peak", share(LENGTH, 0.4))
             .rampTo("decay", 2 * SCALE, share(LENGTH, 0.2));
 
-    final FaultSchedule faults = FAULTS ? new FaultSchedule()
-            .at(load.start("spike"), ReplicationLag.lagMs(200).jitterMs(50),
-                    load.duration("spike").plus(load.duration("peak").dividedBy(2)))
-            .at(load.start("peak").plus(load.duration("peak").dividedBy(3)), new PrimaryFailover(true),
-                    load.duration("peak").dividedBy(3))
-            : new FaultSchedule();
+    final FaultSchedule faults = faults();
+
+    private FaultSchedule faults() {
+        FaultSchedule schedule = new FaultSchedule();
+        if (!FAULTS) {
+            return schedule;
+        }
+        schedule.at(load.start("spike"), ReplicationLag.lagMs(200).jitterMs(50),
+                load.duration("spike").plus(load.duration("peak").dividedBy(2)));
+        if (FAILOVER) {
+            schedule.at(load.start("peak").plus(load.duration("peak").dividedBy(3)), new PrimaryFailover(true),
+                    load.duration("peak").dividedBy(3));
+        }
+        return schedule;
+    }
 
     {
         plan("Black Friday shoppers", load, faults, JudgingMode.STANDARD, new TrafficMix(70, 20, 10));

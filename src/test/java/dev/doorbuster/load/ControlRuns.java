@@ -144,7 +144,10 @@ final class ControlRuns {
         Set<String> before = keysAcknowledgedBetween(ackedOrders, 0, cutAt - 0.5);
         Set<String> after = keysAcknowledgedBetween(ackedOrders, promotedAt + 0.5, Double.MAX_VALUE);
         assertTrue(certain.size() >= 5, "orders were acknowledged between cut and kill: " + certain.size());
-        assertTrue(before.size() >= 3, "and before the cut: " + before.size());
+        // The upper bound must have something to bite on: orders acknowledged outside the window (before the cut, or
+        // after the promotion; on a busy machine the first checkouts may come only after the cut).
+        assertTrue(before.size() + after.size() >= 3, "orders acknowledged before the cut (" + before.size()
+                + ") or after the promotion (" + after.size() + ")");
         Set<String> lost = new HashSet<>();
         run.verdict().writes().kinds().forEach(k -> k.lostWrites().stream().filter(n -> n.key().startsWith("order:"))
                 .forEach(n -> lost.add(n.key())));
