@@ -19,6 +19,8 @@ import java.util.List;
 import dev.doorbuster.process.Dirs;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.doorbuster.process.Exec;
+import dev.doorbuster.process.ServerUser;
 
 /**
  * A per-machine copy of what initdb produces, so a new node's data folder is copied (about a quarter of a second)

@@ -32,6 +32,7 @@ import dev.doorbuster.process.Dirs;
 import dev.doorbuster.process.DoorbusterHome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.doorbuster.process.Exec;
 
 /**
  * A folder of PostgreSQL server binaries ({@code initdb}, {@code postgres}) that is known to work.

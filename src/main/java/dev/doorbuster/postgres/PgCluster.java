@@ -24,6 +24,7 @@ import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.process.ProcessRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.doorbuster.process.ServerUser;
 
 /**
  * A real PostgreSQL primary streaming to N real replicas, on 127.0.0.1.

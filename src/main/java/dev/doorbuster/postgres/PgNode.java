@@ -25,6 +25,8 @@ import java.util.concurrent.TimeUnit;
 import dev.doorbuster.process.ProcessRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.doorbuster.process.Exec;
+import dev.doorbuster.process.ServerUser;
 
 /**
  * One real PostgreSQL server: its data folder, its process and its log.

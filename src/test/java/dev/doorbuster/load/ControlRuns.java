@@ -309,7 +309,7 @@ final class ControlRuns {
             keptRun = all.get(0);
         }
         dev.doorbuster.postgres.PgNode primary = new dev.doorbuster.postgres.PgNode("pg1",
-                dev.doorbuster.postgres.PgBinaries.resolve(), dev.doorbuster.postgres.ServerUser.detect(),
+                dev.doorbuster.postgres.PgBinaries.resolve(), dev.doorbuster.process.ServerUser.detect(),
                 keptRun.resolve("pg1"), 0, null);
         primary.start();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(

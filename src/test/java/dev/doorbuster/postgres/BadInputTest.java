@@ -1,5 +1,6 @@
 package dev.doorbuster.postgres;
 
+import dev.doorbuster.process.ServerUser;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -139,7 +140,7 @@ class BadInputTest {
         dev.doorbuster.tools.Required.assume(user.switchesUser(), "only when servers run as another user (as root)");
         Path closed = Files.createDirectories(tmp.resolve("closed"));
         Files.setPosixFilePermissions(closed, PosixFilePermissions.fromString("rwx------"));
-        PgException e = assertThrows(PgException.class,
+        dev.doorbuster.process.ProcessException e = assertThrows(dev.doorbuster.process.ProcessException.class,
                 () -> PgCluster.builder().replicas(0).workDir(closed.resolve("cluster")).start());
         assertMentions(e, user.name(), closed.toString(), "chmod o+x");
     }

@@ -1,5 +1,6 @@
 package dev.doorbuster.postgres;
 
+import dev.doorbuster.process.ServerUser;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -1,4 +1,4 @@
-package dev.doorbuster.postgres;
+package dev.doorbuster.process;
 
 import java.io.IOException;
 import java.nio.file.FileSystems;
@@ -16,12 +16,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
-import dev.doorbuster.process.DoorbusterHome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The operating-system user PostgreSQL servers run as.
+ * The operating-system user the servers a run starts (PostgreSQL, Redis) run as.
  *
  * <p>initdb and postgres refuse to run as root. When this JVM is not root, servers simply run as the
  * current user. When it is root (CI containers, many build machines), servers run as an unprivileged
@@ -63,7 +62,7 @@ public final class ServerUser {
         String myName = System.getProperty("user.name");
         if (me != 0) {
             if (configured != null && !configured.equals(myName)) {
-                throw new PgException(PROPERTY + "=" + configured + " asks to run PostgreSQL as another user, which "
+                throw new ProcessException(PROPERTY + "=" + configured + " asks to run PostgreSQL as another user, which "
                         + "needs root, but this JVM runs as '" + myName + "'. Unset " + PROPERTY + " (servers then run "
                         + "as '" + myName + "') or run as root.");
             }
@@ -73,12 +72,12 @@ public final class ServerUser {
         String name = configured != null ? configured : chooseUnprivilegedUser();
         int[] ids = lookUp(name);
         if (ids == null) {
-            throw new PgException("PostgreSQL cannot run as root and the configured user '" + name + "' (" + PROPERTY
+            throw new ProcessException("PostgreSQL cannot run as root and the configured user '" + name + "' (" + PROPERTY
                     + ") does not exist. Create it (useradd --system --no-create-home --shell /usr/sbin/nologin "
                     + name + ") or set " + PROPERTY + " to an existing unprivileged user.");
         }
         if (ids[0] == 0) {
-            throw new PgException(PROPERTY + "=" + name + " is root (uid 0), and PostgreSQL refuses to run as root. "
+            throw new ProcessException(PROPERTY + "=" + name + " is root (uid 0), and PostgreSQL refuses to run as root. "
                     + "Name an unprivileged user, e.g. postgres.");
         }
         return new ServerUser(name, true, ids[0], ids[1]);
@@ -99,7 +98,7 @@ public final class ServerUser {
     }
 
     /** {@code command} as it must be launched so that it runs as this user. */
-    List<String> command(List<String> command) {
+    public List<String> command(List<String> command) {
         if (!switching) {
             return command;
         }
@@ -110,7 +109,7 @@ public final class ServerUser {
     }
 
     /** Makes {@code path} and everything below it belong to this user (no-op when not switching). */
-    void own(Path path) {
+    public void own(Path path) {
         if (!switching) {
             return;
         }
@@ -127,7 +126,7 @@ public final class ServerUser {
                 }
             }
         } catch (IOException e) {
-            throw new PgException("cannot give " + path + " to OS user '" + name + "' (who runs PostgreSQL): " + e
+            throw new ProcessException("cannot give " + path + " to OS user '" + name + "' (who runs the servers): " + e
                     + ". Use a work folder on a local file system that root can chown.");
         }
     }
@@ -137,7 +136,7 @@ public final class ServerUser {
      * Only matters when switching users: e.g. a work folder under /root (mode 0700) cannot be reached
      * by 'postgres', and the server would fail later with a far less helpful message.
      */
-    void requireReachable(Path dir, String what) {
+    public void requireReachable(Path dir, String what) {
         if (!switching) {
             return;
         }
@@ -151,7 +150,7 @@ public final class ServerUser {
                         : groupGid == gid ? perms.contains(PosixFilePermission.GROUP_EXECUTE)
                         : perms.contains(PosixFilePermission.OTHERS_EXECUTE);
                 if (!searchable) {
-                    throw new PgException("PostgreSQL runs as OS user '" + name + "' (this JVM is root), who cannot "
+                    throw new ProcessException("Servers run as OS user '" + name + "' (this JVM is root), who cannot "
                             + "reach the " + what + " " + dir + ": " + p + " is not searchable by them (mode "
                             + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "). Put it under a "
                             + "folder every user can enter (e.g. -D" + DoorbusterHome.PROPERTY
@@ -172,7 +171,7 @@ public final class ServerUser {
         Exec.Result created = Exec.run(List.of("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
                 "--shell", "/usr/sbin/nologin", "--user-group", CREATED_USER), null, Duration.ofSeconds(30));
         if (!created.ok()) {
-            throw new PgException("PostgreSQL cannot run as root and there is no unprivileged user to run it as: "
+            throw new ProcessException("PostgreSQL cannot run as root and there is no unprivileged user to run it as: "
                     + "neither 'postgres' nor '" + CREATED_USER + "' exists, and creating '" + CREATED_USER
                     + "' failed (" + created.output().trim() + "). Create one (useradd --system --no-create-home "
                     + "--shell /usr/sbin/nologin " + CREATED_USER + "), set -D" + PROPERTY
@@ -198,7 +197,7 @@ public final class ServerUser {
     private static void requireSetpriv() {
         Exec.Result probe = Exec.run(List.of("setpriv", "--version"), null, Duration.ofSeconds(10));
         if (!probe.ok()) {
-            throw new PgException("PostgreSQL cannot run as root, and switching to an unprivileged user needs "
+            throw new ProcessException("PostgreSQL cannot run as root, and switching to an unprivileged user needs "
                     + "'setpriv' (util-linux), which is not available (" + probe.output().trim() + "). Install "
                     + "util-linux or run as a non-root user.");
         }

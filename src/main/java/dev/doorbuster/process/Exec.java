@@ -1,4 +1,4 @@
-package dev.doorbuster.postgres;
+package dev.doorbuster.process;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,9 +10,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a short-lived command to completion with a time limit and captures what it printed. */
-final class Exec {
-    record Result(int exitCode, String output) {
-        boolean ok() {
+public final class Exec {
+    public record Result(int exitCode, String output) {
+        public boolean ok() {
             return exitCode == 0;
         }
     }
@@ -24,7 +24,7 @@ final class Exec {
      * Runs {@code command} in {@code workDir} (may be null), merging stderr into stdout. A command that
      * outlives {@code timeout} is killed (by its PID) and reported as exit code -1.
      */
-    static Result run(List<String> command, Path workDir, Duration timeout) {
+    public static Result run(List<String> command, Path workDir, Duration timeout) {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         if (workDir != null) {
             builder.directory(workDir.toFile());
@@ -48,7 +48,7 @@ final class Exec {
         } catch (InterruptedException e) {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new PgException("interrupted while running " + String.join(" ", command));
+            throw new ProcessException("interrupted while running " + String.join(" ", command));
         } catch (Exception e) {
             return new Result(process.exitValue(), "");
         }
