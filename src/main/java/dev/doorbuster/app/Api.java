@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 import dev.doorbuster.app.Database.Pool;
@@ -21,9 +22,10 @@ import dev.doorbuster.app.StorefrontConfig.StockLocking;
 
 /**
  * The storefront's HTTP API: the route table, input validation, and which operations read (through the
- * {@link ReadRouter}) and which write (on the primary, returning a consistency token; made safe to retry by
- * {@link Idempotency}). Transport details (deadlines, body limits, error rendering, metrics) are
- * {@link RequestHandler}'s.
+ * {@link ReadRouter}; products, pages of products, carts and profiles through the cache tier of {@link CachedReads})
+ * and which write (on the primary, returning a consistency token; made safe to retry by {@link Idempotency}; then
+ * deleting the cached copies of what they changed). Transport details (deadlines, body limits, error rendering,
+ * metrics) are {@link RequestHandler}'s.
  */
 final class Api {
     static final int DEFAULT_LIMIT = 20;
@@ -108,14 +110,17 @@ final class Api {
 
     private final Database database;
     private final ReadRouter router;
+    private final CachedReads cachedReads;
     private final StorefrontMetrics metrics;
     private final Idempotency idempotency;
     private final StockLocking stockLocking;
     private final List<Route> routes = new ArrayList<>();
 
-    Api(Database database, ReadRouter router, StorefrontMetrics metrics, StockLocking stockLocking) {
+    Api(Database database, ReadRouter router, CachedReads cachedReads, StorefrontMetrics metrics,
+        StockLocking stockLocking) {
         this.database = database;
         this.router = router;
+        this.cachedReads = cachedReads;
         this.metrics = metrics;
         this.idempotency = new Idempotency(database);
         this.stockLocking = stockLocking;
@@ -187,15 +192,13 @@ final class Api {
         long after = r.query("after") == null || r.query("after").isEmpty() ? 0 : id(r.query("after"), "after");
         int limit = limit(r);
         String c = category;
-        Served<ProductCatalog.Page> page = router.read(r.clientId(), r.token(), conn -> ProductCatalog.page(conn, c, after,
-                limit));
-        return Reply.ok(page.value(), page.servedBy());
+        return cachedReads.read(CacheMeters.Kind.CATEGORY, CacheKeys.listing(category, after, limit), r,
+                conn -> ProductCatalog.page(conn, c, after, limit));
     }
 
     private Reply getProduct(Request r) {
         long id = id(r.params().get(0), "product id");
-        Served<ProductCatalog.Product> product = router.read(r.clientId(), r.token(), c -> ProductCatalog.find(c, id));
-        return Reply.ok(product.value(), product.servedBy());
+        return cachedReads.read(CacheMeters.Kind.PRODUCT, CacheKeys.product(id), r, c -> ProductCatalog.find(c, id));
     }
 
     // ---- carts -----------------------------------------------------------------------------------------------
@@ -203,13 +206,13 @@ final class Api {
     private Reply createCart(Request r) {
         NewCart body = Json.read(r.body(), NewCart.class);
         long userId = positive(body.userId(), "userId");
-        return write(r, 201, c -> CartService.create(c, userId));
+        // A new cart has no cached copy, unless a promoted replica handed out its id again after a failover.
+        return write(r, 201, c -> CartService.create(c, userId), cart -> List.of(CacheKeys.cart(cart.id())));
     }
 
     private Reply getCart(Request r) {
         long id = id(r.params().get(0), "cart id");
-        Served<CartService.Cart> cart = router.read(r.clientId(), r.token(), c -> CartService.find(c, id));
-        return Reply.ok(cart.value(), cart.servedBy());
+        return cachedReads.read(CacheMeters.Kind.CART, CacheKeys.cart(id), r, c -> CartService.find(c, id));
     }
 
     private Reply addCartItem(Request r) {
@@ -217,7 +220,8 @@ final class Api {
         NewCartItem body = Json.read(r.body(), NewCartItem.class);
         long productId = positive(body.productId(), "productId");
         int quantity = quantity(body.quantity(), "quantity");
-        return write(r, 201, c -> CartService.addItem(c, cartId, productId, quantity));
+        return write(r, 201, c -> CartService.addItem(c, cartId, productId, quantity),
+                cart -> List.of(CacheKeys.cart(cartId)));
     }
 
     // ---- orders ----------------------------------------------------------------------------------------------
@@ -230,7 +234,8 @@ final class Api {
                         + "not both.");
             }
             long cartId = positive(body.cartId(), "cartId");
-            return write(r, 201, c -> CheckoutService.placeFromCart(c, stockLocking, cartId, r.idempotencyKey()));
+            return write(r, 201, c -> CheckoutService.placeFromCart(c, stockLocking, cartId, r.idempotencyKey()),
+                    Api::changedByOrder);
         }
         long userId = positive(body.userId(), "userId");
         if (body.items() == null || body.items().isEmpty()) {
@@ -250,7 +255,19 @@ final class Api {
             quantities.merge(productId, quantity, Integer::sum);
         }
         return write(r, 201, c -> CheckoutService.placeDirect(c, stockLocking, userId, quantities,
-                r.idempotencyKey()));
+                r.idempotencyKey()), Api::changedByOrder);
+    }
+
+    /** The cached copies an order makes stale: each product bought (its stock), and the cart it checked out. */
+    private static List<String> changedByOrder(CheckoutService.Order order) {
+        List<String> keys = new ArrayList<>();
+        for (CheckoutService.Line line : order.lines()) {
+            keys.add(CacheKeys.product(line.productId()));
+        }
+        if (order.cartId() != null) {
+            keys.add(CacheKeys.cart(order.cartId()));
+        }
+        return keys;
     }
 
     private Reply getOrder(Request r) {
@@ -271,8 +288,7 @@ final class Api {
 
     private Reply getUser(Request r) {
         long id = id(r.params().get(0), "user id");
-        Served<UserService.User> user = router.read(r.clientId(), r.token(), c -> UserService.find(c, id));
-        return Reply.ok(user.value(), user.servedBy());
+        return cachedReads.read(CacheMeters.Kind.PROFILE, CacheKeys.user(id), r, c -> UserService.find(c, id));
     }
 
     private Reply updateUser(Request r) {
@@ -287,7 +303,8 @@ final class Api {
         if (body.email() != null && !isEmail(body.email())) {
             throw ApiError.badRequest("email must look like name@domain (at most 254 characters).");
         }
-        return write(r, 200, c -> UserService.update(c, id, body.name(), body.email()));
+        return write(r, 200, c -> UserService.update(c, id, body.name(), body.email()),
+                user -> List.of(CacheKeys.user(id)));
     }
 
     // ---- operations ------------------------------------------------------------------------------------------
@@ -336,11 +353,30 @@ final class Api {
 
     // ---- helpers ---------------------------------------------------------------------------------------------
 
-    /** Every write goes through here: one transaction on the primary, keyed by the request's Idempotency-Key. */
-    private Reply write(Request r, int status, SqlWork<?> work) {
-        Reply reply = idempotency.write(r, status, work);
-        router.wrote(r.clientId());
-        return reply;
+    /**
+     * Every write goes through here: one transaction on the primary, keyed by the request's Idempotency-Key; then the
+     * cache keys {@code changed} names for its result are deleted. They are taken from the attempt that ran last (a
+     * retried transaction runs its work again) and deleted after the transaction: committed, failed with an unknown
+     * outcome (it may have committed), or rolled back after its work ran (a needless delete costs one miss). A write
+     * whose work failed (404, 409...) deletes nothing, nor does a replayed answer, which ran no work.
+     */
+    private <T> Reply write(Request r, int status, SqlWork<T> work, Function<T, List<String>> changed) {
+        List<List<String>> stale = new ArrayList<>(1);
+        SqlWork<T> noted = c -> {
+            T value = work.run(c);
+            stale.clear();
+            stale.add(changed.apply(value));
+            return value;
+        };
+        try {
+            Reply reply = idempotency.write(r, status, noted);
+            router.wrote(r.clientId());
+            return reply;
+        } finally {
+            if (!stale.isEmpty()) {
+                cachedReads.invalidate(stale.get(0));
+            }
+        }
     }
 
     /** A path or query id: digits only (no sign, no spaces), at most 18 of them so it fits a bigint. */

@@ -83,6 +83,14 @@ final class ApiError extends RuntimeException {
         return new ApiError(503, "database_unavailable", message, Map.of("pool", pool.tag()));
     }
 
+    /**
+     * The cache tier failed or did not answer in time, and {@code --cache-on-error fail} says not to use the database
+     * instead. {@code pool} is {@code cache}, as in {@code X-Served-By-Pool} of a hit.
+     */
+    static ApiError cacheUnavailable(String message) {
+        return new ApiError(503, "cache_unavailable", message, Map.of("pool", StorefrontHeaders.CACHE));
+    }
+
     static ApiError timeout(String message) {
         return new ApiError(503, "timeout", message, Map.of());
     }

@@ -125,6 +125,14 @@ final class ReadRouter {
         return false;
     }
 
+    /**
+     * Runs {@code query} on the primary whatever the policy: for a cache refill that must not cache a replica's
+     * stale row. Not a routing decision, so not counted as one.
+     */
+    <T> Served<T> onPrimary(SqlWork<T> query) {
+        return new Served<>(database.read(Pool.WRITER, answeredBy(Pool.WRITER, query)), Pool.WRITER);
+    }
+
     private <T> Served<T> on(Decision decision, SqlWork<T> query) {
         counters.get(decision).increment();
         // Every replica read picks its reader pool anew (Database#pickReader): per-query balancing.

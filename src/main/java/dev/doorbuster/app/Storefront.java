@@ -49,18 +49,21 @@ public final class Storefront implements AutoCloseable {
     private final ScheduledThreadPoolExecutor watchdog;
     private final RequestHandler handler;
     private final Database database;
+    private final CacheAside cache;
     private final StorefrontMetrics metrics;
     private final CountDownLatch closed = new CountDownLatch(1);
     private boolean closing;
 
     private Storefront(StorefrontConfig config, HttpTransport server, ThreadPoolExecutor workers,
-            ScheduledThreadPoolExecutor watchdog, RequestHandler handler, Database database, StorefrontMetrics metrics) {
+            ScheduledThreadPoolExecutor watchdog, RequestHandler handler, Database database, CacheAside cache,
+            StorefrontMetrics metrics) {
         this.config = config;
         this.server = server;
         this.workers = workers;
         this.watchdog = watchdog;
         this.handler = handler;
         this.database = database;
+        this.cache = cache;
         this.metrics = metrics;
     }
 
@@ -118,7 +121,8 @@ public final class Storefront implements AutoCloseable {
     // ---- in-process ------------------------------------------------------------------------------------------
 
     /**
-     * Starts a storefront: checks both databases are reachable (and initialises the schema if asked), then
+     * Starts a storefront: checks both databases are reachable (and initialises the schema if asked), connects to
+     * the cache if there is one (a cache that does not answer is only a warning: reads then use the database), then
      * listens. Nothing is left running if it fails.
      *
      * @throws StartupException with a one-line reason (database unreachable, port taken, ...)
@@ -136,8 +140,14 @@ public final class Storefront implements AutoCloseable {
             warnings.accept("--stock-locking none: checkout reads stock without a lock and oversells under concurrent "
                     + "orders. It exists only so a control can prove a harness catches overselling; never use it for real.");
         }
+        if (config.cacheUrl() != null && config.cacheInvalidation() == StorefrontConfig.CacheInvalidation.NONE) {
+            warnings.accept("--cache-invalidation none: writes never delete what they change from the cache, so reads "
+                    + "stay stale until --cache-ttl-ms. It exists only so a control can prove a harness catches stale "
+                    + "reads; never use it for real.");
+        }
         StorefrontMetrics metrics = new StorefrontMetrics();
         Database database = null;
+        CacheAside cache = null;
         HttpTransport server = null;
         ThreadPoolExecutor workers = null;
         ScheduledThreadPoolExecutor watchdog = null;
@@ -154,8 +164,12 @@ public final class Storefront implements AutoCloseable {
                 requireReachable(database, reader, config.initSchema() ? READER_WAIT_MS : CONNECT_WAIT_MS);
             }
 
+            if (config.cacheUrl() != null) {
+                cache = CacheAside.start(config.cacheUrl(), config.cacheTimeoutMs(), warnings);
+            }
             ReadRouter router = new ReadRouter(config, database, metrics);
-            Api api = new Api(database, router, metrics, config.stockLocking());
+            CachedReads cachedReads = new CachedReads(config, router, cache, metrics);
+            Api api = new Api(database, router, cachedReads, metrics, config.stockLocking());
             watchdog = new ScheduledThreadPoolExecutor(1, threads("storefront-watchdog"));
             watchdog.setRemoveOnCancelPolicy(true); // most alarms are cancelled: do not keep them queued
             RequestHandler handler = new RequestHandler(api, metrics, watchdog, config.requestTimeoutMs());
@@ -163,7 +177,7 @@ public final class Storefront implements AutoCloseable {
                     new LinkedBlockingQueue<>(), threads("storefront-http"));
             server = HttpTransport.listen(config.host(), config.port(), ioThreads(), workers, handler, metrics,
                     config.requestTimeoutMs());
-            Storefront storefront = new Storefront(config, server, workers, watchdog, handler, database, metrics);
+            Storefront storefront = new Storefront(config, server, workers, watchdog, handler, database, cache, metrics);
             notes.accept("serving " + storefront.url() + " (" + config + ")");
             return storefront;
         } catch (RuntimeException | Error e) {
@@ -177,6 +191,9 @@ public final class Storefront implements AutoCloseable {
             }
             if (watchdog != null) {
                 watchdog.shutdownNow();
+            }
+            if (cache != null) {
+                cache.close();
             }
             if (database != null) {
                 database.close();
@@ -266,7 +283,7 @@ public final class Storefront implements AutoCloseable {
 
     /**
      * Graceful stop: the listening socket closes, requests in flight finish (every response now says
-     * {@code Connection: close}), then the workers stop and the pools close. Bounded by
+     * {@code Connection: close}), then the workers stop, and the cache connection and the pools close. Bounded by
      * {@value #DRAIN_SECONDS} s for the drain. Idempotent.
      */
     @Override
@@ -286,8 +303,14 @@ public final class Storefront implements AutoCloseable {
             awaitTermination(workers, deadline);
             server.close();
             watchdog.shutdownNow();
-            database.close();
-            metrics.close();
+            try {
+                if (cache != null) {
+                    cache.close();
+                }
+            } finally {
+                database.close();
+                metrics.close();
+            }
         } finally {
             closed.countDown();
         }

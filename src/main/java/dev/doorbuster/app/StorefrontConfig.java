@@ -57,6 +57,82 @@ public final class StorefrontConfig {
         }
     }
 
+    /** What a write does to the cached copies of what it changed (see {@link CachedReads}). */
+    public enum CacheInvalidation implements StorefrontSetting.Choice {
+        /** Once the write's transaction has committed, DEL the keys it made stale. */
+        DELETE_AFTER_COMMIT("delete-after-commit"),
+        /** Deliberately broken, for controls only: writes delete nothing, so reads stay stale until the TTL. */
+        NONE("none");
+
+        private final String flag;
+
+        CacheInvalidation(String flag) {
+            this.flag = flag;
+        }
+
+        @Override
+        public String flag() {
+            return flag;
+        }
+    }
+
+    /** Where a cache miss is read before it is cached. */
+    public enum CacheRefill implements StorefrontSetting.Choice {
+        /** The writer pool: a refill never caches a replica's stale row. */
+        PRIMARY("primary"),
+        /** Through the read routing ({@code --routing}): possibly a lagging replica, whose answer is then cached. */
+        READER("reader");
+
+        private final String flag;
+
+        CacheRefill(String flag) {
+            this.flag = flag;
+        }
+
+        @Override
+        public String flag() {
+            return flag;
+        }
+    }
+
+    /** What a read does when the cache fails or does not answer within {@code --cache-timeout-ms}. */
+    public enum CacheOnError implements StorefrontSetting.Choice {
+        /** Count it as a miss: the database answers (and nothing is cached). */
+        FALLBACK("fallback"),
+        /** Answer 503 {@code cache_unavailable}. */
+        FAIL("fail");
+
+        private final String flag;
+
+        CacheOnError(String flag) {
+            this.flag = flag;
+        }
+
+        @Override
+        public String flag() {
+            return flag;
+        }
+    }
+
+    /** What concurrent misses of one key do. */
+    public enum CacheStampede implements StorefrontSetting.Choice {
+        /** Each reads the database. */
+        NONE("none"),
+        /** The first reads the database; the others (in this storefront) wait for its answer. */
+        SINGLE_FLIGHT("single-flight");
+
+        private final String flag;
+
+        CacheStampede(String flag) {
+            this.flag = flag;
+        }
+
+        @Override
+        public String flag() {
+            return flag;
+        }
+    }
+
     /** The storefront's {@code --help}, from {@link StorefrontSetting}. */
     public static final String USAGE = StorefrontSetting.usage();
 
@@ -165,6 +241,35 @@ public final class StorefrontConfig {
         return integer(StorefrontSetting.SEED_USERS);
     }
 
+    /** The cache tier's {@code redis://host:port}, or null: no cache tier. */
+    public String cacheUrl() {
+        return (String) values.get(StorefrontSetting.CACHE_URL);
+    }
+
+    public int cacheTtlMs() {
+        return integer(StorefrontSetting.CACHE_TTL_MS);
+    }
+
+    public CacheInvalidation cacheInvalidation() {
+        return (CacheInvalidation) values.get(StorefrontSetting.CACHE_INVALIDATION);
+    }
+
+    public CacheRefill cacheRefill() {
+        return (CacheRefill) values.get(StorefrontSetting.CACHE_REFILL);
+    }
+
+    public int cacheTimeoutMs() {
+        return integer(StorefrontSetting.CACHE_TIMEOUT_MS);
+    }
+
+    public CacheOnError cacheOnError() {
+        return (CacheOnError) values.get(StorefrontSetting.CACHE_ON_ERROR);
+    }
+
+    public CacheStampede cacheStampede() {
+        return (CacheStampede) values.get(StorefrontSetting.CACHE_STAMPEDE);
+    }
+
     @Override
     public String toString() {
         List<String> readerUrls = readerUrls();
@@ -173,7 +278,11 @@ public final class StorefrontConfig {
                 + " reader=" + String.join(" ", readerUrls.stream().map(Database::redact).toList()) + " (pool "
                 + readerPoolSize() + (readerUrls.size() > 1 ? " each, one picked per read" : "") + ") pool-timeout="
                 + poolTimeoutMs() + "ms request-timeout=" + requestTimeoutMs() + "ms ryw-wait=" + rywWaitMs()
-                + "ms sticky=" + stickyMs() + "ms http-threads=" + httpThreads();
+                + "ms sticky=" + stickyMs() + "ms http-threads=" + httpThreads()
+                + (cacheUrl() == null ? " cache=off" : " cache=" + cacheUrl() + " (ttl " + cacheTtlMs()
+                + "ms, invalidation " + cacheInvalidation().flag() + ", refill " + cacheRefill().flag() + ", timeout "
+                + cacheTimeoutMs() + "ms, on-error " + cacheOnError().flag() + ", stampede " + cacheStampede().flag()
+                + ")");
     }
 
     /** A command line (or config file) the storefront cannot run with; the message says what to fix. */
@@ -303,6 +412,35 @@ public final class StorefrontConfig {
 
         public Builder seedUsers(int n) {
             return set(StorefrontSetting.SEED_USERS, n);
+        }
+
+        /** The cache tier's {@code redis://host:port}; null turns the tier off. */
+        public Builder cacheUrl(String url) {
+            return set(StorefrontSetting.CACHE_URL, url);
+        }
+
+        public Builder cacheTtlMs(int ms) {
+            return set(StorefrontSetting.CACHE_TTL_MS, ms);
+        }
+
+        public Builder cacheInvalidation(CacheInvalidation invalidation) {
+            return set(StorefrontSetting.CACHE_INVALIDATION, invalidation);
+        }
+
+        public Builder cacheRefill(CacheRefill refill) {
+            return set(StorefrontSetting.CACHE_REFILL, refill);
+        }
+
+        public Builder cacheTimeoutMs(int ms) {
+            return set(StorefrontSetting.CACHE_TIMEOUT_MS, ms);
+        }
+
+        public Builder cacheOnError(CacheOnError onError) {
+            return set(StorefrontSetting.CACHE_ON_ERROR, onError);
+        }
+
+        public Builder cacheStampede(CacheStampede stampede) {
+            return set(StorefrontSetting.CACHE_STAMPEDE, stampede);
         }
 
         /** @throws IllegalArgumentException naming the option and what it accepts */

@@ -13,10 +13,15 @@ public final class StorefrontHeaders {
      * reads so that {@code read-your-writes} routing waits for the replica to have replayed it.
      */
     public static final String CONSISTENCY_TOKEN = "X-Consistency-Token";
-    /** The role of the server that answered a read: {@code primary} or {@code replica}. */
+    /** The role of the server that answered a read: {@code primary}, {@code replica} or {@link #CACHE cache}. */
     public static final String SERVED_BY = "X-Served-By";
-    /** The name of the pool that answered ({@code writer}, {@code reader}, {@code reader-2}...): which replica. */
+    /**
+     * The name of the pool that answered ({@code writer}, {@code reader}, {@code reader-2}...): which replica; or
+     * {@link #CACHE cache}.
+     */
     public static final String SERVED_BY_POOL = "X-Served-By-Pool";
+    /** {@link #SERVED_BY} and {@link #SERVED_BY_POOL} of a read answered from the cache tier (a hit). */
+    public static final String CACHE = "cache";
     /** The client's key of a write (the IETF httpapi draft's header): a retry gets the first answer back. */
     public static final String IDEMPOTENCY_KEY = "Idempotency-Key";
     /** {@code true} on an answer replayed for a retried {@link #IDEMPOTENCY_KEY} instead of writing again. */

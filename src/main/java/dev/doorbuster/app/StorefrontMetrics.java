@@ -82,6 +82,35 @@ final class StorefrontMetrics implements AutoCloseable {
                 .tag("pool", pool.tag()).register(registry);
     }
 
+    /** See {@link CacheMeters#DATABASE_READS}; registered for every kind at start, cache or not. */
+    Counter databaseReads(CacheMeters.Kind kind) {
+        return Counter.builder(CacheMeters.DATABASE_READS)
+                .description("Database reads of the cacheable endpoints (cache refills included), by kind of read")
+                .tag(CacheMeters.KIND, kind.tag()).register(registry);
+    }
+
+    Counter cacheLookups(CacheMeters.Kind kind, CacheMeters.Lookup outcome) {
+        return Counter.builder(CacheMeters.LOOKUPS).description("Cache lookups of reads, by kind of read and outcome")
+                .tag(CacheMeters.KIND, kind.tag()).tag(CacheMeters.OUTCOME, outcome.tag()).register(registry);
+    }
+
+    Counter cacheFills(CacheMeters.Kind kind, CacheMeters.Fill outcome) {
+        return Counter.builder(CacheMeters.FILLS).description("Database answers written into the cache after a miss")
+                .tag(CacheMeters.KIND, kind.tag()).tag(CacheMeters.OUTCOME, outcome.tag()).register(registry);
+    }
+
+    Counter cacheInvalidations(CacheMeters.Invalidation outcome) {
+        return Counter.builder(CacheMeters.INVALIDATIONS)
+                .description("Cached keys a write deleted after its commit, by outcome (per key)")
+                .tag(CacheMeters.OUTCOME, outcome.tag()).register(registry);
+    }
+
+    Counter singleFlightWaits(CacheMeters.Kind kind) {
+        return Counter.builder(CacheMeters.SINGLE_FLIGHT_WAITS)
+                .description("Cache misses answered by another request's database read of the same key")
+                .tag(CacheMeters.KIND, kind.tag()).register(registry);
+    }
+
     String scrape(java.util.Set<String> names) {
         return registry.scrape("text/plain; version=0.0.4; charset=utf-8", names);
     }

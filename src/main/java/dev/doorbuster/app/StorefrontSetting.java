@@ -5,6 +5,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -54,7 +56,34 @@ public enum StorefrontSetting {
             "create the database, tables and seed data if absent (idempotent)"),
     // The harness's shoppers pick ids from 1 to these: an empty shop cannot be loaded.
     SEED_PRODUCTS("seed-products", Kind.INT, "N", 10_000, 1, 10_000_000, true, "products to seed (--init-schema)"),
-    SEED_USERS("seed-users", Kind.INT, "N", 100_000, 1, 10_000_000, true, "users to seed (--init-schema)");
+    SEED_USERS("seed-users", Kind.INT, "N", 100_000, 1, 10_000_000, true, "users to seed (--init-schema)"),
+    // The cache-aside tier (CachedReads). Its address is chosen by whoever starts the storefront (the harness puts its
+    // chaos proxy in between); its behaviour is the environment's to choose, like the routing policy.
+    CACHE_URL("cache-url", Kind.REDIS_URL, "URL", null, false,
+            "Redis of the cache-aside tier (products, category pages, carts, profiles); absent: no cache, every read"
+                    + " goes to the database"),
+    CACHE_TTL_MS("cache-ttl-ms", Kind.INT, "N", 30_000, 100, 86_400_000, true,
+            "time to live of every cached answer; category pages are never deleted by writes, so their stock may be"
+                    + " this old"),
+    CACHE_INVALIDATION("cache-invalidation", "POLICY", StorefrontConfig.CacheInvalidation.DELETE_AFTER_COMMIT,
+            StorefrontConfig.CacheInvalidation.values(),
+            "delete-after-commit (a write deletes the cached copies of what it changed once its transaction has"
+                    + " committed), or none: the classic bug, writes never delete, so reads stay stale until the TTL;"
+                    + " only for controls"),
+    CACHE_REFILL("cache-refill", "SOURCE", StorefrontConfig.CacheRefill.PRIMARY, StorefrontConfig.CacheRefill.values(),
+            "where a miss is read before it is cached: primary (the writer pool), or reader (through --routing, so"
+                    + " possibly a lagging replica, whose stale answer is then served from the cache for the TTL)"),
+    CACHE_TIMEOUT_MS("cache-timeout-ms", Kind.INT, "N", 50, 1, 120_000, true,
+            "wait for each cache command. 60000 is Lettuce's own default, which blocks a request for a minute on a"
+                    + " black-holed cache; it may exceed --request-timeout-ms on purpose (a control shows that bug)"),
+    CACHE_ON_ERROR("cache-on-error", "MODE", StorefrontConfig.CacheOnError.FALLBACK,
+            StorefrontConfig.CacheOnError.values(),
+            "a cache that fails or times out: fallback (counts as a miss, the database answers) or fail (503"
+                    + " cache_unavailable)"),
+    CACHE_STAMPEDE("cache-stampede", "MODE", StorefrontConfig.CacheStampede.NONE,
+            StorefrontConfig.CacheStampede.values(),
+            "none (every miss reads the database) or single-flight (concurrent misses of one key in this storefront"
+                    + " wait for one database read, at most the request bound)");
 
     /** More reader pools than this is a typo, not a topology (each holds --reader-pool-size connections). */
     public static final int MAX_READER_URLS = 16;
@@ -72,8 +101,13 @@ public enum StorefrontSetting {
         /** A non-empty address. */
         HOST,
         /** A {@code jdbc:postgresql:} URL. */
-        JDBC_URL
+        JDBC_URL,
+        /** A {@code redis://host:port} URL; absent means the tier it names is off. */
+        REDIS_URL
     }
+
+    /** {@code redis://HOST:PORT}: a name or IPv4 address, or an IPv6 one in brackets; nothing else (no password, database, TLS). */
+    private static final Pattern REDIS_URL_FORM = Pattern.compile("redis://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):([0-9]{1,5})/?");
 
     /** A value of a {@link Kind#CHOICE} setting, named on the command line by {@link #flag()}. */
     public interface Choice {
@@ -224,6 +258,7 @@ public enum StorefrontSetting {
             case TEXT -> "any text";
             case HOST -> "a non-empty address";
             case JDBC_URL -> "a jdbc:postgresql:// URL";
+            case REDIS_URL -> "redis://HOST:PORT (e.g. redis://127.0.0.1:6379); leave it out to run without a cache";
         };
     }
 
@@ -253,7 +288,7 @@ public enum StorefrontSetting {
             case CHOICE -> choices.stream().filter(c -> c.flag().equals(v.toLowerCase(Locale.ROOT))).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException(option() + " must be " + allowed() + "; got '"
                             + text + "'"));
-            case TEXT, HOST, JDBC_URL -> text;
+            case TEXT, HOST, JDBC_URL, REDIS_URL -> text;
         };
         String problem = problem(value);
         if (problem != null) {
@@ -296,8 +331,38 @@ public enum StorefrontSetting {
                 return value.toString().startsWith("jdbc:postgresql:") ? null
                         : "must be " + allowed() + ", got '" + Database.redact(value.toString()) + "'";
             }
+            case REDIS_URL -> {
+                if (value == null) {
+                    return null; // absent: the tier is off
+                }
+                return redisAddress(value.toString()) != null ? null
+                        : "must be " + allowed() + ", got '" + redactRedis(value.toString()) + "'";
+            }
             default -> throw new IllegalStateException(kind.name());
         }
+    }
+
+    /** A Redis server's address, as {@link Kind#REDIS_URL} accepts it. */
+    public record RedisAddress(String host, int port) {
+    }
+
+    /** The host and port of a {@code redis://HOST:PORT} URL, or null if it is not one (port 1-65535). */
+    public static RedisAddress redisAddress(String url) {
+        Matcher m = REDIS_URL_FORM.matcher(url.strip());
+        if (!m.matches()) {
+            return null;
+        }
+        int port = Integer.parseInt(m.group(2));
+        if (port < 1 || port > 65_535) {
+            return null;
+        }
+        String host = m.group(1);
+        return new RedisAddress(host.startsWith("[") ? host.substring(1, host.length() - 1) : host, port);
+    }
+
+    /** A refused Redis URL for messages: a password in it ({@code redis://:secret@h:1}) is masked. */
+    private static String redactRedis(String url) {
+        return url.replaceAll("(//[^/@]*?:)[^/@]*@", "$1***@");
     }
 
     /** A typed value as the command line writes it. */
@@ -320,7 +385,7 @@ public enum StorefrontSetting {
             return "the writer URL";
         }
         if (defaultValue == null) {
-            return kind == Kind.BOOL ? "off" : "required";
+            return kind == Kind.BOOL || kind == Kind.REDIS_URL ? "off" : "required";
         }
         if (defaultValue instanceof Boolean b) {
             return b ? "on" : "off";
@@ -392,6 +457,7 @@ public enum StorefrontSetting {
                 case TEXT -> "text";
                 case HOST -> "address";
                 case JDBC_URL -> "`jdbc:postgresql:` URL" + (s.repeatable() ? ", up to " + MAX_READER_URLS : "");
+                case REDIS_URL -> "`redis://host:port`";
             };
             String def = s.defaultText();
             rows.add("| `" + s.option() + "` | " + (s.field() == null ? "(set by the harness)" : "`app." + s.field() + "`")

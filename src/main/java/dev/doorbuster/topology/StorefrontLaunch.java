@@ -35,11 +35,7 @@ public final class StorefrontLaunch {
                                    String primaryHost, String cacheUrl, String dbUser, String dbPassword, Path logFile) {
         List<String> args = args(app, writerHosts, replicaHosts, primaryHost, dbUser, dbPassword);
         if (cacheUrl != null) {
-            StorefrontSetting cacheSetting = StorefrontSetting.byFlag("cache-url"); // MERGE: CACHE_URL
-            if (cacheSetting == null) {
-                throw new TopologyException("app.cache: this storefront has no cache tier yet");
-            }
-            args.addAll(List.of(cacheSetting.option(), cacheUrl));
+            args.addAll(List.of(StorefrontSetting.CACHE_URL.option(), cacheUrl));
         }
         return AppProcess.start(MAIN_CLASS, app.jvmOptions(), args, logFile, START_TIMEOUT);
     }

@@ -32,7 +32,12 @@ final class StorefrontFixture implements AutoCloseable {
     }
 
     static StorefrontFixture start() {
-        PgCluster cluster = PgCluster.builder().replicas(1).start();
+        return start(UnaryOperator.identity());
+    }
+
+    /** As {@link #start()}, with changes to the cluster (server settings, say). */
+    static StorefrontFixture start(UnaryOperator<PgCluster.Builder> clusterChanges) {
+        PgCluster cluster = clusterChanges.apply(PgCluster.builder().replicas(1)).start();
         StorefrontFixture fixture = new StorefrontFixture(cluster);
         try {
             fixture.app(b -> b.initSchema(true).seedProducts(PRODUCTS).seedUsers(USERS)).close();
