@@ -3,6 +3,7 @@ package dev.doorbuster.chaos;
 import java.io.IOException;
 import java.net.URI;
 
+import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.ClusterControl;
 import dev.doorbuster.topology.Topology;
 import eu.rekawek.toxiproxy.Proxy;
@@ -104,8 +105,16 @@ public final class ChaosContext {
                     }
                 }
                 case CLUSTER_CONTROL -> cluster(fault);
+                case CACHE -> cache(fault);
             }
         }
+    }
+
+    /** The cache tier, for the cache's faults; refuses when the environment has none. */
+    public CacheTier cache(Fault fault) {
+        return topology.cache().orElseThrow(() -> new FaultRefusedException(fault.name() + " acts on the cache tier, "
+                + "which environment '" + topology.environment().name() + "' does not have: set app.cache to true in "
+                + topology.environment().source() + " (or -Dapp.cache=true)."));
     }
 
     /** The cluster, for faults that need cluster control; refuses otherwise. */

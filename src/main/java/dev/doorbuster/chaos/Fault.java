@@ -15,7 +15,9 @@ public interface Fault {
         /** A proxy on each replica's replication stream ({@code proxy.proxies.replication}). */
         REPLICATION_LINK,
         /** Control of the PostgreSQL cluster: kill, promote, rejoin (local and docker environments only). */
-        CLUSTER_CONTROL
+        CLUSTER_CONTROL,
+        /** A cache tier ({@code app.cache}): the proxy {@code cache} in front of it and the harness's own way in. */
+        CACHE
     }
 
     /** The fault's kind: its name in environments' {@code allowFaults}. */

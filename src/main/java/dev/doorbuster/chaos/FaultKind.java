@@ -18,7 +18,12 @@ public enum FaultKind {
     PRIMARY_FAILOVER("PrimaryFailover"),
     DB_LATENCY("DbLatency"),
     CONNECTION_RESET("ConnectionReset"),
-    PROXY_DOWN("ProxyDown");
+    PROXY_DOWN("ProxyDown"),
+    CACHE_DOWN("CacheDown"),
+    CACHE_BLACKHOLE("CacheBlackhole"),
+    CACHE_LATENCY("CacheLatency"),
+    CACHE_FLUSH("CacheFlush"),
+    HOT_KEY_EXPIRY("HotKeyExpiry");
 
     private final String label;
 

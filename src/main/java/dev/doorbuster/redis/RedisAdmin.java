@@ -71,6 +71,11 @@ public final class RedisAdmin implements AutoCloseable {
                 number(s, "evicted_keys"), number(s, "total_commands_processed"));
     }
 
+    /** The value of one server setting ({@code CONFIG GET}), or null if there is no such setting. */
+    public String config(String name) {
+        return commands.configGet(name).get(name);
+    }
+
     /** Every key gone. */
     public void flushAll() {
         commands.flushall();

@@ -25,7 +25,8 @@ import dev.doorbuster.app.StorefrontSetting;
  * @param description free text shown in reports
  */
 public record Environment(String name, Path source, Type type, String description, Postgres postgres, Proxy proxy,
-                          App app, Docker docker, Database database, List<String> allowFaults, Slo slo) {
+                          App app, Docker docker, Database database, Cache cache, List<String> allowFaults,
+                          Slo slo) {
 
     public enum Type {
         LOCAL, DOCKER, EXTERNAL
@@ -93,12 +94,14 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param healthPath   docker with an image: answers 2xx once the service is ready
      * @param environment  docker with an image: the container's environment variables; values may hold
      *                     {@link AppPlaceholder} placeholders such as {@code ${writerJdbcUrl}}
+     * @param cache        the cache-aside tier: local runs start a Redis server and give the storefront its address
+     *                     through the chaos proxy {@link CacheTier#PROXY}; external ones name their own ({@link Cache})
      */
     public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize,
                       int poolTimeoutMs, int rywWaitMs, int stickyMs, int requestTimeoutMs, int httpThreads,
                       int seedProducts, int seedUsers, int cacheTtlMs, String cacheInvalidation, String cacheRefill,
                       int cacheTimeoutMs, String cacheOnError, String cacheStampede, List<String> jvmOptions,
-                      String image, int port, String healthPath, Map<String, String> environment) {
+                      String image, int port, String healthPath, Map<String, String> environment, boolean cache) {
 
         /**
          * Every storefront setting an environment can set, with its value here (Integer or String), in the
@@ -119,6 +122,15 @@ public record Environment(String name, Path source, Type type, String descriptio
             }
             return values;
         }
+    }
+
+    /**
+     * External environments' cache tier (with {@code app.cache}): the Redis the service uses, reached directly by the
+     * harness for its statistics (the cache checks' oracle) and for the faults made of Redis commands.
+     *
+     * @param url {@code redis://host:port}, or null
+     */
+    public record Cache(URI url) {
     }
 
     /** External environments: how the harness reaches the database for probes and the lost-write audit. */

@@ -41,7 +41,7 @@ public final class EnvironmentLoader {
     /** System property choosing the environment by name or path; default {@code local}. */
     public static final String PROPERTY = "doorbuster.env";
     /** Top-level sections that {@code -D<section>.<field>=value} may override. */
-    static final Set<String> OVERRIDABLE = Set.of("postgres", "proxy", "app", "docker", "database", "slo");
+    static final Set<String> OVERRIDABLE = Set.of("postgres", "proxy", "app", "docker", "database", "cache", "slo");
     /** {@code app.routing}'s values, from {@link StorefrontSetting#ROUTING}. */
     public static final Set<String> ROUTING_POLICIES = new java.util.LinkedHashSet<>(StorefrontSetting.ROUTING.choices());
     /** {@code none} is a deliberately broken checkout (it oversells), only for controls. */
@@ -322,6 +322,30 @@ public final class EnvironmentLoader {
         }
         if (env.isDocker()) {
             validateDocker(env, c);
+        }
+        validateCache(env, c);
+    }
+
+    /** The cache tier: a Redis the run starts (local), or the service's own named by {@code cache.url} (external). */
+    private static void validateCache(Environment env, Checker c) {
+        java.net.URI url = env.cache().url();
+        if (url != null) {
+            if (env.ownsDatabase()) {
+                c.fail("cache.url", "is only for external environments (a " + env.type().name().toLowerCase(Locale.ROOT)
+                        + " run starts its own Redis when app.cache is true); remove it");
+            } else if (!"redis".equals(url.getScheme()) || url.getHost() == null || url.getPort() < 1) {
+                c.fail("cache.url", "is '" + url + "'; expected redis://host:port, e.g. \"redis://127.0.0.1:6379\"");
+            }
+        }
+        if (!env.app().cache()) {
+            return;
+        }
+        if (env.isDocker()) {
+            c.fail("app.cache", "is not available on docker environments yet (no Redis container image is built); run "
+                    + "the cache tier on the local environment (Debian's redis-server package) or set it to false");
+        } else if (!env.ownsDatabase() && url == null) {
+            c.fail("cache.url", "is required with app.cache on an external environment: the Redis the service caches in, "
+                    + "read directly by the harness (e.g. \"redis://127.0.0.1:6379\")");
         }
     }
 

@@ -16,7 +16,10 @@ import dev.doorbuster.postgres.PgCluster;
 import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.postgres.PgNode;
 import dev.doorbuster.postgres.SyncMode;
+import dev.doorbuster.process.ServerUser;
 import dev.doorbuster.proxy.ToxiproxyServer;
+import dev.doorbuster.redis.RedisBinary;
+import dev.doorbuster.redis.RedisServer;
 import eu.rekawek.toxiproxy.Proxy;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
 import org.slf4j.Logger;
@@ -30,6 +33,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   storefront ──writer pool──▶ proxy "pg1" ──▶ pg1 (primary)
  *              ──reader pool──▶ proxy "pg2" ──▶ pg2 (replica) ──▶ proxy "pg2-replication" ──▶ primary
+ *              ──cache-aside──▶ proxy "cache" ──▶ redis-server      (app.cache only)
  * </pre>
  *
  * Proxies are named by node, not by role: after a failover "pg2" carries writes and "pg1-replication"
@@ -49,6 +53,9 @@ public final class LocalTopology implements Topology {
     private ToxiproxyClient toxiproxy;
     private URI toxiproxyUrl;
     private PgCluster cluster;
+    private RedisServer redis;
+    private Path redisDir;
+    private String cacheUrl;
     private AppProcess app;
     private volatile boolean closed;
 
@@ -75,6 +82,8 @@ public final class LocalTopology implements Topology {
 
     private void startAll() {
         long started = System.nanoTime();
+        // Refused before anything starts: a run that needs the cache must not first spend seconds on PostgreSQL.
+        RedisBinary redisBinary = environment.app().cache() ? RedisBinary.resolve() : null;
         startProxy();
         Environment.Postgres pg = environment.postgres();
         PgCluster.Builder builder = PgCluster.builder()
@@ -102,9 +111,24 @@ public final class LocalTopology implements Topology {
         if (statementStatistics) {
             StatementStatistics.createExtension(cluster.primary().jdbcUrl(DATABASE));
         }
+        if (redisBinary != null) {
+            startCache(redisBinary);
+        }
         startApp();
         log.info("Local topology up in {} ms: app {}, proxy API {}, primary {}, replicas {}",
                 (System.nanoTime() - started) / 1_000_000, app.url(), toxiproxyUrl, cluster.primary(), cluster.replicas());
+    }
+
+    /**
+     * Redis in a folder of the Doorbuster home (its user, when this JVM is root, may not reach the run's folder),
+     * deleted with the run, or by the reaper after a run that died; its log is copied into the run's folder.
+     */
+    private void startCache(RedisBinary binary) {
+        redisDir = DoorbusterHome.get().resolve("redis").resolve(runDir.getFileName().toString());
+        redis = RedisServer.start(CacheTier.PROXY, binary, ServerUser.detect(), redisDir, redisDir);
+        InetSocketAddress listen = proxy(CacheTier.PROXY, redis.address());
+        cacheUrl = "redis://" + listen.getHostString() + ":" + listen.getPort();
+        log.info("Cache: Redis {} ({}) behind proxy '{}' at {}", binary.version(), redis, CacheTier.PROXY, cacheUrl);
     }
 
     private void startProxy() {
@@ -128,7 +152,7 @@ public final class LocalTopology implements Topology {
         app = StorefrontLaunch.start(environment.app(),
                 cluster.nodes().stream().map(n -> listenOf(n.name())).toList(),
                 cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
-                listenOf(cluster.primary().name()), dbUser(), dbPassword(), runDir.resolve("app.log"));
+                listenOf(cluster.primary().name()), cacheUrl, dbUser(), dbPassword(), runDir.resolve("app.log"));
     }
 
     /** The {@link dev.doorbuster.postgres.ReplicationRoute}: replica → its own proxy → current primary. */
@@ -272,6 +296,29 @@ public final class LocalTopology implements Topology {
     }
 
     @Override
+    public Optional<CacheTier> cache() {
+        if (redis == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new CacheTier() {
+            @Override
+            public String directUrl() {
+                return redis.url();
+            }
+
+            @Override
+            public boolean restartable() {
+                return true;
+            }
+
+            @Override
+            public void restartCold() {
+                redis.restart();
+            }
+        });
+    }
+
+    @Override
     public boolean allows(String faultName) {
         return true;
     }
@@ -285,12 +332,36 @@ public final class LocalTopology implements Topology {
         if (app != null) {
             app.close();
         }
+        if (redis != null) {
+            redis.close();
+            keepLog(redis.logFile(), "redis.log");
+            deleteTree(redisDir);
+        }
         if (cluster != null) {
             copyServerLogs();
             cluster.close();
         }
         if (embeddedProxy != null) {
             embeddedProxy.close();
+        }
+    }
+
+    private void keepLog(Path log, String name) {
+        try {
+            if (Files.exists(log)) {
+                Files.createDirectories(runDir);
+                Files.copy(log, runDir.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            LocalTopology.log.debug("Cannot keep {}: {}", log, e.toString());
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> tree = Files.walk(dir)) {
+            tree.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            log.debug("Cannot delete {}: {}", dir, e.toString());
         }
     }
 

@@ -29,11 +29,15 @@ public final class StorefrontLaunch {
      * @param writerHosts every node's proxy ({@code host:port}); PgJDBC picks the primary and re-picks after a failover
      * @param replicaHosts each replica's proxy
      * @param primaryHost  the primary's proxy, the readers' last resort
+     * @param cacheUrl     the cache's proxy ({@code redis://host:port}) when {@code app.cache}, else null
      */
     public static AppProcess start(Environment.App app, List<String> writerHosts, List<String> replicaHosts,
-                                   String primaryHost, String dbUser, String dbPassword, Path logFile) {
-        return AppProcess.start(MAIN_CLASS, app.jvmOptions(),
-                args(app, writerHosts, replicaHosts, primaryHost, dbUser, dbPassword), logFile, START_TIMEOUT);
+                                   String primaryHost, String cacheUrl, String dbUser, String dbPassword, Path logFile) {
+        List<String> args = args(app, writerHosts, replicaHosts, primaryHost, dbUser, dbPassword);
+        if (cacheUrl != null) {
+            args.addAll(List.of(StorefrontSetting.CACHE_URL.option(), cacheUrl));
+        }
+        return AppProcess.start(MAIN_CLASS, app.jvmOptions(), args, logFile, START_TIMEOUT);
     }
 
     /** The storefront's command line for {@link #start}. */

@@ -48,6 +48,11 @@ public interface Topology extends AutoCloseable {
         return List.of();
     }
 
+    /** The cache tier, when the environment has one ({@code app.cache}). Default: none. */
+    default Optional<CacheTier> cache() {
+        return Optional.empty();
+    }
+
     /** True if the environment permits fault {@code faultName} (local: all of them). */
     boolean allows(String faultName);
 

@@ -173,7 +173,7 @@ public final class DockerTopology implements Topology {
         storefront = StorefrontLaunch.start(environment.app(),
                 all.stream().map(proxies::hostAddress).toList(),
                 replicaNames.stream().map(proxies::hostAddress).toList(),
-                proxies.hostAddress(cluster.primary()), USER, password, runDir.resolve("app.log"));
+                proxies.hostAddress(cluster.primary()), null, USER, password, runDir.resolve("app.log"));
         appUrl = storefront.url();
     }
 
