@@ -58,7 +58,7 @@ public final class CacheChecks {
     }
 
     /**
-     * @param hitRatioBefore the application's hit ratio over the minute before the restart
+     * @param hitRatioBefore the application's hits over hits and misses in the minute before the restart
      * @param secondsToWarm  seconds from the restart until a second's hit ratio was back within 10% of it; -1: never
      *                       before the run ended
      */
@@ -76,10 +76,15 @@ public final class CacheChecks {
         }
     }
 
-    /** The cache tier over a run: totals from both witnesses, and each cache fault's measure. */
+    /**
+     * The cache tier over a run: totals from both witnesses, each cache fault's measure, and per second (index = the
+     * run's second) the application's hit ratio (hits over hits, misses and errors; NaN without lookups) and the
+     * database reads of its cacheable endpoints, for the report's charts.
+     */
     public record Report(double lookupHits, double lookupMisses, double lookupErrors, double databaseReads,
                          double redisHits, double redisMisses, List<Amplification> amplifications,
-                         List<Warmup> warmups, List<Expiry> expiries) {
+                         List<Warmup> warmups, List<Expiry> expiries, List<Double> hitRatioPerSecond,
+                         List<Double> databaseReadsPerSecond) {
         /** The application's hit ratio over the run (NaN without lookups). */
         public double hitRatio() {
             double lookups = lookupHits + lookupMisses + lookupErrors;
@@ -117,7 +122,32 @@ public final class CacheChecks {
                 increase(samples, CacheSample::lookupMisses), increase(samples, CacheSample::lookupErrors),
                 increase(samples, CacheSample::databaseReads), increase(samples, CacheSample::redisHits),
                 increase(samples, CacheSample::redisMisses), List.copyOf(amplifications), List.copyOf(warmups),
-                List.copyOf(expiries)));
+                List.copyOf(expiries), perSecond(samples, true), perSecond(samples, false)));
+    }
+
+    /** Per second from consecutive readable samples: the hit ratio, or the database reads. */
+    private static List<Double> perSecond(List<CacheSample> samples, boolean hitRatio) {
+        int seconds = samples.get(samples.size() - 1).second() + 1;
+        Double[] values = new Double[Math.max(0, seconds)];
+        java.util.Arrays.fill(values, Double.NaN);
+        for (int i = 1; i < samples.size(); i++) {
+            CacheSample a = samples.get(i - 1);
+            CacheSample b = samples.get(i);
+            if (Double.isNaN(a.databaseReads()) || Double.isNaN(b.databaseReads()) || b.second() <= a.second()) {
+                continue;
+            }
+            double span = b.second() - a.second();
+            double value;
+            if (hitRatio) {
+                double hits = b.lookupHits() - a.lookupHits();
+                double lookups = hits + b.lookupMisses() - a.lookupMisses() + b.lookupErrors() - a.lookupErrors();
+                value = lookups > 0 ? hits / lookups : Double.NaN;
+            } else {
+                value = (b.databaseReads() - a.databaseReads()) / span;
+            }
+            values[a.second()] = value;
+        }
+        return List.of(values);
     }
 
     /** The judged checks of {@code report}: one per hot-key expiry and one per cold restart. */
@@ -160,11 +190,14 @@ public final class CacheChecks {
         return FaultKind.named(space < 0 ? label : label.substring(space + 1));
     }
 
+    /**
+     * The hit ratio counts hits over hits and misses: a lookup that failed (the cache away) says nothing about whether
+     * the key was there, so a cache fault just before the restart does not lower the ratio to come back to.
+     */
     private static Warmup warmup(List<CacheSample> samples, String fault, int at) {
-        double hitsBefore = deltaOver(samples, Math.max(0, at - BASELINE_SECONDS), at, CacheSample::lookupHits);
-        double lookupsBefore = hitsBefore
-                + deltaOver(samples, Math.max(0, at - BASELINE_SECONDS), at, CacheSample::lookupMisses)
-                + deltaOver(samples, Math.max(0, at - BASELINE_SECONDS), at, CacheSample::lookupErrors);
+        int from = Math.max(0, at - BASELINE_SECONDS);
+        double hitsBefore = deltaOver(samples, from, at, CacheSample::lookupHits);
+        double lookupsBefore = hitsBefore + deltaOver(samples, from, at, CacheSample::lookupMisses);
         double ratioBefore = lookupsBefore > 0 ? hitsBefore / lookupsBefore : Double.NaN;
         if (Double.isNaN(ratioBefore)) {
             return new Warmup(fault, at, ratioBefore, -1);
@@ -172,12 +205,11 @@ public final class CacheChecks {
         for (int i = 1; i < samples.size(); i++) {
             CacheSample previous = samples.get(i - 1);
             CacheSample now = samples.get(i);
-            if (previous.second() < at) {
+            if (previous.second() < at || Double.isNaN(previous.lookupHits()) || Double.isNaN(now.lookupHits())) {
                 continue;
             }
             double hits = now.lookupHits() - previous.lookupHits();
-            double lookups = hits + now.lookupMisses() - previous.lookupMisses() + now.lookupErrors()
-                    - previous.lookupErrors();
+            double lookups = hits + now.lookupMisses() - previous.lookupMisses();
             if (lookups > 0 && hits / lookups >= WARM_SHARE * ratioBefore) {
                 return new Warmup(fault, at, ratioBefore, now.second() - at);
             }
@@ -221,16 +253,20 @@ public final class CacheChecks {
         return counter.applyAsDouble(end) - counter.applyAsDouble(start);
     }
 
-    /** The last sample taken at or before {@code second} whose counters were read (NaN samples are skipped). */
+    /**
+     * The last sample taken at or before {@code second} whose application counters were read (NaN samples are
+     * skipped); the first readable one when none was taken that early (the run's first second).
+     */
     private static CacheSample atOrBefore(List<CacheSample> samples, int second) {
         CacheSample found = null;
         for (CacheSample s : samples) {
+            if (Double.isNaN(s.databaseReads())) {
+                continue;
+            }
             if (s.second() > second) {
-                break;
+                return found != null ? found : s;
             }
-            if (!Double.isNaN(s.databaseReads())) {
-                found = s;
-            }
+            found = s;
         }
         return found;
     }

@@ -95,19 +95,28 @@ public final class Probes implements AutoCloseable {
         if (tier.isEmpty()) {
             return null;
         }
-        double databaseReads = metrics == null ? Double.NaN : metrics.sum(family(CacheMeters.DATABASE_READS));
         RedisAdmin.Stats stats = redisStats(tier.get());
         String lookups = family(CacheMeters.LOOKUPS);
+        String reads = family(CacheMeters.DATABASE_READS);
         return new CacheSample(second,
-                lookups(metrics, lookups, CacheMeters.Lookup.HIT), lookups(metrics, lookups, CacheMeters.Lookup.MISS),
-                lookups(metrics, lookups, CacheMeters.Lookup.ERROR), databaseReads,
-                metrics == null ? Double.NaN : metrics.sum(family(CacheMeters.DATABASE_READS),
-                        Map.of(CacheMeters.KIND, CacheMeters.Kind.PRODUCT.tag())),
+                counter(metrics, lookups, Map.of(CacheMeters.OUTCOME, CacheMeters.Lookup.HIT.tag())),
+                counter(metrics, lookups, Map.of(CacheMeters.OUTCOME, CacheMeters.Lookup.MISS.tag())),
+                counter(metrics, lookups, Map.of(CacheMeters.OUTCOME, CacheMeters.Lookup.ERROR.tag())),
+                counter(metrics, reads, Map.of()),
+                counter(metrics, reads, Map.of(CacheMeters.KIND, CacheMeters.Kind.PRODUCT.tag())),
                 stats == null ? Double.NaN : stats.keyspaceHits(), stats == null ? Double.NaN : stats.keyspaceMisses());
     }
 
-    private static double lookups(PrometheusText metrics, String family, CacheMeters.Lookup outcome) {
-        return metrics == null ? Double.NaN : metrics.sum(family, Map.of(CacheMeters.OUTCOME, outcome.tag()));
+    /**
+     * A counter of the application's, NaN when its metrics could not be read; a series it does not list yet counts 0
+     * (counters are created at their first event).
+     */
+    private static double counter(PrometheusText metrics, String family, Map<String, String> labels) {
+        if (metrics == null) {
+            return Double.NaN;
+        }
+        double value = metrics.sum(family, labels);
+        return Double.isNaN(value) ? 0 : value;
     }
 
     /** Redis's own statistics, through the harness's direct connection (reopened after a failure). */
