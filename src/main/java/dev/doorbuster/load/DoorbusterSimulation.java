@@ -18,8 +18,15 @@ import io.gatling.javaapi.core.Simulation;
  * (topology, probes, faults, verdict, clean-up) is handled here.
  */
 public abstract class DoorbusterSimulation extends Simulation {
-    /** The share of arriving shoppers who browse, fill a cart, or check out (percentages). */
-    public record TrafficMix(double browse, double cart, double checkout) {
+    /**
+     * The share of arriving shoppers who browse, fill a cart, check out, or watch a doorbuster's page (percentages).
+     *
+     * @param watch shoppers who keep reloading one doorbuster's product page before the sale opens (the hot keys)
+     */
+    public record TrafficMix(double browse, double cart, double checkout, double watch) {
+        public TrafficMix(double browse, double cart, double checkout) {
+            this(browse, cart, checkout, 0);
+        }
     }
 
     private Run run;
@@ -73,7 +80,7 @@ public abstract class DoorbusterSimulation extends Simulation {
                         current.userStarted();
                         return session;
                     })
-                    .exec(journeys.trafficMix(mix.browse(), mix.cart(), mix.checkout()))
+                    .exec(journeys.trafficMix(mix))
                     .injectOpen(part.injection());
         }
         setUp(population.andThen(Verdicts.closingScenario(run)))
