@@ -129,12 +129,6 @@ final class CacheAside implements AutoCloseable {
         return url;
     }
 
-    /** True while a connection is established (it may still be slow, or black-holed). */
-    boolean connected() {
-        StatefulRedisConnection<String, byte[]> c = connection;
-        return c != null && c.isOpen();
-    }
-
     /** The cached bytes of {@code key}, or null if it is not cached. */
     byte[] get(String key) throws Unavailable {
         try {
