@@ -91,9 +91,13 @@ class CacheStampedeTest {
         }
     }
 
-    /** A storefront refilling from the primary through the proxy; the latency comes once its pool is full. */
+    /**
+     * A storefront refilling from the primary through the proxy; the latency comes once its pool is full. A generous
+     * cache timeout: a lookup timing out on a busy machine would be an error, not the miss these tests count.
+     */
     private Http app(CacheStampede stampede) throws IOException {
         Http http = new Http(fixture.app(b -> b.routing(Routing.PRIMARY).cacheUrl(redis.url()).cacheStampede(stampede)
+                .cacheTimeoutMs(2000)
                 .writerUrl("jdbc:postgresql://" + primaryLink.getListen() + "/" + StorefrontFixture.DB)
                 .writerPoolSize(SHOPPERS).requestTimeoutMs(10_000).poolTimeoutMs(5000)).url());
         primaryLink.toxics().latency("slow-database", ToxicDirection.DOWNSTREAM, DB_LATENCY_MS);
