@@ -25,6 +25,14 @@ public abstract class DoorbusterSimulation extends Simulation {
     private Run run;
 
     /**
+     * True for a simulation that needs the cache tier ({@code app.cache}) even without a fault on it: the run turns it
+     * on unless {@code -Dapp.cache=false}. Called while the simulation is being built: answer without fields.
+     */
+    protected boolean needsCacheTier() {
+        return false;
+    }
+
+    /**
      * Starts the run (environment, topology) and sets Gatling up: the shoppers' scenario on {@code load},
      * then the verdict scenario, with the assertion that fails the build when a check fails.
      */
@@ -36,7 +44,7 @@ public abstract class DoorbusterSimulation extends Simulation {
     protected final Run plan(String shoppers, LoadProfile load, FaultSchedule faults, JudgingMode mode, TrafficMix mix,
                              Doorbusters doorbusters) {
         try {
-            run = Run.start(getClass().getSimpleName(), load, faults, mode);
+            run = Run.start(getClass().getSimpleName(), load, faults, mode, needsCacheTier());
         } catch (RuntimeException e) {
             // Gatling reports this as a crash under a reflection stack trace: say it plainly first.
             System.err.println("[doorbuster] " + getClass().getSimpleName() + " cannot start: " + e.getMessage());

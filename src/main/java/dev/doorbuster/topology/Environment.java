@@ -261,6 +261,14 @@ public record Environment(String name, Path source, Type type, String descriptio
             return whole(SloBudget.GHOST_WRITES);
         }
 
+        public double originFetchesPerExpiry() {
+            return decimal(SloBudget.ORIGIN_FETCHES_PER_EXPIRY);
+        }
+
+        public int timeToWarmSeconds() {
+            return (int) whole(SloBudget.TIME_TO_WARM_SECONDS);
+        }
+
         public double soakP99DriftRatio() {
             return decimal(SloBudget.SOAK_P99_DRIFT_RATIO);
         }

@@ -71,6 +71,20 @@ public final class EnvironmentLoader {
                 .load(System.getProperty(PROPERTY, "local"));
     }
 
+    /**
+     * As {@link #fromSystemProperties()}, for a simulation that needs the cache tier: {@code app.cache} is on unless
+     * {@code -Dapp.cache} says otherwise (then the faults that need it are refused, naming the field).
+     */
+    public static Environment withCacheTier() {
+        Properties overrides = new Properties();
+        overrides.putAll(System.getProperties());
+        overrides.putIfAbsent(CACHE_TIER, "true");
+        return new EnvironmentLoader(Path.of("environments"), overrides).load(System.getProperty(PROPERTY, "local"));
+    }
+
+    /** The environment field that turns the cache tier on. */
+    public static final String CACHE_TIER = "app.cache";
+
     /** Loads by name ({@code local} → {@code environments/local.json}) or by path to a .json file. */
     public Environment load(String nameOrPath) {
         Path file = resolve(nameOrPath);

@@ -33,7 +33,7 @@ public record Verdict(String simulation, String environment, String startedAt, d
                       List<CheckResult> checks, long requests, long failedRequests, WriteLedger.Audit writes,
                       SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline,
                       Boolean complete, String incompleteReason, List<SecondCompliance.Window> windows,
-                      DatabaseReport database, ShardReport shards) {
+                      DatabaseReport database, ShardReport shards, CacheChecks.Report cache) {
     public static final String JSON_FILE = "verdict.json";
     public static final String JUNIT_FILE = "junit.xml";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -43,31 +43,37 @@ public record Verdict(String simulation, String environment, String startedAt, d
                              SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline) {
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
-                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null);
+                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null);
     }
 
     /** This verdict with the database diagnostics ({@link DatabaseDiagnostics}) of the run. */
     public Verdict withDatabase(DatabaseReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, report, shards);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, report, shards, cache);
     }
 
     /** This verdict with the injector shards' deliveries (a scaled-out run's coordinator). */
     public Verdict withShards(ShardReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, report);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, report, cache);
     }
 
     /** This verdict with the windowed checks' per-second outcome. */
     public Verdict withWindows(List<SecondCompliance.Window> perSecond) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, List.copyOf(perSecond), database, shards);
+                writes, sessions, stock, timeline, complete, incompleteReason, List.copyOf(perSecond), database, shards, cache);
+    }
+
+    /** This verdict with its cache tier's report ({@link CacheChecks}), or null for a run without one. */
+    public Verdict withCache(CacheChecks.Report report) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, report);
     }
 
     /** This verdict for a run that did not finish its load ({@code reason}: aborted, interrupted): never passed. */
     public Verdict incomplete(String reason) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, false, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, false, reason, windows, database, shards);
+                writes, sessions, stock, timeline, false, reason, windows, database, shards, cache);
     }
 
     /** False only for a run that was aborted or interrupted (a verdict file without the field was complete). */

@@ -1,0 +1,216 @@
+package dev.doorbuster.app;
+
+import static dev.doorbuster.app.CacheAsideTest.invalidations;
+import static dev.doorbuster.app.CacheAsideTest.lookups;
+import static dev.doorbuster.app.CacheAsideTest.metric;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.function.UnaryOperator;
+
+import dev.doorbuster.app.CacheMeters.Kind;
+import dev.doorbuster.app.StorefrontConfig.CacheOnError;
+import dev.doorbuster.app.StorefrontConfig.Routing;
+import dev.doorbuster.proxy.ToxiproxyServer;
+import eu.rekawek.toxiproxy.Proxy;
+import eu.rekawek.toxiproxy.ToxiproxyClient;
+import eu.rekawek.toxiproxy.model.ToxicDirection;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * A cache that fails: black-holed (the embedded chaos proxy between storefront and Redis drops every byte, the
+ * {@code timeout} toxic) or down (the server stopped). The storefront must answer within its cache timeout plus a
+ * database read ({@code fallback}) or with a prompt 503 naming the cache ({@code fail}); a write whose delete failed
+ * still succeeds; and the cache is used again by itself once it is back. With Lettuce's own 60 s timeout a
+ * black-holed cache holds each request until the request bound: the bug a control demonstrates.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CacheFailureTest {
+    private static final String BLACK_HOLE = "black-hole-";
+    /** Far above 50 ms plus a database read on an idle machine; far below the 60 s of Lettuce's default. */
+    private static final long QUICK_MS = 1000;
+
+    private RedisFixture redis;
+    private StorefrontFixture fixture;
+    private ToxiproxyServer chaos;
+    private Proxy cacheLink;
+
+    @BeforeAll
+    void start() throws IOException {
+        redis = RedisFixture.start("cache-failure");
+        fixture = StorefrontFixture.start();
+        chaos = ToxiproxyServer.start();
+        URI api = URI.create(chaos.url());
+        cacheLink = new ToxiproxyClient(api.getHost(), api.getPort()).createProxy("cache", "127.0.0.1:0",
+                redis.server.address().getHostString() + ":" + redis.server.port());
+    }
+
+    @AfterAll
+    void stop() {
+        try {
+            if (chaos != null) {
+                chaos.close();
+            }
+            if (fixture != null) {
+                fixture.close();
+            }
+        } finally {
+            if (redis != null) {
+                redis.close();
+            }
+        }
+    }
+
+    @AfterEach
+    void heal() throws IOException {
+        for (eu.rekawek.toxiproxy.model.Toxic toxic : cacheLink.toxics().getAll()) {
+            toxic.remove();
+        }
+        if (!redis.server.isRunning()) {
+            redis.restart();
+        }
+    }
+
+    /** A storefront whose cache is reached through the chaos proxy. */
+    private Http throughProxy(UnaryOperator<StorefrontConfig.Builder> changes) {
+        return new Http(fixture.app(b -> changes.apply(b.routing(Routing.PRIMARY).cacheUrl("redis://"
+                + cacheLink.getListen()))).url());
+    }
+
+    /** Every byte dropped both ways, the connection never closed: commands never reach Redis, nor answers us. */
+    private void blackHole() throws IOException {
+        for (ToxicDirection direction : ToxicDirection.values()) {
+            cacheLink.toxics().timeout(BLACK_HOLE + direction.name().toLowerCase(java.util.Locale.ROOT), direction, 0);
+        }
+    }
+
+    private record Timed(Http.Response response, long millis) {
+    }
+
+    private static Timed timed(Http http, String method, String path, String body) {
+        long started = System.nanoTime();
+        Http.Response r = method.equals("GET") ? http.get(path) : http.put(path, body);
+        return new Timed(r, (System.nanoTime() - started) / 1_000_000);
+    }
+
+    @Test
+    void aBlackHoledCacheWithFallbackIsAnsweredQuicklyByTheDatabase() throws IOException {
+        Http http = throughProxy(b -> b.cacheTimeoutMs(50).cacheOnError(CacheOnError.FALLBACK));
+        int version = http.get("/users/50").json().get("version").asInt();
+        assertEquals(StorefrontHeaders.CACHE, http.get("/users/50").header(StorefrontHeaders.SERVED_BY));
+
+        blackHole();
+        for (int i = 0; i < 5; i++) {
+            Timed read = timed(http, "GET", "/products/51", null);
+            assertEquals(200, read.response().status(), read.response().body());
+            assertEquals("primary", read.response().header(StorefrontHeaders.SERVED_BY), "the database answered");
+            assertTrue(read.millis() >= 45, "waited for the cache first: " + read.millis() + " ms");
+            assertTrue(read.millis() < QUICK_MS, "within the cache timeout and a database read: " + read.millis() + " ms");
+        }
+        assertEquals(5, metric(http, lookups(Kind.PRODUCT, "error")));
+        assertEquals(0, metric(http, CacheMeters.series(CacheMeters.FILLS, CacheMeters.KIND, "product",
+                CacheMeters.OUTCOME, "error")), "no fill is tried on a cache that has just failed");
+        assertEquals(5, metric(http, CacheAsideTest.databaseReads(Kind.PRODUCT)));
+
+        Timed write = timed(http, "PUT", "/users/50", "{\"name\": \"Fifty v2\"}");
+        assertEquals(200, write.response().status(), "the write stands although its delete failed");
+        assertTrue(write.millis() < QUICK_MS, write.millis() + " ms");
+        assertEquals(1, metric(http, invalidations("error")));
+
+        heal(); // the embedded proxy closes the connections it corrupted
+        StorefrontFixture.await("the cache is used again, by itself", Duration.ofSeconds(10), () -> {
+            http.get("/products/52");
+            return StorefrontHeaders.CACHE.equals(http.get("/products/52").header(StorefrontHeaders.SERVED_BY));
+        });
+        Http.Response stale = http.get("/users/50");
+        assertEquals(StorefrontHeaders.CACHE, stale.header(StorefrontHeaders.SERVED_BY));
+        assertEquals(version, stale.json().get("version").asInt(),
+                "the delete that failed left the old profile cached until its TTL");
+    }
+
+    @Test
+    void aBlackHoledCacheWithFailIsA503NamingTheCache() throws IOException {
+        Http http = throughProxy(b -> b.cacheTimeoutMs(50).cacheOnError(CacheOnError.FAIL));
+        assertEquals(200, http.get("/products/53").status());
+        blackHole();
+        Timed read = timed(http, "GET", "/products/53", null);
+        assertEquals(503, read.response().status(), read.response().body());
+        assertEquals("cache_unavailable", read.response().error());
+        assertEquals(StorefrontHeaders.CACHE, read.response().json().get("pool").asText());
+        assertTrue(read.response().json().get("message").asText().contains("cache"), read.response().body());
+        assertEquals("1", read.response().header("Retry-After"));
+        assertEquals("application/json", read.response().header("Content-Type"));
+        assertTrue(read.millis() < QUICK_MS, read.millis() + " ms");
+        assertEquals(1, metric(http, lookups(Kind.PRODUCT, "error")));
+        assertEquals(1, metric(http, CacheAsideTest.databaseReads(Kind.PRODUCT)), "only the read before the fault");
+        assertEquals(200, http.get("/orders/1").status(), "reads that are not cached do not need the cache");
+    }
+
+    @Test
+    void lettucesOwnTimeoutHoldsARequestOnABlackHoledCacheUntilItsBound() throws IOException {
+        int requestTimeoutMs = 1000;
+        Http http = throughProxy(b -> b.cacheTimeoutMs(60_000).requestTimeoutMs(requestTimeoutMs).poolTimeoutMs(500));
+        assertEquals(200, http.get("/products/54").status());
+        blackHole();
+        Timed read = timed(http, "GET", "/products/55", null);
+        assertEquals(503, read.response().status(), read.response().body());
+        assertEquals("timeout", read.response().error(), "the request bound answered, not the cache timeout");
+        assertTrue(read.millis() >= requestTimeoutMs - 50, read.millis() + " ms");
+        assertEquals(0, metric(http, lookups(Kind.PRODUCT, "error")), "the lookup is still waiting");
+    }
+
+    /**
+     * A cache known to be down refuses commands at once rather than queueing them until the cache timeout (2 s here,
+     * so waiting would show); the first read may still meet a connection that has not noticed yet.
+     */
+    @Test
+    void aStoppedCacheFallsBackAtOnceAndIsUsedAgainWhenItIsBack() {
+        int cacheTimeoutMs = 2000;
+        Http http = new Http(fixture.app(b -> b.routing(Routing.PRIMARY).cacheUrl(redis.url())
+                .cacheTimeoutMs(cacheTimeoutMs)).url());
+        assertEquals(200, http.get("/products/60").status());
+        assertEquals(StorefrontHeaders.CACHE, http.get("/products/60").header(StorefrontHeaders.SERVED_BY));
+
+        redis.stop();
+        for (int i = 0; i < 4; i++) {
+            Timed read = timed(http, "GET", "/products/60", null);
+            assertEquals(200, read.response().status(), read.response().body());
+            assertEquals("primary", read.response().header(StorefrontHeaders.SERVED_BY));
+            assertTrue(read.millis() < (i == 0 ? cacheTimeoutMs : 0) + QUICK_MS, "read " + i + ": " + read.millis()
+                    + " ms");
+        }
+        assertTrue(metric(http, lookups(Kind.PRODUCT, "error")) >= 3);
+
+        redis.restart(); // cold: every key gone
+        StorefrontFixture.await("the restarted cache is used again", Duration.ofSeconds(10), () -> {
+            http.get("/products/60");
+            return StorefrontHeaders.CACHE.equals(http.get("/products/60").header(StorefrontHeaders.SERVED_BY));
+        });
+    }
+
+    @Test
+    void theStorefrontStartsWithoutACacheThatIsDownAndConnectsWhenItComesUp() {
+        redis.stop();
+        long started = System.nanoTime();
+        Http http = new Http(fixture.app(b -> b.routing(Routing.PRIMARY).cacheUrl(redis.url())).url());
+        long startMs = (System.nanoTime() - started) / 1_000_000;
+        assertTrue(startMs < 5000, "started in " + startMs + " ms");
+        Http.Response read = http.get("/users/62");
+        assertEquals(200, read.status(), read.body());
+        assertEquals("primary", read.header(StorefrontHeaders.SERVED_BY));
+        assertEquals(1, metric(http, lookups(Kind.PROFILE, "error")));
+
+        redis.restart();
+        StorefrontFixture.await("the cache that came up is used", Duration.ofSeconds(10), () -> {
+            http.get("/users/62");
+            return StorefrontHeaders.CACHE.equals(http.get("/users/62").header(StorefrontHeaders.SERVED_BY));
+        });
+    }
+}
