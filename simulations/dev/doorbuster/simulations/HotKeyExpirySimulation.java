@@ -20,7 +20,7 @@ import dev.doorbuster.verdict.JudgingMode;
  * <p><b>Load</b> (open model): 5 shoppers/s warming up, then 30/s; each reloads one of the 2 doorbusters' product
  * pages 5 times ({@code -Ddoorbusters.count=2}).
  *
- * <p><b>Faults</b>: the database answers slowly around the expiry ({@code DbLatency} of 800 ms on the primary, from
+ * <p><b>Faults</b>: the database answers slowly around the expiry ({@code DbLatency} of 400 ms on every database link, from
  * a second before to two after: at peak a page query is not instant); at the middle of the peak both doorbusters'
  * cached pages expire at once ({@code HotKeyExpiry}). Every request for them in the next moment misses.
  *
@@ -30,13 +30,13 @@ import dev.doorbuster.verdict.JudgingMode;
  * the database: the herd.
  *
  * <p><b>Parameters</b>: {@code -Dload.scale=1}, {@code -Dload.minutes=0.75}, {@code -Dfaults=true},
- * {@code -Dexpiry.dbLatencyMs=800}.
+ * {@code -Dexpiry.dbLatencyMs=400}.
  */
 public class HotKeyExpirySimulation extends DoorbusterSimulation {
     static final double SCALE = Parameters.positive("load.scale", 1);
     static final Duration LENGTH = loadLength(0.75);
     static final boolean FAULTS = Parameters.flag("faults", true);
-    static final long DB_LATENCY_MS = Parameters.wholeNumber("expiry.dbLatencyMs", 800);
+    static final long DB_LATENCY_MS = Parameters.wholeNumber("expiry.dbLatencyMs", 400);
     static final Doorbusters HOT = Doorbusters.fromParameters(2, 10, 1.0);
 
     final LoadProfile load = new LoadProfile()

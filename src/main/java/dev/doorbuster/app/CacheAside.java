@@ -116,6 +116,7 @@ final class CacheAside implements AutoCloseable {
         CompletableFuture<StatefulRedisConnection<String, byte[]>> attempt = cache.connectInBackground();
         try {
             attempt.get(START_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            cache.warmUp();
         } catch (ExecutionException e) {
             warnings.accept("the cache at " + cache.url + " does not answer (" + Database.rootMessage(e) + "); starting "
                     + "without it: reads use the database until it does.");
@@ -128,6 +129,24 @@ final class CacheAside implements AutoCloseable {
             throw new Storefront.StartupException("interrupted while connecting to the cache");
         }
         return cache;
+    }
+
+    /** A key no read ever asks for: the start-up's warm-up writes and deletes it. */
+    static final String WARM_UP_KEY = "storefront:warm-up";
+
+    /**
+     * One of each command the requests use, before the first request: the client's command path (codecs, futures,
+     * timeouts) is loaded and compiled lazily, and on a busy machine the first shoppers waited over a second for it.
+     * A failure here only means the cache is slow to start; requests handle it as they always do.
+     */
+    private void warmUp() {
+        try {
+            commands().psetex(WARM_UP_KEY, 1_000, new byte[] {'1'});
+            commands().get(WARM_UP_KEY);
+            commands().del(WARM_UP_KEY);
+        } catch (Unavailable | RuntimeException e) {
+            // the first request will say it, if it lasts
+        }
     }
 
     /** {@code redis://host:port}, as configured. */

@@ -330,4 +330,34 @@ final class ControlRuns {
             primary.stop();
         }
     }
+
+    /**
+     * The database's own count of executions of statements whose normalised text ends with {@code statementEnd}
+     * ({@code pg_stat_statements}, saved by the primary when it stopped cleanly), on the primary a run kept
+     * ({@code -Dpostgres.keepData=true}): an oracle no code of the harness or the storefront computed.
+     */
+    static long statementCalls(Path home, String statementEnd) throws Exception {
+        Path keptRun;
+        try (var runs = Files.list(home.resolve(dev.doorbuster.topology.LocalTopology.KEPT_DATA))) {
+            List<Path> all = runs.toList();
+            assertEquals(1, all.size(), "one kept run under " + home + ": " + all);
+            keptRun = all.get(0);
+        }
+        dev.doorbuster.postgres.PgNode primary = new dev.doorbuster.postgres.PgNode("pg1",
+                dev.doorbuster.postgres.PgBinaries.resolve(), dev.doorbuster.process.ServerUser.detect(),
+                keptRun.resolve("pg1"), 0, null);
+        primary.start();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+                primary.jdbcUrl(dev.doorbuster.topology.StorefrontLaunch.DATABASE));
+             java.sql.PreparedStatement q = c.prepareStatement(
+                     "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE ?")) {
+            q.setString(1, "%" + statementEnd);
+            try (java.sql.ResultSet rs = q.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } finally {
+            primary.stop();
+        }
+    }
 }
