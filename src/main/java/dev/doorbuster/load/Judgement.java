@@ -5,9 +5,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 
+import dev.doorbuster.verdict.CacheReport;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.report.DatabaseReport;
+import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.RunHistory;
@@ -20,7 +22,7 @@ import dev.doorbuster.verdict.consistency.WriteLedger;
 /**
  * The end of a run in the process that owns the topology (solo, or a scaled-out run's coordinator once it merged
  * the shards' recordings): heals every fault, audits every write by its identity, classifies the session checks'
- * violations, evaluates the stock invariant and the checks, assembles the verdict ({@link VerdictAssembly}), writes
+ * violations, measures how stale the cache's reads were, evaluates the stock invariant and the checks, assembles the verdict ({@link VerdictAssembly}), writes
  * its files and prints it.
  */
 final class Judgement {
@@ -55,10 +57,11 @@ final class Judgement {
         Inventory.StockAudit stockAudit = quick ? null : stock.audit(writes);
         long violatingReads = sessions.guarantees().stream()
                 .mapToLong(r -> r.violations() + r.explainedByLostWrites()).sum();
+        CacheStaleness cacheStaleness = CacheStaleness.measure(recording.consistencyLog().history(), recording.timeline());
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(plan.mode(), plan.environment().slo(),
                 plan.environment().app().requestTimeoutMs(), recording.recorder(), plan.profile().phases(),
                 recording.timeline(), topology.samples(), sessions, violatingReads, recording.client503s(), writes,
-                stockAudit));
+                stockAudit, cacheStaleness));
         Optional<RunHistory.Entry> baseline = RunHistory.baseline(plan.reportsDir(), plan.simulation(),
                 System.getProperty(Run.BASELINE));
         Verdict verdict = VerdictAssembly.assemble(new VerdictAssembly.Facts(
@@ -66,7 +69,7 @@ final class Judgement {
                         recording.loadStarted().toString(), seconds),
                 plan.mode(), plan.environment().slo(), recording.recorder(), checks,
                 new VerdictAssembly.Ending(endedEarly, stoppedAt), shards, baseline, writes, sessions, stockAudit,
-                recording.timeline().events(), database));
+                recording.timeline().events(), database, CacheReport.of(cacheStaleness)));
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());

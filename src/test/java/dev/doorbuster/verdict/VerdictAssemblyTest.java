@@ -54,7 +54,7 @@ class VerdictAssemblyTest {
     private static List<CheckResult> judged(LatencyRecorder r, Environment.Slo slo, JudgingMode mode,
                                             WriteLedger.Audit writes) {
         return Judge.evaluate(new Judge.Facts(mode, slo, 5000, r, List.of(), new FaultTimeline(0), List.of(), null, 0,
-                0, writes, null));
+                0, writes, null, null));
     }
 
     private static VerdictAssembly.Facts facts(LatencyRecorder r, Environment.Slo slo, JudgingMode mode,
@@ -63,7 +63,7 @@ class VerdictAssemblyTest {
                                                WriteLedger.Audit writes) {
         return new VerdictAssembly.Facts(new VerdictAssembly.Identity("TestSimulation", "local",
                 "2026-12-04T20:00:00Z", SECONDS), mode, slo, r, checks, ending, shards, baseline, writes, null, null,
-                List.of(), null);
+                List.of(), null, null);
     }
 
     private static List<String> names(List<CheckResult> checks) {
