@@ -43,6 +43,12 @@ final class CacheAside implements AutoCloseable {
      * never on a request's path, so this bounds only how soon a dead address is given up on.
      */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(1);
+    /**
+     * How long start-up waits for the first connection before starting without it. A refused connection is known at
+     * once; this covers the first Lettuce connection of a JVM (Netty's start, the handshake), which can take over a
+     * second on a busy machine, so that a healthy cache is connected before the first request.
+     */
+    static final Duration START_WAIT = Duration.ofSeconds(5);
     /** After a failed connect, the next request to find the cache unconnected starts another after this long. */
     private static final long RECONNECT_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     /** Lettuce's reconnection backoff, capped low so a cache that comes back is used again within a second. */
@@ -101,20 +107,20 @@ final class CacheAside implements AutoCloseable {
     }
 
     /**
-     * Connects to the cache at {@code url} ({@code redis://host:port}), waiting at most {@link #CONNECT_TIMEOUT}. A
-     * cache that does not answer by then is reported to {@code warnings} and connected to later: the storefront
-     * starts anyway.
+     * Connects to the cache at {@code url} ({@code redis://host:port}), waiting at most {@link #START_WAIT}. A cache
+     * that does not answer by then is reported to {@code warnings} and connected to later: the storefront starts
+     * anyway.
      */
     static CacheAside start(String url, int timeoutMs, Consumer<String> warnings) {
         CacheAside cache = new CacheAside(url, timeoutMs);
         CompletableFuture<StatefulRedisConnection<String, byte[]>> attempt = cache.connectInBackground();
         try {
-            attempt.get(CONNECT_TIMEOUT.toMillis() + 200, TimeUnit.MILLISECONDS);
+            attempt.get(START_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             warnings.accept("the cache at " + cache.url + " does not answer (" + Database.rootMessage(e) + "); starting "
                     + "without it: reads use the database until it does.");
         } catch (TimeoutException e) {
-            warnings.accept("the cache at " + cache.url + " did not answer within " + CONNECT_TIMEOUT.toMillis()
+            warnings.accept("the cache at " + cache.url + " did not answer within " + START_WAIT.toMillis()
                     + " ms; starting without it: reads use the database until it does.");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -127,12 +133,6 @@ final class CacheAside implements AutoCloseable {
     /** {@code redis://host:port}, as configured. */
     String url() {
         return url;
-    }
-
-    /** True while a connection is established (it may still be slow, or black-holed). */
-    boolean connected() {
-        StatefulRedisConnection<String, byte[]> c = connection;
-        return c != null && c.isOpen();
     }
 
     /** The cached bytes of {@code key}, or null if it is not cached. */

@@ -106,8 +106,12 @@ public enum StorefrontSetting {
         REDIS_URL
     }
 
-    /** {@code redis://HOST:PORT}: a name or IPv4 address, or an IPv6 one in brackets; nothing else (no password, database, TLS). */
-    private static final Pattern REDIS_URL_FORM = Pattern.compile("redis://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):([0-9]{1,5})/?");
+    /**
+     * {@code redis://HOST:PORT}: a name or IPv4 address, or an IPv6 one in brackets; nothing else (no password, no
+     * database number, no TLS), since the storefront's cache client uses none of them.
+     */
+    private static final Pattern REDIS_URL_FORM = Pattern.compile(
+            "redis://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):([0-9]{1,5})/?");
 
     /** A value of a {@link Kind#CHOICE} setting, named on the command line by {@link #flag()}. */
     public interface Choice {

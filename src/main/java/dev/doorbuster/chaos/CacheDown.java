@@ -6,9 +6,9 @@ import java.util.Set;
 import dev.doorbuster.topology.CacheTier;
 
 /**
- * The cache unreachable: its link refuses new connections and every live one is closed (the proxy {@code cache}
- * is disabled). A storefront that falls back to the database survives it only if the database can take the reads
- * the cache used to absorb: the herd.
+ * The cache unreachable: its link refuses new connections and every live one is closed (the cache link's proxy,
+ * {@link CacheTier#proxyName()}, is disabled). A storefront that falls back to the database survives it only if the
+ * database can take the reads the cache used to absorb: the herd.
  */
 public final class CacheDown implements Fault {
     @Override
@@ -28,11 +28,11 @@ public final class CacheDown implements Fault {
 
     @Override
     public void inject(ChaosContext context) throws Exception {
-        context.proxy(CacheTier.PROXY).disable();
+        context.proxy(context.cacheProxyName(this)).disable();
     }
 
     @Override
     public void heal(ChaosContext context) throws Exception {
-        context.proxy(CacheTier.PROXY).enable();
+        context.proxy(context.cacheProxyName(this)).enable();
     }
 }

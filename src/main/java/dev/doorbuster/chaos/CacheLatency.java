@@ -7,7 +7,10 @@ import java.util.Set;
 import dev.doorbuster.topology.CacheTier;
 import eu.rekawek.toxiproxy.model.ToxicDirection;
 
-/** A slow cache: every answer on the proxy {@code cache} is delayed (a saturated or distant Redis). */
+/**
+ * A slow cache: every answer on the cache link's proxy ({@link CacheTier#proxyName()}) is delayed (a saturated or
+ * distant Redis).
+ */
 public final class CacheLatency implements Fault {
     static final String TOXIC = "doorbuster-cache-latency";
     private final long latencyMs;
@@ -49,11 +52,12 @@ public final class CacheLatency implements Fault {
 
     @Override
     public void inject(ChaosContext context) throws Exception {
-        context.proxy(CacheTier.PROXY).toxics().latency(TOXIC, ToxicDirection.DOWNSTREAM, latencyMs).setJitter(jitterMs);
+        context.proxy(context.cacheProxyName(this)).toxics().latency(TOXIC, ToxicDirection.DOWNSTREAM, latencyMs)
+                .setJitter(jitterMs);
     }
 
     @Override
     public void heal(ChaosContext context) throws Exception {
-        Toxics.removeEverywhere(context, List.of(CacheTier.PROXY), TOXIC);
+        Toxics.removeEverywhere(context, List.of(context.cacheProxyName(this)), TOXIC);
     }
 }

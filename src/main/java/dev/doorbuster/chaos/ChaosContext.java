@@ -105,7 +105,12 @@ public final class ChaosContext {
                     }
                 }
                 case CLUSTER_CONTROL -> cluster(fault);
-                case CACHE -> cache(fault);
+                case CACHE -> {
+                    cache(fault);
+                    if (fault.needs().contains(Fault.Need.PROXY)) {
+                        cacheProxyName(fault);
+                    }
+                }
             }
         }
     }
@@ -115,6 +120,20 @@ public final class ChaosContext {
         return topology.cache().orElseThrow(() -> new FaultRefusedException(fault.name() + " acts on the cache tier, "
                 + "which environment '" + topology.environment().name() + "' does not have: set app.cache to true in "
                 + topology.environment().source() + " (or -Dapp.cache=true)."));
+    }
+
+    /**
+     * The name of the chaos proxy on the application's link to the cache ({@link CacheTier#proxyName()}), for the
+     * cache's network faults; refuses when the environment has no cache tier or names no proxy on that link.
+     */
+    public String cacheProxyName(Fault fault) {
+        String name = cache(fault).proxyName();
+        if (name == null || name.isBlank()) {
+            throw new FaultRefusedException(fault.name() + ": environment '" + topology.environment().name() + "' names "
+                    + "no proxy on the application's link to its cache (proxy.proxies.cache in "
+                    + topology.environment().source() + "), so there is no cache link to act on.");
+        }
+        return name;
     }
 
     /** The cluster, for faults that need cluster control; refuses otherwise. */

@@ -16,7 +16,10 @@ public interface Fault {
         REPLICATION_LINK,
         /** Control of the PostgreSQL cluster: kill, promote, rejoin (local and docker environments only). */
         CLUSTER_CONTROL,
-        /** A cache tier ({@code app.cache}): the proxy {@code cache} in front of it and the harness's own way in. */
+        /**
+         * A cache tier ({@code app.cache}): the harness's own way in, and (with {@link #PROXY}) the chaos proxy on the
+         * application's link to it.
+         */
         CACHE
     }
 

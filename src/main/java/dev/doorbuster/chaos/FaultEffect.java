@@ -11,7 +11,7 @@ import java.util.Optional;
  * numbers {@code verdict.json} has always carried), and {@link FaultTimeline.Event#effect()} turns them back
  * into the record. The value names live here and nowhere else.
  */
-public sealed interface FaultEffect permits FaultEffect.Rto, FaultEffect.LagReached {
+public sealed interface FaultEffect permits FaultEffect.Rto, FaultEffect.LagReached, FaultEffect.KeysExpired {
 
     /** This effect as the timeline event's {@code values} in {@code verdict.json}. */
     Map<String, Double> values();
@@ -78,6 +78,26 @@ public sealed interface FaultEffect permits FaultEffect.Rto, FaultEffect.LagReac
     }
 
     /**
+     * Cached keys a fault made expire at once (the hot keys of {@link HotKeyExpiry}).
+     *
+     * @param count keys that were in the cache and expired (a key not cached when the fault hit is not counted)
+     */
+    record KeysExpired(int count) implements FaultEffect {
+        static final String COUNT = "keysExpired";
+
+        public KeysExpired {
+            if (count < 0) {
+                throw new IllegalArgumentException("a count of keys is ≥ 0, got " + count);
+            }
+        }
+
+        @Override
+        public Map<String, Double> values() {
+            return Map.of(COUNT, (double) count);
+        }
+    }
+
+    /**
      * The effect an event's {@code values} describe (read back from {@code verdict.json}), or empty for an
      * event that measured nothing. Unknown names are ignored.
      */
@@ -93,6 +113,10 @@ public sealed interface FaultEffect permits FaultEffect.Rto, FaultEffect.LagReac
         if (bytes != null) {
             Double ms = values.get(LagReached.MILLIS);
             return Optional.of(new LagReached(Math.round(bytes), Duration.ofMillis(ms == null ? 0 : Math.round(ms))));
+        }
+        Double expired = values.get(KeysExpired.COUNT);
+        if (expired != null) {
+            return Optional.of(new KeysExpired((int) Math.round(expired)));
         }
         return Optional.empty();
     }

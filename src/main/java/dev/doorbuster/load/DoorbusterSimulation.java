@@ -18,11 +18,26 @@ import io.gatling.javaapi.core.Simulation;
  * (topology, probes, faults, verdict, clean-up) is handled here.
  */
 public abstract class DoorbusterSimulation extends Simulation {
-    /** The share of arriving shoppers who browse, fill a cart, or check out (percentages). */
-    public record TrafficMix(double browse, double cart, double checkout) {
+    /**
+     * The share of arriving shoppers who browse, fill a cart, check out, or watch a doorbuster's page (percentages).
+     *
+     * @param watch shoppers who keep reloading one doorbuster's product page before the sale opens (the hot keys)
+     */
+    public record TrafficMix(double browse, double cart, double checkout, double watch) {
+        public TrafficMix(double browse, double cart, double checkout) {
+            this(browse, cart, checkout, 0);
+        }
     }
 
     private Run run;
+
+    /**
+     * True for a simulation that needs the cache tier ({@code app.cache}) even without a fault on it: the run turns it
+     * on unless {@code -Dapp.cache=false}. Called while the simulation is being built: answer without fields.
+     */
+    protected boolean needsCacheTier() {
+        return false;
+    }
 
     /**
      * Starts the run (environment, topology) and sets Gatling up: the shoppers' scenario on {@code load},
@@ -36,7 +51,7 @@ public abstract class DoorbusterSimulation extends Simulation {
     protected final Run plan(String shoppers, LoadProfile load, FaultSchedule faults, JudgingMode mode, TrafficMix mix,
                              Doorbusters doorbusters) {
         try {
-            run = Run.start(getClass().getSimpleName(), load, faults, mode);
+            run = Run.start(getClass().getSimpleName(), load, faults, mode, needsCacheTier());
         } catch (RuntimeException e) {
             // Gatling reports this as a crash under a reflection stack trace: say it plainly first.
             System.err.println("[doorbuster] " + getClass().getSimpleName() + " cannot start: " + e.getMessage());
@@ -65,7 +80,7 @@ public abstract class DoorbusterSimulation extends Simulation {
                         current.userStarted();
                         return session;
                     })
-                    .exec(journeys.trafficMix(mix.browse(), mix.cart(), mix.checkout()))
+                    .exec(journeys.trafficMix(mix))
                     .injectOpen(part.injection());
         }
         setUp(population.andThen(Verdicts.closingScenario(run)))

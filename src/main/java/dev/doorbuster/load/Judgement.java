@@ -1,11 +1,12 @@
 package dev.doorbuster.load;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 
-import dev.doorbuster.verdict.CacheReport;
+import dev.doorbuster.verdict.CacheChecks;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.report.DatabaseReport;
@@ -62,6 +63,12 @@ final class Judgement {
                 plan.environment().app().requestTimeoutMs(), recording.recorder(), plan.profile().phases(),
                 recording.timeline(), topology.samples(), sessions, violatingReads, recording.client503s(), writes,
                 stockAudit, cacheStaleness));
+        // The cache tier's own checks, from its per-second counters: judged like the others.
+        Optional<CacheChecks.Report> cache = CacheChecks.measure(recording.timeline(), topology.cacheSamples());
+        if (cache.isPresent()) {
+            checks = new ArrayList<>(checks);
+            checks.addAll(CacheChecks.checks(cache.get(), plan.environment().slo()));
+        }
         Optional<RunHistory.Entry> baseline = RunHistory.baseline(plan.reportsDir(), plan.simulation(),
                 System.getProperty(Run.BASELINE));
         Verdict verdict = VerdictAssembly.assemble(new VerdictAssembly.Facts(
@@ -69,7 +76,9 @@ final class Judgement {
                         recording.loadStarted().toString(), seconds),
                 plan.mode(), plan.environment().slo(), recording.recorder(), checks,
                 new VerdictAssembly.Ending(endedEarly, stoppedAt), shards, baseline, writes, sessions, stockAudit,
-                recording.timeline().events(), database, CacheReport.of(cacheStaleness)));
+                recording.timeline().events(), database)).withCache(cache.orElse(null))
+                // Only a run with reads served by the cache has their staleness to report.
+                .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null);
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());

@@ -17,6 +17,7 @@ import dev.doorbuster.topology.docker.DockerTopology;
 import dev.doorbuster.verdict.probes.DatabaseDiagnostics;
 import dev.doorbuster.verdict.report.DatabaseReport;
 import dev.doorbuster.verdict.probes.DatabaseSnapshot;
+import dev.doorbuster.verdict.probes.CacheSample;
 import dev.doorbuster.verdict.probes.ProbeSample;
 import dev.doorbuster.verdict.probes.Probes;
 
@@ -84,6 +85,11 @@ final class OwnedTopology {
 
     List<ProbeSample> samples() {
         return probes.samples();
+    }
+
+    /** The cache tier's per-second counters (empty without a cache tier). */
+    List<CacheSample> cacheSamples() {
+        return probes == null ? List.of() : probes.cacheSamples();
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.IntStream;
 
+import dev.doorbuster.chaos.Fault;
 import dev.doorbuster.chaos.FaultKind;
 import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.topology.Environment;
@@ -77,11 +78,22 @@ public final class Run implements AutoCloseable {
      * refused.
      */
     public static Run start(String simulation, LoadProfile profile, FaultSchedule schedule, JudgingMode mode) {
+        return start(simulation, profile, schedule, mode, false);
+    }
+
+    /**
+     * As {@link #start(String, LoadProfile, FaultSchedule, JudgingMode)}; {@code cacheTier}: the simulation needs the
+     * cache tier, which is turned on unless {@code -Dapp.cache=false} (a fault on the cache also turns it on).
+     */
+    public static Run start(String simulation, LoadProfile profile, FaultSchedule schedule, JudgingMode mode,
+                            boolean cacheTier) {
         Sharding sharding = Sharding.fromParameters();
         // toxiproxy-java's HttpURLConnection sets no timeouts: bound every call so no API call can hang a run.
         System.setProperty("sun.net.client.defaultConnectTimeout", System.getProperty("sun.net.client.defaultConnectTimeout", "5000"));
         System.setProperty("sun.net.client.defaultReadTimeout", System.getProperty("sun.net.client.defaultReadTimeout", "30000"));
-        Environment environment = EnvironmentLoader.fromSystemProperties();
+        boolean needsCache = cacheTier || schedule.entries().stream()
+                .anyMatch(e -> e.fault().needs().contains(Fault.Need.CACHE));
+        Environment environment = needsCache ? EnvironmentLoader.withCacheTier() : EnvironmentLoader.fromSystemProperties();
         // The fault names live with the faults (chaos), which topology cannot see: checked here, before
         // anything starts (ChaosRunner.checkAllowed checks them again once the topology is up).
         FaultKind.checkAllowFaults(environment);

@@ -7,6 +7,7 @@ import static io.gatling.javaapi.core.CoreDsl.jsonPath;
 import static io.gatling.javaapi.core.CoreDsl.pause;
 import static io.gatling.javaapi.core.CoreDsl.percent;
 import static io.gatling.javaapi.core.CoreDsl.randomSwitch;
+import static io.gatling.javaapi.core.CoreDsl.repeat;
 import static io.gatling.javaapi.http.HttpDsl.http;
 import static io.gatling.javaapi.http.HttpDsl.status;
 
@@ -118,12 +119,35 @@ public final class StorefrontJourneys {
                 : nextUser.getAndIncrement();
     }
 
-    /** Browse ≈{@code browse}%, cart ≈{@code cart}%, checkout ≈{@code checkout}% of arriving shoppers. */
-    public ChainBuilder trafficMix(double browse, double cart, double checkout) {
-        return exec(io.gatling.javaapi.core.CoreDsl.feed(shoppers())).exec(randomSwitch().on(
-                percent(browse).then(browse()),
-                percent(cart).then(fillCart()),
-                percent(checkout).then(checkout())));
+    /** Browse, cart, checkout and watch a doorbuster, each for its share of the arriving shoppers. */
+    public ChainBuilder trafficMix(DoorbusterSimulation.TrafficMix mix) {
+        java.util.List<io.gatling.javaapi.core.Choice.WithWeight> choices = new java.util.ArrayList<>();
+        if (mix.browse() > 0) {
+            choices.add(percent(mix.browse()).then(browse()));
+        }
+        if (mix.cart() > 0) {
+            choices.add(percent(mix.cart()).then(fillCart()));
+        }
+        if (mix.checkout() > 0) {
+            choices.add(percent(mix.checkout()).then(checkout()));
+        }
+        if (mix.watch() > 0) {
+            choices.add(percent(mix.watch()).then(watchDoorbuster()));
+        }
+        return exec(io.gatling.javaapi.core.CoreDsl.feed(shoppers())).exec(randomSwitch().on(choices));
+    }
+
+    /** Reloads of a doorbuster's page by a shopper waiting for the sale to open. */
+    static final int WATCH_RELOADS = 5;
+
+    /**
+     * The page of one doorbuster ({@code -Ddoorbusters.share} of the picks; the rest any product), reloaded
+     * {@value #WATCH_RELOADS} times with a short pause: the few hottest keys of the cache on Black Friday.
+     */
+    public ChainBuilder watchDoorbuster() {
+        return repeat(WATCH_RELOADS).on(consistency.timed("doorbuster: product page",
+                        http("doorbuster: product page").get("/products/#{productId}"))
+                .exec(think()));
     }
 
     /** Look at a category page, then two product pages. */

@@ -8,9 +8,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What a service in a container learns about its database, as {@code ${name}} placeholders in the values of
- * {@code app.environment} (e.g. {@code "SPRING_DATASOURCE_URL": "${writerJdbcUrl}"}). Addresses are the ones
- * seen from inside the run's network: through the chaos proxy, never straight to a server.
+ * What a service in a container learns about its database (and, with {@code app.cache}, its cache), as
+ * {@code ${name}} placeholders in the values of {@code app.environment} (e.g.
+ * {@code "SPRING_DATASOURCE_URL": "${writerJdbcUrl}"}). Addresses are the ones seen from inside the run's network:
+ * through the chaos proxy, never straight to a server.
  */
 public enum AppPlaceholder {
     /** JDBC URL of the writer: every node's proxy, {@code targetServerType=primary} (follows a failover). */
@@ -23,7 +24,11 @@ public enum AppPlaceholder {
     READER_HOSTS("readerHosts"),
     DB_NAME("dbName"),
     DB_USER("dbUser"),
-    DB_PASSWORD("dbPassword");
+    DB_PASSWORD("dbPassword"),
+    /** With {@code app.cache}: the host of the chaos proxy on the link to Redis ({@link CacheTier#PROXY}). */
+    CACHE_HOST("cacheHost"),
+    /** With {@code app.cache}: that proxy's port. */
+    CACHE_PORT("cachePort");
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}]*)}");
     private final String key;
@@ -50,6 +55,21 @@ public enum AppPlaceholder {
             }
         }
         return unknown;
+    }
+
+    /** True for the placeholders that exist only with the cache tier ({@code app.cache}). */
+    public boolean needsCache() {
+        return this == CACHE_HOST || this == CACHE_PORT;
+    }
+
+    /** The known placeholders in {@code value}, in order of appearance (an unknown one is left out). */
+    public static List<AppPlaceholder> foundIn(String value) {
+        Matcher m = PLACEHOLDER.matcher(value == null ? "" : value);
+        List<AppPlaceholder> found = new java.util.ArrayList<>();
+        while (m.find()) {
+            Arrays.stream(values()).filter(p -> p.key.equals(m.group(1))).findFirst().ifPresent(found::add);
+        }
+        return found;
     }
 
     /** {@code value} with every placeholder replaced by {@code values}' answer. */

@@ -5,8 +5,17 @@ package dev.doorbuster.topology;
  * {@link #PROXY}, and the harness directly (never through the proxy: faulting the cache must not blind the oracle).
  */
 public interface CacheTier {
-    /** The chaos proxy on the application's link to the cache, in every environment. */
+    /** The chaos proxy on the application's link to the cache, wherever the topology makes that proxy itself. */
     String PROXY = "cache";
+
+    /**
+     * The name of the chaos proxy on the application's link to the cache: {@link #PROXY} where the topology creates
+     * it (local, docker); an external environment's own name for it ({@code proxy.proxies.cache}), or null when it
+     * names none (the faults that act through that proxy are then refused).
+     */
+    default String proxyName() {
+        return PROXY;
+    }
 
     /** {@code redis://host:port} of the server itself, for the harness's statistics and cache commands. */
     String directUrl();

@@ -55,10 +55,13 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param proxyImage          {@link #DOORBUSTER_PROXY} for Doorbuster's own proxy (layered on {@code javaImage}
      *                            from this project's classes), or a Toxiproxy image (one with the {@code reset_peer} toxic)
      * @param javaImage           Java 17+ runtime image that Doorbuster's own images are layered on
+     * @param redisImage          with {@code app.cache}: image of the Redis server, run as
+     *                            {@code redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save "" --appendonly no}
+     *                            (the official {@code redis} image takes that command, as does {@code docker/images/build}'s)
      * @param pull                pull an image that is not on this machine; false (default): refuse, saying how to get it
      * @param startTimeoutSeconds how long each container may take to become ready
      */
-    public record Docker(String postgresImage, String proxyImage, String javaImage, boolean pull,
+    public record Docker(String postgresImage, String proxyImage, String javaImage, String redisImage, boolean pull,
                          int startTimeoutSeconds) {
         /** {@code proxyImage} value naming Doorbuster's own proxy. */
         public static final String DOORBUSTER_PROXY = "doorbuster";
@@ -73,7 +76,8 @@ public record Environment(String name, Path source, Type type, String descriptio
      *
      * @param url     null for the embedded proxy, else the API URL of a running Toxiproxy (or Doorbuster proxy)
      * @param proxies external environments: proxy names in that server by link ({@code primary},
-     *                {@code replica}, {@code replication}); unused by local ones (proxies are named by node)
+     *                {@code replica}, {@code replication}, and {@code cache} for the application's link to its Redis);
+     *                unused by local ones (proxies are named by node)
      */
     public record Proxy(URI url, Map<String, String> proxies) {
     }
@@ -94,8 +98,9 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param healthPath   docker with an image: answers 2xx once the service is ready
      * @param environment  docker with an image: the container's environment variables; values may hold
      *                     {@link AppPlaceholder} placeholders such as {@code ${writerJdbcUrl}}
-     * @param cache        the cache-aside tier: local runs start a Redis server and give the storefront its address
-     *                     through the chaos proxy {@link CacheTier#PROXY}; external ones name their own ({@link Cache})
+     * @param cache        the cache-aside tier: local and docker runs start a Redis server (a process; a container of
+     *                     {@code docker.redisImage}) and give the application its address through the chaos proxy
+     *                     {@link CacheTier#PROXY}; external ones name their own ({@link Cache}, {@code proxy.proxies.cache})
      */
     public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize,
                       int poolTimeoutMs, int rywWaitMs, int stickyMs, int requestTimeoutMs, int httpThreads,
@@ -254,6 +259,14 @@ public record Environment(String name, Path source, Type type, String descriptio
 
         public long ghostWrites() {
             return whole(SloBudget.GHOST_WRITES);
+        }
+
+        public double originFetchesPerExpiry() {
+            return decimal(SloBudget.ORIGIN_FETCHES_PER_EXPIRY);
+        }
+
+        public int timeToWarmSeconds() {
+            return (int) whole(SloBudget.TIME_TO_WARM_SECONDS);
         }
 
         /** The cache staleness budget in ms, or null: the run's worst replication lag + {@link #cacheStalenessGraceMs()}. */

@@ -71,6 +71,20 @@ public final class EnvironmentLoader {
                 .load(System.getProperty(PROPERTY, "local"));
     }
 
+    /**
+     * As {@link #fromSystemProperties()}, for a simulation that needs the cache tier: {@code app.cache} is on unless
+     * {@code -Dapp.cache} says otherwise (then the faults that need it are refused, naming the field).
+     */
+    public static Environment withCacheTier() {
+        Properties overrides = new Properties();
+        overrides.putAll(System.getProperties());
+        overrides.putIfAbsent(CACHE_TIER, "true");
+        return new EnvironmentLoader(Path.of("environments"), overrides).load(System.getProperty(PROPERTY, "local"));
+    }
+
+    /** The environment field that turns the cache tier on. */
+    public static final String CACHE_TIER = "app.cache";
+
     /** Loads by name ({@code local} → {@code environments/local.json}) or by path to a .json file. */
     public Environment load(String nameOrPath) {
         Path file = resolve(nameOrPath);
@@ -326,7 +340,10 @@ public final class EnvironmentLoader {
         validateCache(env, c);
     }
 
-    /** The cache tier: a Redis the run starts (local), or the service's own named by {@code cache.url} (external). */
+    /**
+     * The cache tier: a Redis the run starts (local: a process; docker: a container of {@code docker.redisImage}), or
+     * the service's own named by {@code cache.url} (external).
+     */
     private static void validateCache(Environment env, Checker c) {
         java.net.URI url = env.cache().url();
         if (url != null) {
@@ -340,10 +357,7 @@ public final class EnvironmentLoader {
         if (!env.app().cache()) {
             return;
         }
-        if (env.isDocker()) {
-            c.fail("app.cache", "is not available on docker environments yet (no Redis container image is built); run "
-                    + "the cache tier on the local environment (Debian's redis-server package) or set it to false");
-        } else if (!env.ownsDatabase() && url == null) {
+        if (!env.ownsDatabase() && url == null) {
             c.fail("cache.url", "is required with app.cache on an external environment: the Redis the service caches in, "
                     + "read directly by the harness (e.g. \"redis://127.0.0.1:6379\")");
         }
@@ -389,6 +403,7 @@ public final class EnvironmentLoader {
             c.image("docker.proxyImage", docker.proxyImage());
         }
         c.image("docker.javaImage", docker.javaImage());
+        c.image("docker.redisImage", docker.redisImage());
         c.range("docker.startTimeoutSeconds", docker.startTimeoutSeconds(), 10, 3600);
         if (env.postgres().binaries() != null) {
             c.fail("postgres.binaries", "is only for local environments (a docker one runs docker.postgresImage); "
@@ -425,6 +440,12 @@ public final class EnvironmentLoader {
             if (!unknown.isEmpty()) {
                 c.fail("app.environment." + variable, "uses placeholder ${" + unknown.get(0) + "}; known placeholders: "
                         + AppPlaceholder.keys().stream().map(k -> "${" + k + "}").collect(Collectors.joining(", ")));
+            }
+            if (!app.cache()) {
+                AppPlaceholder.foundIn(value).stream().filter(AppPlaceholder::needsCache).findFirst().ifPresent(p ->
+                        c.fail("app.environment." + variable, "uses placeholder ${" + p.key() + "}, which exists only "
+                                + "with the cache tier; expected app.cache true (the run then starts Redis behind the "
+                                + "proxy '" + CacheTier.PROXY + "'), or remove it"));
             }
         });
     }

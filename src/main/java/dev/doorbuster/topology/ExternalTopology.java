@@ -18,14 +18,20 @@ import java.util.Properties;
 
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.postgres.Lsn;
+import dev.doorbuster.redis.RedisAdmin;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
 
 /**
  * An application, database and Toxiproxy that already run elsewhere (staging). Doorbuster starts and
  * stops nothing here; it checks at connect time that each endpoint answers, and performs only the faults
  * the environment's {@code allowFaults} grants (never a failover: it has no control of the cluster).
+ * With {@code app.cache}, the service's Redis ({@code cache.url}) is read directly and never restarted (a cold
+ * cache is a {@code FLUSHALL}); the proxy on the service's link to it is the one named {@code proxy.proxies.cache}.
  */
 public final class ExternalTopology implements Topology {
+    /** The key of {@code proxy.proxies} naming the proxy on the application's link to its cache. */
+    public static final String CACHE_LINK = "cache";
+
     private final Environment environment;
 
     private ExternalTopology(Environment environment) {
@@ -40,6 +46,9 @@ public final class ExternalTopology implements Topology {
         ExternalTopology topology = new ExternalTopology(environment);
         topology.checkApp();
         topology.checkDatabase();
+        if (environment.app().cache()) {
+            topology.checkCache();
+        }
         if (!environment.allowFaults().isEmpty()) {
             topology.checkProxies();
         }
@@ -67,6 +76,16 @@ public final class ExternalTopology implements Topology {
         } catch (SQLException e) {
             throw new TopologyException("The database at " + environment.database().writerUrl() + " (database.writerUrl "
                     + "in " + environment.source() + ") refused a connection: " + e.getMessage());
+        }
+    }
+
+    private void checkCache() {
+        URI url = environment.cache().url();
+        try (RedisAdmin admin = RedisAdmin.connect(url.toString())) {
+            admin.keyCount();
+        } catch (RuntimeException e) { // ours (unreachable) or the client's (a command timed out, refused)
+            throw new TopologyException("The cache at " + url + " (cache.url in " + environment.source() + ") does not "
+                    + "answer: " + e.getMessage() + ". Start it, fix cache.url, or set app.cache to false.");
         }
     }
 
@@ -161,6 +180,41 @@ public final class ExternalTopology implements Topology {
             targets.add(new DiagnosticTarget("replica", "replica", db.replicaUrl(), db.user(), db.password()));
         }
         return targets;
+    }
+
+    /**
+     * With {@code app.cache}: the service's own Redis, read directly at {@code cache.url}; not restartable (Doorbuster
+     * does not own it), and its link's proxy is the one named {@code proxy.proxies.cache} (none if not named).
+     */
+    @Override
+    public Optional<CacheTier> cache() {
+        if (!environment.app().cache()) {
+            return Optional.empty();
+        }
+        String directUrl = environment.cache().url().toString();
+        String proxyName = environment.proxy().proxies().get(CACHE_LINK);
+        return Optional.of(new CacheTier() {
+            @Override
+            public String directUrl() {
+                return directUrl;
+            }
+
+            @Override
+            public boolean restartable() {
+                return false;
+            }
+
+            @Override
+            public void restartCold() {
+                throw new UnsupportedOperationException("The cache at " + directUrl + " (cache.url in "
+                        + environment.source() + ") is not Doorbuster's to restart: empty it with FLUSHALL instead.");
+            }
+
+            @Override
+            public String proxyName() {
+                return proxyName;
+            }
+        });
     }
 
     @Override

@@ -44,6 +44,10 @@ public enum SloBudget {
             "acknowledged writes absent after the faults healed"),
     GHOST_WRITES("ghostWrites", Kind.WHOLE, Unit.WRITES, 0, 0, Long.MAX_VALUE,
             "writes answered with an error that were committed all the same"),
+    ORIGIN_FETCHES_PER_EXPIRY("originFetchesPerExpiry", Kind.DECIMAL, Unit.READS, 2.0, 0, 1_000_000,
+            "cache tier: database reads of a hot key in the second after it expired (a stampede is many)"),
+    TIME_TO_WARM_SECONDS("timeToWarmSeconds", Kind.WHOLE, Unit.SECONDS, 30, 1, 86_400,
+            "cache tier: after a cold restart, seconds until the hit ratio is back within 10% of the minute before's"),
     CACHE_STALENESS_GRACE_MS("cacheStalenessGraceMs", Kind.WHOLE, Unit.MS, 1000, 0, 3_600_000,
             "cache tier: added to the run's worst replication lag to make the cache staleness budget, unless "
                     + "cacheStalenessMs sets it"),

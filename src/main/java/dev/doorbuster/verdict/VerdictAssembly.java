@@ -64,12 +64,11 @@ public final class VerdictAssembly {
      * @param shards   what the injector shards delivered (null unless this is a scaled-out run's coordinator)
      * @param baseline the simulation's baseline run (empty when it has none)
      * @param database the database diagnostics around the load (null when not taken)
-     * @param cache    the cache tier's measurements (null when no read was served by the cache)
      */
     public record Facts(Identity run, JudgingMode mode, Environment.Slo slo, LatencyRecorder recorder,
                         List<CheckResult> checks, Ending ending, ShardReport shards, Optional<RunHistory.Entry> baseline,
                         WriteLedger.Audit writes, SessionReport sessions, Inventory.StockAudit stock,
-                        List<FaultTimeline.Event> timeline, DatabaseReport database, CacheReport cache) {
+                        List<FaultTimeline.Event> timeline, DatabaseReport database) {
     }
 
     /** The verdict of {@code facts}. */
@@ -97,7 +96,7 @@ public final class VerdictAssembly {
         return new Verdict(run.simulation(), run.environment(), run.startedAt(), run.durationSeconds(),
                 complete && checks.stream().allMatch(CheckResult::pass), List.copyOf(checks), counts.total(),
                 counts.ko(), facts.writes(), facts.sessions(), facts.stock(), List.copyOf(facts.timeline()), complete,
-                incompleteReason, List.copyOf(windows), facts.database(), facts.shards(), facts.cache());
+                incompleteReason, List.copyOf(windows), facts.database(), facts.shards(), null, null);
     }
 
     /** The run's own early end or, failing that, the first injector shard's. */

@@ -45,8 +45,14 @@ class CacheAsideTest {
         }
     }
 
+    /**
+     * A storefront on the replica-routing policy with the cache. Its cache timeout is generous: these tests are about
+     * what is cached, and a 50 ms command can time out on a machine busy with other tests (CacheFailureTest is about
+     * timeouts).
+     */
     private Http app(java.util.function.UnaryOperator<StorefrontConfig.Builder> changes) {
-        return new Http(fixture.app(b -> changes.apply(b.routing(Routing.REPLICA).cacheUrl(redis.url()))).url());
+        return new Http(fixture.app(b -> changes.apply(b.routing(Routing.REPLICA).cacheUrl(redis.url())
+                .cacheTimeoutMs(2000))).url());
     }
 
     @Test

@@ -228,6 +228,8 @@ class EnvironmentLoaderTest {
         assertEquals(Environment.Type.DOCKER, env.type());
         assertTrue(env.ownsDatabase() && env.runsStorefront());
         assertEquals("postgres:15", env.docker().postgresImage(), "the official image, a pinned major");
+        assertEquals("redis:7", env.docker().redisImage(), "the official image, a pinned major");
+        assertFalse(env.app().cache(), "no Redis unless asked");
         assertTrue(env.docker().doorbusterProxy());
         assertEquals(false, env.docker().pull(), "nothing is pulled unless asked");
         assertNull(env.app().image(), "the reference storefront");
@@ -243,6 +245,15 @@ class EnvironmentLoaderTest {
         props.clear();
         assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"javaImage\": \" \"}}"),
                 "field 'docker.javaImage' is empty");
+        props.setProperty("docker.redisImage", "doorbuster/redis:7");
+        assertEquals("doorbuster/redis:7", load("{\"type\": \"docker\"}").docker().redisImage());
+        props.setProperty("docker.redisImage", "Redis::7");
+        assertMentions(fails("{\"type\": \"docker\"}"), "-Ddocker.redisImage=Redis::7 (overriding "
+                + dir.resolve("test.json") + ")", "field 'docker.redisImage' is 'Redis::7', not a valid image name",
+                "expected e.g. \"postgres:15\"");
+        props.clear();
+        assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"redisImage\": \"\"}}"),
+                dir.resolve("test.json") + ": field 'docker.redisImage' is empty; expected an image name");
         assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"startTimeoutSeconds\": 5}}"),
                 "field 'docker.startTimeoutSeconds' is 5; expected between 10 and 3600");
         assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"postgres\": \"x\"}}"),
@@ -427,5 +438,56 @@ class EnvironmentLoaderTest {
                 assertEquals(value, s.format(config.get(s)), s.option());
             }
         }
+    }
+
+    // ---- the cache tier ---------------------------------------------------------------------------------------
+
+    @Test
+    void theCacheTierRunsOnLocalAndDockerEnvironmentsWhichStartTheirOwnRedis() throws IOException {
+        assertTrue(load("{\"type\": \"local\", \"app\": {\"cache\": true}}").app().cache());
+        Environment docker = load("{\"type\": \"docker\", \"app\": {\"cache\": true}}");
+        assertTrue(docker.app().cache(), "docker starts a Redis container");
+        assertNull(docker.cache().url());
+        props.setProperty("app.cache", "true");
+        assertTrue(load("{\"type\": \"docker\"}").app().cache(), "-Dapp.cache=true");
+        props.clear();
+        String file = dir.resolve("test.json").toString();
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"cache\": true}, \"cache\": {\"url\": "
+                + "\"redis://127.0.0.1:6379\"}}"), file + ": field 'cache.url' is only for external environments (a "
+                + "docker run starts its own Redis when app.cache is true); remove it");
+        assertMentions(fails("{\"type\": \"local\", \"cache\": {\"url\": \"redis://127.0.0.1:6379\"}}"),
+                file + ": field 'cache.url' is only for external environments (a local run");
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"cache\": \"yes\"}}"),
+                file + ": field 'app.cache'", "expected a boolean");
+    }
+
+    @Test
+    void anExternalCacheTierNeedsARedisUrl() throws IOException {
+        String external = "{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\", \"cache\": true}, "
+                + "\"database\": {\"writerUrl\": \"jdbc:postgresql://127.0.0.1:5432/shop\"}";
+        Environment env = load(external + ", \"cache\": {\"url\": \"redis://10.0.0.7:6379\"}}");
+        assertEquals("redis://10.0.0.7:6379", env.cache().url().toString());
+        String file = dir.resolve("test.json").toString();
+        assertMentions(fails(external + "}"), file + ": field 'cache.url' is required with app.cache on an external "
+                + "environment", "redis://127.0.0.1:6379");
+        assertMentions(fails(external + ", \"cache\": {\"url\": \"http://10.0.0.7:6379\"}}"),
+                file + ": field 'cache.url' is 'http://10.0.0.7:6379'; expected redis://host:port");
+        assertMentions(fails(external + ", \"cache\": {\"url\": \"redis://10.0.0.7\"}}"),
+                "field 'cache.url' is 'redis://10.0.0.7'; expected redis://host:port");
+        props.setProperty("cache.url", "redis:/nohost");
+        assertMentions(fails(external + "}"), "-Dcache.url=redis:/nohost (overriding " + file + ")",
+                "field 'cache.url' is 'redis:/nohost'; expected redis://host:port");
+    }
+
+    @Test
+    void aServiceImageReachesTheCacheThroughPlaceholdersOnlyWithTheCacheTier() throws IOException {
+        String image = "{\"type\": \"docker\", \"app\": {\"image\": \"shop/checkout:1.42\", %s"
+                + "\"environment\": {\"REDIS_URL\": \"redis://${cacheHost}:${cachePort}\"}}}";
+        Environment env = load(String.format(image, "\"cache\": true, "));
+        assertEquals("redis://${cacheHost}:${cachePort}", env.app().environment().get("REDIS_URL"),
+                "resolved when the run starts");
+        assertMentions(fails(String.format(image, "")), dir.resolve("test.json") + ": field "
+                + "'app.environment.REDIS_URL' uses placeholder ${cacheHost}, which exists only with the cache tier; "
+                + "expected app.cache true");
     }
 }

@@ -63,7 +63,7 @@ class VerdictAssemblyTest {
                                                WriteLedger.Audit writes) {
         return new VerdictAssembly.Facts(new VerdictAssembly.Identity("TestSimulation", "local",
                 "2026-12-04T20:00:00Z", SECONDS), mode, slo, r, checks, ending, shards, baseline, writes, null, null,
-                List.of(), null, null);
+                List.of(), null);
     }
 
     private static List<String> names(List<CheckResult> checks) {

@@ -279,35 +279,35 @@ class VerdictLogicTest {
         assertTrue(unknown.detail().contains("cannot read run.journal"), unknown.detail());
     }
 
-    /** verdict.json carries the cache section and reads it back; chaos.html draws it, and only when there is one. */
+    /** verdict.json carries the cache reads' staleness and reads it back; chaos.html draws it, only when there is one. */
     @Test
     void theCacheSectionRoundTripsThroughVerdictJsonAndIsOnThePage() throws Exception {
         CacheStaleness staleness = cacheReads(200, 3, 1_400);
         List<CheckResult> checks = judgeCache(Environment.Slo.defaults(), List.of(), staleness);
         Verdict v = Verdict.of("TestSimulation", "local", "2026-11-22T00:00:00Z", 5, checks, 1, 0, null, null, null,
-                List.of()).withCache(CacheReport.of(staleness));
+                List.of()).withCacheStaleness(staleness);
         Path run = dir.resolve("cache");
         v.writeJson(run.resolve(Verdict.JSON_FILE));
         String json = Files.readString(run.resolve(Verdict.JSON_FILE));
-        assertTrue(json.contains("\"cache\" : {\n    \"staleness\" : {\n      \"cacheReads\" : 200,"), json);
+        assertTrue(json.contains("\"cacheStaleness\" : {\n    \"cacheReads\" : 200,\n    \"staleReads\" : 3,"), json);
         Verdict back = Verdict.readJson(run.resolve(Verdict.JSON_FILE));
-        assertEquals(v.cache(), back.cache());
-        assertEquals(null, CacheReport.of(cacheReads(0, 0, 0)), "no section without a read served by the cache");
+        assertEquals(v.cacheStaleness(), back.cacheStaleness());
 
         LatencyRecorder r = new LatencyRecorder(0);
         r.record("profile: read", 0, 1_000, true);
         ChaosReport.write(run.resolve(ChaosReport.FILE), back, r, List.of(), List.of(), new FaultTimeline(System.nanoTime()));
         String html = Files.readString(run.resolve(ChaosReport.FILE));
-        assertTrue(html.contains("<h2 id=\"cache\">Cache</h2>") && html.contains("3 of 200 reads of a checked key served by "
+        assertTrue(html.contains("<h2 id=\"cache-staleness\">Cache: staleness of reads served by the cache</h2>")
+                && html.contains("3 of 200 reads of a checked key served by "
                 + "the cache showed a state older"), html);
         assertTrue(html.contains("<tr><td>not stale</td><td>197</td>") && html.contains("<tr><td>over 0 ms</td><td>3</td>"),
                 "the histogram's buckets");
         assertTrue(html.contains("<tr><td>7</td><td>user:7</td><td>version 4 at 10.5 s</td><td>version 3 'Shopper 7 db-1' "
                 + "at 11.9 s (read started)</td><td>1400 ms</td><td>cache (cache)</td><td>none</td></tr>"), "the witness");
 
-        ChaosReport.write(run.resolve("plain.html"), v.withCache(null), r, List.of(), List.of(),
+        ChaosReport.write(run.resolve("plain.html"), v.withCacheStaleness(null), r, List.of(), List.of(),
                 new FaultTimeline(System.nanoTime()));
-        assertFalse(Files.readString(run.resolve("plain.html")).contains("id=\"cache\""), "no cache section without one");
+        assertFalse(Files.readString(run.resolve("plain.html")).contains("cache-staleness"), "no staleness without one");
     }
 
     /**

@@ -12,6 +12,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 import com.github.dockerjava.api.DockerClient;
@@ -22,6 +23,7 @@ import dev.doorbuster.postgres.PgNode;
 import dev.doorbuster.postgres.SyncMode;
 import dev.doorbuster.topology.AppPlaceholder;
 import dev.doorbuster.topology.AppProcess;
+import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.ClusterControl;
 import dev.doorbuster.topology.DatabaseLinks;
 import dev.doorbuster.topology.DiagnosticTarget;
@@ -47,6 +49,7 @@ import org.testcontainers.utility.DockerImageName;
  * <pre>
  *   app ──▶ toxiproxy:pg1 ──▶ pg1 (primary)
  *       ──▶ toxiproxy:pg2 ──▶ pg2 (replica) ──▶ toxiproxy:pg2-replication ──▶ pg1
+ *       ──▶ toxiproxy:cache ──▶ redis                                          (app.cache only)
  * </pre>
  *
  * Everything is labelled with the run and removed at the end, from a shutdown hook on Ctrl-C, and by the next
@@ -65,6 +68,7 @@ public final class DockerTopology implements Topology {
     private Thread shutdownHook;
     private Network network;
     private ProxyContainer proxies;
+    private RedisContainer redis;
     private ContainerCluster cluster;
     private AppProcess storefront;
     private GenericContainer<?> appContainer;
@@ -110,6 +114,9 @@ public final class DockerTopology implements Topology {
         Environment.Docker settings = environment.docker();
         Duration startTimeout = Duration.ofSeconds(settings.startTimeoutSeconds());
         proxies = ProxyContainer.start(docker, settings, network, run, startTimeout);
+        if (environment.app().cache()) {
+            startCache(startTimeout);
+        }
         PgContainer.Spec spec = new PgContainer.Spec(DockerImageName.parse(settings.postgresImage()), network, run,
                 StorefrontLaunch.DATABASE, USER, password, serverArgs(), startTimeout);
         cluster = ContainerCluster.start(docker, spec, proxies, environment.postgres().replicas(),
@@ -120,9 +127,18 @@ public final class DockerTopology implements Topology {
         } else {
             startAppContainer(startTimeout);
         }
-        log.info("Docker topology up in {} ms: app {}, proxy API {} ({}), primary {}, replicas {}; containers, network "
-                        + "and volumes labelled {}={}", (System.nanoTime() - started) / 1_000_000, appUrl, proxies.apiUrl(),
-                proxies.image(), cluster.primary(), cluster.replicas(), RunResources.RUN, run.runId());
+        log.info("Docker topology up in {} ms: app {}, proxy API {} ({}), primary {}, replicas {}, cache {}; containers, "
+                        + "network and volumes labelled {}={}", (System.nanoTime() - started) / 1_000_000, appUrl,
+                proxies.apiUrl(), proxies.image(), cluster.primary(), cluster.replicas(), redis == null ? "none" : redis,
+                RunResources.RUN, run.runId());
+    }
+
+    /** Redis in the run's network behind the proxy {@link CacheTier#PROXY}, which is all the application sees of it. */
+    private void startCache(Duration startTimeout) {
+        redis = RedisContainer.start(docker, environment.docker().redisImage(), network, run, startTimeout);
+        proxies.proxy(CacheTier.PROXY, redis.internalAddress());
+        log.info("Cache: {} behind proxy '{}' ({} from here, {} inside the run's network)", redis, CacheTier.PROXY,
+                proxies.hostAddress(CacheTier.PROXY), proxies.internalAddress(CacheTier.PROXY));
     }
 
     /** Durable settings stay on (fsync, full_page_writes): a lost-write verdict means nothing without them. */
@@ -159,6 +175,11 @@ public final class DockerTopology implements Topology {
                     "Pull it (docker pull " + settings.proxyImage() + "), or use Doorbuster's own proxy: "
                             + "-Ddocker.proxyImage=doorbuster.");
         }
+        if (environment.app().cache()) {
+            DockerEngine.requireImage(docker, settings.redisImage(), "docker.redisImage in " + source, settings.pull(),
+                    "Pull it (docker pull " + settings.redisImage() + "), or build Doorbuster's image from Debian's "
+                            + "packages (docker/images/build) and choose it: -Ddocker.redisImage=doorbuster/redis:7.");
+        }
         String image = environment.app().image();
         if (image != null) {
             DockerEngine.requireImage(docker, image, "app.image in " + source, settings.pull(),
@@ -173,7 +194,9 @@ public final class DockerTopology implements Topology {
         storefront = StorefrontLaunch.start(environment.app(),
                 all.stream().map(proxies::hostAddress).toList(),
                 replicaNames.stream().map(proxies::hostAddress).toList(),
-                proxies.hostAddress(cluster.primary()), null, USER, password, runDir.resolve("app.log"));
+                proxies.hostAddress(cluster.primary()),
+                redis == null ? null : "redis://" + proxies.hostAddress(CacheTier.PROXY),
+                USER, password, runDir.resolve("app.log"));
         appUrl = storefront.url();
     }
 
@@ -185,15 +208,8 @@ public final class DockerTopology implements Topology {
         replicaNames.forEach(r -> writerHosts.add(proxies.internalAddress(r)));
         List<String> readerHosts = new ArrayList<>(replicaNames.stream().map(proxies::internalAddress).toList());
         readerHosts.add(proxies.internalAddress(cluster.primary()));
-        var resolved = AppPlaceholder.resolveAll(app.environment(), p -> switch (p) {
-            case WRITER_JDBC_URL -> StorefrontLaunch.writerUrl(writerHosts, app.requestTimeoutMs());
-            case READER_JDBC_URL -> StorefrontLaunch.readerUrl(readerHosts, app.requestTimeoutMs());
-            case WRITER_HOSTS -> String.join(",", writerHosts);
-            case READER_HOSTS -> String.join(",", readerHosts);
-            case DB_NAME -> StorefrontLaunch.DATABASE;
-            case DB_USER -> USER;
-            case DB_PASSWORD -> password;
-        });
+        var resolved = appEnvironment(app, writerHosts, readerHosts,
+                redis == null ? null : proxies.internalAddress(CacheTier.PROXY), password);
         GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(app.image()))
                 .withNetwork(network)
                 .withNetworkAliases(APP_ALIAS)
@@ -215,6 +231,36 @@ public final class DockerTopology implements Topology {
                     + Containers.rootMessage(e) + (logs.isEmpty() ? "" : "\nLast lines of its log:\n" + logs));
         }
         appUrl = URI.create("http://127.0.0.1:" + c.getMappedPort(app.port()));
+    }
+
+    /**
+     * {@code app.environment} with every placeholder resolved to the addresses seen inside the run's network.
+     *
+     * @param cacheProxy {@code host:port} of the cache's proxy there, or null without a cache tier (the environment's
+     *                   loader refuses the cache placeholders then)
+     */
+    static Map<String, String> appEnvironment(Environment.App app, List<String> writerHosts, List<String> readerHosts,
+                                              String cacheProxy, String dbPassword) {
+        return AppPlaceholder.resolveAll(app.environment(), p -> switch (p) {
+            case WRITER_JDBC_URL -> StorefrontLaunch.writerUrl(writerHosts, app.requestTimeoutMs());
+            case READER_JDBC_URL -> StorefrontLaunch.readerUrl(readerHosts, app.requestTimeoutMs());
+            case WRITER_HOSTS -> String.join(",", writerHosts);
+            case READER_HOSTS -> String.join(",", readerHosts);
+            case DB_NAME -> StorefrontLaunch.DATABASE;
+            case DB_USER -> USER;
+            case DB_PASSWORD -> dbPassword;
+            case CACHE_HOST -> cachePart(cacheProxy, p, true);
+            case CACHE_PORT -> cachePart(cacheProxy, p, false);
+        });
+    }
+
+    private static String cachePart(String cacheProxy, AppPlaceholder placeholder, boolean host) {
+        if (cacheProxy == null) {
+            throw new TopologyException("app.environment uses ${" + placeholder.key() + "}, but this run has no cache "
+                    + "tier: set app.cache to true.");
+        }
+        int colon = cacheProxy.lastIndexOf(':');
+        return host ? cacheProxy.substring(0, colon) : cacheProxy.substring(colon + 1);
     }
 
     private static String runId(Path runDir) {
@@ -301,6 +347,12 @@ public final class DockerTopology implements Topology {
                 n.jdbcUrl(StorefrontLaunch.DATABASE), USER, password)).toList();
     }
 
+    /** With {@code app.cache}: the Redis container, read directly on its published port, restarted cold in place. */
+    @Override
+    public Optional<CacheTier> cache() {
+        return Optional.ofNullable(redis);
+    }
+
     @Override
     public boolean allows(String faultName) {
         return true;
@@ -339,6 +391,10 @@ public final class DockerTopology implements Topology {
         if (appContainer != null) {
             keepLog("app.log", Containers.logTail(appContainer, Integer.MAX_VALUE));
             Containers.stopQuietly(appContainer);
+        }
+        if (redis != null) {
+            keepLog("redis.log", redis.logs());
+            redis.stop();
         }
         if (cluster != null) {
             for (PgContainer node : cluster.nodes()) {

@@ -9,12 +9,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
 import dev.doorbuster.postgres.Lag;
+import dev.doorbuster.app.CacheMeters;
+import dev.doorbuster.redis.RedisAdmin;
+import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.Topology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,13 +39,16 @@ public final class Probes implements AutoCloseable {
      */
     static final List<String> METERS = List.of("hikaricp_connections_active", "hikaricp_connections_idle",
             "hikaricp_connections_pending", "hikaricp_connections_timeout_total", "storefront_pool_exhausted_total",
-            "storefront_db_unavailable_total", "storefront_request_timeout_total");
+            "storefront_db_unavailable_total", "storefront_request_timeout_total", family(CacheMeters.LOOKUPS),
+            family(CacheMeters.DATABASE_READS));
     private static final String FILTER = String.join("&", METERS.stream().map(m -> "name%5B%5D=" + m).toList());
 
     private final Topology topology;
     private final IntSupplier currentSecond;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(SCRAPE_TIMEOUT).build();
     private final List<ProbeSample> samples = new ArrayList<>();
+    private final List<CacheSample> cacheSamples = new ArrayList<>();
+    private RedisAdmin redis;
     private ScheduledExecutorService scheduler;
     private volatile boolean metricsWarned;
 
@@ -72,10 +79,76 @@ public final class Probes implements AutoCloseable {
                 metrics == null ? Double.NaN : metrics.sum("storefront_db_unavailable_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_request_timeout_total"),
                 lag == null ? -1 : lag.bytes(), lag == null ? -1 : lag.time().toMillis());
+        CacheSample cache = cacheSample(s.second(), metrics);
         synchronized (samples) {
             samples.add(s);
+            if (cache != null) {
+                cacheSamples.add(cache);
+            }
         }
         return s;
+    }
+
+    /** The cache tier's counters this second; null when the run has no cache tier. */
+    private CacheSample cacheSample(int second, PrometheusText metrics) {
+        Optional<CacheTier> tier = topology.cache();
+        if (tier.isEmpty()) {
+            return null;
+        }
+        RedisAdmin.Stats stats = redisStats(tier.get());
+        String lookups = family(CacheMeters.LOOKUPS);
+        String reads = family(CacheMeters.DATABASE_READS);
+        return new CacheSample(second,
+                counter(metrics, lookups, Map.of(CacheMeters.OUTCOME, CacheMeters.Lookup.HIT.tag())),
+                counter(metrics, lookups, Map.of(CacheMeters.OUTCOME, CacheMeters.Lookup.MISS.tag())),
+                counter(metrics, lookups, Map.of(CacheMeters.OUTCOME, CacheMeters.Lookup.ERROR.tag())),
+                counter(metrics, reads, Map.of()),
+                counter(metrics, reads, Map.of(CacheMeters.KIND, CacheMeters.Kind.PRODUCT.tag())),
+                stats == null ? Double.NaN : stats.keyspaceHits(), stats == null ? Double.NaN : stats.keyspaceMisses());
+    }
+
+    /**
+     * A counter of the application's, NaN when its metrics could not be read; a series it does not list yet counts 0
+     * (counters are created at their first event).
+     */
+    private static double counter(PrometheusText metrics, String family, Map<String, String> labels) {
+        if (metrics == null) {
+            return Double.NaN;
+        }
+        double value = metrics.sum(family, labels);
+        return Double.isNaN(value) ? 0 : value;
+    }
+
+    /** Redis's own statistics, through the harness's direct connection (reopened after a failure). */
+    private RedisAdmin.Stats redisStats(CacheTier tier) {
+        try {
+            if (redis == null) {
+                redis = RedisAdmin.connect(tier.directUrl());
+            }
+            return redis.stats();
+        } catch (RuntimeException e) {
+            if (redis != null) {
+                try {
+                    redis.close();
+                } catch (RuntimeException ignored) {
+                    // already broken
+                }
+                redis = null;
+            }
+            return null;
+        }
+    }
+
+    /** The Prometheus family of a counter meter ({@code storefront.db.reads} → {@code storefront_db_reads_total}). */
+    private static String family(String meter) {
+        return CacheMeters.series(meter);
+    }
+
+    /** The cache tier's samples, one a second (empty when the run has no cache and its application no such meters). */
+    public List<CacheSample> cacheSamples() {
+        synchronized (samples) {
+            return List.copyOf(cacheSamples);
+        }
     }
 
     /** The latest sample, or null before the first. */
@@ -93,6 +166,10 @@ public final class Probes implements AutoCloseable {
 
     @Override
     public void close() {
+        if (redis != null) {
+            redis.close();
+            redis = null;
+        }
         if (scheduler != null) {
             scheduler.shutdownNow();
             try {

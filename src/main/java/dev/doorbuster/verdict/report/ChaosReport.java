@@ -10,7 +10,7 @@ import java.util.Locale;
 import java.util.function.ToDoubleFunction;
 
 import dev.doorbuster.chaos.FaultTimeline;
-import dev.doorbuster.verdict.CacheReport;
+import dev.doorbuster.verdict.CacheChecks;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.Phase;
 import dev.doorbuster.verdict.RunHistory;
@@ -112,6 +112,7 @@ public final class ChaosReport {
             problems.forEach(p -> html.append("<li>").append(esc(p)).append("</li>"));
             html.append("</ul></div>");
         }
+        cacheSummary(html, verdict, recorder);
         html.append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>actual</th><th>budget</th><th>how measured</th></tr>");
         for (CheckResult c : verdict.checks()) {
             html.append("<tr><td class=\"").append(c.pass() ? "pass\">PASS" : "fail\">FAIL").append("</td><td>")
@@ -128,7 +129,8 @@ public final class ChaosReport {
         html.append("<h2>Throughput</h2>");
         chart(html, seconds, windows, phases, "req/s", List.of(new Series("OK", ok), new Series("KO", ko)));
         consistency(html, verdict, seconds, windows, phases);
-        cache(html, verdict.cache());
+        cache(html, verdict, seconds, windows, phases);
+        cacheStaleness(html, verdict.cacheStaleness());
         if (!probes.isEmpty()) {
             html.append("<h2>Connection pools</h2>");
             chart(html, seconds, windows, phases, "connections", List.of(
@@ -166,6 +168,79 @@ public final class ChaosReport {
     }
 
     private record Series(String name, double[] values) {
+    }
+
+    /**
+     * The first screen's answer for a run with a cache tier: what each cache fault did to the database (its reads per
+     * second during the fault against the minute before, and what Redis itself says the cache was absorbing) and to
+     * the shoppers (P99 and failed requests while it lasted), and how long a cold cache took to warm.
+     */
+    private static void cacheSummary(StringBuilder html, Verdict verdict, LatencyRecorder recorder) {
+        CacheChecks.Report cache = verdict.cache();
+        if (cache == null) {
+            return;
+        }
+        html.append("<h2>Cache tier</h2><ul>");
+        html.append("<li>The cache answered ").append(percent(cache.hitRatio())).append(" of the storefront's ")
+                .append(CheckResult.format(cache.lookupHits() + cache.lookupMisses() + cache.lookupErrors()))
+                .append(" lookups (Redis's own count: ").append(CheckResult.format(cache.redisHits())).append(" hits, ")
+                .append(CheckResult.format(cache.redisMisses())).append(" misses); ")
+                .append(CheckResult.format(cache.lookupErrors())).append(" lookups failed.</li>");
+        for (CacheChecks.Amplification a : cache.amplifications()) {
+            LatencyRecorder.Counts counts = recorder.counts(null, a.fromSecond(), a.toSecond());
+            Histogram h = recorder.histogram(null, a.fromSecond(), a.toSecond());
+            html.append("<li><b>").append(esc(a.fault())).append("</b> (").append(a.fromSecond()).append("–")
+                    .append(a.toSecond()).append(" s): the database took ")
+                    .append(String.format(Locale.ROOT, "%.0f reads/s, %s the %.0f/s of the minute before",
+                            a.readsPerSecondDuring(), Double.isNaN(a.ratio()) ? "against"
+                                    : String.format(Locale.ROOT, "%.1f×", a.ratio()), a.readsPerSecondBefore()))
+                    .append(Double.isNaN(a.redisHitsPerSecondBefore()) ? "" : String.format(Locale.ROOT,
+                            " (the cache had been absorbing %.0f reads/s)", a.redisHitsPerSecondBefore()))
+                    .append("; shoppers saw P99 ")
+                    .append(h.getTotalCount() == 0 ? "n/a" : h.getValueAtPercentile(99) / 1000 + " ms")
+                    .append(" and ").append(counts.ko()).append(" failed of ").append(counts.total())
+                    .append(" requests.</li>");
+        }
+        for (CacheChecks.Warmup w : cache.warmups()) {
+            html.append("<li><b>").append(esc(w.fault())).append("</b> at ").append(w.atSecond())
+                    .append(" s: cold; ").append(w.secondsToWarm() < 0 ? "it never warmed back"
+                            : "back within 10% of its hit ratio (" + percent(w.hitRatioBefore()) + ") after "
+                            + w.secondsToWarm() + " s").append(".</li>");
+        }
+        for (CacheChecks.Expiry e : cache.expiries()) {
+            html.append("<li><b>").append(esc(e.fault())).append("</b> at ").append(e.atSecond()).append(" s: ")
+                    .append(e.keys()).append(" hot key(s) expired; ")
+                    .append(String.format(Locale.ROOT, "%.0f", e.originFetches()))
+                    .append(" database reads rebuilt them (").append(CheckResult.format(e.perKey()))
+                    .append(" per key).</li>");
+        }
+        html.append("</ul>");
+    }
+
+    /** The cache tier's hit ratio and the database reads per second, under the fault windows. */
+    private static void cache(StringBuilder html, Verdict verdict, int seconds, List<FaultTimeline.Window> windows,
+                              List<Phase> phases) {
+        CacheChecks.Report cache = verdict.cache();
+        if (cache == null) {
+            return;
+        }
+        html.append("<h2>Cache: hit ratio and database reads (per second)</h2>");
+        chart(html, seconds, windows, phases, "%", List.of(new Series("hit ratio (%)",
+                fit(cache.hitRatioPerSecond(), seconds, 100))));
+        chart(html, seconds, windows, phases, "reads/s", List.of(new Series("database reads of cacheable pages",
+                fit(cache.databaseReadsPerSecond(), seconds, 1))));
+    }
+
+    private static double[] fit(List<Double> values, int seconds, double scale) {
+        double[] fitted = new double[seconds];
+        for (int s = 0; s < seconds; s++) {
+            fitted[s] = s < values.size() && values.get(s) != null ? values.get(s) * scale : Double.NaN;
+        }
+        return fitted;
+    }
+
+    private static String percent(double ratio) {
+        return Double.isNaN(ratio) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", 100 * ratio);
     }
 
     /**
@@ -257,21 +332,16 @@ public final class ChaosReport {
         }
     }
 
-    /** The cache tier, when a read was served by the cache: how stale its reads were. */
-    private static void cache(StringBuilder html, CacheReport cache) {
-        if (cache == null || cache.staleness() == null || cache.staleness().cacheReads() <= 0) {
-            return;
-        }
-        html.append("<h2 id=\"cache\">Cache</h2>");
-        cacheStaleness(html, cache.staleness());
-    }
-
     /**
-     * The staleness of the reads served by the cache: how many showed a state older than a write acknowledged before
-     * they started, a histogram of by how much, and the stalest reads as witnesses (as the session guarantees' are).
+     * The staleness of the reads served by the cache (after the cache tier's charts, when a read was): how many showed
+     * a state older than a write acknowledged before they started, a histogram of by how much, and the stalest reads
+     * as witnesses (as the session guarantees' are).
      */
     static void cacheStaleness(StringBuilder html, CacheStaleness staleness) {
-        html.append("<h3 id=\"cache-staleness\">Staleness of reads served by the cache</h3><p>")
+        if (staleness == null || staleness.cacheReads() <= 0) {
+            return;
+        }
+        html.append("<h2 id=\"cache-staleness\">Cache: staleness of reads served by the cache</h2><p>")
                 .append(staleness.staleReads()).append(" of ").append(staleness.cacheReads())
                 .append(" reads of a checked key served by the cache showed a state older than a write of the key "
                         + "acknowledged before the read started (by anyone); the stalest by ")

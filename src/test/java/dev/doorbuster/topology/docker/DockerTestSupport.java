@@ -20,11 +20,20 @@ public final class DockerTestSupport {
     public static final String POSTGRES_IMAGE = "doorbuster/postgres:15";
     /** Java 17 runtime from Debian's packages: Doorbuster's own proxy image is layered on it. */
     public static final String JAVA_IMAGE = "doorbuster/java:17";
+    /** Redis 7 from Debian's packages, run as a cache: the cache tier ({@code app.cache}). */
+    public static final String REDIS_IMAGE = "doorbuster/redis:7";
 
     private static String unavailable;
     private static boolean checked;
 
     private DockerTestSupport() {
+    }
+
+    /** As {@link #assumeDocker()}, and the cache tier's Redis image is here too. */
+    public static void assumeDockerWithCache() {
+        assumeDocker();
+        Required.assume(DockerEngine.hasImage(docker(), REDIS_IMAGE), "Docker-environment test of the cache tier "
+                + "skipped: image " + REDIS_IMAGE + " is not on this machine (build it: docker/images/build)");
     }
 
     /** Skips the calling test, with one line saying why, unless the engine answers and the images are here. */
@@ -70,7 +79,8 @@ public final class DockerTestSupport {
 
     /** {@code -D} overrides that point the docker environment at the images built here. */
     public static Map<String, String> localImages() {
-        return Map.of("doorbuster.env", "docker", "docker.postgresImage", POSTGRES_IMAGE, "docker.javaImage", JAVA_IMAGE);
+        return Map.of("doorbuster.env", "docker", "docker.postgresImage", POSTGRES_IMAGE, "docker.javaImage", JAVA_IMAGE,
+                "docker.redisImage", REDIS_IMAGE);
     }
 
     /**

@@ -23,6 +23,11 @@ import java.util.Map;
 import java.util.Properties;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.Ports;
+import dev.doorbuster.chaos.CacheDown;
+import dev.doorbuster.chaos.CacheFlush;
 import dev.doorbuster.chaos.ChaosContext;
 import dev.doorbuster.chaos.ConnectionReset;
 import dev.doorbuster.chaos.DbLatency;
@@ -36,6 +41,9 @@ import dev.doorbuster.chaos.ReplicationCut;
 import dev.doorbuster.chaos.ReplicationLag;
 import dev.doorbuster.chaos.WriteProbe;
 import dev.doorbuster.postgres.Lag;
+import dev.doorbuster.redis.RedisAdmin;
+import dev.doorbuster.redis.RedisException;
+import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.topology.TopologyException;
@@ -47,15 +55,17 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The docker topology on a real Docker engine with images built here from Debian's packages: it comes up
  * streaming with durable settings, every fault acts through the proxy container, the failover promotes the
  * replica container and rejoins the old primary, and nothing of the run is left afterwards. The failover runs
- * last: it changes the roles.
+ * last: it changes the roles. The cache tier ({@link WithTheCacheTier}) has a topology of its own.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ResourceLock(value = SharedResources.DOCKER_ENGINE, mode = ResourceAccessMode.READ_WRITE)
@@ -124,6 +134,8 @@ class DockerTopologyIT {
         assertEquals(2, resources.stream().filter(r -> r.startsWith("volume ")).count(), "a data volume per node: "
                 + resources);
         assertEquals(2, topology.diagnosticTargets().size());
+        assertTrue(topology.cache().isEmpty(), "no Redis without app.cache");
+        assertEquals(null, toxiproxy.getProxyOrNull(CacheTier.PROXY), "nor a proxy for it");
     }
 
     @Test
@@ -254,6 +266,19 @@ class DockerTopologyIT {
         assertEquals(before, DockerTestSupport.runsWithResources(), "nothing was started");
     }
 
+    @Test
+    void aMissingRedisImageIsRefusedSayingHowToGetItOnlyWithTheCacheTier() {
+        DockerTestSupport.assumeDocker();
+        var before = DockerTestSupport.runsWithResources();
+        TopologyException e = assertThrows(TopologyException.class, () -> DockerTopology.start(
+                environment(Map.of("app.cache", "true", "docker.redisImage", "doorbuster/no-such-redis:7")), null));
+        assertTrue(e.getMessage().startsWith("Image 'doorbuster/no-such-redis:7' (docker.redisImage in "
+                + "environments/docker.json) is not on this machine"), e.getMessage());
+        assertTrue(e.getMessage().contains("docker/images/build")
+                && e.getMessage().contains("-Ddocker.redisImage=doorbuster/redis:7"), e.getMessage());
+        assertEquals(before, DockerTestSupport.runsWithResources(), "nothing was started");
+    }
+
     /** A run whose JVM died (SIGKILL) left labelled resources: the next start removes them, and only them. */
     @Test
     void theNextStartRemovesWhatARunWhoseJvmDiedLeftBehind() throws Exception {
@@ -281,6 +306,158 @@ class DockerTopologyIT {
         } finally {
             alive.removeAll(docker);
             RunResources.removeRuns(docker, java.util.Set.of(dead.get(RunResources.RUN)));
+        }
+    }
+
+    /**
+     * {@code app.cache}: Redis in a container behind the proxy {@code cache}, the storefront on this machine given
+     * that proxy's published address, the harness reading Redis on its own published port. One primary and no replica:
+     * the database is not what is looked at here.
+     */
+    @Nested
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    class WithTheCacheTier {
+        private DockerTopology cached;
+        private ChaosContext cacheContext;
+        private ToxiproxyClient cacheProxies;
+
+        @BeforeAll
+        void startTopologyWithTheCacheTier() throws IOException {
+            DockerTestSupport.assumeDockerWithCache();
+            cached = DockerTopology.start(environment(Map.of("app.cache", "true", "postgres.replicas", "0")),
+                    Files.createTempDirectory("docker-cache-topology-test"));
+            cacheContext = new ChaosContext(cached, new FaultTimeline(System.nanoTime()), new WriteProbe(cached.appUrl()));
+            cacheProxies = new ToxiproxyClient(cached.toxiproxyUrl().getHost(), cached.toxiproxyUrl().getPort());
+        }
+
+        @AfterAll
+        void everyContainerOfTheRunIsRemoved() {
+            if (cached != null) {
+                String run = cached.runId();
+                String redis = redisContainer().containerId();
+                cached.close();
+                assertEquals(List.of(), DockerTestSupport.resourcesOf(run), "containers, networks and volumes of the run");
+                assertThrows(com.github.dockerjava.api.exception.NotFoundException.class,
+                        () -> DockerTestSupport.docker().inspectContainerCmd(redis).exec(), "the Redis container");
+            }
+        }
+
+        @Test
+        @Order(1)
+        void comesUpWithRedisReachableDirectlyAndThroughTheCacheProxy() throws Exception {
+            CacheTier cache = cached.cache().orElseThrow();
+            assertTrue(cache.restartable());
+            assertEquals(CacheTier.PROXY, cache.proxyName());
+            try (RedisAdmin direct = RedisAdmin.connect(cache.directUrl())) {
+                assertEquals("", direct.config("save"), "a cache: no snapshots");
+                assertEquals("no", direct.config("appendonly"), "nor an append-only file");
+                assertEquals("no", direct.config("protected-mode"), "the proxy's container is another host");
+                assertEquals("0.0.0.0", direct.config("bind"), "inside the container; published on loopback only");
+            }
+            try (RedisAdmin proxied = RedisAdmin.connect(proxiedCacheUrl())) {
+                assertEquals(0, proxied.keyCount());
+            }
+            assertEquals("redis:6379", cacheProxies.getProxy(CacheTier.PROXY).getUpstream(), "the container's alias");
+            assertTrue(!cache.directUrl().equals(proxiedCacheUrl()), "the harness's way in is not the proxy");
+
+            InspectContainerResponse redis = DockerTestSupport.docker().inspectContainerCmd(redisContainer().containerId())
+                    .exec();
+            Ports.Binding[] published = redis.getNetworkSettings().getPorts().getBindings()
+                    .get(ExposedPort.tcp(RedisContainer.PORT));
+            assertEquals(1, published.length);
+            assertEquals("127.0.0.1", published[0].getHostIp(), "published on loopback only");
+            assertEquals(cache.directUrl(), "redis://127.0.0.1:" + published[0].getHostPortSpec());
+            assertEquals(cached.runId(), redis.getConfig().getLabels().get(RunResources.RUN), "labelled with the run");
+
+            List<String> resources = DockerTestSupport.resourcesOf(cached.runId());
+            assertEquals(3, resources.stream().filter(r -> r.startsWith("container ")).count(),
+                    "proxy, pg1, redis: " + resources);
+            assertTrue(resources.stream().anyMatch(r -> r.startsWith("container ") && r.endsWith("-redis")),
+                    resources.toString());
+
+            // The storefront was given the proxy's address: its first read of a product fills the cache, a later
+            // one is answered from it.
+            awaitServedFromTheCache("/products/1");
+            try (RedisAdmin direct = RedisAdmin.connect(cache.directUrl())) {
+                assertEquals(List.of("product:1"), direct.keys("product:1"));
+            }
+        }
+
+        @Test
+        @Order(2)
+        void cacheDownRefusesConnectionsThroughTheProxyUntilHealed() throws Exception {
+            ChaosContext ctx = cacheContext.forFault("F1 CacheDown");
+            CacheDown fault = new CacheDown();
+            ctx.check(fault);
+            fault.inject(ctx);
+            try {
+                assertThrows(RedisException.class, () -> RedisAdmin.connect(proxiedCacheUrl()).close(),
+                        "the cache link refuses");
+                try (RedisAdmin direct = RedisAdmin.connect(cached.cache().orElseThrow().directUrl())) {
+                    direct.keyCount(); // the oracle is not blinded by the fault
+                }
+            } finally {
+                fault.heal(ctx);
+            }
+            try (RedisAdmin proxied = RedisAdmin.connect(proxiedCacheUrl())) {
+                proxied.keyCount();
+            }
+            assertTrue(cacheProxies.getProxy(CacheTier.PROXY).isEnabled());
+        }
+
+        @Test
+        @Order(3)
+        void aColdRestartEmptiesRedisAndTheSameAddressesAnswerAfterwards() throws Exception {
+            CacheTier cache = cached.cache().orElseThrow();
+            String directUrl = cache.directUrl();
+            String container = redisContainer().containerId();
+            try (var client = io.lettuce.core.RedisClient.create(directUrl); var connection = client.connect()) {
+                for (int i = 0; i < 10; i++) {
+                    connection.sync().set("test:" + i, "v" + i);
+                }
+            }
+            FaultTimeline timeline = new FaultTimeline(System.nanoTime());
+            ChaosContext ctx = new ChaosContext(cached, timeline, cacheContext.writeProbe()).forFault("F1 CacheFlush");
+            new CacheFlush().inject(ctx);
+            assertTrue(timeline.events().stream().anyMatch(e -> e.message().matches("\\d+ keys gone; Redis restarted "
+                    + "in \\d+ ms")), "restarted, not flushed: " + timeline.events());
+
+            assertEquals(directUrl, cache.directUrl(), "the same address");
+            assertEquals(container, redisContainer().containerId(), "the same container, restarted");
+            try (RedisAdmin direct = RedisAdmin.connect(directUrl)) {
+                assertEquals(0, direct.keyCount(), "cold: nothing survives a restart");
+                assertEquals(0, direct.stats().keyspaceHits(), "a new server process");
+            }
+            try (RedisAdmin proxied = RedisAdmin.connect(proxiedCacheUrl())) {
+                assertEquals(0, proxied.keyCount(), "the proxy reaches the restarted server");
+            }
+            awaitServedFromTheCache("/products/2"); // the storefront's client reconnected by itself
+        }
+
+        private RedisContainer redisContainer() {
+            return (RedisContainer) cached.cache().orElseThrow();
+        }
+
+        private String proxiedCacheUrl() {
+            return "redis://" + cached.proxyHostAddress(CacheTier.PROXY);
+        }
+
+        /** Reads {@code path} until the storefront answers it from the cache ({@code X-Served-By: cache}), 20 s at most. */
+        private void awaitServedFromTheCache(String path) throws Exception {
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            String servedBy = null;
+            while (System.nanoTime() < deadline) {
+                HttpResponse<Void> answer = HTTP.send(HttpRequest.newBuilder(URI.create(cached.appUrl() + path))
+                        .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.discarding());
+                assertEquals(200, answer.statusCode(), path);
+                servedBy = answer.headers().firstValue("X-Served-By").orElse(null);
+                if ("cache".equals(servedBy)) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+            throw new AssertionError(path + " was never served from the cache; last X-Served-By: " + servedBy);
         }
     }
 
