@@ -119,6 +119,11 @@ class FaultContractsTest {
         expected.put(new DbLatency(LinkTarget.ALL, 5, 0), EnumSet.of(Fault.Need.PROXY));
         expected.put(new ConnectionReset(LinkTarget.ALL), EnumSet.of(Fault.Need.PROXY));
         expected.put(new ProxyDown(LinkTarget.ALL), EnumSet.of(Fault.Need.PROXY));
+        expected.put(new CacheDown(), EnumSet.of(Fault.Need.PROXY, Fault.Need.CACHE));
+        expected.put(new CacheBlackhole(), EnumSet.of(Fault.Need.PROXY, Fault.Need.CACHE));
+        expected.put(CacheLatency.ofMs(50), EnumSet.of(Fault.Need.PROXY, Fault.Need.CACHE));
+        expected.put(new CacheFlush(), EnumSet.of(Fault.Need.CACHE));
+        expected.put(HotKeyExpiry.ofProducts(List.of(1L, 2L)), EnumSet.of(Fault.Need.CACHE));
         expected.forEach((fault, needs) -> assertEquals(needs, fault.needs(), fault.name()));
         assertEquals(FaultKind.labels(), expected.keySet().stream().map(Fault::name).toList(),
                 "one fault class per kind, each named as allowFaults names it");
@@ -166,6 +171,18 @@ class FaultContractsTest {
     }
 
     @Test
+    void aCacheFaultWithoutACacheTierIsRefusedNamingTheFieldThatTurnsItOn() {
+        Topology local = new StubTopology(environment("[]", false), URI.create("http://127.0.0.1:8474"),
+                links(List.of("replication")), true);
+        for (Fault fault : List.of(new CacheDown(), new CacheBlackhole(), CacheLatency.ofMs(50), new CacheFlush(),
+                HotKeyExpiry.ofProducts(List.of(1L)))) {
+            FaultRefusedException e = assertThrows(FaultRefusedException.class, () -> runner(local, fault).checkAllowed(),
+                    fault.name());
+            assertTrue(e.getMessage().contains("app.cache"), e.getMessage());
+        }
+    }
+
+    @Test
     void aFaultNotGrantedIsRefusedBeforeItsNeedsAreLookedAt() {
         Topology external = new StubTopology(environment("[\"DbLatency\"]", true), URI.create("http://127.0.0.1:8474"),
                 links(List.of()), false);
@@ -181,7 +198,8 @@ class FaultContractsTest {
         Environment env = environment("[\"DbLatency\", \"Meteor\"]", true);
         EnvironmentException e = assertThrows(EnvironmentException.class, () -> FaultKind.checkAllowFaults(env));
         assertTrue(e.getMessage().startsWith(env.source() + ": field 'allowFaults[1]' is 'Meteor'; expected one of "
-                + "ReplicationLag, ReplicationCut, PrimaryFailover, DbLatency, ConnectionReset, ProxyDown"), e.getMessage());
+                + "ReplicationLag, ReplicationCut, PrimaryFailover, DbLatency, ConnectionReset, ProxyDown, CacheDown, "
+                + "CacheBlackhole, CacheLatency, CacheFlush, HotKeyExpiry"), e.getMessage());
         Topology topology = new StubTopology(env, URI.create("http://127.0.0.1:8474"), links(List.of()), false);
         assertThrows(EnvironmentException.class, () -> runner(topology, new DbLatency(LinkTarget.ALL, 5, 0)).checkAllowed(),
                 "the runner checks the names too");
