@@ -14,6 +14,7 @@ import java.util.function.Function;
 import dev.doorbuster.verdict.consistency.ConsistencyLog;
 import dev.doorbuster.verdict.consistency.History;
 import dev.doorbuster.verdict.consistency.Observation;
+import dev.doorbuster.verdict.consistency.ServedBy;
 import dev.doorbuster.verdict.consistency.SessionGuarantees;
 import dev.doorbuster.verdict.consistency.Violation;
 import dev.doorbuster.verdict.consistency.WriteLedger;
@@ -51,7 +52,7 @@ public final class Consistency {
 
     /**
      * An answer as readers see it. {@code servedBy} is its {@code X-Served-By} header, if any, with the
-     * {@code X-Served-By-Pool} header in brackets when given ({@code replica (reader-2)}).
+     * {@code X-Served-By-Pool} header in brackets when given ({@code replica (reader-2)}): {@link ServedBy}.
      */
     public record Answer(int status, String body, String servedBy) {
     }
@@ -142,7 +143,7 @@ public final class Consistency {
                 case ACKNOWLEDGED -> History.Type.OK;
                 case FAILED -> History.Type.FAIL;
                 case IN_DOUBT -> History.Type.INFO;
-            }, true, state.key, value);
+            }, true, state.key, value, written != null ? written.version() : null, null);
             state.end(outcome == WriteLedger.Outcome.IN_DOUBT ? log.newProcess() : state.process);
             return session;
         });
@@ -187,7 +188,9 @@ public final class Consistency {
             State state = state(session);
             History.Type type = state.answer == null ? History.Type.INFO
                     : state.observed == null ? History.Type.FAIL : History.Type.OK;
-            log.history().add(state.process, type, false, state.key, state.observed == null ? null : state.observed.value());
+            Observation shown = state.observed;
+            log.history().add(state.process, type, false, state.key, shown == null ? null : shown.value(),
+                    shown == null ? null : shown.version(), shown == null ? null : state.answer.servedBy());
             state.end(type == History.Type.INFO ? log.newProcess() : state.process);
             return session;
         });
@@ -225,10 +228,8 @@ public final class Consistency {
 
     private static Answer answerOf(io.gatling.http.response.Response response) {
         String body = new String(response.body().bytes(), StandardCharsets.UTF_8);
-        String servedBy = response.headers().get(SERVED_BY);
-        String pool = response.headers().get(SERVED_BY_POOL);
-        return new Answer(response.status().code(), body, pool == null || servedBy == null ? servedBy
-                : servedBy + " (" + pool + ")");
+        return new Answer(response.status().code(), body,
+                ServedBy.of(response.headers().get(SERVED_BY), response.headers().get(SERVED_BY_POOL)));
     }
 
     /**

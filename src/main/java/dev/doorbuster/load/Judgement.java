@@ -10,6 +10,7 @@ import dev.doorbuster.verdict.CacheChecks;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.report.DatabaseReport;
+import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.RunHistory;
@@ -22,7 +23,7 @@ import dev.doorbuster.verdict.consistency.WriteLedger;
 /**
  * The end of a run in the process that owns the topology (solo, or a scaled-out run's coordinator once it merged
  * the shards' recordings): heals every fault, audits every write by its identity, classifies the session checks'
- * violations, evaluates the stock invariant and the checks, assembles the verdict ({@link VerdictAssembly}), writes
+ * violations, measures how stale the cache's reads were, evaluates the stock invariant and the checks, assembles the verdict ({@link VerdictAssembly}), writes
  * its files and prints it.
  */
 final class Judgement {
@@ -57,10 +58,11 @@ final class Judgement {
         Inventory.StockAudit stockAudit = quick ? null : stock.audit(writes);
         long violatingReads = sessions.guarantees().stream()
                 .mapToLong(r -> r.violations() + r.explainedByLostWrites()).sum();
+        CacheStaleness cacheStaleness = CacheStaleness.measure(recording.consistencyLog().history(), recording.timeline());
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(plan.mode(), plan.environment().slo(),
                 plan.environment().app().requestTimeoutMs(), recording.recorder(), plan.profile().phases(),
                 recording.timeline(), topology.samples(), sessions, violatingReads, recording.client503s(), writes,
-                stockAudit));
+                stockAudit, cacheStaleness));
         // The cache tier's own checks, from its per-second counters: judged like the others.
         Optional<CacheChecks.Report> cache = CacheChecks.measure(recording.timeline(), topology.cacheSamples());
         if (cache.isPresent()) {
@@ -74,7 +76,9 @@ final class Judgement {
                         recording.loadStarted().toString(), seconds),
                 plan.mode(), plan.environment().slo(), recording.recorder(), checks,
                 new VerdictAssembly.Ending(endedEarly, stoppedAt), shards, baseline, writes, sessions, stockAudit,
-                recording.timeline().events(), database)).withCache(cache.orElse(null));
+                recording.timeline().events(), database)).withCache(cache.orElse(null))
+                // Only a run with reads served by the cache has their staleness to report.
+                .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null);
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());

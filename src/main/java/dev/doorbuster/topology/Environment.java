@@ -186,7 +186,7 @@ public record Environment(String name, Path source, Type type, String descriptio
         }
 
         /**
-         * This with {@code budget} set to {@code value}: a whole number, a number (null: not checked, for an
+         * This with {@code budget} set to {@code value}: a whole number, a number (null: unset, for an
          * optional budget), or a map of request name to Integer.
          *
          * @throws IllegalArgumentException if the budget does not accept the value
@@ -267,6 +267,15 @@ public record Environment(String name, Path source, Type type, String descriptio
 
         public int timeToWarmSeconds() {
             return (int) whole(SloBudget.TIME_TO_WARM_SECONDS);
+        }
+
+        /** The cache staleness budget in ms, or null: the run's worst replication lag + {@link #cacheStalenessGraceMs()}. */
+        public Double cacheStalenessMs() {
+            return (Double) values.get(SloBudget.CACHE_STALENESS_MS);
+        }
+
+        public long cacheStalenessGraceMs() {
+            return whole(SloBudget.CACHE_STALENESS_GRACE_MS);
         }
 
         public double soakP99DriftRatio() {

@@ -48,6 +48,13 @@ public enum SloBudget {
             "cache tier: database reads of a hot key in the second after it expired (a stampede is many)"),
     TIME_TO_WARM_SECONDS("timeToWarmSeconds", Kind.WHOLE, Unit.SECONDS, 30, 1, 86_400,
             "cache tier: after a cold restart, seconds until the hit ratio is back within 10% of the minute before's"),
+    CACHE_STALENESS_GRACE_MS("cacheStalenessGraceMs", Kind.WHOLE, Unit.MS, 1000, 0, 3_600_000,
+            "cache tier: added to the run's worst replication lag to make the cache staleness budget, unless "
+                    + "cacheStalenessMs sets it"),
+    CACHE_STALENESS_MS("cacheStalenessMs", Kind.DECIMAL, Unit.MS, null, 0, 3_600_000,
+            "cache tier: how long after a newer write of a key was acknowledged a read served by the cache may still "
+                    + "show the older state",
+            "the run's worst replication lag + " + CACHE_STALENESS_GRACE_MS.path()),
     SOAK_P99_DRIFT_RATIO("soakP99DriftRatio", Kind.DECIMAL, Unit.TIMES, 1.5, 1, 1000,
             "soaks: P99 of the last fifth of the run over that of the first fifth"),
     SOAK_POOL_ACTIVE_GROWTH("soakPoolActiveGrowth", Kind.DECIMAL, Unit.CONNECTIONS, 2.0, 0, 1_000_000,
@@ -114,8 +121,15 @@ public enum SloBudget {
     private final long min;
     private final long max;
     private final String meaning;
+    private final String whenUnset;
 
     SloBudget(String field, Kind kind, Unit unit, Number defaultValue, long min, long max, String meaning) {
+        this(field, kind, unit, defaultValue, min, max, meaning, "not checked");
+    }
+
+    /** An optional budget that judges by {@code whenUnset} (a budget derived from the run) when it is not set. */
+    SloBudget(String field, Kind kind, Unit unit, Number defaultValue, long min, long max, String meaning,
+              String whenUnset) {
         this.field = field;
         this.kind = kind;
         this.unit = unit;
@@ -123,6 +137,7 @@ public enum SloBudget {
         this.min = min;
         this.max = max;
         this.meaning = meaning;
+        this.whenUnset = whenUnset;
     }
 
     /** Its name under {@code slo}: {@code p99Ms}, {@code regression.p99Percent}. */
@@ -170,16 +185,21 @@ public enum SloBudget {
         };
     }
 
-    /** Optional budgets (no default) are checked only when set. */
+    /** Optional budgets (no default) may be null: then the check is not made, or judged as {@link #whenUnset()} says. */
     public boolean optional() {
         return kind == Kind.DECIMAL && defaultValue == null;
+    }
+
+    /** What an {@link #optional()} budget left unset means: {@code not checked}, or the budget the run derives. */
+    public String whenUnset() {
+        return whenUnset;
     }
 
     /** What is accepted, for messages: {@code a whole number between 1 and 3600000, in ms}. */
     public String allowed() {
         return switch (kind) {
             case WHOLE -> wholeAllowed();
-            case DECIMAL -> "a number " + range() + (optional() ? " (or null: not checked)" : "") + ", in " + unit.text;
+            case DECIMAL -> "a number " + range() + (optional() ? " (or null: " + whenUnset + ")" : "") + ", in " + unit.text;
             case PER_REQUEST -> "an object of request name to " + wholeAllowed() + ", like {\"checkout\": 1500}";
         };
     }
@@ -380,7 +400,7 @@ public enum SloBudget {
         String accepted = max == Long.MAX_VALUE ? "≥ " + min : min + " – " + max;
         return switch (kind) {
             case WHOLE, DECIMAL -> defaultValue == null
-                    ? "`" + path() + "` — default unset (not checked), accepted " + accepted + " " + unit.text
+                    ? "`" + path() + "` — default unset (" + whenUnset + "), accepted " + accepted + " " + unit.text
                     : "`" + path() + "` — default " + number(defaultValue.doubleValue()) + " " + unit.text
                             + ", accepted " + accepted;
             case PER_REQUEST -> "`" + path() + ".<name>` — default `" + P99_MS.path() + "`, accepted " + accepted

@@ -7,6 +7,8 @@ import java.util.OptionalDouble;
 import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.SloBudget;
+import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Guarantee;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.consistency.SessionReport;
@@ -25,10 +27,15 @@ public final class Judge {
     /** Soaks compare their first and last windows, each this share of the run. */
     static final double DRIFT_WINDOW_SHARE = 0.2;
 
-    /** Everything the checks look at. */
+    /**
+     * Everything the checks look at.
+     *
+     * @param cache the staleness of the reads the cache tier answered (null: not measured)
+     */
     public record Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
                         List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
-                        long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock) {
+                        long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
+                        CacheStaleness cache) {
     }
 
     /** Name of the phase an OVERLOAD run must recover in. */
@@ -45,6 +52,7 @@ public final class Judge {
         Environment.Slo slo = f.slo();
 
         sessionGuarantees(checks, f);
+        cacheStaleness(checks, f);
         if (f.mode() == JudgingMode.OVERLOAD) {
             // Under a deliberate overload, errors and latency budgets cannot hold: gracefulness is judged instead.
             overload(checks, f, end);
@@ -192,6 +200,51 @@ public final class Judge {
                     r.violations() + " of " + r.reads() + what + explained
                             + when(new java.util.ArrayList<>(r.perSecond().keySet()), f)));
         }
+    }
+
+    /**
+     * How long the cache kept serving a state older than an acknowledged write, against a budget that says what any
+     * reader must tolerate anyway: the replication lag the run measured (a refill from a lagging replica is that
+     * stale) plus a grace; never the TTL, which would excuse a cache that is never invalidated. Judged only when some
+     * read was served by the cache (or whether one was is unknown).
+     */
+    private static void cacheStaleness(List<CheckResult> checks, Facts f) {
+        CacheStaleness cache = f.cache();
+        if (cache == null || !cache.judged()) {
+            return;
+        }
+        CacheStalenessBudget budget = cacheStalenessBudget(f.slo(), f.probes());
+        if (cache.error() != null) {
+            checks.add(new CheckResult(CacheStaleness.CHECK, budget.ms(), Double.NaN, "ms", false,
+                    "not evaluated: the history cannot be read back (" + cache.error() + "); " + budget.derivation()));
+            return;
+        }
+        StringBuilder detail = new StringBuilder().append(cache.staleReads()).append(" of ").append(cache.cacheReads())
+                .append(" reads served by the cache showed a state older than a write of their key acknowledged before "
+                        + "they started; ").append(budget.derivation());
+        CacheStaleness.Witness w = cache.worst();
+        if (w != null) {
+            detail.append(String.format(java.util.Locale.ROOT, "; stalest: %s read at %.3f s by process %d showed %s, "
+                    + "version %d acknowledged at %.3f s (served by %s; faults active: %s)", w.key(), w.readAt(),
+                    w.process(), w.shown(), w.newerVersion(), w.newerAcknowledgedAt(), w.servedBy(), w.faults()));
+        }
+        checks.add(CheckResult.atMost(CacheStaleness.CHECK, budget.ms(), cache.worstMs(), "ms", detail.toString()));
+    }
+
+    /** The cache staleness budget in ms and how it was arrived at, for the check's detail. */
+    record CacheStalenessBudget(double ms, String derivation) {
+    }
+
+    static CacheStalenessBudget cacheStalenessBudget(Environment.Slo slo, List<ProbeSample> probes) {
+        Double set = slo.cacheStalenessMs();
+        if (set != null) {
+            return new CacheStalenessBudget(set, "budget " + SloBudget.CACHE_STALENESS_MS.path());
+        }
+        java.util.OptionalLong lag = probes.stream().mapToLong(ProbeSample::lagMillis).filter(ms -> ms >= 0).max();
+        long grace = slo.cacheStalenessGraceMs();
+        return new CacheStalenessBudget(lag.orElse(0) + grace, "budget: the worst replication lag the probes measured ("
+                + (lag.isPresent() ? lag.getAsLong() + " ms" : "none measured: 0 ms") + ") + "
+                + SloBudget.CACHE_STALENESS_GRACE_MS.path() + " (" + grace + " ms)");
     }
 
     static long budget(Environment.Slo slo, Guarantee g) {

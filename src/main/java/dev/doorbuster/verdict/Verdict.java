@@ -15,6 +15,7 @@ import javax.xml.stream.XMLStreamWriter;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.consistency.SessionReport;
 import dev.doorbuster.verdict.consistency.WriteLedger;
@@ -24,7 +25,8 @@ import dev.doorbuster.verdict.shard.ShardReport;
 
 /**
  * The outcome of a run: every check with its budget and actual value, the write audit, the session
- * guarantees with their witnesses, the stock invariant and the fault timeline; the windowed checks'
+ * guarantees with their witnesses, the stock invariant and the fault timeline; the cache tier's report
+ * ({@code cache}) and the staleness of the reads it served ({@code cacheStaleness}); the windowed checks'
  * failing seconds; whether the run was complete (an aborted or interrupted run is judged on what it
  * recorded, with {@code complete: false} and the reason). Written as {@code verdict.json} (machine-readable, also read back for the history
  * page) and {@code junit.xml} (one test case per check, for CI dashboards).
@@ -33,7 +35,8 @@ public record Verdict(String simulation, String environment, String startedAt, d
                       List<CheckResult> checks, long requests, long failedRequests, WriteLedger.Audit writes,
                       SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline,
                       Boolean complete, String incompleteReason, List<SecondCompliance.Window> windows,
-                      DatabaseReport database, ShardReport shards, CacheChecks.Report cache) {
+                      DatabaseReport database, ShardReport shards, CacheChecks.Report cache,
+                      CacheStaleness cacheStaleness) {
     public static final String JSON_FILE = "verdict.json";
     public static final String JUNIT_FILE = "junit.xml";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -43,37 +46,47 @@ public record Verdict(String simulation, String environment, String startedAt, d
                              SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline) {
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
-                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null);
+                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null, null);
     }
 
     /** This verdict with the database diagnostics ({@link DatabaseDiagnostics}) of the run. */
     public Verdict withDatabase(DatabaseReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, report, shards, cache);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, report, shards, cache, cacheStaleness);
     }
 
     /** This verdict with the injector shards' deliveries (a scaled-out run's coordinator). */
     public Verdict withShards(ShardReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, report, cache);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, report, cache, cacheStaleness);
     }
 
     /** This verdict with the windowed checks' per-second outcome. */
     public Verdict withWindows(List<SecondCompliance.Window> perSecond) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, List.copyOf(perSecond), database, shards, cache);
+                writes, sessions, stock, timeline, complete, incompleteReason, List.copyOf(perSecond), database, shards, cache,
+                cacheStaleness);
     }
 
     /** This verdict with its cache tier's report ({@link CacheChecks}), or null for a run without one. */
     public Verdict withCache(CacheChecks.Report report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, report);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, report, cacheStaleness);
+    }
+
+    /**
+     * This verdict with the staleness of the reads the cache served ({@link CacheStaleness}), or null for a run in which
+     * the cache served none.
+     */
+    public Verdict withCacheStaleness(CacheStaleness staleness) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, staleness);
     }
 
     /** This verdict for a run that did not finish its load ({@code reason}: aborted, interrupted): never passed. */
     public Verdict incomplete(String reason) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, false, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, false, reason, windows, database, shards, cache);
+                writes, sessions, stock, timeline, false, reason, windows, database, shards, cache, cacheStaleness);
     }
 
     /** False only for a run that was aborted or interrupted (a verdict file without the field was complete). */

@@ -54,7 +54,7 @@ class VerdictAssemblyTest {
     private static List<CheckResult> judged(LatencyRecorder r, Environment.Slo slo, JudgingMode mode,
                                             WriteLedger.Audit writes) {
         return Judge.evaluate(new Judge.Facts(mode, slo, 5000, r, List.of(), new FaultTimeline(0), List.of(), null, 0,
-                0, writes, null));
+                0, writes, null, null));
     }
 
     private static VerdictAssembly.Facts facts(LatencyRecorder r, Environment.Slo slo, JudgingMode mode,

@@ -14,6 +14,7 @@ import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.SloBudget;
+import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Guarantee;
 import dev.doorbuster.verdict.consistency.SessionReport;
 import dev.doorbuster.verdict.consistency.WriteLedger;
@@ -110,7 +111,7 @@ class VerdictLogicTest {
                 Map.of(2, 2L, 15, 1L))), 0, List.of());
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r,
                 List.of(new Phase("calm", 0, 10), new Phase("storm", 10, 20)), timeline, probes, sessions, 3, 0, audit,
-                null));
+                null, null));
 
         assertFailed(checks, "read-your-writes (immediate)", 3);
         assertTrue(find(checks, "read-your-writes (immediate)").detail().contains("at second(s) 2, 15"),
@@ -138,7 +139,7 @@ class VerdictLogicTest {
         }
         java.util.function.Function<List<ProbeSample>, CheckResult> judge = probes -> find(Judge.evaluate(
                 new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r, List.of(), new FaultTimeline(System.nanoTime()),
-                        probes, null, 0, 42, null, null)), "pool exhaustion");
+                        probes, null, 0, 42, null, null, null)), "pool exhaustion");
         double nan = Double.NaN;
         CheckResult failover = judge.apply(List.of(counters(0, 0, 0), counters(19, 42, 0)));
         assertTrue(failover.pass(), failover.line());
@@ -164,7 +165,7 @@ class VerdictLogicTest {
         List<ProbeSample> probes = List.of(sample(0, 0), sample(29, 40));
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.OVERLOAD, SLO, 1000, r,
                 List.of(new Phase("ramp", 0, 20), new Phase(Judge.RECOVERY_PHASE, 20, 30)),
-                new FaultTimeline(System.nanoTime()), probes, null, 0, 10, null, null));
+                new FaultTimeline(System.nanoTime()), probes, null, 0, 10, null, null, null));
         assertPassed(checks, "pools saturated");
         assertTrue(find(checks, "pools saturated").line().contains("40 events ≥ 1 events"), find(checks, "pools saturated").line());
         assertPassed(checks, "failures other than 503");
@@ -203,6 +204,112 @@ class VerdictLogicTest {
         assertTrue(Files.readString(dir.resolve(RunHistory.PAGE)).contains("TestSimulation"));
     }
 
+    /** Cache reads of which some were stale, the stalest by {@code worstMs}. */
+    private static CacheStaleness cacheReads(long reads, long stale, double worstMs) {
+        List<CacheStaleness.Witness> witnesses = stale == 0 ? List.of() : List.of(new CacheStaleness.Witness("user:7",
+                "version 3 'Shopper 7 db-1'", 4, 10.5, 10.5 + worstMs / 1000, worstMs, 7, "cache (cache)", "none"));
+        return new CacheStaleness(reads, stale, worstMs, List.of(new CacheStaleness.Bucket(null, 0L, reads - stale),
+                new CacheStaleness.Bucket(0L, null, stale)), witnesses, null);
+    }
+
+    private static List<CheckResult> judgeCache(Environment.Slo slo, List<ProbeSample> probes, CacheStaleness cache) {
+        LatencyRecorder r = new LatencyRecorder(0);
+        r.record("profile: read", 0, 1_000, true);
+        return Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, slo, 5000, r, List.of(),
+                new FaultTimeline(System.nanoTime()), probes, null, 0, 0, null, null, cache));
+    }
+
+    private static ProbeSample lag(int second, long lagMillis) {
+        return new ProbeSample(second, 1, 9, 0, 1, 9, 0, 0, 0, 0, 0, lagMillis < 0 ? -1 : lagMillis * 1000, lagMillis);
+    }
+
+    /** Unset, the budget is the worst replication lag the probes measured plus the grace: never the cache's TTL. */
+    @Test
+    void cacheStalenessIsJudgedAgainstTheWorstLagPlusTheGraceUnlessABudgetIsSet() {
+        Environment.Slo slo = Environment.Slo.defaults();
+        assertEquals(null, slo.cacheStalenessMs(), "unset by default");
+        List<ProbeSample> lagging = List.of(lag(0, -1), lag(1, 120), lag(2, 450), lag(3, -1), lag(4, 80));
+
+        CheckResult within = find(judgeCache(slo, lagging, cacheReads(200, 3, 1_400)), CacheStaleness.CHECK);
+        assertTrue(within.pass(), within.line());
+        assertEquals(1_450, within.budget(), "worst lag 450 ms + the default grace 1000 ms");
+        assertEquals("ms", within.unit());
+        assertEquals(1_400, within.actual());
+        assertTrue(within.detail().startsWith("3 of 200 reads served by the cache showed a state older than a write"),
+                within.detail());
+        assertTrue(within.detail().contains("the worst replication lag the probes measured (450 ms) + "
+                + SloBudget.CACHE_STALENESS_GRACE_MS.path() + " (1000 ms)"), within.detail());
+        assertTrue(within.detail().endsWith("; stalest: user:7 read at 11.900 s by process 7 showed version 3 "
+                + "'Shopper 7 db-1', version 4 acknowledged at 10.500 s (served by cache (cache); faults active: none)"),
+                within.detail());
+
+        CheckResult beyond = find(judgeCache(slo, lagging, cacheReads(200, 3, 1_451)), CacheStaleness.CHECK);
+        assertFalse(beyond.pass(), beyond.line());
+
+        CheckResult noLag = find(judgeCache(slo.with(SloBudget.CACHE_STALENESS_GRACE_MS, 250), List.of(lag(0, -1)),
+                cacheReads(10, 1, 300)), CacheStaleness.CHECK);
+        assertEquals(250, noLag.budget(), "no lag measured: the grace alone");
+        assertFalse(noLag.pass(), noLag.line());
+        assertTrue(noLag.detail().contains("(none measured: 0 ms)"), noLag.detail());
+
+        CheckResult set = find(judgeCache(slo.with(SloBudget.CACHE_STALENESS_MS, 5_000.0), lagging,
+                cacheReads(200, 3, 4_000)), CacheStaleness.CHECK);
+        assertEquals(5_000, set.budget(), "a budget set is the budget, whatever the lag");
+        assertTrue(set.pass(), set.line());
+        assertTrue(set.detail().contains("budget " + SloBudget.CACHE_STALENESS_MS.path()), set.detail());
+        CheckResult strict = find(judgeCache(slo.with(SloBudget.CACHE_STALENESS_MS, 0.0), lagging,
+                cacheReads(200, 0, 0)), CacheStaleness.CHECK);
+        assertTrue(strict.pass(), "no stale read meets even a budget of 0: " + strict.line());
+        assertFalse(find(judgeCache(slo.with(SloBudget.CACHE_STALENESS_MS, 0.0), lagging, cacheReads(200, 1, 0.001)),
+                CacheStaleness.CHECK).pass(), "a microsecond stale is over a budget of 0");
+    }
+
+    @Test
+    void noCacheStalenessCheckWithoutAReadServedByTheCacheAndAFailureWhenItCannotBeTold() {
+        Environment.Slo slo = Environment.Slo.defaults();
+        for (CacheStaleness none : java.util.Arrays.asList(null, cacheReads(0, 0, 0))) {
+            assertTrue(judgeCache(slo, List.of(), none).stream().noneMatch(c -> c.name().equals(CacheStaleness.CHECK)),
+                    "not listed: " + none);
+        }
+        CheckResult unknown = find(judgeCache(slo, List.of(lag(0, 30)),
+                new CacheStaleness(-1, -1, Double.NaN, List.of(), List.of(), "cannot read run.journal")),
+                CacheStaleness.CHECK);
+        assertFalse(unknown.pass(), unknown.line());
+        assertTrue(Double.isNaN(unknown.actual()));
+        assertTrue(unknown.detail().contains("cannot read run.journal"), unknown.detail());
+    }
+
+    /** verdict.json carries the cache reads' staleness and reads it back; chaos.html draws it, only when there is one. */
+    @Test
+    void theCacheSectionRoundTripsThroughVerdictJsonAndIsOnThePage() throws Exception {
+        CacheStaleness staleness = cacheReads(200, 3, 1_400);
+        List<CheckResult> checks = judgeCache(Environment.Slo.defaults(), List.of(), staleness);
+        Verdict v = Verdict.of("TestSimulation", "local", "2026-11-22T00:00:00Z", 5, checks, 1, 0, null, null, null,
+                List.of()).withCacheStaleness(staleness);
+        Path run = dir.resolve("cache");
+        v.writeJson(run.resolve(Verdict.JSON_FILE));
+        String json = Files.readString(run.resolve(Verdict.JSON_FILE));
+        assertTrue(json.contains("\"cacheStaleness\" : {\n    \"cacheReads\" : 200,\n    \"staleReads\" : 3,"), json);
+        Verdict back = Verdict.readJson(run.resolve(Verdict.JSON_FILE));
+        assertEquals(v.cacheStaleness(), back.cacheStaleness());
+
+        LatencyRecorder r = new LatencyRecorder(0);
+        r.record("profile: read", 0, 1_000, true);
+        ChaosReport.write(run.resolve(ChaosReport.FILE), back, r, List.of(), List.of(), new FaultTimeline(System.nanoTime()));
+        String html = Files.readString(run.resolve(ChaosReport.FILE));
+        assertTrue(html.contains("<h2 id=\"cache-staleness\">Cache: staleness of reads served by the cache</h2>")
+                && html.contains("3 of 200 reads of a checked key served by "
+                + "the cache showed a state older"), html);
+        assertTrue(html.contains("<tr><td>not stale</td><td>197</td>") && html.contains("<tr><td>over 0 ms</td><td>3</td>"),
+                "the histogram's buckets");
+        assertTrue(html.contains("<tr><td>7</td><td>user:7</td><td>version 4 at 10.5 s</td><td>version 3 'Shopper 7 db-1' "
+                + "at 11.9 s (read started)</td><td>1400 ms</td><td>cache (cache)</td><td>none</td></tr>"), "the witness");
+
+        ChaosReport.write(run.resolve("plain.html"), v.withCacheStaleness(null), r, List.of(), List.of(),
+                new FaultTimeline(System.nanoTime()));
+        assertFalse(Files.readString(run.resolve("plain.html")).contains("cache-staleness"), "no staleness without one");
+    }
+
     /**
      * 25 seconds: 20 with requests (10 each), seconds 10-14 without any. Two of the 20 are slow (p99 1.5 s), two
      * others have 30% errors: 10% bad seconds for each windowed check.
@@ -229,7 +336,7 @@ class VerdictLogicTest {
 
     private static List<CheckResult> judge(LatencyRecorder r, Environment.Slo slo) {
         return Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, slo, 5000, r, List.of(),
-                new FaultTimeline(System.nanoTime()), List.of(), null, 0, 0, null, null));
+                new FaultTimeline(System.nanoTime()), List.of(), null, 0, 0, null, null, null));
     }
 
     @Test

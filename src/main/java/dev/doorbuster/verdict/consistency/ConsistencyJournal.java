@@ -30,10 +30,13 @@ import java.util.function.LongSupplier;
  * unpaired surrogates are escaped ({@code \\ \t \n \r \}uXXXX), and {@code \N} alone is null, so any string
  * round-trips:
  * <pre>
- * H  nanos  process  type(I|O|F|N)  r|w  key  value
+ * H  nanos  process  type(I|O|F|N)  r|w  key  value  [version  servedBy]
  * W  kind  key  id  session  invokedAt  completedAt  outcome(A|F|D)  resultVersion  resultValue  intended
  * O  writeId  product:quantity,product:quantity...
  * </pre>
+ * An operation's last two fields are there only when its answer said something of them ({@code ok} operations: the
+ * key's version as the answer showed it, {@link Observation#ABSENT} when absent, and who answered a read), each {@code \N}
+ * when unknown; an operation without them ends after its value, as every operation did before they were added.
  * Appends are serialized by one lock around a buffered writer (an append is a copy into the buffer; the OS write
  * behind it goes to the page cache). An operation's time is taken inside that lock, so a journal's operations are
  * in time order and history.json is written by merging, never by sorting.
@@ -66,6 +69,9 @@ public final class ConsistencyJournal {
     }
 
     private static final String NULL = "\\N";
+    /** Fields of an {@code H} line: without, and with, what its answer showed (version, server). */
+    private static final int OP_FIELDS = 7;
+    private static final int OP_FIELDS_ANSWERED = 9;
 
     private final Path file;
     private final LongSupplier clock;
@@ -145,11 +151,17 @@ public final class ConsistencyJournal {
         }
     }
 
-    void appendOp(long process, History.Type type, boolean write, String key, String value) {
-        StringBuilder rest = new StringBuilder(48);
+    void appendOp(long process, History.Type type, boolean write, String key, String value, Long version,
+                  String servedBy) {
+        StringBuilder rest = new StringBuilder(64);
         rest.append('\t').append(process).append('\t').append(typeCode(type)).append('\t').append(write ? 'w' : 'r');
         field(rest, key);
         field(rest, value);
+        if (version != null || servedBy != null) {
+            // Only answered operations have these: invocations and failures stay as short as they were.
+            rest.append('\t').append(version == null ? NULL : version.toString());
+            field(rest, servedBy);
+        }
         rest.append('\n');
         synchronized (this) {
             if (out == null) {
@@ -362,7 +374,7 @@ public final class ConsistencyJournal {
                 lineNumber++;
                 try {
                     if (line.startsWith("H\t")) {
-                        return op(split(line, 7));
+                        return op(line);
                     }
                     check(line);
                 } catch (RuntimeException e) {
@@ -385,7 +397,7 @@ public final class ConsistencyJournal {
 
         private static void dispatch(String line, Visitor visitor) {
             if (line.startsWith("H\t")) {
-                visitor.op(op(split(line, 7)));
+                visitor.op(op(line));
             } else if (line.startsWith("W\t")) {
                 String[] f = split(line, 11);
                 Observation result = f[8].equals(NULL) ? null
@@ -407,12 +419,24 @@ public final class ConsistencyJournal {
             }
         }
 
-        private static History.Op op(String[] f) {
+        /** An {@code H} line: 7 fields, or 9 with the answer's version and server. */
+        private static History.Op op(String line) {
+            String[] f = split(line, tabs(line) == OP_FIELDS_ANSWERED - 1 ? OP_FIELDS_ANSWERED : OP_FIELDS);
+            boolean answered = f.length == OP_FIELDS_ANSWERED;
+            Long version = !answered || f[7].equals(NULL) ? null : Long.parseLong(f[7]);
             return new History.Op(Long.parseLong(f[2]), type(f[3]), switch (f[4]) {
                 case "w" -> true;
                 case "r" -> false;
                 default -> throw new IllegalArgumentException("neither r nor w: " + f[4]);
-            }, unescape(f[5]), unescape(f[6]), Long.parseLong(f[1]));
+            }, unescape(f[5]), unescape(f[6]), Long.parseLong(f[1]), version, answered ? unescape(f[8]) : null);
+        }
+
+        private static int tabs(String line) {
+            int n = 0;
+            for (int i = line.indexOf('\t'); i >= 0; i = line.indexOf('\t', i + 1)) {
+                n++;
+            }
+            return n;
         }
 
         @Override

@@ -30,7 +30,17 @@ public final class History {
         INVOKE, OK, FAIL, INFO
     }
 
-    public record Op(long process, Type type, boolean write, String key, String value, long nanos) {
+    /**
+     * One operation.
+     *
+     * @param value    the state written or read ({@link Observation#value()}), a write's intent before its answer
+     * @param nanos    when it happened, in nanoseconds from second 0 of the run
+     * @param version  the key's version as the answer showed it ({@link Observation#version()}; {@link Observation#ABSENT}
+     *                 when it showed the key absent), for {@code ok} operations whose answer showed one; else null
+     * @param servedBy who answered an {@code ok} read ({@link ServedBy}), when the answer said; else null
+     */
+    public record Op(long process, Type type, boolean write, String key, String value, long nanos, Long version,
+                     String servedBy) {
     }
 
     private final ConsistencyJournal journal;
@@ -42,7 +52,15 @@ public final class History {
 
     /** Records one operation, timed now (in the journal, so that its order is the operations' time order). */
     public void add(long process, Type type, boolean write, String key, String value) {
-        journal.appendOp(process, type, write, key, value);
+        add(process, type, write, key, value, null, null);
+    }
+
+    /**
+     * Records one operation with what its answer showed besides the state: the key's {@code version} and, for a
+     * read, who answered it ({@code servedBy}); each null when unknown. The cache staleness check reads them back.
+     */
+    public void add(long process, Type type, boolean write, String key, String value, Long version, String servedBy) {
+        journal.appendOp(process, type, write, key, value, version, servedBy);
         count.incrementAndGet();
     }
 

@@ -16,6 +16,7 @@ import dev.doorbuster.verdict.Phase;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.SecondCompliance;
 import dev.doorbuster.verdict.Verdict;
+import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.consistency.SessionReport;
 import dev.doorbuster.verdict.consistency.WriteLedger;
@@ -28,7 +29,8 @@ import org.HdrHistogram.Histogram;
 /**
  * {@code chaos.html}: what users suffered, second by second, with every fault drawn over it. One
  * self-contained page (charts by {@link Charts}, inlined: no outside resource) next to Gatling's report: the
- * verdict, then latency, throughput and errors, both pools, replication lag, then the fault timeline.
+ * verdict, then latency, throughput and errors, consistency, the cache tier, both pools, replication lag, then the
+ * fault timeline.
  */
 public final class ChaosReport {
     /** The page's file name in a run folder. */
@@ -128,6 +130,7 @@ public final class ChaosReport {
         chart(html, seconds, windows, phases, "req/s", List.of(new Series("OK", ok), new Series("KO", ko)));
         consistency(html, verdict, seconds, windows, phases);
         cache(html, verdict, seconds, windows, phases);
+        cacheStaleness(html, verdict.cacheStaleness());
         if (!probes.isEmpty()) {
             html.append("<h2>Connection pools</h2>");
             chart(html, seconds, windows, phases, "connections", List.of(
@@ -327,6 +330,49 @@ public final class ChaosReport {
                 html.append("</table>");
             }
         }
+    }
+
+    /**
+     * The staleness of the reads served by the cache (after the cache tier's charts, when a read was): how many showed
+     * a state older than a write acknowledged before they started, a histogram of by how much, and the stalest reads
+     * as witnesses (as the session guarantees' are).
+     */
+    static void cacheStaleness(StringBuilder html, CacheStaleness staleness) {
+        if (staleness == null || staleness.cacheReads() <= 0) {
+            return;
+        }
+        html.append("<h2 id=\"cache-staleness\">Cache: staleness of reads served by the cache</h2><p>")
+                .append(staleness.staleReads()).append(" of ").append(staleness.cacheReads())
+                .append(" reads of a checked key served by the cache showed a state older than a write of the key "
+                        + "acknowledged before the read started (by anyone); the stalest by ")
+                .append(CheckResult.format(staleness.worstMs())).append(" ms.</p>");
+        long most = staleness.histogram().stream().mapToLong(CacheStaleness.Bucket::reads).max().orElse(0);
+        html.append("<table class=\"staleness-histogram\"><tr><th>stale by</th><th>reads</th><th></th></tr>");
+        for (CacheStaleness.Bucket b : staleness.histogram()) {
+            String range = b.aboveMs() == null ? "not stale"
+                    : b.atMostMs() == null ? "over " + b.aboveMs() + " ms" : b.aboveMs() + " – " + b.atMostMs() + " ms";
+            long width = most == 0 ? 0 : Math.round(300.0 * b.reads() / most);
+            html.append("<tr><td>").append(range).append("</td><td>").append(b.reads())
+                    .append("</td><td><span style=\"display:inline-block;height:10px;width:").append(width)
+                    .append("px;background:").append(b.aboveMs() == null ? "#2da44e" : "#cf222e")
+                    .append("\"></span></td></tr>");
+        }
+        html.append("</table>");
+        if (staleness.witnesses().isEmpty()) {
+            return;
+        }
+        html.append("<h3>Stalest cache reads (witnesses)</h3><table><tr><th>process</th><th>key</th>"
+                + "<th>newer write acknowledged</th><th>read showed</th><th>stale by</th><th>served by</th>"
+                + "<th>faults active</th></tr>");
+        for (CacheStaleness.Witness w : staleness.witnesses()) {
+            html.append("<tr><td>").append(w.process()).append("</td><td>").append(esc(w.key())).append("</td><td>")
+                    .append(String.format(Locale.ROOT, "version %d at %.1f s", w.newerVersion(), w.newerAcknowledgedAt()))
+                    .append("</td><td>").append(esc(w.shown()))
+                    .append(String.format(Locale.ROOT, " at %.1f s (read started)", w.readAt())).append("</td><td>")
+                    .append(CheckResult.format(w.stalenessMs())).append(" ms</td><td>").append(esc(w.servedBy()))
+                    .append("</td><td>").append(esc(w.faults())).append("</td></tr>");
+        }
+        html.append("</table>");
     }
 
     /**

@@ -52,7 +52,8 @@ class ConsistencyJournalTest {
                 for (int i = 0; i < each; i++) {
                     String s = AWKWARD.get(i % AWKWARD.size());
                     String id = "w-" + thread + "-" + i + "-" + s;
-                    log.history().add(thread, History.Type.values()[i % 4], i % 2 == 0, "key " + i + s, i % 3 == 0 ? null : s);
+                    log.history().add(thread, History.Type.values()[i % 4], i % 2 == 0, "key " + i + s, i % 3 == 0 ? null : s,
+                            version(i), servedBy(i, s));
                     log.inventory().attempted(id, Map.of((long) i, thread + 1, -7L, 2));
                     log.ledger().record(new WriteLedger.Write("kind " + s, "key " + s, id, thread, i / 7.0, i / 3.0,
                             WriteLedger.Outcome.values()[i % 3], i % 2 == 0 ? null : Observation.of(i - 50, s),
@@ -74,7 +75,8 @@ class ConsistencyJournalTest {
             public void op(History.Op op) {
                 assertTrue(op.nanos() >= previousNanos[0], "operations are journaled in time order");
                 previousNanos[0] = op.nanos();
-                ops.merge(List.of(op.process(), op.type(), op.write(), op.key(), String.valueOf(op.value())), 1, Integer::sum);
+                ops.merge(List.of(op.process(), op.type(), op.write(), op.key(), String.valueOf(op.value()),
+                        String.valueOf(op.version()), String.valueOf(op.servedBy())), 1, Integer::sum);
             }
 
             @Override
@@ -100,7 +102,7 @@ class ConsistencyJournalTest {
                 assertEquals(1, writes.getOrDefault(expected, 0), expected::toString);
                 assertEquals(Map.of((long) i, t + 1, -7L, 2), orders.get(id));
                 List<Object> op = List.of((long) t, History.Type.values()[i % 4], i % 2 == 0, "key " + i + s,
-                        String.valueOf(i % 3 == 0 ? null : s));
+                        String.valueOf(i % 3 == 0 ? null : s), String.valueOf(version(i)), String.valueOf(servedBy(i, s)));
                 assertEquals(1, ops.getOrDefault(op, 0), op::toString);
             }
         }
@@ -108,6 +110,57 @@ class ConsistencyJournalTest {
         assertEquals(threads * each, log.history().size());
         assertEquals(threads * each, log.ledger().size());
         assertEquals(threads * each, log.inventory().orders());
+    }
+
+    /** An answered operation's version in the concurrency test: none, absent, negative, positive, the extremes. */
+    private static Long version(int i) {
+        return switch (i % 6) {
+            case 0 -> null;
+            case 1 -> Observation.ABSENT;
+            case 2 -> Long.MAX_VALUE;
+            default -> (long) i - 50;
+        };
+    }
+
+    /** Who answered, in the concurrency test: none, or an awkward name (every third op with a version has none). */
+    private static String servedBy(int i, String awkward) {
+        return i % 5 == 0 ? null : "cache (" + awkward + ")";
+    }
+
+    /**
+     * The version and server of an answered operation come back as written; an operation without them is a line of
+     * the shape every operation had before they were added, and such a line (an older journal's) reads as one.
+     */
+    @Test
+    void anOperationCarriesItsVersionAndServerOnlyWhenItHasThem() throws IOException {
+        AtomicLong clock = new AtomicLong(0);
+        Path file = dir.resolve("run.journal");
+        ConsistencyLog log = new ConsistencyLog(() -> 0L, ConsistencyJournal.open(file, () -> clock.addAndGet(10), () -> 0L));
+        History h = log.history();
+        h.add(4, History.Type.INVOKE, false, "user:7", null);
+        h.add(4, History.Type.OK, false, "user:7", "Ada w1", 3L, "cache (cache)");
+        h.add(4, History.Type.OK, false, "user:8", null, Observation.ABSENT, "replica (reader-2)");
+        h.add(5, History.Type.OK, true, "user:7", "Ada w2", 4L, null);
+        h.add(5, History.Type.OK, true, "user:7", "Ada w3", null, null);
+        log.journal().flush();
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        assertEquals(List.of("H\t10\t4\tI\tr\tuser:7\t\\N",
+                "H\t20\t4\tO\tr\tuser:7\tAda w1\t3\tcache (cache)",
+                "H\t30\t4\tO\tr\tuser:8\t\\N\t" + Long.MIN_VALUE + "\treplica (reader-2)",
+                "H\t40\t5\tO\tw\tuser:7\tAda w2\t4\t\\N",
+                "H\t50\t5\tO\tw\tuser:7\tAda w3"), lines);
+        List<History.Op> ops = new ArrayList<>();
+        h.forEach(ops::add);
+        assertEquals(List.of(new History.Op(4, History.Type.INVOKE, false, "user:7", null, 10, null, null),
+                new History.Op(4, History.Type.OK, false, "user:7", "Ada w1", 20, 3L, "cache (cache)"),
+                new History.Op(4, History.Type.OK, false, "user:8", null, 30, Observation.ABSENT, "replica (reader-2)"),
+                new History.Op(5, History.Type.OK, true, "user:7", "Ada w2", 40, 4L, null),
+                new History.Op(5, History.Type.OK, true, "user:7", "Ada w3", 50, null, null)), ops);
+
+        // A line with one of the two fields only is torn, not an operation without a server.
+        Path torn = Files.write(dir.resolve("torn.journal"), List.of("H\t20\t4\tO\tr\tuser:7\tAda w1\t3"));
+        IOException e = assertThrows(IOException.class, () -> ConsistencyJournal.count(torn));
+        assertTrue(e.getMessage().contains("torn.journal line 1 does not read"), e.getMessage());
     }
 
     /** The same operations as the in-memory history wrote them (times from a known clock), byte for byte. */
@@ -118,15 +171,15 @@ class ConsistencyJournalTest {
                 ConsistencyJournal.open(dir.resolve("run.journal"), () -> clock.getAndAdd(1_000), () -> 0L));
         History h = log.history();
         h.add(1, History.Type.INVOKE, true, "user:7", "Ada w1");
-        h.add(1, History.Type.OK, true, "user:7", "Ada w1");
+        h.add(1, History.Type.OK, true, "user:7", "Ada w1", 1L, null);
         h.add(1, History.Type.INVOKE, false, "user:7", null);
-        h.add(1, History.Type.OK, false, "user:7", "Ada w1");
+        h.add(1, History.Type.OK, false, "user:7", "Ada w1", 1L, "cache (cache)");
         h.add(2, History.Type.INVOKE, true, "user:\t8", "Bo\nw2");
         h.add(2, History.Type.INFO, true, "user:\t8", "Bo\nw2");
         h.add(1, History.Type.INVOKE, true, "user:7", "Ada w3");
         h.add(1, History.Type.FAIL, true, "user:7", "Ada w3");
         h.add(3, History.Type.INVOKE, false, "user:7", null);
-        h.add(3, History.Type.OK, false, "user:7", "Ada (seeded)");
+        h.add(3, History.Type.OK, false, "user:7", "Ada (seeded)", 0L, "replica (reader)");
         Path file = dir.resolve("history.json");
         h.writeElleJson(file);
         String expected = "["
@@ -141,7 +194,8 @@ class ConsistencyJournalTest {
                 + "{\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"r\",\"user:7\",null]],\"process\":3,\"time\":9000,\"index\":8},\n "
                 + "{\"type\":\"ok\",\"f\":\"txn\",\"value\":[[\"r\",\"user:7\",null]],\"process\":3,\"time\":10000,\"index\":9}"
                 + "]\n";
-        // As Jackson wrote it before: each operation a root value, after a root separator (a space) following ",\n".
+        // As Jackson wrote it before: each operation a root value, after a root separator (a space) following ",\n";
+        // what the answers showed besides the state (versions, servers) is not Elle's.
         assertEquals(expected, Files.readString(file, StandardCharsets.UTF_8));
     }
 
@@ -352,7 +406,8 @@ class ConsistencyJournalTest {
         long before = usedHeapAfterGc();
         for (int i = 0; i < 1_000_000; i++) {
             String id = "db-0123456789ab-" + i;
-            log.history().add(i % 500, History.Type.OK, true, "user:" + (i % 500), id);
+            log.history().add(i % 500, History.Type.OK, i % 2 == 0, "user:" + (i % 500), id, (long) i,
+                    i % 2 == 0 ? null : "cache (cache)");
             log.ledger().record(new WriteLedger.Write("profile update", "user:" + (i % 500), id, i % 500, i, i + 0.01,
                     WriteLedger.Outcome.ACKNOWLEDGED, Observation.of(i, id), id));
         }

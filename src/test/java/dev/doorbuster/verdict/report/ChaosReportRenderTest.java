@@ -23,6 +23,7 @@ import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.Phase;
 import dev.doorbuster.verdict.SecondCompliance;
 import dev.doorbuster.verdict.Verdict;
+import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Guarantee;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.consistency.SessionReport;
@@ -51,7 +52,9 @@ class ChaosReportRenderTest {
         for (String section : List.of("<h2>Checks</h2>", "<h2>Latency (all requests, per second)</h2>", "<h2>Throughput</h2>",
                 "<h2>Consistency: session guarantees and lost writes (per second)</h2>", "First stale reads (witnesses)",
                 "Stale reads explained by lost writes", "<h3>Writes, looked up by their client-chosen identity",
-                "<h3>Stock</h3>", "<h2>Connection pools</h2>", "<h2>Replication lag</h2>", "<h2>Fault timeline</h2>")) {
+                "<h3>Stock</h3>", "<h2 id=\"cache-staleness\">Cache: staleness of reads served by the cache</h2>",
+                "Stalest cache reads (witnesses)",
+                "version 2 'Bo &lt;w2&gt;' at 8.5 s", "<h2>Connection pools</h2>", "<h2>Replication lag</h2>", "<h2>Fault timeline</h2>")) {
             assertTrue(html.contains(section), "missing section " + section);
         }
         // The timeline: F1 from second 5 to 12, F2 from second 20 to the end (30); on every chart.
@@ -176,7 +179,11 @@ class ChaosReportRenderTest {
         Verdict v = Verdict.of("BlackFridaySimulation", "local", "2026-12-01T00:00:00Z", 30,
                 List.of(new CheckResult("lost acknowledged writes", 0, 1, "writes", false, "order 1 of 20")), 900, 4, audit,
                 sessions, stock, timeline.events()).withWindows(List.of(new SecondCompliance.Window(
-                        "p99 ≤ 1000 ms in ≥ 95% of seconds", SecondCompliance.P99, 1000, 95, 30, List.of(21))));
+                        "p99 ≤ 1000 ms in ≥ 95% of seconds", SecondCompliance.P99, 1000, 95, 30, List.of(21))))
+                .withCacheStaleness(new CacheStaleness(120, 2, 2_300.5, List.of(
+                        new CacheStaleness.Bucket(null, 0L, 118), new CacheStaleness.Bucket(0L, 1_000L, 1),
+                        new CacheStaleness.Bucket(1_000L, null, 1)), List.of(new CacheStaleness.Witness("user:9",
+                        "version 2 'Bo <w2>'", 3, 6.2, 8.5, 2_300.5, 9, "cache (cache)", "F1 ReplicationLag")), null));
         ChaosReport.write(run.resolve(ChaosReport.FILE), v, r, probes, List.of(new Phase("peak", 0, 30)), timeline);
         return run;
     }
