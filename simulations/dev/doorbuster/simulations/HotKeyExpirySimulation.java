@@ -58,6 +58,6 @@ public class HotKeyExpirySimulation extends DoorbusterSimulation {
     }
 
     {
-        plan("Shoppers watching two doorbusters", load, faults, JudgingMode.STANDARD, new TrafficMix(0, 0, 0, 100), HOT);
+        plan("Shoppers watching two doorbusters", load, faults, JudgingMode.STANDARD, new TrafficMix(0, 0, 0, 100, 0), HOT);
     }
 }

@@ -21,11 +21,12 @@ public abstract class DoorbusterSimulation extends Simulation {
     /**
      * The share of arriving shoppers who browse, fill a cart, check out, or watch a doorbuster's page (percentages).
      *
-     * @param watch shoppers who keep reloading one doorbuster's product page before the sale opens (the hot keys)
+     * @param watch   shoppers who keep reloading one doorbuster's product page before the sale opens (the hot keys)
+     * @param revisit shoppers who change their profile and keep coming back to it (what a cache may keep stale)
      */
-    public record TrafficMix(double browse, double cart, double checkout, double watch) {
+    public record TrafficMix(double browse, double cart, double checkout, double watch, double revisit) {
         public TrafficMix(double browse, double cart, double checkout) {
-            this(browse, cart, checkout, 0);
+            this(browse, cart, checkout, 0, 0);
         }
     }
 

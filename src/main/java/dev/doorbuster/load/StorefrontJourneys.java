@@ -134,7 +134,28 @@ public final class StorefrontJourneys {
         if (mix.watch() > 0) {
             choices.add(percent(mix.watch()).then(watchDoorbuster()));
         }
+        if (mix.revisit() > 0) {
+            choices.add(percent(mix.revisit()).then(revisitProfile()));
+        }
         return exec(io.gatling.javaapi.core.CoreDsl.feed(shoppers())).exec(randomSwitch().on(choices));
+    }
+
+    /** How long a revisiting shopper keeps coming back to their profile ({@code -Drevisit.seconds}). */
+    static final int REVISIT_SECONDS = Parameters.wholeNumber("revisit.seconds", 36);
+    /** Seconds between two of their visits. */
+    static final int REVISIT_EVERY_SECONDS = 3;
+
+    /**
+     * Look at the profile (a cache fills it), change it and read it back at once, then come back to it every
+     * {@value #REVISIT_EVERY_SECONDS} s for {@code -Drevisit.seconds} (36): a cache that keeps the old profile shows it
+     * on every visit until its copy expires.
+     */
+    public ChainBuilder revisitProfile() {
+        return exec(readProfile("profile: before"))
+                .exec(updateProfileAndReadItBack())
+                .repeat(Math.max(1, REVISIT_SECONDS / REVISIT_EVERY_SECONDS)).on(
+                        exec(pause(Duration.ofSeconds(REVISIT_EVERY_SECONDS)))
+                                .exec(readProfile("profile: come back")));
     }
 
     /** Reloads of a doorbuster's page by a shopper waiting for the sale to open. */

@@ -240,9 +240,12 @@ public final class Judge {
         if (set != null) {
             return new CacheStalenessBudget(set, "budget " + SloBudget.CACHE_STALENESS_MS.path());
         }
-        java.util.OptionalLong lag = probes.stream().mapToLong(ProbeSample::lagMillis).filter(ms -> ms >= 0).max();
+        // Only while the replica was behind (WAL not yet replayed): on a primary without writes the age of the last
+        // replayed commit grows by the second although nothing is missing, and would make the budget a run's length.
+        java.util.OptionalLong lag = probes.stream().filter(p -> p.lagBytes() > 0).mapToLong(ProbeSample::lagMillis)
+                .filter(ms -> ms >= 0).max();
         long grace = slo.cacheStalenessGraceMs();
-        return new CacheStalenessBudget(lag.orElse(0) + grace, "budget: the worst replication lag the probes measured ("
+        return new CacheStalenessBudget(lag.orElse(0) + grace, "budget: the worst replication lag the probes measured while the replica was behind ("
                 + (lag.isPresent() ? lag.getAsLong() + " ms" : "none measured: 0 ms") + ") + "
                 + SloBudget.CACHE_STALENESS_GRACE_MS.path() + " (" + grace + " ms)");
     }

@@ -9,11 +9,15 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 
+import dev.doorbuster.app.StorefrontHeaders;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.redis.RedisBinary;
 import dev.doorbuster.tools.Required;
 import dev.doorbuster.verdict.CacheChecks;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.consistency.CacheStaleness;
+import dev.doorbuster.verdict.consistency.Guarantee;
+import dev.doorbuster.verdict.consistency.SessionReport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -140,13 +144,90 @@ class CacheControlsIT {
         assertEquals(0, run.exitCode(), "nothing else suffered\n" + tail(run));
     }
 
+    /** The cache's TTL of the invalidation control, and the oracle of how long a stale profile can be served. */
+    private static final long TTL_MS = 30_000;
+    /** The refill controls' TTL: shorter, to keep them short; what they tell apart is the TTL from the lag. */
+    private static final long REFILL_TTL_MS = 10_000;
+    /** Their replication lag: the refill from a replica is stale for the TTL, not for this. */
+    private static final long LAG_MS = 1_000;
+
+    /**
+     * Writes that never delete their cached copy: the shopper's own new profile is hidden behind the cached one until
+     * it expires. Oracles: the client's own history (every stale read it saw, counted by this test) and the TTL (the
+     * stalest read comes near it: the profile was cached just before it was changed, and visited for longer).
+     */
+    @Test
+    void aCacheThatIsNeverInvalidatedHidesTheShoppersOwnWritesForItsTtl() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("CacheConsistencySimulation", reports, home,
+                consistencyRun("none", "primary", TTL_MS));
+        assertEquals(2, run.exitCode(), tail(run));
+        CheckResult later = run.check("read-your-writes (later)").orElseThrow(() -> new AssertionError(tail(run)));
+        CheckResult immediate = run.check("read-your-writes (immediate)").orElseThrow();
+        assertFalse(later.pass(), later.line());
+        ControlRuns.HistoryCount client = ControlRuns.HistoryCount.of(ControlRuns.reportFile(reports, Run.HISTORY_FILE));
+        client.assertAgrees(client.readYourWrites(), immediate.actual() + later.actual(),
+                immediate.line() + " / " + later.line());
+        for (SessionReport.Witness w : run.verdict().sessions().result(Guarantee.READ_YOUR_WRITES_LATER).witnesses()) {
+            assertTrue(w.servedBy().startsWith(StorefrontHeaders.CACHE), "the cache answered the stale read: " + w);
+        }
+        CheckResult staleness = run.check(CacheStaleness.CHECK).orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(staleness.pass(), staleness.line());
+        assertTrue(staleness.actual() >= 0.8 * TTL_MS && staleness.actual() <= TTL_MS + 1_000,
+                "the stalest read comes near the TTL: " + staleness.line());
+    }
+
+    /**
+     * Writes delete their key, but a miss is refilled through the read routing from a replica a second behind: the
+     * old profile goes back into the cache right after the delete and stays for the whole TTL. Oracles: the TTL and
+     * the schedule's lag (the stalest read is near the former, far beyond the latter).
+     */
+    @Test
+    void aCacheRefilledFromALaggingReplicaKeepsTheOldStateForTheTtlNotTheLag() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("CacheConsistencySimulation", reports, home,
+                consistencyRun("delete-after-commit", "reader", REFILL_TTL_MS));
+        assertEquals(2, run.exitCode(), tail(run));
+        CheckResult staleness = run.check(CacheStaleness.CHECK).orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(staleness.pass(), staleness.line());
+        assertTrue(staleness.actual() >= 0.8 * REFILL_TTL_MS, "stale for about the TTL: " + staleness.line());
+        assertTrue(staleness.actual() > 5 * LAG_MS, "not for about the lag: " + staleness.line());
+        CacheStaleness measured = run.verdict().cacheStaleness();
+        assertTrue(measured.staleReads() > 0 && measured.witnesses().get(0).servedBy().startsWith(StorefrontHeaders.CACHE),
+                "its witnesses were answered by the cache: " + measured);
+    }
+
+    /** The known-good twin of both: deleted after the commit, refilled from the primary, under the same lag. */
+    @Test
+    void aCacheInvalidatedAfterTheCommitAndRefilledFromThePrimaryPasses() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("CacheConsistencySimulation", reports, home,
+                consistencyRun("delete-after-commit", "primary", REFILL_TTL_MS));
+        assertEquals(0, run.exitCode(), tail(run));
+        CheckResult staleness = run.check(CacheStaleness.CHECK).orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(staleness.pass(), staleness.line());
+        assertTrue(run.verdict().cacheStaleness().cacheReads() > 100, "the cache answered the visits: "
+                + run.verdict().cacheStaleness());
+    }
+
+    /**
+     * The consistency runs: every read of the replica is naive ({@code replica} routing), commits do not wait for it,
+     * the abort rule is off (a known-bad run's stale reads are KOs for most of it: it must still run its course), and
+     * each shopper keeps visiting their profile a fifth longer than the TTL.
+     */
+    private static Map<String, String> consistencyRun(String invalidation, String refill, long ttlMs) {
+        Map<String, String> run = new java.util.HashMap<>(Map.of("load.minutes", "0.35",
+                "app.cacheInvalidation", invalidation, "app.cacheRefill", refill, "app.routing", "replica",
+                "app.cacheTtlMs", Long.toString(ttlMs), "lag.ms", Long.toString(LAG_MS),
+                "postgres.synchronousCommit", "off", "slo.abortAfterSeconds", "0"));
+        run.put("revisit.seconds", Long.toString(ttlMs * 6 / 5 / 1000));
+        return run;
+    }
+
     /**
      * The hot-key runs: the TTL outlives the run (only the fault expires keys); a cache timeout that a busy machine
      * does not reach (a lookup that times out reads the database too, which is not what these runs count); and the
      * primary's data folder is kept for the statement count.
      */
     private static Map<String, String> hotKeyRun(String stampede) {
-        return Map.of("load.minutes", "0.5", "app.cacheStampede", stampede, "app.cacheTtlMs", "600000",
+        return Map.of("load.minutes", "0.35", "app.cacheStampede", stampede, "app.cacheTtlMs", "600000",
                 "app.cacheTimeoutMs", "2000", "postgres.keepData", "true");
     }
 
