@@ -104,8 +104,11 @@ public final class Run implements AutoCloseable {
                     + Verdict.JSON_FILE + " under " + reportsDir + " (give a run folder's name or path, e.g. -D" + BASELINE
                     + "=blackfridaysimulation-20261201014424868)");
         }
+        // The PID too: two runs of one simulation started in the same second (parallel controls, two terminals) must
+        // not share a folder (the storefront's log, the Redis folder named after it).
         Path workDir = Path.of("target", "doorbuster", simulation.toLowerCase(Locale.ROOT) + "-"
-                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))).toAbsolutePath();
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
+                + ProcessHandle.current().pid()).toAbsolutePath();
         log.info("Doorbuster {}: environment '{}' ({}), {} of load, {} fault(s){}", simulation, environment.name(),
                 environment.source(), profile.total(), schedule.entries().size(),
                 sharding.role() == Sharding.Role.SOLO ? "" : "; " + sharding.describe());

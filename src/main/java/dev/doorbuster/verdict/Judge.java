@@ -231,6 +231,9 @@ public final class Judge {
         checks.add(CheckResult.atMost(CacheStaleness.CHECK, budget.ms(), cache.worstMs(), "ms", detail.toString()));
     }
 
+    /** Less WAL than this not yet replayed is the server's own housekeeping, not writes the replica lags behind on. */
+    static final long BACKGROUND_WAL_BYTES = 1024;
+
     /** The cache staleness budget in ms and how it was arrived at, for the check's detail. */
     record CacheStalenessBudget(double ms, String derivation) {
     }
@@ -240,12 +243,13 @@ public final class Judge {
         if (set != null) {
             return new CacheStalenessBudget(set, "budget " + SloBudget.CACHE_STALENESS_MS.path());
         }
-        // Only while the replica was behind (WAL not yet replayed): on a primary without writes the age of the last
-        // replayed commit grows by the second although nothing is missing, and would make the budget a run's length.
-        java.util.OptionalLong lag = probes.stream().filter(p -> p.lagBytes() > 0).mapToLong(ProbeSample::lagMillis)
-                .filter(ms -> ms >= 0).max();
+        // Only while the replica was behind by more than the server's own background WAL (a standby snapshot every
+        // 15 s, a checkpoint record): without writes the age of its last replayed commit grows by the second although
+        // nothing the shoppers wrote is missing, and would make the budget the length of the run's quiet tail.
+        java.util.OptionalLong lag = probes.stream().filter(p -> p.lagBytes() >= BACKGROUND_WAL_BYTES)
+                .mapToLong(ProbeSample::lagMillis).filter(ms -> ms >= 0).max();
         long grace = slo.cacheStalenessGraceMs();
-        return new CacheStalenessBudget(lag.orElse(0) + grace, "budget: the worst replication lag the probes measured while the replica was behind ("
+        return new CacheStalenessBudget(lag.orElse(0) + grace, "budget: the worst replication lag the probes measured while the replica was behind by writes ("
                 + (lag.isPresent() ? lag.getAsLong() + " ms" : "none measured: 0 ms") + ") + "
                 + SloBudget.CACHE_STALENESS_GRACE_MS.path() + " (" + grace + " ms)");
     }
