@@ -243,15 +243,39 @@ public final class Judge {
         if (set != null) {
             return new CacheStalenessBudget(set, "budget " + SloBudget.CACHE_STALENESS_MS.path());
         }
-        // Only while the replica was behind by more than the server's own background WAL (a standby snapshot every
-        // 15 s, a checkpoint record): without writes the age of its last replayed commit grows by the second although
-        // nothing the shoppers wrote is missing, and would make the budget the length of the run's quiet tail.
-        java.util.OptionalLong lag = probes.stream().filter(p -> p.lagBytes() >= BACKGROUND_WAL_BYTES)
-                .mapToLong(ProbeSample::lagMillis).filter(ms -> ms >= 0).max();
+        java.util.OptionalLong lag = worstLagBehindWrites(probes);
         long grace = slo.cacheStalenessGraceMs();
         return new CacheStalenessBudget(lag.orElse(0) + grace, "budget: the worst replication lag the probes measured while the replica was behind by writes ("
                 + (lag.isPresent() ? lag.getAsLong() + " ms" : "none measured: 0 ms") + ") + "
                 + SloBudget.CACHE_STALENESS_GRACE_MS.path() + " (" + grace + " ms)");
+    }
+
+    /**
+     * The worst replication lag of the run, in ms, counting only what the shoppers' writes can have waited for.
+     * <ul>
+     *   <li>Only seconds when the replica was behind by more than the server's own background WAL
+     *       ({@value #BACKGROUND_WAL_BYTES} bytes: a standby snapshot every 15 s, a checkpoint record).</li>
+     *   <li>No more than the time since the replica was last seen caught up: the measured lag is the age of its last
+     *       replayed commit, which on a primary without writes grows by the second although nothing is missing,
+     *       and a little housekeeping WAL in flight (autovacuum) would then pass for a lag of the whole quiet tail.</li>
+     * </ul>
+     */
+    static java.util.OptionalLong worstLagBehindWrites(List<ProbeSample> probes) {
+        long worst = -1;
+        int caughtUpAt = Integer.MIN_VALUE;
+        for (ProbeSample p : probes) {
+            if (p.lagMillis() < 0) {
+                continue; // not measured that second
+            }
+            if (p.lagBytes() < BACKGROUND_WAL_BYTES) {
+                caughtUpAt = p.second();
+                continue;
+            }
+            long bound = caughtUpAt == Integer.MIN_VALUE ? p.lagMillis()
+                    : Math.min(p.lagMillis(), (p.second() - caughtUpAt + 1) * 1000L);
+            worst = Math.max(worst, bound);
+        }
+        return worst < 0 ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(worst);
     }
 
     static long budget(Environment.Slo slo, Guarantee g) {
