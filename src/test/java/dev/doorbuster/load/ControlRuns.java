@@ -302,6 +302,25 @@ final class ControlRuns {
      * history has none.
      */
     static List<ProductRows> productRows(Path home, int count) throws Exception {
+        return onKeptPrimary(home, c -> {
+            try (java.sql.PreparedStatement q = c.prepareStatement("SELECT p.id, p.stock, coalesce((SELECT "
+                    + "sum(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.product_id = p.id "
+                    + "AND o.status = 'placed' AND o.idempotency_key IS NOT NULL), 0) "
+                    + "FROM products p WHERE p.id <= ? ORDER BY p.id")) {
+                q.setLong(1, count);
+                List<ProductRows> rows = new ArrayList<>();
+                try (java.sql.ResultSet rs = q.executeQuery()) {
+                    while (rs.next()) {
+                        rows.add(new ProductRows(rs.getLong(1), rs.getLong(3), rs.getLong(2)));
+                    }
+                }
+                return rows;
+            }
+        });
+    }
+
+    /** SQL against the storefront's database on the primary the one run under {@code home} kept, started for it. */
+    private static <T> T onKeptPrimary(Path home, SqlWork<T> work) throws Exception {
         Path keptRun;
         try (var runs = Files.list(home.resolve(dev.doorbuster.topology.LocalTopology.KEPT_DATA))) {
             List<Path> all = runs.toList();
@@ -313,22 +332,16 @@ final class ControlRuns {
                 keptRun.resolve("pg1"), 0, null);
         primary.start();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(
-                primary.jdbcUrl(dev.doorbuster.topology.StorefrontLaunch.DATABASE));
-             java.sql.PreparedStatement q = c.prepareStatement("SELECT p.id, p.stock, coalesce((SELECT sum(l.quantity) "
-                     + "FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.product_id = p.id "
-                     + "AND o.status = 'placed' AND o.idempotency_key IS NOT NULL), 0) "
-                     + "FROM products p WHERE p.id <= ? ORDER BY p.id")) {
-            q.setLong(1, count);
-            List<ProductRows> rows = new ArrayList<>();
-            try (java.sql.ResultSet rs = q.executeQuery()) {
-                while (rs.next()) {
-                    rows.add(new ProductRows(rs.getLong(1), rs.getLong(3), rs.getLong(2)));
-                }
-            }
-            return rows;
+                primary.jdbcUrl(dev.doorbuster.topology.StorefrontLaunch.DATABASE))) {
+            return work.run(c);
         } finally {
             primary.stop();
         }
+    }
+
+    @FunctionalInterface
+    private interface SqlWork<T> {
+        T run(java.sql.Connection c) throws java.sql.SQLException;
     }
 
     /**
@@ -337,27 +350,15 @@ final class ControlRuns {
      * ({@code -Dpostgres.keepData=true}): an oracle no code of the harness or the storefront computed.
      */
     static long statementCalls(Path home, String statementEnd) throws Exception {
-        Path keptRun;
-        try (var runs = Files.list(home.resolve(dev.doorbuster.topology.LocalTopology.KEPT_DATA))) {
-            List<Path> all = runs.toList();
-            assertEquals(1, all.size(), "one kept run under " + home + ": " + all);
-            keptRun = all.get(0);
-        }
-        dev.doorbuster.postgres.PgNode primary = new dev.doorbuster.postgres.PgNode("pg1",
-                dev.doorbuster.postgres.PgBinaries.resolve(), dev.doorbuster.process.ServerUser.detect(),
-                keptRun.resolve("pg1"), 0, null);
-        primary.start();
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(
-                primary.jdbcUrl(dev.doorbuster.topology.StorefrontLaunch.DATABASE));
-             java.sql.PreparedStatement q = c.prepareStatement(
-                     "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE ?")) {
-            q.setString(1, "%" + statementEnd);
-            try (java.sql.ResultSet rs = q.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
+        return onKeptPrimary(home, c -> {
+            try (java.sql.PreparedStatement q = c.prepareStatement(
+                    "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE ?")) {
+                q.setString(1, "%" + statementEnd);
+                try (java.sql.ResultSet rs = q.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
             }
-        } finally {
-            primary.stop();
-        }
+        });
     }
 }
