@@ -263,6 +263,10 @@ public final class PgNode implements ProcessRegistry.Tracked {
         if (p == null) {
             return;
         }
+        // Freeze the postmaster before listing its children: a backend forked between the listing and the
+        // SIGKILL would be orphaned alive, keep its client's connection and go on committing writes on a
+        // "dead" primary (seen in CI: a write acknowledged after kill()). A stopped process cannot fork.
+        ProcessRegistry.signal(p.pid(), "STOP");
         List<ProcessHandle> children = p.descendants().toList();
         p.destroyForcibly();
         children.forEach(ProcessHandle::destroyForcibly);
