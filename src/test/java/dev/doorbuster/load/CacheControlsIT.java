@@ -35,12 +35,8 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
 class CacheControlsIT {
     /** Both twins of the black hole are judged on this P99 while a fault is on: the bad one misses it by seconds. */
     private static final String P99_DURING_FAULTS_MS = "1000";
-    /**
-     * And on this one outside the faults (overall, per phase, per second), for both twins of every cache control: what
-     * they are about is the cache, and with three runs sharing two cores a cold storefront's first requests, or a
-     * refill behind a deliberately slow database, must not decide a known-good twin.
-     */
-    private static final String P99_MS = "3000";
+    /** And on this one outside the faults, for both twins of every cache control. */
+    private static final String P99_MS = ControlRuns.SHARED_MACHINE_P99_MS;
     /** The product page query, as {@code pg_stat_statements} normalises it. */
     private static final String PRODUCT_QUERY = "FROM products WHERE id = $1";
 
