@@ -103,6 +103,10 @@ class SpringShopIT {
         properties.putAll(more);
         long started = System.nanoTime();
         ForkedGatling.Result run = ForkedGatling.run(SIMULATION, reports, home, properties);
+        // Where the time went: the run's own progress lines.
+        run.output().lines().filter(l -> l.contains("topology up") || l.contains("Doorbuster SpringShopSimulation")
+                || l.contains("Verdict:") || l.contains("PASS ") || l.contains("FAIL ")).limit(40)
+                .forEach(l -> System.out.println("  | " + l));
         System.out.printf("SpringShopIT: SHOP_READS=%s, faults %s: exit %d in %.1f s%n", reads, faults, run.exitCode(),
                 (System.nanoTime() - started) / 1e9);
         return run;
@@ -247,7 +251,9 @@ class SpringShopIT {
             assertEquals("retry-1", shown.get("idempotencyKey").asText());
             assertEquals(1, shown.get("version").asInt());
             assertEquals("primary", read.headers().firstValue("X-Served-By").orElse(""));
-            assertProblem(get(http, base, "/orders/" + (id + 1000)), 404, "not_found");
+            HttpResponse<String> unknown = get(http, base, "/orders/" + (id + 1000));
+            assertProblem(unknown, 404, "not_found");
+            assertEquals("primary", unknown.headers().firstValue("X-Served-By").orElse(""), "a 404 names its pool too");
             assertProblem(get(http, base, "/orders/abc"), 400, "bad_parameter");
             assertProblem(post(http, base, "bad-1", "{\"shopperId\": 17,"), 400, "malformed_json");
             assertProblem(post(http, base, null, order), 400, "missing_header");

@@ -1,6 +1,7 @@
 package example.springshop;
 
 import java.net.URI;
+import java.util.Optional;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -18,7 +19,8 @@ import org.springframework.web.bind.annotation.RestController;
  *                     {"shopperId": 17, "sku": "tv-55", "quantity": 1}
  *                     201 the new order; 200 the same order again for a retry with the same key;
  *                     409 if that key already placed a different order; 400 for bad input
- * GET  /orders/{id}   200 the order (X-Served-By: primary | replica); 404 if there is none
+ * GET  /orders/{id}   200 the order; 404 if there is none; either names the pool that answered
+ *                     (X-Served-By: primary | replica)
  * </pre>
  * Every error answer is JSON: {@code {"error": "...", "message": "..."}} ({@link ApiErrors}).
  */
@@ -63,10 +65,12 @@ class OrdersController {
         return ResponseEntity.ok(placed.order());
     }
 
+    /** Found or not, the answer names the pool that answered: a "not found" from a lagging replica is its doing. */
     @GetMapping("/{id}")
-    ResponseEntity<Order> one(@PathVariable long id) {
-        return orders.find(id)
-                .map(order -> ResponseEntity.ok().header(SERVED_BY, reads.servedBy()).body(order))
-                .orElseThrow(() -> new ApiErrors.BadInput(HttpStatus.NOT_FOUND, "not_found", "no order " + id));
+    ResponseEntity<?> one(@PathVariable long id) {
+        Optional<Order> order = orders.find(id);
+        return ResponseEntity.status(order.isPresent() ? HttpStatus.OK : HttpStatus.NOT_FOUND)
+                .header(SERVED_BY, reads.servedBy())
+                .body(order.isPresent() ? order.get() : new ApiErrors.Problem("not_found", "no order " + id));
     }
 }
