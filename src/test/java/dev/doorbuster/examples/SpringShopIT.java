@@ -200,7 +200,11 @@ class SpringShopIT {
         assertFalse(lost.pass(), lost.line());
         ControlRuns.assertTheScheduleCertainOrdersAreReportedLost(run, reports);
         long reported = run.verdict().writes().kinds().stream().mapToLong(k -> k.lostWrites().size()).sum();
-        System.out.printf("SpringShopIT lost writes: %s; %d named%n", lost.line(), reported);
+        double cut = ControlRuns.inPlaceAt(run, "ReplicationCut");
+        double kill = ControlRuns.injectedAt(run, "PrimaryFailover");
+        long certain = acknowledgedOrdersBetween(ControlRuns.reportFile(reports, Run.HISTORY_FILE), cut + 0.2, kill);
+        System.out.printf("SpringShopIT lost writes: %d named lost; %d acknowledged between the cut (%.1f s) and the "
+                + "kill (%.1f s), certain to be lost; %s%n", reported, certain, cut, kill, lost.line());
     }
 
     /**
@@ -311,6 +315,20 @@ class SpringShopIT {
                 Thread.sleep(250);
             }
         }
+    }
+
+    /** Orders the client saw acknowledged between {@code from} and {@code to} (run seconds), from its history. */
+    private static long acknowledgedOrdersBetween(Path history, double from, double to) throws IOException {
+        long count = 0;
+        for (JsonNode op : new ObjectMapper().readTree(history.toFile())) {
+            JsonNode mop = op.path("value").path(0);
+            double at = op.path("time").asLong() / 1e9;
+            if (op.path("type").asText().equals("ok") && mop.path(0).asText().equals("w")
+                    && mop.path(1).asText().startsWith("order:") && at >= from && at < to) {
+                count++;
+            }
+        }
+        return count;
     }
 
     // ---- the lag schedule's oracle, from the client's own history --------------------------------------------------
