@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -67,17 +66,19 @@ class SpringShopIT {
      * nothing (8 shoppers/s inside a 24 s lag window make about 190).
      */
     static final int AT_LEAST_CERTAIN_READS = 50;
+    private static final java.util.regex.Pattern RUN_LABEL =
+            java.util.regex.Pattern.compile("labelled dev\\.doorbuster\\.run=(\\S+)");
 
     @TempDir
     Path reports;
     private Path home;
-    private Set<String> runsBefore;
+    /** The docker label of each run this test started (other checkouts may run docker tests on the same engine). */
+    private final List<String> runLabels = new ArrayList<>();
 
     @BeforeEach
     void ownHome() throws IOException {
         DockerTestSupport.assumeDocker();
         home = Files.createTempDirectory(Path.of("/var/tmp"), "doorbuster-spring-shop-");
-        runsBefore = DockerTestSupport.runsWithResources();
     }
 
     @AfterEach
@@ -89,9 +90,10 @@ class SpringShopIT {
         ControlRuns.deleteTree(home);
         assertEquals(List.of(), left, "processes of the run still alive: " + left.stream()
                 .map(pid -> pid + " " + String.join(" ", ProcessRegistry.commandLine(pid))).toList());
-        Set<String> runsNow = DockerTestSupport.runsWithResources();
-        runsNow.removeAll(runsBefore);
-        assertEquals(Set.of(), runsNow, "containers, networks or volumes of the run are left");
+        for (String label : runLabels) {
+            assertEquals(List.of(), DockerTestSupport.resourcesOf(label), "containers, networks or volumes of run "
+                    + label + " are left");
+        }
     }
 
     /** A forked run of the simulation against the shop's image, with {@code reads} as its routing setting. */
@@ -103,6 +105,9 @@ class SpringShopIT {
         properties.putAll(more);
         long started = System.nanoTime();
         ForkedGatling.Result run = ForkedGatling.run(SIMULATION, reports, home, properties);
+        java.util.regex.Matcher label = RUN_LABEL.matcher(run.output());
+        assertTrue(label.find(), "the run names its docker label\n" + ControlRuns.tail(run));
+        runLabels.add(label.group(1));
         // Where the time went: the run's own progress lines.
         run.output().lines().filter(l -> l.contains("topology up") || l.contains("Doorbuster SpringShopSimulation")
                 || l.contains("Verdict:") || l.contains("PASS ") || l.contains("FAIL ")).limit(40)
