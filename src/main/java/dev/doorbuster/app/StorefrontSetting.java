@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
  * {@link #RULES rules between settings}. Everything else is derived from it: the command line and {@code --config}
  * parsing ({@link StorefrontArgs}), the usage text, the checks of {@link StorefrontConfig.Builder#build()}, the
  * harness's {@code app.*} environment fields (their ranges and the flags it starts the storefront with) and the
- * settings table of the README.
+ * settings table of docs/storefront.md.
  *
  * <p>A setting with an {@link #field() environment field} can be set from an environment file as
  * {@code app.<field>}; the others (addresses, credentials, schema set-up) are chosen by whoever starts the
@@ -448,7 +448,7 @@ public enum StorefrontSetting {
         return out;
     }
 
-    /** The README's settings table (Markdown), checked against the README by a test. */
+    /** The settings table (Markdown) of docs/storefront.md, checked against that page by a test. */
     public static String markdownTable() {
         List<String> rows = new ArrayList<>(List.of(
                 "| flag (also `key=value` in `--config FILE`) | environment field | accepted | default | meaning |",

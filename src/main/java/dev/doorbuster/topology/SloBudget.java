@@ -17,7 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  * The one definition of every SLO budget the verdict judges a run by: its field under {@code slo} in an
  * environment file, its unit, default, accepted range and meaning. Everything else is derived from it: the values
  * {@link Environment.Slo} holds and their defaults, the checks of {@link EnvironmentLoader} (with
- * {@code -Dslo.<field>} overrides) and the budget column of the README's verdict table (checked by a test).
+ * {@code -Dslo.<field>} overrides) and the budget column of the verdict table in docs/checks.md (checked by a test).
  *
  * <p>A field with a dot ({@code regression.p99Percent}) sits in a nested object of {@code slo}.
  */
@@ -89,7 +89,7 @@ public enum SloBudget {
         PER_REQUEST
     }
 
-    /** What a budget counts, as the README and the messages write it. */
+    /** What a budget counts, as the docs and the messages write it. */
     public enum Unit {
         MS("ms"), SECONDS("s"), PERCENT("%"), POINTS("percentage points"), TIMES("times"), READS("reads"),
         WRITES("writes"), EVENTS("events"), CONNECTIONS("connections");
@@ -145,7 +145,7 @@ public enum SloBudget {
         return field;
     }
 
-    /** {@code slo.p99Ms}: as in messages, {@code -D} overrides and the README. */
+    /** {@code slo.p99Ms}: as in messages, {@code -D} overrides and the docs. */
     public String path() {
         return SECTION + "." + field;
     }
@@ -390,13 +390,13 @@ public enum SloBudget {
         return v == Math.rint(v) && !Double.isInfinite(v) ? Long.toString((long) v) : Double.toString(v);
     }
 
-    // ---- the README ----------------------------------------------------------------------------------------
+    // ---- the docs: the verdict table of docs/checks.md ------------------------------------------------------
 
     /**
-     * One budget as the README's verdict table shows it in its budget column:
+     * One budget as the verdict table of docs/checks.md shows it in its budget column:
      * {@code `slo.p99Ms` — default 1000 ms, accepted 1 – 3600000}.
      */
-    public String readme() {
+    public String tableText() {
         String accepted = max == Long.MAX_VALUE ? "≥ " + min : min + " – " + max;
         return switch (kind) {
             case WHOLE, DECIMAL -> defaultValue == null
@@ -409,8 +409,8 @@ public enum SloBudget {
     }
 
     /** The budget column's cell of a verdict table row judged by {@code budgets}; a dash for none. */
-    public static String readmeCell(List<SloBudget> budgets) {
-        return budgets.isEmpty() ? "—" : budgets.stream().map(SloBudget::readme).collect(Collectors.joining("<br>"));
+    public static String tableCell(List<SloBudget> budgets) {
+        return budgets.isEmpty() ? "—" : budgets.stream().map(SloBudget::tableText).collect(Collectors.joining("<br>"));
     }
 
     /** Every budget's {@link #path()}, in the definition's order. */

@@ -29,7 +29,7 @@ import io.gatling.javaapi.core.Session;
 import io.gatling.javaapi.core.Simulation;
 
 /**
- * README's "Checking your own API" example, compiled with the tests so it stays true. Not run: it needs an
+ * The example of docs/writing-simulations.md ("Checking your own API"), compiled with the tests so it stays true. Not run: it needs an
  * accounts service whose {@code PUT /accounts/{id}/nickname} stores its {@code Idempotency-Key} in a table
  * {@code request_keys} and answers {@code {"version": n, "nickname": "..."}}.
  */

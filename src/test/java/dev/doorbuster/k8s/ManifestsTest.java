@@ -40,7 +40,7 @@ import org.junit.jupiter.api.Test;
  * The Kubernetes manifests in {@code k8s/}: every object, as {@code kubectl apply -k k8s/} would send it, is valid
  * against the Kubernetes OpenAPI schema (the npm package kubernetes-models, installed into {@code target/tools} on
  * first use; skipped, with the reason, where npm is not installed), and the manifests agree with the sharded run's
- * contract (README "Running on Kubernetes"): an Indexed injector Job whose completions and parallelism are the
+ * contract (docs/kubernetes.md): an Indexed injector Job whose completions and parallelism are the
  * {@code -Dshard.count} every pod passes, one coordinator with the same count and shard directory, one
  * ReadWriteMany claim mounted by all, an environment file that loads, a simulation class that exists.
  *

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The nightly soak workflow is valid: checked against GitHub's workflow schema by action-validator
  * ({@code @action-validator/cli} from the npm registry, installed into {@code target/tools} on first use), and
- * it runs the soak the README describes. Skipped, with the reason, where npm is not installed.
+ * it runs the soak docs/nightly-ci.md describes. Skipped, with the reason, where npm is not installed.
  */
 class NightlyWorkflowTest {
     private static final Path WORKFLOW = Path.of(".github", "workflows", "nightly-soak.yml");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,25 +19,22 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * README's verdict table says which budget judges each check; its budget column is {@link SloBudget}'s, cell for
- * cell ({@link SloBudget#readmeCell}), every budget in exactly one row, and every {@code slo.<field>} the README
- * names anywhere is a budget.
+ * The verdict table of docs/checks.md says which budget judges each check; its budget column is {@link SloBudget}'s,
+ * cell for cell ({@link SloBudget#tableCell}), every budget in exactly one row, and every {@code slo.<field>} that any
+ * Markdown page of the project names is a budget.
  */
-class SloBudgetReadmeTest {
+class SloBudgetDocsTest {
+    static final Path CHECKS_PAGE = Path.of("docs", "checks.md");
     private static final String HEADER = "| check | fails when | budget |";
     /** {@code `slo.p99Ms`}, {@code `slo.p99MsPerRequest.<name>`}, {@code -Dslo.regression.p99Percent=20}. */
     private static final Pattern MENTION = Pattern.compile("slo\\.([A-Za-z][A-Za-z0-9]*(?:\\.[A-Za-z][A-Za-z0-9]*)*)");
 
-    private static String readme() throws Exception {
-        return Files.readString(Path.of("README.md"));
-    }
-
     /** The verdict table's rows, each split into its cells. */
-    private static List<List<String>> verdictRows(String readme) {
-        int at = readme.indexOf(HEADER + "\n|---|---|---|\n");
-        assertTrue(at >= 0, "README.md must hold the verdict table headed " + HEADER);
+    private static List<List<String>> verdictRows(String page) {
+        int at = page.indexOf(HEADER + "\n|---|---|---|\n");
+        assertTrue(at >= 0, CHECKS_PAGE + " must hold the verdict table headed " + HEADER);
         List<List<String>> rows = new ArrayList<>();
-        for (String line : readme.substring(at).split("\n", -1)) {
+        for (String line : page.substring(at).split("\n", -1)) {
             if (!line.startsWith("|")) {
                 break;
             }
@@ -84,10 +82,10 @@ class SloBudgetReadmeTest {
     void theBudgetColumnIsTheDefinitions() throws Exception {
         Map<SloBudget, String> rowOf = new EnumMap<>(SloBudget.class);
         List<String> problems = new ArrayList<>();
-        for (List<String> row : verdictRows(readme())) {
+        for (List<String> row : verdictRows(Files.readString(CHECKS_PAGE))) {
             String check = row.get(0);
             List<SloBudget> budgets = named(row.get(2), "the budget cell of " + check);
-            String expected = SloBudget.readmeCell(budgets);
+            String expected = SloBudget.tableCell(budgets);
             if (!expected.equals(row.get(2))) {
                 problems.add("row " + check + ": budget cell differs from SloBudget; it should read\n  " + expected
                         + "\n  not\n  " + row.get(2));
@@ -108,25 +106,33 @@ class SloBudgetReadmeTest {
         for (SloBudget budget : SloBudget.values()) {
             if (!rowOf.containsKey(budget)) {
                 problems.add(budget.path() + " is in no row's budget cell; add it to the row of the check it judges: "
-                        + budget.readme());
+                        + budget.tableText());
             }
         }
         if (!problems.isEmpty()) {
-            fail("README.md's verdict table and SloBudget differ:\n" + String.join("\n", problems));
+            fail(CHECKS_PAGE + "'s verdict table and SloBudget differ:\n" + String.join("\n", problems));
         }
     }
 
+    /** The README, CONTRIBUTING and every page under docs/ (where the {@code -Dslo} overrides are shown). */
     @Test
-    void everySloFieldTheReadmeNamesIsABudget() throws Exception {
-        List<SloBudget> named = named(readme(), "README.md");
-        assertTrue(named.contains(SloBudget.P99_MS) && named.contains(SloBudget.REGRESSION_P99_PERCENT),
-                "the README's -Dslo overrides are found: " + named);
+    void everySloFieldThePagesNameIsABudget() throws IOException {
+        List<Path> pages = new ArrayList<>(List.of(Path.of("README.md"), Path.of("CONTRIBUTING.md")));
+        try (var docs = Files.walk(Path.of("docs"))) {
+            docs.filter(p -> p.toString().endsWith(".md")).sorted().forEach(pages::add);
+        }
+        Set<SloBudget> all = new LinkedHashSet<>();
+        for (Path page : pages) {
+            all.addAll(named(Files.readString(page), page.toString()));
+        }
+        assertTrue(all.contains(SloBudget.P99_MS) && all.contains(SloBudget.REGRESSION_P99_PERCENT),
+                "the pages' -Dslo overrides are found: " + all);
     }
 
-    /** The checks above can fail: a README with an edited default or a renamed field is refused. */
+    /** The checks above can fail: a page with an edited default or a renamed field is refused. */
     @Test
     void aDriftedCellOrAnUnknownFieldIsCaught() {
-        String cell = SloBudget.readmeCell(List.of(SloBudget.P99_MS));
+        String cell = SloBudget.tableCell(List.of(SloBudget.P99_MS));
         assertTrue(cell.contains("default 1000 ms") && cell.contains("1 – 3600000"), cell);
         assertTrue(!cell.equals(cell.replace("1000", "900")), "a changed default changes the cell");
         org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
