@@ -27,17 +27,18 @@ import dev.doorbuster.tools.SharedResources;
  * schedule and the client's own history).
  *
  * <p>The integration tier runs the timed controls alone, then the rest several at a time: see {@link SharedResources}.
+ * Public for the controls of the worked examples ({@code dev.doorbuster.examples}).
  */
-final class ControlRuns {
+public final class ControlRuns {
     static final String TIMED = SharedResources.TIMED;
-    static final String DOCKER = SharedResources.DOCKER_ENGINE;
+    public static final String DOCKER = SharedResources.DOCKER_ENGINE;
     /**
      * The P99 budget (overall, per phase, per second) of the known-good twins that run beside two other controls: what
      * they are about is a count (stale reads, lost writes, database reads), and on two shared cores a cold JVM's first
      * requests or a refill behind a deliberately slow database must not decide them. The timed execution judges the
      * default budgets, alone on the machine.
      */
-    static final String SHARED_MACHINE_P99_MS = "3000";
+    public static final String SHARED_MACHINE_P99_MS = "3000";
 
     private ControlRuns() {
     }
@@ -58,7 +59,7 @@ final class ControlRuns {
     }
 
     /** Live servers, app JVMs and Gatling JVMs of the runs under {@code home}, judged by their command lines. */
-    static List<Long> leftovers(String home) {
+    public static List<Long> leftovers(String home) {
         try (var procs = Files.list(Path.of("/proc"))) {
             return procs.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
                     .map(Long::parseLong).filter(pid -> pid != ProcessHandle.current().pid())
@@ -71,7 +72,7 @@ final class ControlRuns {
         }
     }
 
-    static void deleteTree(Path root) throws IOException {
+    public static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }
@@ -83,7 +84,7 @@ final class ControlRuns {
     }
 
     /** The file {@code name} of the run folder under {@code reports}. */
-    static Path reportFile(Path reports, String name) throws IOException {
+    public static Path reportFile(Path reports, String name) throws IOException {
         try (var files = Files.walk(reports, 2)) {
             return files.filter(f -> f.getFileName().toString().equals(name) && !f.getParent().equals(reports))
                     .findFirst().orElseThrow(() -> new AssertionError(name + " missing under " + reports));
@@ -91,7 +92,7 @@ final class ControlRuns {
     }
 
     /** The end of a run's console and its verdict's summary, for failure messages. */
-    static String tail(ForkedGatling.Result run) {
+    public static String tail(ForkedGatling.Result run) {
         String[] lines = run.output().split("\n");
         return String.join("\n", List.of(lines).subList(Math.max(0, lines.length - 60), lines.length))
                 + (run.verdict() == null ? "" : "\n" + run.verdict().summary());
@@ -141,7 +142,7 @@ final class ControlRuns {
      * before the cut, or by the promoted replica after the promotion, is on the new primary, so none of them may be
      * reported lost; every order reported lost was acknowledged inside the window the schedule opens.
      */
-    static void assertTheScheduleCertainOrdersAreReportedLost(ForkedGatling.Result run, Path reports) throws IOException {
+    public static void assertTheScheduleCertainOrdersAreReportedLost(ForkedGatling.Result run, Path reports) throws IOException {
         Path history = reportFile(reports, Run.HISTORY_FILE);
         double cutAt = inPlaceAt(run, "ReplicationCut");
         double killAt = injectedAt(run, "PrimaryFailover");
@@ -179,7 +180,7 @@ final class ControlRuns {
      * When {@code fault}'s injection completed (its "in place" note), in run seconds: what a fault makes certain is
      * certain from then, not from when it was asked for (a proxy call takes a while on a loaded machine).
      */
-    static double inPlaceAt(ForkedGatling.Result run, String fault) {
+    public static double inPlaceAt(ForkedGatling.Result run, String fault) {
         return effectAt(run, fault, ChaosRunner.IN_PLACE);
     }
 
@@ -192,7 +193,7 @@ final class ControlRuns {
                 .atMillis() / 1000.0;
     }
 
-    static double injectedAt(ForkedGatling.Result run, String fault) {
+    public static double injectedAt(ForkedGatling.Result run, String fault) {
         return run.verdict().timeline().stream().filter(e -> e.fault().endsWith(fault)
                         && e.kind() == FaultTimeline.Kind.INJECT)
                 .findFirst().orElseThrow(() -> new AssertionError("no " + fault + " in the timeline")).atMillis() / 1000.0;
@@ -236,11 +237,11 @@ final class ControlRuns {
      * verdict's count lies between the history's and the history's plus those reads; with no unanswered request
      * at all, the two are equal.
      */
-    record HistoryCount(long readYourWrites, long monotonic, long reads, long continuedReads) {
+    public record HistoryCount(long readYourWrites, long monotonic, long reads, long continuedReads) {
         /** Processes numbered from here (within a shard's range) are users going on after an unanswered request. */
         private static final long CONTINUED_PROCESSES = 1_000_000_000L;
 
-        static HistoryCount of(Path history) throws IOException {
+        public static HistoryCount of(Path history) throws IOException {
             Map<String, Long> written = new HashMap<>();
             Map<String, Long> seen = new HashMap<>();
             long ryw = 0;
@@ -280,7 +281,7 @@ final class ControlRuns {
         }
 
         /** Asserts that {@code counted} (a check's count) is what this history allows: see the class comment. */
-        void assertAgrees(long fromHistory, double counted, String what) {
+        public void assertAgrees(long fromHistory, double counted, String what) {
             long checked = Math.round(counted);
             if (continuedReads == 0) {
                 assertEquals(fromHistory, checked, what + ": the check counts exactly what the client's history shows ("
