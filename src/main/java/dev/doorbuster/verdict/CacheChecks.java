@@ -93,7 +93,11 @@ public final class CacheChecks {
         }
     }
 
-    /** The cache report of a run, or empty when it had no cache tier (no samples). */
+    /**
+     * The cache report of a run, or empty when it had no cache tier (no samples): then no cache check applies, since a
+     * cache fault is refused before the run starts without one. A run with a cache tier has a sample every second,
+     * its unreadable counters NaN, so its checks are made and say what they could not read.
+     */
     public static Optional<Report> measure(FaultTimeline timeline, List<CacheSample> samples) {
         if (samples.isEmpty()) {
             return Optional.empty();
