@@ -95,10 +95,10 @@ public final class Judge {
                 checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
                         all.ko() + " of " + all.total() + " requests failed"));
             }
-            p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms(), "in the whole run");
+            p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms(), "was recorded");
             for (String name : f.recorder().names()) {
                 p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()),
-                        "named " + name);
+                        "named '" + name + "' completed");
             }
             for (FaultTimeline.Window w : f.timeline().windows()) {
                 // A fault's window without a completed request is not a fault the users got through: it may be one
@@ -108,9 +108,11 @@ public final class Judge {
                         "completed while " + w.fault() + " was on (seconds " + w.fromSecond() + "-" + to + ")");
             }
             for (Phase phase : f.phases()) {
-                p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(),
-                        Math.min(phase.toSecond(), end), slo.p99Ms(), "completed in phase '" + phase.name() + "' (seconds "
-                                + phase.fromSecond() + "-" + Math.min(phase.toSecond(), end) + ")");
+                int to = Math.min(phase.toSecond(), end);
+                p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(), to, slo.p99Ms(),
+                        phase.fromSecond() >= end ? "in phase '" + phase.name() + "': the load ended before it began "
+                                + "(second " + phase.fromSecond() + ")"
+                                : "completed in phase '" + phase.name() + "' (seconds " + phase.fromSecond() + "-" + to + ")");
             }
             // The windowed checks count the seconds with requests; a run without any has its run-wide p99 and error
             // rate not judged, which say so once.
@@ -414,7 +416,8 @@ public final class Judge {
             return;
         }
         if (audit.error() != null) {
-            String fix = "make database.writerUrl reach the current primary after the faults healed";
+            String fix = "make the current primary reachable from the harness once the faults healed (external "
+                    + "environments: database.writerUrl)";
             checks.add(CheckResult.notJudged("lost acknowledged writes", f.slo().lostWrites(), Double.NaN, "writes",
                     "could not audit " + audit.acknowledged() + " acknowledged writes: " + audit.error(), fix));
             checks.add(CheckResult.notJudged("ghost writes", f.slo().ghostWrites(), Double.NaN, "writes",
