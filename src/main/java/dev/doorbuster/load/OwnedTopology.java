@@ -18,6 +18,7 @@ import dev.doorbuster.verdict.probes.DatabaseDiagnostics;
 import dev.doorbuster.verdict.report.DatabaseReport;
 import dev.doorbuster.verdict.probes.DatabaseSnapshot;
 import dev.doorbuster.verdict.probes.CacheSample;
+import dev.doorbuster.verdict.probes.MetricsCoverage;
 import dev.doorbuster.verdict.probes.ProbeSample;
 import dev.doorbuster.verdict.probes.Probes;
 
@@ -85,6 +86,11 @@ final class OwnedTopology {
 
     List<ProbeSample> samples() {
         return probes.samples();
+    }
+
+    /** What the probes' scrapes of the service's metrics found (null before the load started). */
+    MetricsCoverage metricsCoverage() {
+        return probes == null ? null : probes.coverage();
     }
 
     /** The cache tier's per-second counters (empty without a cache tier). */

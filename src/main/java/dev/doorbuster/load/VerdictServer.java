@@ -17,9 +17,12 @@ import dev.doorbuster.verdict.CheckResult;
 /**
  * Serves the verdict's checks on loopback ({@code GET /checks/<n>}) so the run's last scenario can
  * request each one through Gatling: every check becomes a named request in Gatling's report, OK or KO
- * with its reason, and Gatling's assertions (hence the Maven build) fail on a failed check.
+ * with its reason, and Gatling's assertions (hence the Maven build) fail on a failed check. A check not judged is
+ * OK here: whether it fails the run is the check {@code checks not judged}'s, which is KO when it does.
  */
 final class VerdictServer implements AutoCloseable {
+    /** The answer's field that is false for a check that fails the run ({@link Verdicts} validates it). */
+    static final String WITHIN_BUDGET = "withinBudget";
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpServer server;
     private final Supplier<List<CheckResult>> checks;
@@ -45,8 +48,8 @@ final class VerdictServer implements AutoCloseable {
             try {
                 CheckResult check = all.get(Integer.parseInt(tail));
                 status = 200;
-                body = JSON.writeValueAsBytes(java.util.Map.of("name", check.name(), "pass", check.pass(),
-                        "line", check.line()));
+                body = JSON.writeValueAsBytes(java.util.Map.of("name", check.name(), WITHIN_BUDGET, !check.failed(),
+                        "outcome", check.outcome().label(), "line", check.line()));
             } catch (RuntimeException e) {
                 status = 404;
                 body = ("{\"error\":\"no check '" + tail.replaceAll("[^0-9A-Za-z]", "") + "'\"}")

@@ -30,12 +30,13 @@ public final class Verdicts {
                 .group(GROUP).on(foreach("#{checks}", "check").on(exec(
                         http(session -> "verdict: " + run.checkName(session.getInt("check")))
                                 .get(session -> run.checkUrl(session.getInt("check")).toString())
-                                .check(jsonPath("$.pass").ofBoolean().validate("check within budget", (pass, session) -> {
-                                    if (!pass) {
-                                        throw new IllegalStateException(run.checkLine(session.getInt("check")));
-                                    }
-                                    return pass;
-                                })))))
+                                .check(jsonPath("$." + VerdictServer.WITHIN_BUDGET).ofBoolean().validate("check within budget",
+                                        (within, session) -> {
+                                            if (!within) {
+                                                throw new IllegalStateException(run.checkLine(session.getInt("check")));
+                                            }
+                                            return within;
+                                        })))))
                 .injectOpen(atOnceUsers(1));
     }
 

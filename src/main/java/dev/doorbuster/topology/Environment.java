@@ -101,12 +101,18 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param cache        the cache-aside tier: local and docker runs start a Redis server (a process; a container of
      *                     {@code docker.redisImage}) and give the application its address through the chaos proxy
      *                     {@link CacheTier#PROXY}; external ones name their own ({@link Cache}, {@code proxy.proxies.cache})
+     * @param pools        which of the service's HikariCP pools (by the {@code pool} label of its meters at
+     *                     {@code metricsUrl}) is the writer and which a reader: {@link PoolRoles}, its one definition
      */
     public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize,
                       int poolTimeoutMs, int rywWaitMs, int stickyMs, int requestTimeoutMs, int httpThreads,
                       int seedProducts, int seedUsers, int cacheTtlMs, String cacheInvalidation, String cacheRefill,
                       int cacheTimeoutMs, String cacheOnError, String cacheStampede, List<String> jvmOptions,
-                      String image, int port, String healthPath, Map<String, String> environment, boolean cache) {
+                      String image, int port, String healthPath, Map<String, String> environment, boolean cache,
+                      PoolRoles pools) {
+        public App {
+            pools = pools == null ? PoolRoles.byDefault() : pools;
+        }
 
         /**
          * Every storefront setting an environment can set, with its value here (Integer or String), in the
@@ -311,6 +317,11 @@ public record Environment(String name, Path source, Type type, String descriptio
 
         public int abortAfterSeconds() {
             return (int) whole(SloBudget.ABORT_AFTER_SECONDS);
+        }
+
+        /** How many checks the simulation asks for may go not judged before the run fails. */
+        public long notJudged() {
+            return whole(SloBudget.NOT_JUDGED);
         }
 
         @Override

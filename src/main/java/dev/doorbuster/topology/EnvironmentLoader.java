@@ -84,6 +84,8 @@ public final class EnvironmentLoader {
 
     /** The environment field that turns the cache tier on. */
     public static final String CACHE_TIER = "app.cache";
+    /** {@link PoolRoles#FIELD}'s name under {@code app}. */
+    private static final String POOLS = PoolRoles.FIELD.substring("app.".length());
 
     /** Loads by name ({@code local} → {@code environments/local.json}) or by path to a .json file. */
     public Environment load(String nameOrPath) {
@@ -110,6 +112,8 @@ public final class EnvironmentLoader {
         merged.put("source", file.toString());
         // The budgets first, by their definition: their messages say what each one accepts.
         SloBudget.read(merged.get(SloBudget.SECTION), new Checker(shown, origins));
+        // As are the pools' roles: Jackson would take {"HikariPool-1": 1} as text.
+        PoolRoles.read(merged.path("app").get(POOLS), new Checker(shown, origins));
         Environment environment;
         try {
             environment = MAPPER.treeToValue(merged, Environment.class);

@@ -69,6 +69,8 @@ public enum SloBudget {
             "abort rule: a second is bad when more than this share of its requests failed"),
     ABORT_AFTER_SECONDS("abortAfterSeconds", Kind.WHOLE, Unit.SECONDS, 15, 0, 86_400,
             "abort rule: the load stops after this many bad seconds in a row (0: never)"),
+    NOT_JUDGED("notJudged", Kind.WHOLE, Unit.CHECKS, 0, 0, Long.MAX_VALUE,
+            "checks the simulation asks for that could not be judged (their input was missing); more fail the run"),
     REGRESSION_P99_PERCENT("regression.p99Percent", Kind.DECIMAL, Unit.PERCENT, null, 0, 100_000,
             "P99 of the run may be at most this many percent above the baseline run's"),
     REGRESSION_ERROR_RATE_POINTS("regression.errorRatePoints", Kind.DECIMAL, Unit.POINTS, null, 0, 100,
@@ -92,7 +94,7 @@ public enum SloBudget {
     /** What a budget counts, as the docs and the messages write it. */
     public enum Unit {
         MS("ms"), SECONDS("s"), PERCENT("%"), POINTS("percentage points"), TIMES("times"), READS("reads"),
-        WRITES("writes"), EVENTS("events"), CONNECTIONS("connections");
+        WRITES("writes"), EVENTS("events"), CONNECTIONS("connections"), CHECKS("checks");
 
         private final String text;
 

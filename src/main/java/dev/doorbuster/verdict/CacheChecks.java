@@ -10,6 +10,7 @@ import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultKind;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.PoolRoles;
 import dev.doorbuster.verdict.probes.CacheSample;
 
 /**
@@ -92,7 +93,11 @@ public final class CacheChecks {
         }
     }
 
-    /** The cache report of a run, or empty when it had no cache tier (no samples). */
+    /**
+     * The cache report of a run, or empty when it had no cache tier (no samples): then no cache check applies, since a
+     * cache fault is refused before the run starts without one. A run with a cache tier has a sample every second,
+     * its unreadable counters NaN, so its checks are made and say what they could not read.
+     */
     public static Optional<Report> measure(FaultTimeline timeline, List<CacheSample> samples) {
         if (samples.isEmpty()) {
             return Optional.empty();
@@ -150,7 +155,13 @@ public final class CacheChecks {
         return List.of(values);
     }
 
-    /** The judged checks of {@code report}: one per hot-key expiry and one per cold restart. */
+    /**
+     * The judged checks of {@code report}: one per hot-key expiry and one per cold restart, each asked for by the
+     * simulation's fault. Without their input they are not judged: an expiry of keys that were not cached, or whose
+     * database reads could not be read, measured nothing; a restart with no lookup in the minute before has no hit
+     * ratio to come back to. A restart after which the hit ratio never came back (or could never be read again, the
+     * service's metrics gone with it) fails: the cache was not warm again while the run watched.
+     */
     public static List<CheckResult> checks(Report report, Environment.Slo slo) {
         List<CheckResult> checks = new ArrayList<>();
         for (Expiry e : report.expiries()) {
@@ -158,9 +169,14 @@ public final class CacheChecks {
                             + "after %d cached hot key(s) expired, above the rate before", e.fault(), e.atSecond(),
                     e.originFetches(), EXPIRY_SECONDS, e.keys());
             if (e.keys() == 0) {
-                checks.add(new CheckResult(ORIGIN_FETCHES, slo.originFetchesPerExpiry(), Double.NaN, "reads", false,
-                        detail + "; no hot key was cached when the fault hit, so nothing was measured: schedule the "
-                                + "expiry after the keys were read"));
+                checks.add(CheckResult.notJudged(ORIGIN_FETCHES, slo.originFetchesPerExpiry(), Double.NaN, "reads",
+                        detail + "; no hot key was cached when the fault hit, so nothing was measured",
+                        "schedule the expiry after the keys were read"));
+            } else if (Double.isNaN(e.originFetches())) {
+                checks.add(CheckResult.notJudged(ORIGIN_FETCHES, slo.originFetchesPerExpiry(), Double.NaN, "reads",
+                        e.fault() + " at " + e.atSecond() + " s: the service's database reads could not be read around "
+                                + "the expiry", "serve the cache tier's meters at " + PoolRoles.METRICS_FIELD
+                                + " during the whole run"));
             } else {
                 checks.add(CheckResult.atMost(ORIGIN_FETCHES, slo.originFetchesPerExpiry(),
                         Math.round(e.perKey() * 100) / 100.0, "reads", detail));
@@ -169,9 +185,9 @@ public final class CacheChecks {
         for (Warmup w : report.warmups()) {
             String before = String.format(Locale.ROOT, "hit ratio %.1f%% the minute before", 100 * w.hitRatioBefore());
             if (Double.isNaN(w.hitRatioBefore())) {
-                checks.add(new CheckResult(TIME_TO_WARM, slo.timeToWarmSeconds(), Double.NaN, "s", false,
+                checks.add(CheckResult.notJudged(TIME_TO_WARM, slo.timeToWarmSeconds(), Double.NaN, "s",
                         w.fault() + " at " + w.atSecond() + " s: no cache lookups in the minute before, so there is no "
-                                + "hit ratio to come back to"));
+                                + "hit ratio to come back to", "schedule the restart after a minute of cached reads"));
             } else if (w.secondsToWarm() < 0) {
                 checks.add(new CheckResult(TIME_TO_WARM, slo.timeToWarmSeconds(), Double.POSITIVE_INFINITY, "s", false,
                         w.fault() + " at " + w.atSecond() + " s: never back within 10% of the " + before

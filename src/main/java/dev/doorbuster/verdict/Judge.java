@@ -5,23 +5,41 @@ import java.util.List;
 import java.util.OptionalDouble;
 
 import dev.doorbuster.chaos.FaultEffect;
+import dev.doorbuster.chaos.FaultKind;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.PoolRoles;
 import dev.doorbuster.topology.SloBudget;
 import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Guarantee;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.consistency.SessionReport;
 import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.verdict.probes.MetricsCoverage;
+import dev.doorbuster.verdict.probes.MetricsCoverage.Missing;
 import dev.doorbuster.verdict.probes.ProbeSample;
 import dev.doorbuster.verdict.probes.Probes;
 import dev.doorbuster.verdict.recording.LatencyRecorder;
 import org.HdrHistogram.Histogram;
 
 /**
- * Turns what was recorded during a run into checks against the environment's SLO budgets. A check
- * appears only where it could be measured: no RTO check without a failover, no phase check for a phase
- * without requests, no lost-write check without writes.
+ * Turns what was recorded during a run into checks against the environment's SLO budgets.
+ *
+ * <p><b>Which checks a run has.</b> A check exists where it applies to the run: no RTO check without a failover, no
+ * drift check outside a soak, no lost-write check for a simulation that writes nothing, no stock check where the stock
+ * is not tracked. <b>A check that applies but lacks its input is {@link CheckResult.Outcome#NOT_JUDGED not judged}</b>,
+ * with the reason and the fix: never a pass, never left out.
+ *
+ * <p><b>Which checks a simulation asks for</b> (what {@code slo.notJudged} counts, see {@link VerdictAssembly}): a
+ * simulation declares no list of checks; it asks for them by what it declares. Its {@link JudgingMode} asks for the
+ * mode's checks (STANDARD: pool exhaustion, error rate, P99 and the windowed checks; SOAK adds P99 drift and pool
+ * active growth; OVERLOAD its gracefulness checks), its load profile for each phase's P99, its fault schedule for
+ * each fault's P99 and a failover's RTO (and the cache tier's checks, {@link CacheChecks}), its writes for their
+ * audit and the stock invariant, and an environment that sets a regression budget for that regression check. Not
+ * asked for: a session guarantee, which is judged wherever the traffic happens to read a key back; a simulation
+ * whose traffic never does gets it reported as not judged, without failing the run.
+ *
+ * <p>What each check does without its input is said where it is made.
  */
 public final class Judge {
     /** Soaks compare their first and last windows, each this share of the run. */
@@ -30,12 +48,22 @@ public final class Judge {
     /**
      * Everything the checks look at.
      *
-     * @param cache the staleness of the reads the cache tier answered (null: not measured)
+     * @param cache   the staleness of the reads the cache tier answered (null: not measured)
+     * @param metrics what the probes' scrapes of the service's metrics found (null: unknown), which says why a pool
+     *                check could not be judged
      */
     public record Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
                         List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
                         long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
-                        CacheStaleness cache) {
+                        CacheStaleness cache, MetricsCoverage metrics) {
+        /** Facts of a run whose probes' coverage is unknown (recorded data, tests). */
+        public Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
+                     List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
+                     long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
+                     CacheStaleness cache) {
+            this(mode, slo, requestTimeoutMs, recorder, phases, timeline, probes, sessions, violatingReads, client503s,
+                    writes, stock, cache, null);
+        }
     }
 
     /** Name of the phase an OVERLOAD run must recover in. */
@@ -59,20 +87,35 @@ public final class Judge {
         } else {
             checks.add(poolExhaustion(f));
             LatencyRecorder.Counts all = f.recorder().counts(null, 0, end);
-            checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
-                    all.ko() + " of " + all.total() + " requests failed"));
-            p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms());
+            if (all.total() == 0) {
+                // 0 of 0 requests failed is no error rate: the run measured nothing.
+                checks.add(CheckResult.notJudged("error rate", slo.errorRatePercent(), Double.NaN, "%",
+                        "no request was recorded", NO_REQUEST_FIX));
+            } else {
+                checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
+                        all.ko() + " of " + all.total() + " requests failed"));
+            }
+            p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms(), "was recorded");
             for (String name : f.recorder().names()) {
-                p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()));
+                p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()),
+                        "named '" + name + "' completed");
             }
             for (FaultTimeline.Window w : f.timeline().windows()) {
+                // A fault's window without a completed request is not a fault the users got through: it may be one
+                // that hung every request past its end. Not judged, never passed.
                 int to = w.toSecond() < 0 ? end : Math.max(w.toSecond(), w.fromSecond() + 1);
-                p99(checks, "p99 during " + w.fault(), f.recorder(), null, w.fromSecond(), to, slo.p99MsDuringFaults());
+                p99(checks, "p99 during " + w.fault(), f.recorder(), null, w.fromSecond(), to, slo.p99MsDuringFaults(),
+                        "completed while " + w.fault() + " was on (seconds " + w.fromSecond() + "-" + to + ")");
             }
             for (Phase phase : f.phases()) {
-                p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(),
-                        Math.min(phase.toSecond(), end), slo.p99Ms());
+                int to = Math.min(phase.toSecond(), end);
+                p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(), to, slo.p99Ms(),
+                        phase.fromSecond() >= end ? "in phase '" + phase.name() + "': the load ended before it began "
+                                + "(second " + phase.fromSecond() + ")"
+                                : "completed in phase '" + phase.name() + "' (seconds " + phase.fromSecond() + "-" + to + ")");
             }
+            // The windowed checks count the seconds with requests; a run without any has its run-wide p99 and error
+            // rate not judged, which say so once.
             for (SecondCompliance.Window w : SecondCompliance.evaluate(f.recorder(), slo, end)) {
                 checks.add(SecondCompliance.check(w, when(w.failingSeconds(), f)));
             }
@@ -86,31 +129,57 @@ public final class Judge {
         return checks;
     }
 
+    /**
+     * An overload's gracefulness. Without their input: {@code pools saturated} with neither a pool metric nor a 503 is
+     * not judged (the pools may have saturated unseen; with metrics read and nothing counted it fails: the ramp proved
+     * nothing); the others over no request are not judged (a run without requests neither hung nor failed). A
+     * simulation without a {@value #RECOVERY_PHASE} phase does not ask for the recovery checks.
+     */
     private static void overload(List<CheckResult> checks, Facts f, int end) {
-        double saturation = Math.max(nanToZero(Probes.increase(f.probes(), ProbeSample::poolTimeouts)),
-                Math.max(nanToZero(Probes.increase(f.probes(), ProbeSample::poolExhaustedErrors)), f.client503s()));
-        checks.add(CheckResult.atLeast("pools saturated", 1, saturation, "events",
-                "the ramp must drive the pools into exhaustion, or this run proved nothing about overload"));
+        double timeouts = Probes.increase(f.probes(), ProbeSample::poolTimeouts);
+        double exhausted = Probes.increase(f.probes(), ProbeSample::poolExhaustedErrors);
+        double saturation = Math.max(nanToZero(timeouts), Math.max(nanToZero(exhausted), f.client503s()));
+        if (saturation == 0 && Double.isNaN(timeouts) && Double.isNaN(exhausted)) {
+            Missing why = poolsMissing(f, "HikariCP connection timeouts");
+            checks.add(CheckResult.notJudged("pools saturated", 1, 0, "events", why.reason() + "; clients saw no 503, "
+                    + "so whether the ramp drove the pools into exhaustion is unknown", why.fix()));
+        } else {
+            checks.add(CheckResult.atLeast("pools saturated", 1, saturation, "events",
+                    "the ramp must drive the pools into exhaustion, or this run proved nothing about overload"));
+        }
         LatencyRecorder.Counts counts = f.recorder().counts(null, 0, end);
-        long ungraceful = Math.max(0, counts.ko() - f.client503s() - f.violatingReads());
-        checks.add(CheckResult.atMost("failures other than 503", f.slo().errorRatePercent(),
-                counts.total() == 0 ? 0 : round2(100.0 * ungraceful / counts.total()), "%", ungraceful + " of " + counts.total()
-                        + " requests failed without a 503 answer (a graceful overload refuses with 503 + Retry-After; "
-                        + f.client503s() + " did)"));
-        Histogram all = f.recorder().histogram(null, 0, end);
-        double maxMs = Math.round(all.getMaxValue() / 1000.0);
-        checks.add(CheckResult.atMost("no hung request", f.requestTimeoutMs() + HANG_SLACK_MS, maxMs, "ms",
-                "slowest request of " + all.getTotalCount() + "; the application bounds requests at "
-                        + f.requestTimeoutMs() + " ms, so anything longer hung"));
+        if (counts.total() == 0) {
+            checks.add(CheckResult.notJudged("failures other than 503", f.slo().errorRatePercent(), Double.NaN, "%",
+                    "no request was recorded", NO_REQUEST_FIX));
+            checks.add(CheckResult.notJudged("no hung request", f.requestTimeoutMs() + HANG_SLACK_MS, Double.NaN, "ms",
+                    "no request was recorded", NO_REQUEST_FIX));
+        } else {
+            long ungraceful = Math.max(0, counts.ko() - f.client503s() - f.violatingReads());
+            checks.add(CheckResult.atMost("failures other than 503", f.slo().errorRatePercent(),
+                    round2(100.0 * ungraceful / counts.total()), "%", ungraceful + " of " + counts.total()
+                            + " requests failed without a 503 answer (a graceful overload refuses with 503 + Retry-After; "
+                            + f.client503s() + " did)"));
+            Histogram all = f.recorder().histogram(null, 0, end);
+            double maxMs = Math.round(all.getMaxValue() / 1000.0);
+            checks.add(CheckResult.atMost("no hung request", f.requestTimeoutMs() + HANG_SLACK_MS, maxMs, "ms",
+                    "slowest request of " + all.getTotalCount() + "; the application bounds requests at "
+                            + f.requestTimeoutMs() + " ms, so anything longer hung"));
+        }
         f.phases().stream().filter(p -> p.name().equals(RECOVERY_PHASE)).findFirst().ifPresent(p -> {
             // The first seconds of the recovery phase still drain the overload's queue.
             int from = p.fromSecond() + Math.max(1, (p.toSecond() - p.fromSecond()) / 3);
             int to = Math.min(p.toSecond(), end);
             LatencyRecorder.Counts recovery = f.recorder().counts(null, from, to);
-            checks.add(CheckResult.atMost("errors after recovery", f.slo().errorRatePercent(),
-                    round2(recovery.errorPercent()), "%", recovery.ko() + " of " + recovery.total()
-                            + " requests failed once the load had dropped (seconds " + from + "-" + to + ")"));
-            p99(checks, "p99 after recovery", f.recorder(), null, from, to, f.slo().p99Ms());
+            String when = "once the load had dropped (seconds " + from + "-" + to + ")";
+            if (recovery.total() == 0) {
+                checks.add(CheckResult.notJudged("errors after recovery", f.slo().errorRatePercent(), Double.NaN, "%",
+                        "no request was recorded " + when, NO_REQUEST_FIX));
+            } else {
+                checks.add(CheckResult.atMost("errors after recovery", f.slo().errorRatePercent(),
+                        round2(recovery.errorPercent()), "%", recovery.ko() + " of " + recovery.total()
+                                + " requests failed " + when));
+            }
+            p99(checks, "p99 after recovery", f.recorder(), null, from, to, f.slo().p99Ms(), "completed " + when);
         });
     }
 
@@ -141,6 +210,8 @@ public final class Judge {
      * its word; HikariCP's counter is the fallback for one that does not, and the detail says what it includes.
      */
     private static CheckResult poolExhaustion(Facts f) {
+        // Without either count, the 503s clients saw can fail the check but not pass it: a pool that timed out
+        // without the service answering 503 (a 500, a hung request) shows none. So it is then not judged.
         double timeouts = Probes.increase(f.probes(), ProbeSample::poolTimeouts);
         double exhausted = Probes.increase(f.probes(), ProbeSample::poolExhaustedErrors);
         if (!Double.isNaN(exhausted)) {
@@ -153,14 +224,36 @@ public final class Judge {
                     "HikariCP connection timeouts " + CheckResult.format(timeouts) + "; the application does not tell "
                             + "a busy pool from an unreachable database, so both count");
         }
-        return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), f.client503s(), "events",
-                "503 responses seen by clients (the application exposes no pool metrics)");
+        Missing why = poolsMissing(f, "HikariCP connection timeouts");
+        if (f.client503s() > f.slo().poolExhaustion()) {
+            return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), f.client503s(), "events",
+                    "503 responses seen by clients; HikariCP connection timeouts not read: " + why.reason());
+        }
+        return CheckResult.notJudged("pool exhaustion", f.slo().poolExhaustion(), f.client503s(), "events",
+                "HikariCP connection timeouts not read: " + why.reason() + "; clients saw " + f.client503s()
+                        + " 503 responses, which do not show a pool that timed out without a 503 answer", why.fix());
     }
 
+    /** What the check's fix says when no request was recorded where it looks. */
+    static final String NO_REQUEST_FIX = "check that the load reached the service (Gatling's report, the service's log)";
+
+    /** Why the probes have no {@code figure} of the service's pools: from what their scrapes found. */
+    static Missing poolsMissing(Facts f, String figure) {
+        if (f.metrics() == null) {
+            return new Missing("no " + figure + " were sampled", "serve HikariCP's meters at " + PoolRoles.METRICS_FIELD
+                    + " and name the pools' roles in " + PoolRoles.FIELD);
+        }
+        return f.metrics().poolsMissing().orElse(new Missing("the metrics at " + f.metrics().metricsUrl() + " list no "
+                + figure + " of pools " + f.metrics().poolsText(), "serve HikariCP's meters of those pools (every "
+                + "hikaricp_connections_* family)"));
+    }
+
+    /** A P99 check; not judged when no request {@code where} (a P99 of nothing is no latency). */
     private static void p99(List<CheckResult> checks, String name, LatencyRecorder recorder, String request, int from,
-                            int to, double budgetMs) {
+                            int to, double budgetMs, String where) {
         Histogram h = recorder.histogram(request, from, to);
         if (h.getTotalCount() == 0) {
+            checks.add(CheckResult.notJudged(name, budgetMs, Double.NaN, "ms", "no request " + where, NO_REQUEST_FIX));
             return;
         }
         double p99 = h.getValueAtPercentile(99) / 1000.0;
@@ -169,7 +262,24 @@ public final class Judge {
                 + Math.round(h.getMaxValue() / 1000.0) + " ms"));
     }
 
+    /**
+     * One check per failover's RTO. A failover whose write probe never reported (its injection failed, or the run
+     * ended first) is not judged, with the timeline's error.
+     */
     private static void rto(List<CheckResult> checks, Facts f) {
+        for (FaultTimeline.Window w : f.timeline().windows()) {
+            if (CacheChecks.kindOf(w.fault()).orElse(null) != FaultKind.PRIMARY_FAILOVER) {
+                continue;
+            }
+            List<FaultTimeline.Event> own = f.timeline().events().stream().filter(e -> e.fault().equals(w.fault())).toList();
+            if (own.stream().noneMatch(e -> e.effect().orElse(null) instanceof FaultEffect.Rto)) {
+                String error = own.stream().filter(e -> e.kind() == FaultTimeline.Kind.ERROR).map(FaultTimeline.Event::message)
+                        .findFirst().orElse("the run ended before the write probe saw a write acknowledged or gave up");
+                checks.add(CheckResult.notJudged("failover RTO (" + w.fault() + ")", f.slo().failoverRtoMs(), Double.NaN,
+                        "ms", "the failover's RTO was never measured: " + error, "see the fault timeline and the "
+                                + "harness's log for why the failover did not complete"));
+            }
+        }
         for (FaultTimeline.Event e : f.timeline().events()) {
             if (e.effect().orElse(null) instanceof FaultEffect.Rto rto) {
                 checks.add(new CheckResult("failover RTO (" + e.fault() + ")", f.slo().failoverRtoMs(), rto.millis(), "ms",
@@ -180,14 +290,22 @@ public final class Judge {
         }
     }
 
-    /** One check per session guarantee, each with its budget; reads explained by a lost write are not counted here. */
+    /**
+     * One check per session guarantee, each with its budget; reads explained by a lost write are not counted here. A
+     * guarantee no read applied to is not judged and not asked for (see the class comment). A run without a session
+     * report (none recorded at all) has none of these checks.
+     */
     private static void sessionGuarantees(List<CheckResult> checks, Facts f) {
         if (f.sessions() == null) {
             return;
         }
         for (SessionReport.GuaranteeResult r : f.sessions().guarantees()) {
             if (r.reads() == 0 && r.violations() == 0) {
-                continue; // nothing read twice, nothing to judge
+                checks.add(CheckResult.notJudgedUnasked(r.check(), budget(f.slo(), r.guarantee()), "reads",
+                        "no read this guarantee applies to: the traffic never read a key back after "
+                                + (r.guarantee() == Guarantee.MONOTONIC_READS ? "reading it" : "the same shopper wrote it"),
+                        "read keys back with the consistency API (Consistency.read) if the service must keep it"));
+                continue;
             }
             String what = switch (r.guarantee()) {
                 case READ_YOUR_WRITES_IMMEDIATE -> " first reads after a user's own write did not show it";
@@ -215,8 +333,9 @@ public final class Judge {
         }
         CacheStalenessBudget budget = cacheStalenessBudget(f.slo(), f.probes());
         if (cache.error() != null) {
-            checks.add(new CheckResult(CacheStaleness.CHECK, budget.ms(), Double.NaN, "ms", false,
-                    "not evaluated: the history cannot be read back (" + cache.error() + "); " + budget.derivation()));
+            checks.add(CheckResult.notJudged(CacheStaleness.CHECK, budget.ms(), Double.NaN, "ms",
+                    "the history cannot be read back (" + cache.error() + "); " + budget.derivation(),
+                    "see the harness's log for why the run's consistency journal could not be read"));
             return;
         }
         StringBuilder detail = new StringBuilder().append(cache.staleReads()).append(" of ").append(cache.cacheReads())
@@ -286,14 +405,23 @@ public final class Judge {
         };
     }
 
+    /**
+     * The write audit's checks. A simulation that wrote nothing has none (nothing to lose); an audit that could not
+     * read the database is not judged (asked for: the run wrote), and neither is the ghost-write count it would have
+     * made.
+     */
     private static void lostWrites(List<CheckResult> checks, Facts f) {
         WriteLedger.Audit audit = f.writes();
         if (audit == null || audit.isEmpty()) {
             return;
         }
         if (audit.error() != null) {
-            checks.add(new CheckResult("lost acknowledged writes", f.slo().lostWrites(), Double.NaN, "writes", false,
-                    "could not audit " + audit.acknowledged() + " acknowledged writes: " + audit.error()));
+            String fix = "make the current primary reachable from the harness once the faults healed (external "
+                    + "environments: database.writerUrl)";
+            checks.add(CheckResult.notJudged("lost acknowledged writes", f.slo().lostWrites(), Double.NaN, "writes",
+                    "could not audit " + audit.acknowledged() + " acknowledged writes: " + audit.error(), fix));
+            checks.add(CheckResult.notJudged("ghost writes", f.slo().ghostWrites(), Double.NaN, "writes",
+                    "the audit that finds them could not run: " + audit.error(), fix));
             return;
         }
         StringBuilder detail = new StringBuilder();
@@ -324,15 +452,19 @@ public final class Judge {
                         .map(WriteLedger.Named::key).toList() : "")));
     }
 
-    /** The stock invariant: no unit leaves without an order, none is sold twice, stock never below zero. */
+    /**
+     * The stock invariant: no unit leaves without an order, none is sold twice, stock never below zero. None where the
+     * stock is not tracked (an external database that other traffic orders from too, a quick end); not judged when
+     * the stock could not be read.
+     */
     private static void stock(List<CheckResult> checks, Facts f) {
         Inventory.StockAudit stock = f.stock();
         if (stock == null) {
             return;
         }
         if (stock.error() != null) {
-            checks.add(new CheckResult("stock invariant", 0, Double.NaN, "products", false, "not evaluated: "
-                    + stock.error()));
+            checks.add(CheckResult.notJudged("stock invariant", 0, Double.NaN, "products", stock.error(),
+                    "see the harness's log for why the stock could not be read"));
             return;
         }
         String detail = "for every product on the current primary, stock before the load = stock now + units in "
@@ -346,6 +478,15 @@ public final class Judge {
         checks.add(CheckResult.atMost("stock invariant", 0, stock.broken(), "products", detail));
     }
 
+    /** Name of the soak's leak check. */
+    public static final String POOL_ACTIVE_GROWTH = "pool active growth";
+    /** Name of the soak's latency creep check. */
+    public static final String P99_DRIFT = "p99 drift";
+
+    /**
+     * A soak's drift: first fifth against last. Both checks are asked for by the soak, so a window without requests
+     * or without pool samples makes them not judged (a leak the probes could not see is not an absent leak).
+     */
     private static void drift(List<CheckResult> checks, Facts f, int end) {
         int window = Math.max(1, (int) (end * DRIFT_WINDOW_SHARE));
         Histogram first = f.recorder().histogram(null, 0, window);
@@ -353,25 +494,41 @@ public final class Judge {
         if (first.getTotalCount() > 0 && last.getTotalCount() > 0) {
             double p99First = Math.max(1, first.getValueAtPercentile(99)) / 1000.0;
             double p99Last = last.getValueAtPercentile(99) / 1000.0;
-            checks.add(CheckResult.atMost("p99 drift", f.slo().soakP99DriftRatio(), round2(p99Last / p99First), "x",
+            checks.add(CheckResult.atMost(P99_DRIFT, f.slo().soakP99DriftRatio(), round2(p99Last / p99First), "x",
                     "p99 of the last " + window + " s " + Math.round(p99Last) + " ms vs the first " + window + " s "
                             + Math.round(p99First) + " ms"));
+        } else {
+            checks.add(CheckResult.notJudged(P99_DRIFT, f.slo().soakP99DriftRatio(), Double.NaN, "x", "no request in the "
+                    + (first.getTotalCount() == 0 ? "first " : "last ") + window + " s of the soak", NO_REQUEST_FIX));
         }
         OptionalDouble firstActive = meanActive(f.probes(), 0, window);
         OptionalDouble lastActive = meanActive(f.probes(), end - window, end);
         if (firstActive.isPresent() && lastActive.isPresent()) {
             double growth = round2(lastActive.getAsDouble() - firstActive.getAsDouble());
-            checks.add(CheckResult.atMost("pool active growth", f.slo().soakPoolActiveGrowth(), growth, "connections",
-                    "mean active connections (both pools) " + CheckResult.format(round2(firstActive.getAsDouble()))
-                            + " in the first " + window + " s, " + CheckResult.format(round2(lastActive.getAsDouble()))
+            checks.add(CheckResult.atMost(POOL_ACTIVE_GROWTH, f.slo().soakPoolActiveGrowth(), growth, "connections",
+                    "mean active connections (every pool with a role) "
+                            + CheckResult.format(round2(firstActive.getAsDouble())) + " in the first " + window + " s, "
+                            + CheckResult.format(round2(lastActive.getAsDouble()))
                             + " in the last: a steady climb means connections are not returned"));
+        } else {
+            boolean none = meanActive(f.probes(), 0, end).isEmpty();
+            Missing why = none ? poolsMissing(f, "active connections")
+                    : new Missing("no pool sample in the " + (firstActive.isEmpty() ? "first " : "last ") + window
+                            + " s of the soak (the metrics could not be read then)",
+                            "keep the service's metrics endpoint answering during the whole soak");
+            checks.add(CheckResult.notJudged(POOL_ACTIVE_GROWTH, f.slo().soakPoolActiveGrowth(), Double.NaN,
+                    "connections", why.reason(), why.fix()));
         }
     }
 
+    /**
+     * Mean active connections over the seconds [from, to), over every pool with a role: a service with a writer pool
+     * only (most of them) has no reader figure, which then counts for nothing. A sample with no figure is skipped.
+     */
     private static OptionalDouble meanActive(List<ProbeSample> probes, int from, int to) {
         return probes.stream().filter(s -> s.second() >= from && s.second() < to)
-                .filter(s -> !Double.isNaN(s.writerActive()) && !Double.isNaN(s.readerActive()))
-                .mapToDouble(s -> s.writerActive() + s.readerActive()).average();
+                .filter(s -> !Double.isNaN(s.writerActive()) || !Double.isNaN(s.readerActive()))
+                .mapToDouble(s -> nanToZero(s.writerActive()) + nanToZero(s.readerActive())).average();
     }
 
     private static double nanToZero(double v) {

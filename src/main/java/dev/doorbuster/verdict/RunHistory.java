@@ -62,7 +62,8 @@ public final class RunHistory {
                 sessions.guarantees().forEach(g -> stale.put(g.check(), g.violations()));
             }
             return new Headline(actual(checks, "p99"), actual(checks, "error rate"), checks.stream()
-                    .filter(c -> c.name().startsWith("failover RTO")).mapToDouble(CheckResult::actual).max().orElse(Double.NaN),
+                    .filter(c -> c.name().startsWith("failover RTO") && !c.notJudged()).mapToDouble(CheckResult::actual)
+                    .max().orElse(Double.NaN),
                     stale, writes == null || writes.isEmpty() ? Double.NaN : writes.lost(), peakRate, requests);
         }
 
@@ -71,9 +72,10 @@ public final class RunHistory {
             return staleReads.isEmpty() ? Double.NaN : staleReads.values().stream().mapToLong(Long::longValue).sum();
         }
 
+        /** The figure of a judged check (a check not judged measured nothing to compare). */
         private static double actual(List<CheckResult> checks, String check) {
-            return checks.stream().filter(c -> c.name().equals(check)).mapToDouble(CheckResult::actual).findFirst()
-                    .orElse(Double.NaN);
+            return checks.stream().filter(c -> c.name().equals(check) && !c.notJudged()).mapToDouble(CheckResult::actual)
+                    .findFirst().orElse(Double.NaN);
         }
     }
 
@@ -151,7 +153,9 @@ public final class RunHistory {
 
     /**
      * The regression checks of a run against its baseline, for each budget that is set: P99 and RTO in percent
-     * above the baseline's, the error rate in percentage points above it.
+     * above the baseline's, the error rate in percentage points above it. A budget that is set asks for its check
+     * where it applies: when neither run measured the figure (no failover in either) there is nothing to compare;
+     * when only one did (a failover in one of them, a P99 not judged), it is not judged, saying which.
      */
     public static List<CheckResult> regressions(Headline now, Entry baseline, Environment.Regression budgets) {
         List<CheckResult> checks = new ArrayList<>();
@@ -160,26 +164,48 @@ public final class RunHistory {
         }
         Headline base = baseline.headline();
         String against = " vs baseline " + baseline.name();
-        if (budgets.p99Percent() != null && finite(now.p99Ms(), base.p99Ms())) {
-            checks.add(CheckResult.atMost("p99 vs baseline", budgets.p99Percent(), percentAbove(now.p99Ms(), base.p99Ms()),
-                    "% above", "p99 " + Math.round(now.p99Ms()) + " ms now, " + Math.round(base.p99Ms()) + " ms" + against));
+        if (budgets.p99Percent() != null && either(now.p99Ms(), base.p99Ms())) {
+            checks.add(finite(now.p99Ms(), base.p99Ms())
+                    ? CheckResult.atMost("p99 vs baseline", budgets.p99Percent(), percentAbove(now.p99Ms(), base.p99Ms()),
+                            "% above", "p99 " + Math.round(now.p99Ms()) + " ms now, " + Math.round(base.p99Ms()) + " ms"
+                                    + against)
+                    : unmeasured("p99 vs baseline", budgets.p99Percent(), "% above", "p99", now.p99Ms(), baseline));
         }
-        if (budgets.errorRatePoints() != null && finite(now.errorRatePercent(), base.errorRatePercent())) {
-            checks.add(CheckResult.atMost("error rate vs baseline", budgets.errorRatePoints(),
-                    round2(now.errorRatePercent() - base.errorRatePercent()), "points above", "error rate "
-                            + CheckResult.format(now.errorRatePercent()) + " % now, "
-                            + CheckResult.format(base.errorRatePercent()) + " %" + against));
+        if (budgets.errorRatePoints() != null && either(now.errorRatePercent(), base.errorRatePercent())) {
+            checks.add(finite(now.errorRatePercent(), base.errorRatePercent())
+                    ? CheckResult.atMost("error rate vs baseline", budgets.errorRatePoints(),
+                            round2(now.errorRatePercent() - base.errorRatePercent()), "points above", "error rate "
+                                    + CheckResult.format(now.errorRatePercent()) + " % now, "
+                                    + CheckResult.format(base.errorRatePercent()) + " %" + against)
+                    : unmeasured("error rate vs baseline", budgets.errorRatePoints(), "points above", "error rate",
+                            now.errorRatePercent(), baseline));
         }
-        if (budgets.rtoPercent() != null && finite(now.rtoMs(), base.rtoMs())) {
-            checks.add(CheckResult.atMost("failover RTO vs baseline", budgets.rtoPercent(),
-                    percentAbove(now.rtoMs(), base.rtoMs()), "% above", "worst RTO " + Math.round(now.rtoMs())
-                            + " ms now, " + Math.round(base.rtoMs()) + " ms" + against));
+        if (budgets.rtoPercent() != null && either(now.rtoMs(), base.rtoMs())) {
+            checks.add(finite(now.rtoMs(), base.rtoMs())
+                    ? CheckResult.atMost("failover RTO vs baseline", budgets.rtoPercent(),
+                            percentAbove(now.rtoMs(), base.rtoMs()), "% above", "worst RTO " + Math.round(now.rtoMs())
+                                    + " ms now, " + Math.round(base.rtoMs()) + " ms" + against)
+                    : unmeasured("failover RTO vs baseline", budgets.rtoPercent(), "% above", "failover RTO",
+                            now.rtoMs(), baseline));
         }
         return checks;
     }
 
+    /** A regression check whose figure this run or its baseline did not measure. */
+    private static CheckResult unmeasured(String check, double budget, String unit, String figure, double now,
+                                          Entry baseline) {
+        String which = Double.isFinite(now) ? "the baseline " + baseline.name() : "this run";
+        return CheckResult.notJudged(check, budget, Double.NaN, unit, which + " measured no " + figure,
+                "compare runs that both measure it: choose another baseline (doorbuster baseline), or unset the "
+                        + "regression budget for it");
+    }
+
     private static boolean finite(double a, double b) {
         return Double.isFinite(a) && Double.isFinite(b);
+    }
+
+    private static boolean either(double a, double b) {
+        return Double.isFinite(a) || Double.isFinite(b);
     }
 
     private static double percentAbove(double now, double base) {
@@ -223,7 +249,7 @@ public final class RunHistory {
         StringBuilder html = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                 + "<title>Doorbuster runs</title><style>body{font:14px system-ui,sans-serif;margin:24px;color:#222}"
                 + "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;"
-                + "vertical-align:top}.pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}.worse{color:#cf222e}"
+                + "vertical-align:top}.pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}.nj{color:#9a6700}.worse{color:#cf222e}"
                 + ".better{color:#1a7f37}.base{background:#fff7d6}h2{font-size:17px;margin-top:28px}.trend{display:inline-block;"
                 + "margin:0 18px 12px 0}svg text{font-size:10px}</style></head><body><h1>Doorbuster runs</h1>"
                 + "<p>Newest first. Deltas are against each simulation's baseline run (highlighted; mark one with "
@@ -257,8 +283,10 @@ public final class RunHistory {
                 }
                 html.append("</td>");
             }
+            List<String> unjudged = v.notJudged().stream().map(CheckResult::name).toList();
             html.append("<td>").append(ChaosReport.esc(String.join("; ", v.failures().stream().map(CheckResult::name)
-                    .toList()))).append("</td></tr>");
+                    .toList()))).append(unjudged.isEmpty() ? "" : " <span class=\"nj\">not judged: "
+                            + ChaosReport.esc(String.join("; ", unjudged)) + "</span>").append("</td></tr>");
         }
         if (runs.isEmpty()) {
             html.append("<tr><td colspan=\"").append(5 + METRICS.size()).append("\">No run yet.</td></tr>");

@@ -44,6 +44,7 @@ public record Verdict(String simulation, String environment, String startedAt, d
     public static Verdict of(String simulation, String environment, String startedAt, double durationSeconds,
                              List<CheckResult> checks, long requests, long failed, WriteLedger.Audit writes,
                              SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline) {
+        // No budget decides here whether a check not judged may pass: only a check that passed does.
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
                 failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null, null);
@@ -94,15 +95,32 @@ public record Verdict(String simulation, String environment, String startedAt, d
         return complete == null || complete;
     }
 
+    /** The checks that were measured over their budget (a check not judged is not among them: see {@link #notJudged()}). */
     public List<CheckResult> failures() {
-        return checks.stream().filter(c -> !c.pass()).toList();
+        return checks.stream().filter(CheckResult::failed).toList();
+    }
+
+    /** The checks that could not be judged; whether they failed the run is the check {@link VerdictAssembly#NOT_JUDGED}'s. */
+    public List<CheckResult> notJudged() {
+        return checks.stream().filter(CheckResult::notJudged).toList();
+    }
+
+    /** The outcome as the console's first line and chaos.html's heading say it: {@code PASSED, 2 checks not judged}. */
+    public String outcomeText() {
+        int failed = failures().size();
+        int unjudged = notJudged().size();
+        String notJudgedText = unjudged == 0 ? "" : unjudged + (unjudged == 1 ? " check" : " checks") + " not judged";
+        if (passed) {
+            return "PASSED" + (unjudged == 0 ? "" : ", " + notJudgedText);
+        }
+        return "FAILED (" + failed + " of " + checks.size() + " checks" + (unjudged == 0 ? "" : "; " + notJudgedText) + ")";
     }
 
     /** What the console shows at the end of a run: the outcome, then one line per check. */
     public String summary() {
         StringBuilder text = new StringBuilder();
         text.append("Doorbuster verdict for ").append(simulation).append(" on '").append(environment).append("': ")
-                .append(passed ? "PASSED" : "FAILED (" + failures().size() + " of " + checks.size() + " checks)")
+                .append(outcomeText())
                 .append(wasComplete() ? "" : "; INCOMPLETE: " + incompleteReason).append('\n');
         if (shards != null) {
             text.append("  (").append(shards.shards().size()).append(" of ").append(shards.count())
@@ -123,7 +141,10 @@ public record Verdict(String simulation, String environment, String startedAt, d
         return JSON.readValue(file.toFile(), Verdict.class);
     }
 
-    /** JUnit XML: one test suite, one test case per check; a failed check is a failure with its reason. */
+    /**
+     * JUnit XML: one test suite, one test case per check; a failed check is a failure with its reason, a check not
+     * judged is skipped with its reason (CI dashboards show skipped tests apart).
+     */
     public void writeJunitXml(Path file) throws IOException {
         Files.createDirectories(file.getParent());
         try (Writer out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
@@ -135,6 +156,7 @@ public record Verdict(String simulation, String environment, String startedAt, d
             xml.writeAttribute("tests", Integer.toString(checks.size()));
             xml.writeAttribute("failures", Integer.toString(failures().size()));
             xml.writeAttribute("errors", "0");
+            xml.writeAttribute("skipped", Integer.toString(notJudged().size()));
             xml.writeAttribute("time", String.format(Locale.ROOT, "%.3f", durationSeconds));
             xml.writeAttribute("timestamp", startedAt);
             for (CheckResult c : checks) {
@@ -143,7 +165,11 @@ public record Verdict(String simulation, String environment, String startedAt, d
                 xml.writeAttribute("classname", "doorbuster." + simulation + "." + environment);
                 xml.writeAttribute("name", c.name());
                 xml.writeAttribute("time", "0");
-                if (!c.pass()) {
+                if (c.notJudged()) {
+                    xml.writeStartElement("skipped");
+                    xml.writeAttribute("message", c.line());
+                    xml.writeEndElement();
+                } else if (c.failed()) {
                     xml.writeStartElement("failure");
                     xml.writeAttribute("message", c.line());
                     xml.writeAttribute("type", "SloViolation");

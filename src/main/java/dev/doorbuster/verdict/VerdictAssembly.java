@@ -7,6 +7,7 @@ import java.util.stream.Collectors;
 
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.SloBudget;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.consistency.SessionReport;
 import dev.doorbuster.verdict.consistency.WriteLedger;
@@ -22,7 +23,11 @@ import dev.doorbuster.verdict.shard.ShardReport;
  *   <li>the {@link Judge}'s checks;</li>
  *   <li>{@code aborted}, failing, when the load ended early (the abort rule, SIGTERM, the verdict scenario never
  *       ran, or an injector shard's own early end);</li>
- *   <li>the regression checks against the simulation's baseline run, if it has one.</li>
+ *   <li>the regression checks against the simulation's baseline run, if it has one;</li>
+ *   <li>{@code checks not judged} ({@link #NOT_JUDGED}), when any check above could not be judged: it counts those
+ *       the simulation asked for against {@code slo.notJudged} (default 0), so that a missing input fails the run
+ *       unless the environment says it may go unjudged. A check not judged is never a pass, but it fails the run
+ *       only through this check: one place decides, and the verdict names it.</li>
  * </ol>
  * A run that ended early, or that misses a shard's recording, is incomplete and never passes.
  */
@@ -31,6 +36,8 @@ public final class VerdictAssembly {
     public static final String ABORTED = "aborted";
     /** Name of the check a coordinator fails when an injector shard's recording is missing or unreadable. */
     public static final String SHARDS_DELIVERED = "shards delivered";
+    /** Name of the check that counts the checks not judged against {@code slo.notJudged}. */
+    public static final String NOT_JUDGED = "checks not judged";
 
     private VerdictAssembly() {
     }
@@ -88,13 +95,14 @@ public final class VerdictAssembly {
         facts.baseline().ifPresent(baseline -> checks.addAll(RunHistory.regressions(
                 RunHistory.Headline.of(measured, facts.sessions(), facts.writes(), counts.total(), peakRate(recorder)),
                 baseline, facts.slo().regression())));
+        notJudged(checks, facts.slo()).ifPresent(checks::add);
         String incompleteReason = endedEarly != null ? endedEarly : missingShards(facts.shards());
         boolean complete = incompleteReason == null;
         List<SecondCompliance.Window> windows = facts.mode() == JudgingMode.OVERLOAD ? List.of()
                 : SecondCompliance.evaluate(recorder, facts.slo(), recorder.lastSecond() + 1);
         Identity run = facts.run();
         return new Verdict(run.simulation(), run.environment(), run.startedAt(), run.durationSeconds(),
-                complete && checks.stream().allMatch(CheckResult::pass), List.copyOf(checks), counts.total(),
+                complete && checks.stream().noneMatch(CheckResult::failed), List.copyOf(checks), counts.total(),
                 counts.ko(), facts.writes(), facts.sessions(), facts.stock(), List.copyOf(facts.timeline()), complete,
                 incompleteReason, List.copyOf(windows), facts.database(), facts.shards(), null, null);
     }
@@ -128,6 +136,26 @@ public final class VerdictAssembly {
         }
         return new CheckResult(SHARDS_DELIVERED, shards.count(), shards.shards().size(), "shards",
                 shards.missing().isEmpty() && shards.problems().isEmpty(), detail, true);
+    }
+
+    /**
+     * The checks not judged, the simulation's ones against {@code slo.notJudged}; empty when every check was judged.
+     * Those it did not ask for are named in the detail and never counted.
+     */
+    static Optional<CheckResult> notJudged(List<CheckResult> checks, Environment.Slo slo) {
+        List<String> asked = checks.stream().filter(CheckResult::notJudgedAskedFor).map(CheckResult::name).toList();
+        List<String> unasked = checks.stream().filter(c -> c.notJudged() && !c.notJudgedAskedFor())
+                .map(CheckResult::name).toList();
+        if (asked.isEmpty() && unasked.isEmpty()) {
+            return Optional.empty();
+        }
+        String detail = (asked.isEmpty() ? "every check the simulation asks for was judged"
+                : asked.size() + " the simulation asks for could not be judged: " + String.join(", ", asked))
+                + (unasked.isEmpty() ? "" : "; not asked for, reported only: " + String.join(", ", unasked))
+                + (asked.size() > slo.notJudged() ? "; supply what each line asks for, or allow them with "
+                        + SloBudget.NOT_JUDGED.path() : "");
+        return Optional.of(CheckResult.atMost(NOT_JUDGED, slo.notJudged(), asked.size(),
+                SloBudget.NOT_JUDGED.unit().text(), detail));
     }
 
     /** Requests in the busiest second of the run. */

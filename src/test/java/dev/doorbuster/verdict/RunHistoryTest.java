@@ -77,6 +77,13 @@ class RunHistoryTest {
         assertTrue(loose.stream().allMatch(CheckResult::pass), loose.toString());
         assertEquals(List.of(), RunHistory.regressions(now, base, new Environment.Regression(null, null, null)));
 
+        // A failover in this run only: its RTO regression cannot be compared, which is said, not left out.
+        RunHistory.Headline failedOver = new RunHistory.Headline(260, 1.5, 4000, java.util.Map.of(), 0, 50, 1000);
+        List<CheckResult> rto = RunHistory.regressions(failedOver, base, new Environment.Regression(null, null, 10.0));
+        assertEquals(List.of("failover RTO vs baseline"), rto.stream().map(CheckResult::name).toList());
+        assertTrue(rto.get(0).notJudged() && rto.get(0).notJudgedAskedFor(), rto.get(0).line());
+        assertTrue(rto.get(0).detail().equals("the baseline base measured no failover RTO"), rto.get(0).line());
+
         assertTrue(RunHistory.baseline(reports, "BlackFridaySimulation", "no-such-run").isEmpty());
         assertTrue(RunHistory.baseline(reports, "SoakSimulation", null).isEmpty(), "no baseline marked for it");
     }

@@ -20,6 +20,7 @@ import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.verdict.consistency.WriteLedger;
 import dev.doorbuster.verdict.consistency.WriteLookup;
+import dev.doorbuster.verdict.probes.ProbeSample;
 import dev.doorbuster.verdict.recording.LatencyRecorder;
 import dev.doorbuster.verdict.shard.ShardReport;
 import org.junit.jupiter.api.Test;
@@ -53,8 +54,18 @@ class VerdictAssemblyTest {
 
     private static List<CheckResult> judged(LatencyRecorder r, Environment.Slo slo, JudgingMode mode,
                                             WriteLedger.Audit writes) {
-        return Judge.evaluate(new Judge.Facts(mode, slo, 5000, r, List.of(), new FaultTimeline(0), List.of(), null, 0,
+        return Judge.evaluate(new Judge.Facts(mode, slo, 5000, r, List.of(), new FaultTimeline(0), pools(), null, 0,
                 0, writes, null, null));
+    }
+
+    /** A service's pools read every second, never timing out: what every check needs about them. */
+    private static List<ProbeSample> pools() {
+        List<ProbeSample> samples = new ArrayList<>();
+        for (int s = 0; s < SECONDS; s++) {
+            samples.add(new ProbeSample(s, 3, 7, 0, Double.NaN, Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN,
+                    Double.NaN, -1, -1));
+        }
+        return samples;
     }
 
     private static VerdictAssembly.Facts facts(LatencyRecorder r, Environment.Slo slo, JudgingMode mode,
@@ -275,8 +286,11 @@ class VerdictAssemblyTest {
         assertSame(audit, v.writes());
         assertEquals(-1, v.writes().lost(), "unknown, not zero");
         assertTrue(v.writes().error().startsWith("order: the lookup "), v.writes().error());
-        assertEquals(List.of("lost acknowledged writes"), names(v.failures()));
-        assertTrue(v.failures().get(0).detail().startsWith("could not audit 1 acknowledged writes: order: "),
-                v.failures().get(0).detail());
+        // The audit could not look: its checks are not judged, and the run fails through the budget that counts them.
+        assertEquals(List.of("lost acknowledged writes", "ghost writes"), names(v.notJudged()));
+        assertTrue(v.notJudged().get(0).detail().startsWith("could not audit 1 acknowledged writes: order: "),
+                v.notJudged().get(0).detail());
+        assertEquals(List.of(VerdictAssembly.NOT_JUDGED), names(v.failures()));
+        assertEquals(2, v.failures().get(0).actual(), v.failures().get(0).line());
     }
 }

@@ -19,15 +19,19 @@ import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.app.CacheMeters;
 import dev.doorbuster.redis.RedisAdmin;
 import dev.doorbuster.topology.CacheTier;
+import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.PoolRoles;
 import dev.doorbuster.topology.Topology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Samples, once a second, what the users cannot see but the verdict needs: both connection pools
- * (active, idle, pending, timeouts) and the application's error kinds from its {@code /metrics}, and
- * the replication lag from the database. A sample that fails (app busy, node down mid-failover) leaves
- * gaps (NaN / -1) rather than stopping the probes. About 100 bytes a second: a 2-hour soak keeps ~1 MB.
+ * Samples, once a second, what the users cannot see but the verdict needs: the connection pools by role
+ * (active, idle, pending, timeouts; which pool is the writer and which a reader is {@code app.pools},
+ * {@link PoolRoles}) and the application's error kinds from its {@code /metrics}, and the replication lag from the
+ * database. A sample that fails (app busy, node down mid-failover) leaves gaps (NaN / -1) rather than stopping the
+ * probes; what the scrapes found over the run ({@link #coverage()}) says why a pool check has no figures. About 100
+ * bytes a second: a 2-hour soak keeps ~1 MB.
  */
 public final class Probes implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Probes.class);
@@ -37,13 +41,29 @@ public final class Probes implements AutoCloseable {
      * a full scrape reads every JVM meter, which costs the application CPU every second. An application that
      * ignores the filter returns everything, which works too.
      */
-    static final List<String> METERS = List.of("hikaricp_connections_active", "hikaricp_connections_idle",
-            "hikaricp_connections_pending", "hikaricp_connections_timeout_total", "storefront_pool_exhausted_total",
+    static final List<String> METERS = List.of(Hikari.ACTIVE, Hikari.IDLE, Hikari.PENDING, Hikari.TIMEOUTS,
+            "storefront_pool_exhausted_total",
             "storefront_db_unavailable_total", "storefront_request_timeout_total", family(CacheMeters.LOOKUPS),
             family(CacheMeters.DATABASE_READS));
     private static final String FILTER = String.join("&", METERS.stream().map(m -> "name%5B%5D=" + m).toList());
 
+    /** HikariCP's meter families, as its Micrometer binding names them in Prometheus format. */
+    static final class Hikari {
+        static final String ACTIVE = "hikaricp_connections_active";
+        static final String IDLE = "hikaricp_connections_idle";
+        static final String PENDING = "hikaricp_connections_pending";
+        static final String TIMEOUTS = "hikaricp_connections_timeout_total";
+        /** Every family above; their {@link #POOL} labels are the pools seen. */
+        static final List<String> FAMILIES = List.of(ACTIVE, IDLE, PENDING, TIMEOUTS);
+        /** The label naming the pool. */
+        static final String POOL = "pool";
+
+        private Hikari() {
+        }
+    }
+
     private final Topology topology;
+    private final PoolRoles poolRoles;
     private final IntSupplier currentSecond;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(SCRAPE_TIMEOUT).build();
     private final List<ProbeSample> samples = new ArrayList<>();
@@ -51,10 +71,17 @@ public final class Probes implements AutoCloseable {
     private RedisAdmin redis;
     private ScheduledExecutorService scheduler;
     private volatile boolean metricsWarned;
+    private volatile boolean poolsWarned;
+    private long scrapes;
+    private long readable;
+    private String lastProblem;
+    private final Map<String, String> poolsSeen = new java.util.TreeMap<>();
 
     public Probes(Topology topology, IntSupplier currentSecond) {
         this.topology = topology;
         this.currentSecond = currentSecond;
+        Environment environment = topology.environment();
+        this.poolRoles = environment == null ? PoolRoles.byDefault() : environment.app().pools();
     }
 
     public void start() {
@@ -70,11 +97,15 @@ public final class Probes implements AutoCloseable {
     public ProbeSample sample() {
         PrometheusText metrics = scrape();
         Lag lag = topology.replicationLag().orElse(null);
+        Map<String, PoolRoles.Role> roles = roles(metrics);
         ProbeSample s = new ProbeSample(currentSecond.getAsInt(),
-                pool(metrics, "hikaricp_connections_active", "writer"), pool(metrics, "hikaricp_connections_idle", "writer"),
-                pool(metrics, "hikaricp_connections_pending", "writer"), readers(metrics, "hikaricp_connections_active"),
-                readers(metrics, "hikaricp_connections_idle"), readers(metrics, "hikaricp_connections_pending"),
-                metrics == null ? Double.NaN : metrics.sum("hikaricp_connections_timeout_total"),
+                pools(metrics, Hikari.ACTIVE, roles, PoolRoles.Role.WRITER),
+                pools(metrics, Hikari.IDLE, roles, PoolRoles.Role.WRITER),
+                pools(metrics, Hikari.PENDING, roles, PoolRoles.Role.WRITER),
+                pools(metrics, Hikari.ACTIVE, roles, PoolRoles.Role.READER),
+                pools(metrics, Hikari.IDLE, roles, PoolRoles.Role.READER),
+                pools(metrics, Hikari.PENDING, roles, PoolRoles.Role.READER),
+                pools(metrics, Hikari.TIMEOUTS, roles, null),
                 metrics == null ? Double.NaN : metrics.sum("storefront_pool_exhausted_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_db_unavailable_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_request_timeout_total"),
@@ -194,19 +225,68 @@ public final class Probes implements AutoCloseable {
             return null;
         }
         URI url = URI.create(base + (base.getRawQuery() == null ? "?" : "&") + FILTER);
+        synchronized (poolsSeen) {
+            scrapes++;
+        }
         try {
             HttpResponse<String> response = http.send(HttpRequest.newBuilder(url).timeout(SCRAPE_TIMEOUT).GET().build(),
                     HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() == 200) {
+                synchronized (poolsSeen) {
+                    readable++;
+                }
                 return PrometheusText.parse(response.body());
             }
-            warnOnce("HTTP " + response.statusCode());
+            unreadable("HTTP " + response.statusCode());
         } catch (IOException e) {
-            warnOnce(e.toString());
+            unreadable(e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         return null;
+    }
+
+    private void unreadable(String why) {
+        synchronized (poolsSeen) {
+            lastProblem = why;
+        }
+        warnOnce(why);
+    }
+
+    /**
+     * The role of every pool this scrape's HikariCP meters name, by {@code app.pools}; every pool seen is kept for
+     * {@link #coverage()}, and the first scrape with pools but no role warns, naming the setting.
+     */
+    private Map<String, PoolRoles.Role> roles(PrometheusText metrics) {
+        if (metrics == null) {
+            return Map.of();
+        }
+        java.util.Set<String> seen = new java.util.TreeSet<>();
+        for (String family : Hikari.FAMILIES) {
+            seen.addAll(metrics.labelValues(family, Hikari.POOL));
+        }
+        Map<String, PoolRoles.Role> roles = poolRoles.roles(seen);
+        synchronized (poolsSeen) {
+            for (String pool : seen) {
+                PoolRoles.Role role = roles.get(pool);
+                poolsSeen.put(pool, role == null ? MetricsCoverage.NO_ROLE : role.text());
+            }
+        }
+        if (!seen.isEmpty() && roles.isEmpty() && !poolsWarned) {
+            poolsWarned = true;
+            log.warn("No HikariCP pool of the application has a role: pools {} (set {}); the pool checks will not be "
+                    + "judged", seen, PoolRoles.FIELD);
+        }
+        return roles;
+    }
+
+    /** What the scrapes found so far: for a pool check's reason when it has no figures. */
+    public MetricsCoverage coverage() {
+        URI url = topology.appMetricsUrl();
+        synchronized (poolsSeen) {
+            return new MetricsCoverage(url == null ? null : url.toString(), scrapes, readable, lastProblem,
+                    Map.copyOf(poolsSeen));
+        }
     }
 
     private void warnOnce(String why) {
@@ -217,16 +297,28 @@ public final class Probes implements AutoCloseable {
         }
     }
 
-    private static double pool(PrometheusText metrics, String meter, String pool) {
-        return metrics == null ? Double.NaN : metrics.sum(meter, Map.of("pool", pool));
-    }
-
     /**
-     * The reader figure over every reader pool: {@code reader}, or {@code reader-1} … {@code reader-N} when the
-     * storefront spreads reads over several replicas.
+     * {@code meter} summed over the pools of {@code role} (null: every pool with a role), e.g. the reader figure over
+     * {@code reader-1} … {@code reader-N} when reads are spread over several replicas; NaN when no such pool lists it.
      */
-    private static double readers(PrometheusText metrics, String meter) {
-        return metrics == null ? Double.NaN : metrics.sumFamily(meter, "pool", "reader");
+    private static double pools(PrometheusText metrics, String meter, Map<String, PoolRoles.Role> roles,
+                                PoolRoles.Role role) {
+        if (metrics == null) {
+            return Double.NaN;
+        }
+        double total = 0;
+        boolean found = false;
+        for (Map.Entry<String, PoolRoles.Role> pool : roles.entrySet()) {
+            if (role != null && pool.getValue() != role) {
+                continue;
+            }
+            double value = metrics.sum(meter, Map.of(Hikari.POOL, pool.getKey()));
+            if (!Double.isNaN(value)) {
+                total += value;
+                found = true;
+            }
+        }
+        return found ? total : Double.NaN;
     }
 
     /** Increase of a cumulative counter over the samples (first valid to last valid reading). */

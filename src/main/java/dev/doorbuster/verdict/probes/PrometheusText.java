@@ -57,6 +57,18 @@ public final class PrometheusText {
         return sum(name, Map.of());
     }
 
+    /** The values of {@code label} over the samples of {@code name}, in order of appearance (a sample without it: none). */
+    public java.util.Set<String> labelValues(String name, String label) {
+        java.util.Set<String> values = new java.util.LinkedHashSet<>();
+        for (Sample s : samples) {
+            String value = s.labels.get(label);
+            if (s.name.equals(name) && value != null) {
+                values.add(value);
+            }
+        }
+        return values;
+    }
+
     /**
      * Sum of every sample of {@code name} whose {@code label} is {@code family} or starts with
      * {@code family + "-"} (NaN if none): {@code pool="reader"} and {@code reader-1}, {@code reader-2}... but

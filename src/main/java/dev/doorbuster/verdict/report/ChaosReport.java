@@ -58,9 +58,9 @@ public final class ChaosReport {
     public static List<String> rebuild(Path runDir) throws IOException {
         Recording.Loaded loaded = Recording.read(runDir);
         Verdict verdict = loaded.verdict() != null ? loaded.verdict()
-                : Verdict.of(runDir.getFileName().toString(), "?", "?", 0, List.of(new CheckResult(Verdict.JSON_FILE, 0,
-                        Double.NaN, "", false, "missing or corrupt: whether this run passed is unknown")), 0, 0, null,
-                        null, null, List.of());
+                : Verdict.of(runDir.getFileName().toString(), "?", "?", 0, List.of(CheckResult.notJudged(
+                        Verdict.JSON_FILE, Double.NaN, Double.NaN, "", "missing or corrupt: whether this run passed is "
+                                + "unknown", "run it again")), 0, 0, null, null, null, List.of());
         write(runDir.resolve(FILE), verdict, loaded.recorder(), loaded.probes(), loaded.phases(), loaded.timeline(),
                 loaded.problems());
         return loaded.problems();
@@ -91,11 +91,15 @@ public final class ChaosReport {
                 .append("td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}")
                 .append(".pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}.badge{padding:2px 10px;border-radius:4px;")
                 .append("color:#fff}.bp{background:#1a7f37}.bf{background:#cf222e}svg text{font-size:11px}")
+                // Not judged: neither green nor red, and never mistaken for either.
+                .append(".nj{color:#9a6700;font-weight:600}.bn{background:#9a6700}tr.nj-row td{background:#fff8c5}")
                 .append(".legend span{margin-right:14px}.chart{margin:4px 0 14px}.worse{color:#cf222e}.better{color:#1a7f37}</style>").append(Charts.head())
                 .append("</head><body>");
         html.append("<h1>").append(esc(verdict.simulation())).append(" on '").append(esc(verdict.environment()))
                 .append("' <span class=\"badge ").append(verdict.passed() ? "bp\">PASSED" : "bf\">FAILED")
-                .append("</span></h1><p>Started ").append(esc(verdict.startedAt())).append(", ")
+                .append("</span>").append(verdict.notJudged().isEmpty() ? "" : " <span class=\"badge bn\">"
+                        + verdict.notJudged().size() + " NOT JUDGED</span>")
+                .append("</h1><p>Started ").append(esc(verdict.startedAt())).append(", ")
                 .append(Math.round(verdict.durationSeconds())).append(" s of load, ").append(verdict.requests())
                 .append(" requests, ").append(verdict.failedRequests())
                 .append(" failed. Gatling's load report: ").append(link(GATLING_PAGE)).append("; machine-readable: ")
@@ -115,10 +119,28 @@ public final class ChaosReport {
         cacheSummary(html, verdict, recorder);
         html.append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>actual</th><th>budget</th><th>how measured</th></tr>");
         for (CheckResult c : verdict.checks()) {
-            html.append("<tr><td class=\"").append(c.pass() ? "pass\">PASS" : "fail\">FAIL").append("</td><td>")
+            String outcome = switch (c.outcome()) {
+                case PASS -> "pass";
+                case FAIL -> "fail";
+                case NOT_JUDGED -> "nj";
+            };
+            html.append("<tr").append(c.notJudged() ? " class=\"nj-row\"" : "").append("><td class=\"").append(outcome)
+                    .append("\">").append(c.outcome().label()).append("</td><td>")
                     .append(esc(c.name())).append("</td><td>").append(CheckResult.format(c.actual())).append(' ')
                     .append(esc(c.unit())).append("</td><td>").append(CheckResult.format(c.budget())).append(' ')
-                    .append(esc(c.unit())).append("</td><td>").append(esc(c.detail())).append("</td></tr>");
+                    .append(esc(c.unit())).append("</td><td>");
+            if (c.notJudged()) {
+                html.append("<b>not judged:</b> ").append(esc(c.detail()));
+                if (c.fix() != null) {
+                    html.append("<br><b>to judge it:</b> ").append(esc(c.fix()));
+                }
+                if (!c.notJudgedAskedFor()) {
+                    html.append("<br>not asked for by the simulation: reported only");
+                }
+            } else {
+                html.append(esc(c.detail()));
+            }
+            html.append("</td></tr>");
         }
         html.append("</table>");
         shards(html, verdict.shards());

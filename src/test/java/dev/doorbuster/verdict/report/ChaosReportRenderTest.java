@@ -57,6 +57,13 @@ class ChaosReportRenderTest {
                 "version 2 'Bo &lt;w2&gt;' at 8.5 s", "<h2>Connection pools</h2>", "<h2>Replication lag</h2>", "<h2>Fault timeline</h2>")) {
             assertTrue(html.contains(section), "missing section " + section);
         }
+        // A check not judged: its own style and word, the reason and the fix, and counted beside the outcome.
+        assertTrue(html.contains("<tr class=\"nj-row\"><td class=\"nj\">NOT JUDGED</td><td>pool active growth</td>"),
+                "the not-judged row is styled apart");
+        assertTrue(html.contains("<b>not judged:</b> no HikariCP meters matched pool names [HikariPool-1 → ?, "
+                + "HikariPool-2 → ?]<br><b>to judge it:</b> set app.pools to each pool's role"), "its reason and fix");
+        assertTrue(html.contains("<span class=\"badge bn\">1 NOT JUDGED</span>"), "counted in the heading");
+        assertTrue(html.contains("<td class=\"fail\">FAIL</td><td>lost acknowledged writes</td>"), "a failure stays FAIL");
         // The timeline: F1 from second 5 to 12, F2 from second 20 to the end (30); on every chart.
         List<JsonNode> charts = charts(html);
         assertTrue(charts.size() >= 6, "charts: " + charts.size());
@@ -177,7 +184,10 @@ class ChaosReportRenderTest {
         Inventory.StockAudit stock = new Inventory.StockAudit(100, 0, 0, 0, 4, 1, List.of(
                 new Inventory.ProductStock(1, 10, 0, 10, 0, 10)), List.of(), null);
         Verdict v = Verdict.of("BlackFridaySimulation", "local", "2026-12-01T00:00:00Z", 30,
-                List.of(new CheckResult("lost acknowledged writes", 0, 1, "writes", false, "order 1 of 20")), 900, 4, audit,
+                List.of(new CheckResult("lost acknowledged writes", 0, 1, "writes", false, "order 1 of 20"),
+                        CheckResult.notJudged("pool active growth", 2, Double.NaN, "connections",
+                                "no HikariCP meters matched pool names [HikariPool-1 → ?, HikariPool-2 → ?]",
+                                "set app.pools to each pool's role")), 900, 4, audit,
                 sessions, stock, timeline.events()).withWindows(List.of(new SecondCompliance.Window(
                         "p99 ≤ 1000 ms in ≥ 95% of seconds", SecondCompliance.P99, 1000, 95, 30, List.of(21))))
                 .withCacheStaleness(new CacheStaleness(120, 2, 2_300.5, List.of(
