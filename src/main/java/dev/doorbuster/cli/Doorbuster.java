@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "doorbuster", mixinStandardHelpOptions = true, versionProvider = Doorbuster.Version.class,
         description = "Tells you, before Black Friday, whether your PostgreSQL-backed service survives it.",
         subcommands = {UpCommand.class, ProxyCommand.class, AppCommand.class, ReportCommand.class, BaselineCommand.class,
+                PruneCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Doorbuster implements Runnable {
     @CommandLine.Spec
