@@ -78,7 +78,7 @@ class LauncherTest {
         packagedJar();
         Result bad = run(Map.of("JAVA_HOME", javaHome), "frobnicate");
         assertEquals(2, bad.code(), bad.toString());
-        assertTrue(bad.err().contains("'frobnicate'"), bad.toString());
+        assertTrue(bad.err().contains("'frobnicate'") && bad.err().contains("Usage: doorbuster"), bad.toString());
     }
 
     @Test
