@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "doorbuster", mixinStandardHelpOptions = true, versionProvider = Doorbuster.Version.class,
         description = "Tells you, before Black Friday, whether your PostgreSQL-backed service survives it.",
         subcommands = {UpCommand.class, ProxyCommand.class, AppCommand.class, ReportCommand.class, BaselineCommand.class,
+                PruneCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Doorbuster implements Runnable {
     @CommandLine.Spec
@@ -26,6 +27,18 @@ public final class Doorbuster implements Runnable {
     /** As {@link #run(String...)}, printing to the given writers. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Doorbuster()).setOut(out).setErr(err);
+        // picocli leaves the usage out when it has a "Did you mean" for a mistyped command; a bad command line
+        // always gets both here, so the reader sees every command, not only the nearest one.
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            CommandLine commandLine = e.getCommandLine();
+            PrintWriter errors = commandLine.getErr();
+            errors.println(e.getMessage());
+            if (e instanceof CommandLine.UnmatchedArgumentException unmatched) {
+                CommandLine.UnmatchedArgumentException.printSuggestions(unmatched, errors);
+            }
+            commandLine.usage(errors);
+            return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             commandLine.getErr().println("doorbuster: " + e.getMessage());
             return 1;

@@ -189,6 +189,7 @@ class FaultContractsTest {
         FaultRefusedException e = assertThrows(FaultRefusedException.class, () -> runner(external,
                 new ReplicationCut()).checkAllowed());
         assertTrue(e.getMessage().contains("does not allow fault ReplicationCut"), e.getMessage());
+        assertTrue(e.getMessage().endsWith(ChaosRunner.WITHOUT_IT), "and how to run without it: " + e.getMessage());
     }
 
     // ---- fault names ------------------------------------------------------------------------------------------
