@@ -40,8 +40,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
-import org.junit.jupiter.api.parallel.ResourceAccessMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
@@ -133,7 +131,6 @@ class SpringShopIT {
      * (answered sooner after the order was sent than the replica could have received it).
      */
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     void naiveReplicaReadsFailReadYourWritesWithTheClientsOwnCount() throws Exception {
         ForkedGatling.Result run = shop("replica", "replication-lag", Map.of());
         assertEquals(2, run.exitCode(), "the failed check fails the run\n" + ControlRuns.tail(run));
@@ -161,7 +158,6 @@ class SpringShopIT {
 
     /** SHOP_READS=primary under the same lag: every consistency check passes, and the run as a whole. */
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     void primaryReadsPassEveryConsistencyCheckUnderTheSameLag() throws Exception {
         ForkedGatling.Result run = shop("primary", "replication-lag", Map.of(
                 "slo.p99Ms", ControlRuns.SHARED_MACHINE_P99_MS, "slo.windowP99Ms", ControlRuns.SHARED_MACHINE_P99_MS));
@@ -198,7 +194,6 @@ class SpringShopIT {
      * after the promotion is.
      */
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     void asyncCutThenFailoverCountsTheLostOrders() throws Exception {
         ForkedGatling.Result run = shop("primary", "cut-then-failover", Map.of("postgres.synchronousCommit", "off"));
         assertEquals(2, run.exitCode(), ControlRuns.tail(run));
@@ -220,7 +215,6 @@ class SpringShopIT {
      * name on the Prometheus endpoint.
      */
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     void theImageAnswersRetriesAndBadInputAsItsGuideSays() throws Exception {
         String image = image();
         String password = "shop-" + Long.toHexString(System.nanoTime());

@@ -31,7 +31,6 @@ import dev.doorbuster.tools.SharedResources;
  */
 public final class ControlRuns {
     static final String TIMED = SharedResources.TIMED;
-    public static final String DOCKER = SharedResources.DOCKER_ENGINE;
     /**
      * The P99 budget (overall, per phase, per second) of the known-good twins that run beside two other controls: what
      * they are about is a count (stale reads, lost writes, database reads), and on two shared cores a cold JVM's first

@@ -28,8 +28,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
-import org.junit.jupiter.api.parallel.ResourceAccessMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Whole runs on the docker environment ({@code -Ddoorbuster.env=docker}), each in its own JVM as
@@ -44,13 +42,11 @@ class DockerControlsIT {
     @TempDir
     Path reports;
     private Path home;
-    private Set<String> runsBefore;
 
     @BeforeEach
     void ownHome() throws IOException {
         DockerTestSupport.assumeDocker();
         home = Files.createTempDirectory(Path.of("/var/tmp"), "doorbuster-docker-controls-");
-        runsBefore = DockerTestSupport.runsWithResources();
     }
 
     @AfterEach
@@ -62,9 +58,11 @@ class DockerControlsIT {
         ControlRuns.deleteTree(home);
         assertEquals(List.of(), left, "processes of the run still alive: " + left.stream()
                 .map(pid -> pid + " " + String.join(" ", ProcessRegistry.commandLine(pid))).toList());
-        Set<String> runsNow = DockerTestSupport.runsWithResources();
-        runsNow.removeAll(runsBefore);
-        assertEquals(Set.of(), runsNow, "containers, networks or volumes of the run are left");
+        // Only what this test's own runs own: the other docker tests run beside it on the same engine.
+        for (long pid : ForkedGatling.pidsStartedWith(home)) {
+            assertEquals(Set.of(), DockerTestSupport.runsOwnedBy(pid),
+                    "containers, networks or volumes of the run (JVM " + pid + ") are left");
+        }
     }
 
     private static Map<String, String> docker(Map<String, String> more) {
@@ -74,7 +72,6 @@ class DockerControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     @Tag(ControlRuns.TIMED)
     void blackFridayOnDockerPasses() throws Exception {
         // Judged on every time budget, as a user's run is: the JVMs as a user's would be (see QUICK_JVM), and the
@@ -102,7 +99,6 @@ class DockerControlsIT {
 
     /** The consistency control's oracle, on containers: what the fault schedule makes certain to be lost. */
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     void asyncCutThenFailoverOnDockerCountsTheLostWrites() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("LostWritesSimulation", reports, home, docker(Map.of(
                 "postgres.synchronousCommit", "off", "load.minutes", "0.5")));
@@ -122,7 +118,6 @@ class DockerControlsIT {
      * still fails a request that waits out the service's timeout.
      */
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     void theStorefrontAsAServiceImagePassesAShortRun() throws Exception {
         String image = DockerTestSupport.storefrontImage();
         Path environment = Files.writeString(reports.resolve("my-service.json"), """
@@ -172,7 +167,6 @@ class DockerControlsIT {
     }
 
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     void noDockerEngineIsAClearErrorBeforeAnythingStarts() throws Exception {
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of()),
                 Map.of("DOCKER_HOST", "unix:///var/tmp/doorbuster-no-engine.sock"));
@@ -187,7 +181,6 @@ class DockerControlsIT {
      * storefront within seconds, with no next start.
      */
     @Test
-    @ResourceLock(value = ControlRuns.DOCKER, mode = ResourceAccessMode.READ_WRITE)
     void aKilledRunsContainersGoWithItWithinSeconds() throws Exception {
         ForkedGatling.Running running = ForkedGatling.start("BlackFridaySimulation", reports, home,
                 docker(Map.of("load.minutes", "1")));

@@ -55,7 +55,15 @@ public final class ForkedGatling {
         }
     }
 
+    /** The PIDs of the runs started with each home: what they own on the Docker engine is labelled with them. */
+    private static final Map<Path, List<Long>> STARTED = new java.util.concurrent.ConcurrentHashMap<>();
+
     private ForkedGatling() {
+    }
+
+    /** The PIDs of the runs this JVM started with {@code home} as their {@code doorbuster.home}, oldest first. */
+    public static List<Long> pidsStartedWith(Path home) {
+        return List.copyOf(STARTED.getOrDefault(home.toAbsolutePath(), List.of()));
     }
 
     /**
@@ -189,6 +197,8 @@ public final class ForkedGatling {
         }
         builder.environment().putAll(environment);
         Process process = builder.start();
+        STARTED.computeIfAbsent(home.toAbsolutePath(), h -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                .add(process.pid());
         // If this JVM dies first (Ctrl-C, a killed build), the run is stopped too: SIGTERM lets its own hooks
         // stop its topology.
         Runtime.getRuntime().addShutdownHook(new Thread(process::destroy, "stop-forked-gatling"));

@@ -19,12 +19,6 @@ public final class SharedResources {
      * {@code -Dit.counting.excludedGroups=timed}.
      */
     public static final String DOCKER_EXAMPLES = "docker-examples";
-    /**
-     * The Docker engine's containers, networks and volumes: tests that start them hold it for writing, since their
-     * clean-up checks look at every run's resources on the engine.
-     */
-    public static final String DOCKER_ENGINE = "doorbuster.docker-engine";
-
     private SharedResources() {
     }
 }

@@ -149,15 +149,20 @@ public final class DockerTestSupport {
         return found;
     }
 
-    /** Runs that have labelled containers, networks or volumes now. */
-    public static java.util.Set<String> runsWithResources() {
+    /**
+     * Runs of the JVM {@code ownerPid} that have labelled containers, networks or volumes now. Scoped to one owner
+     * because the docker tests share the engine with each other (and with other checkouts' runs): what one test left
+     * is told apart from what a neighbour is still using by the owner label every resource carries.
+     */
+    public static java.util.Set<String> runsOwnedBy(long ownerPid) {
         DockerClient docker = docker();
+        String owner = RunResources.OWNER_PID + "=" + ownerPid;
         java.util.Set<String> runs = new java.util.TreeSet<>();
-        docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(RunResources.RUN)).exec()
+        docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(owner)).exec()
                 .forEach(c -> runs.add(c.getLabels().get(RunResources.RUN)));
-        docker.listNetworksCmd().withFilter("label", List.of(RunResources.RUN)).exec()
+        docker.listNetworksCmd().withFilter("label", List.of(owner)).exec()
                 .forEach(n -> runs.add(n.getLabels().get(RunResources.RUN)));
-        var volumes = docker.listVolumesCmd().withFilter("label", List.of(RunResources.RUN)).exec().getVolumes();
+        var volumes = docker.listVolumesCmd().withFilter("label", List.of(owner)).exec().getVolumes();
         if (volumes != null) {
             volumes.forEach(v -> runs.add(v.getLabels().get(RunResources.RUN)));
         }

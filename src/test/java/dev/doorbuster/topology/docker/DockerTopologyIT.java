@@ -48,9 +48,6 @@ import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.topology.TopologyException;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
-import dev.doorbuster.tools.SharedResources;
-import org.junit.jupiter.api.parallel.ResourceAccessMode;
-import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,7 +65,6 @@ import org.junit.jupiter.api.TestMethodOrder;
  * last: it changes the roles. The cache tier ({@link WithTheCacheTier}) has a topology of its own.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-@ResourceLock(value = SharedResources.DOCKER_ENGINE, mode = ResourceAccessMode.READ_WRITE)
 class DockerTopologyIT {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static DockerTopology topology;
@@ -256,27 +252,27 @@ class DockerTopologyIT {
     @Test
     void aMissingImageIsRefusedSayingHowToGetIt() {
         DockerTestSupport.assumeDocker();
-        var before = DockerTestSupport.runsWithResources();
+        var before = DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid());
         TopologyException e = assertThrows(TopologyException.class, () -> DockerTopology.start(
                 environment(Map.of("docker.postgresImage", "doorbuster/no-such-postgres:1")), null));
         assertTrue(e.getMessage().startsWith("Image 'doorbuster/no-such-postgres:1' (docker.postgresImage in "
                 + "environments/docker.json) is not on this machine"), e.getMessage());
         assertTrue(e.getMessage().contains("docker pull doorbuster/no-such-postgres:1"), e.getMessage());
         assertTrue(e.getMessage().contains("docker/images/build"), e.getMessage());
-        assertEquals(before, DockerTestSupport.runsWithResources(), "nothing was started");
+        assertEquals(before, DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid()), "nothing was started");
     }
 
     @Test
     void aMissingRedisImageIsRefusedSayingHowToGetItOnlyWithTheCacheTier() {
         DockerTestSupport.assumeDocker();
-        var before = DockerTestSupport.runsWithResources();
+        var before = DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid());
         TopologyException e = assertThrows(TopologyException.class, () -> DockerTopology.start(
                 environment(Map.of("app.cache", "true", "docker.redisImage", "doorbuster/no-such-redis:7")), null));
         assertTrue(e.getMessage().startsWith("Image 'doorbuster/no-such-redis:7' (docker.redisImage in "
                 + "environments/docker.json) is not on this machine"), e.getMessage());
         assertTrue(e.getMessage().contains("docker/images/build")
                 && e.getMessage().contains("-Ddocker.redisImage=doorbuster/redis:7"), e.getMessage());
-        assertEquals(before, DockerTestSupport.runsWithResources(), "nothing was started");
+        assertEquals(before, DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid()), "nothing was started");
     }
 
     /** A run whose JVM died (SIGKILL) left labelled resources: the next start removes them, and only them. */
