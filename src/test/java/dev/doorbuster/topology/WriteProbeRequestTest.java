@@ -79,6 +79,20 @@ class WriteProbeRequestTest {
                 .orElseThrow().body(), "left out: no body");
     }
 
+    /**
+     * The worked example's: the shop's one write, {@code POST /orders}, under a fixed Idempotency-Key, so the first
+     * probe places one order and every later one gets the same order back (200) without a second row.
+     */
+    @Test
+    void theSpringShopExampleProbesItsIdempotentOrderWrite() {
+        Environment env = new EnvironmentLoader(Path.of("environments"), props)
+                .load("examples/spring-shop/doorbuster-docker.json");
+        WriteProbeRequest write = env.writeProbe().orElseThrow();
+        assertEquals("POST /orders", write.describe());
+        assertEquals(Map.of("Idempotency-Key", "doorbuster-write-probe"), write.headers());
+        assertEquals("{\"shopperId\":1,\"sku\":\"doorbuster-probe\",\"quantity\":1}", write.body());
+    }
+
     @Test
     void leftOutAServiceOfYourOwnHasNoProbeAndTheStorefrontKeepsItsOwn() throws IOException {
         assertEquals(Optional.empty(), load(image(null)).writeProbe());
