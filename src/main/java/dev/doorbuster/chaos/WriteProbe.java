@@ -28,8 +28,14 @@ public final class WriteProbe {
     /** How often the probe writes while it waits; the RTO is exact to this. */
     public static final Duration PERIOD = Duration.ofMillis(100);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(1);
-    /** The pre-flight's one write may take longer than a probe's: a service just started may answer its first slowly. */
+    /** The pre-flight's write may take longer than a probe's: a service just started may answer its first slowly. */
     static final Duration PREFLIGHT_TIMEOUT = Duration.ofSeconds(2);
+    /**
+     * Writes the pre-flight makes when none gets an answer at all: a service's first write after it started may wait
+     * for a cold JIT or its pool's first connection, and a false "not measured" would fail the run. An HTTP answer
+     * other than 2xx is final at once.
+     */
+    static final int PREFLIGHT_TRIES = 2;
 
     /**
      * Why the probe cannot measure a failover's RTO, and what to set so that the next run can.
@@ -102,9 +108,10 @@ public final class WriteProbe {
     }
 
     /**
-     * Before the load, with no fault on: writes once and, if the application does not acknowledge it (another status,
-     * no answer within {@link #PREFLIGHT_TIMEOUT}), marks this probe unmeasurable, naming what the write got. Bounded
-     * by that timeout (and the connect timeout); a probe already unmeasurable writes nothing.
+     * Before the load, with no fault on: writes once and, if the application does not acknowledge it (another status;
+     * no answer within {@link #PREFLIGHT_TIMEOUT} in {@link #PREFLIGHT_TRIES} writes), marks this probe unmeasurable,
+     * naming what the write got. Bounded by those (4 s when the service does not answer at all, milliseconds when it
+     * does); a probe already unmeasurable writes nothing.
      *
      * @return why the RTO cannot be measured; empty when the write was acknowledged
      */
@@ -113,6 +120,10 @@ public final class WriteProbe {
             return Optional.of(unmeasurable);
         }
         Answer answer = write(PREFLIGHT_TIMEOUT);
+        for (int tries = 1; answer.status() < 0 && tries < PREFLIGHT_TRIES && !Thread.currentThread().isInterrupted();
+             tries++) {
+            answer = write(PREFLIGHT_TIMEOUT);
+        }
         if (!answer.acknowledged()) {
             // The fix names what the write got: a 404 or a 400 is the probe's setting, not the failover.
             String fix = ownServiceFile == null
@@ -121,7 +132,7 @@ public final class WriteProbe {
                     : answer + ": set " + WriteProbeRequest.FIELD + " in " + ownServiceFile + " to a cheap write "
                             + "the service acknowledges with 2xx every time (method, path, headers, body)";
             unmeasurable = new Unmeasurable("the write probe's pre-flight before the load, with no fault on, was not "
-                    + "acknowledged: " + answer, fix);
+                    + "acknowledged" + (answer.status() < 0 ? " in " + PREFLIGHT_TRIES + " tries" : "") + ": " + answer, fix);
         }
         return unmeasurable();
     }

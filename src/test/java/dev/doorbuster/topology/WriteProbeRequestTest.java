@@ -12,7 +12,12 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import dev.doorbuster.docs.MarkdownPages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the -D property), the field and what is accepted.
  */
 class WriteProbeRequestTest {
+    /** {@code app.writeProbe.<field>} as a page writes it. */
+    private static final Pattern MENTION = Pattern.compile("app\\.writeProbe\\.([A-Za-z]+)");
+
     @TempDir
     Path dir;
 
@@ -204,5 +212,35 @@ class WriteProbeRequestTest {
         props.setProperty("app.writeProbe.url", "/orders");
         assertMentions(refused(image("{\"path\": \"/orders\"}")), "-Dapp.writeProbe.url=/orders (overriding " + file()
                 + "): unknown field 'app.writeProbe.url'");
+    }
+
+    /** The pages (README, docs/, examples/) name only fields the setting has, and every one of them. */
+    @Test
+    void everyWriteProbeFieldThePagesNameIsOneAndTheCheckCanFail() throws IOException {
+        Set<String> named = new TreeSet<>();
+        for (Path page : MarkdownPages.under(Path.of("."))) {
+            Matcher m = MENTION.matcher(Files.readString(page));
+            while (m.find()) {
+                named.add(m.group(1));
+            }
+        }
+        assertEquals(Set.of("body", "headers", "method", "path"), named, "the pages document every field");
+        for (String field : named) {
+            assertKnown(field);
+        }
+        assertThrows(AssertionError.class, () -> assertKnown("metod"));
+    }
+
+    /** The loader is the definition: a field it does not know is refused as unknown, whatever its value. */
+    private void assertKnown(String field) throws IOException {
+        props.clear();
+        props.setProperty("app.writeProbe." + field, "/x");
+        try {
+            load(image(null));
+        } catch (EnvironmentException e) {
+            assertTrue(!e.getMessage().contains("unknown field"), "app.writeProbe." + field + ": " + e.getMessage());
+        } finally {
+            props.clear();
+        }
     }
 }
