@@ -153,16 +153,13 @@ public final class WriteProbe {
             throw new IllegalStateException("this probe has no write to send: " + unmeasurable.reason());
         }
         HttpRequest.Builder request = HttpRequest.newBuilder(target).timeout(timeout)
-                .header(StorefrontHeaders.CLIENT_ID, "doorbuster-write-probe");
-        write.headers().forEach(request::header);
-        if (write.body() == null) {
-            request.method(write.method(), HttpRequest.BodyPublishers.noBody());
-        } else {
-            if (write.headers().keySet().stream().noneMatch("Content-Type"::equalsIgnoreCase)) {
-                request.header("Content-Type", "application/json");
-            }
-            request.method(write.method(), HttpRequest.BodyPublishers.ofString(write.body()));
+                .header(StorefrontHeaders.CLIENT_ID, "doorbuster-write-probe")
+                .method(write.method(), write.body() == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(write.body()));
+        if (write.body() != null) {
+            request.header("Content-Type", "application/json");
         }
+        write.headers().forEach(request::setHeader); // the environment's own headers win over these defaults
         Answer answer;
         try {
             answer = new Answer(write.describe(), client.send(request.build(), HttpResponse.BodyHandlers.discarding())
