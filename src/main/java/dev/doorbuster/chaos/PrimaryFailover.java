@@ -13,7 +13,9 @@ import dev.doorbuster.topology.ClusterControl;
  *
  * <p>Measures the <b>client-observed RTO</b>: from the fault's start to the first write the
  * application acknowledges, probed every 100 ms ({@link WriteProbe#PERIOD}) through the application itself.
- * Optionally the old primary then rejoins as a replica of the new one.
+ * A probe that cannot measure it ({@link WriteProbe#unmeasurable()}) does not wait: the failover happens all the same,
+ * and the timeline says why its RTO was not measured. Optionally the old primary then rejoins as a replica of the new
+ * one.
  */
 public final class PrimaryFailover implements Fault {
     /** How long the probe keeps trying before the failover counts as never recovered. */
@@ -63,13 +65,22 @@ public final class PrimaryFailover implements Fault {
                 + millis(cut - start) + " ms, " + oldPrimary + " killed in " + millis(killed - cut) + " ms, promotion "
                 + millis(promoted - killed) + " ms); " + oldPrimary + " fenced");
 
-        Optional<Duration> rto = context.writeProbe().awaitFirstSuccess(start, GIVE_UP_AFTER);
-        if (rto.isPresent()) {
-            context.effect("client-observed RTO " + rto.get().toMillis() + " ms (first acknowledged write)",
-                    new FaultEffect.Rto(rto.get(), true));
+        WriteProbe probe = context.writeProbe();
+        Optional<WriteProbe.Unmeasurable> unmeasurable = probe.unmeasurable();
+        if (unmeasurable.isPresent()) {
+            // Waiting out the give-up time would only report a failure the failover did not cause; the verdict says
+            // the RTO is not judged, and why (see Judge).
+            context.effect("client-observed RTO not measured: " + unmeasurable.get().reason());
         } else {
-            context.effect("no write acknowledged within " + GIVE_UP_AFTER.toSeconds() + " s of the failover",
-                    new FaultEffect.Rto(GIVE_UP_AFTER, false));
+            Optional<Duration> rto = probe.awaitFirstSuccess(start, GIVE_UP_AFTER);
+            if (rto.isPresent()) {
+                context.effect("client-observed RTO " + rto.get().toMillis() + " ms (first acknowledged write)",
+                        new FaultEffect.Rto(rto.get(), true));
+            } else {
+                WriteProbe.Answer last = probe.lastAnswer();
+                context.effect("no write acknowledged within " + GIVE_UP_AFTER.toSeconds() + " s of the failover"
+                                + (last == null ? "" : " (last: " + last + ")"), new FaultEffect.Rto(GIVE_UP_AFTER, false));
+            }
         }
         if (rejoin) {
             cluster.rejoin(oldPrimary);

@@ -82,6 +82,7 @@ final class CoordinatorRole implements RunRole {
     @Override
     public void beginLoad() {
         topology.snapshotBefore(); // before the clock starts
+        topology.preflightWriteProbe(); // before the clock starts: no fault is on
         stock.prepare(); // before the injectors are released: the deals' stock is set when the first shopper comes
         releaseInjectors();
         topology.startLoad(recording);

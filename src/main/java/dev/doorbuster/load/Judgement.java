@@ -62,7 +62,7 @@ final class Judgement {
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(plan.mode(), plan.environment().slo(),
                 plan.environment().app().requestTimeoutMs(), recording.recorder(), plan.profile().phases(),
                 recording.timeline(), topology.samples(), sessions, violatingReads, recording.client503s(), writes,
-                stockAudit, cacheStaleness, topology.metricsCoverage()));
+                stockAudit, cacheStaleness, topology.metricsCoverage(), topology.unmeasurableRto()));
         // The cache tier's own checks, from its per-second counters: judged like the others.
         Optional<CacheChecks.Report> cache = CacheChecks.measure(recording.timeline(), topology.cacheSamples());
         if (cache.isPresent()) {

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.doorbuster.chaos.ChaosContext;
 import dev.doorbuster.chaos.ChaosRunner;
+import dev.doorbuster.chaos.FaultKind;
 import dev.doorbuster.chaos.FaultSchedule;
 import dev.doorbuster.chaos.WriteProbe;
 import dev.doorbuster.topology.ExternalTopology;
@@ -30,6 +31,7 @@ import dev.doorbuster.verdict.probes.Probes;
 final class OwnedTopology {
     private final Topology topology;
     private final FaultSchedule schedule;
+    private final WriteProbe writeProbe;
     private final List<DatabaseReport.AtFault> atFaults = new CopyOnWriteArrayList<>();
     private volatile List<DatabaseSnapshot> before = List.of();
     private volatile ScheduledExecutorService faultSnapshots;
@@ -39,6 +41,7 @@ final class OwnedTopology {
     private OwnedTopology(Topology topology, FaultSchedule schedule) {
         this.topology = topology;
         this.schedule = schedule;
+        this.writeProbe = WriteProbe.of(topology.environment(), topology.appUrl());
     }
 
     /**
@@ -69,12 +72,29 @@ final class OwnedTopology {
         before = DatabaseDiagnostics.snapshot(topology);
     }
 
+    /**
+     * Before the clock starts, when a failover is scheduled: the write probe's pre-flight with no fault on, one write
+     * (two when the first gets no answer at all), at most a few seconds. A write the application does not acknowledge now would not be acknowledged after a
+     * failover either: the RTO is then not judged (naming what the write got) instead of failing after the give-up time.
+     */
+    void preflightWriteProbe() {
+        if (schedule.entries().stream().noneMatch(e -> e.fault().kind() == FaultKind.PRIMARY_FAILOVER)) {
+            return;
+        }
+        writeProbe.preflight().ifPresent(why -> System.out.println("[doorbuster] the failover RTO will not be judged: "
+                + why.reason() + "; " + why.fix()));
+    }
+
+    /** Why the write probe cannot measure a failover's RTO (null: it can), for the verdict. */
+    WriteProbe.Unmeasurable unmeasurableRto() {
+        return writeProbe.unmeasurable().orElse(null);
+    }
+
     /** At second 0: starts the probes, the fault schedule and the snapshots a second after each fault. */
     void startLoad(RunRecording recording) {
         probes = new Probes(topology, recording::second);
         probes.start();
-        chaos = new ChaosRunner(new ChaosContext(topology, recording.timeline(), new WriteProbe(topology.appUrl())),
-                schedule);
+        chaos = new ChaosRunner(new ChaosContext(topology, recording.timeline(), writeProbe), schedule);
         chaos.start();
         snapshotEachFault(recording);
     }

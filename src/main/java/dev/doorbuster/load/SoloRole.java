@@ -46,6 +46,7 @@ final class SoloRole implements RunRole {
     @Override
     public void beginLoad() {
         topology.snapshotBefore(); // before the clock starts
+        topology.preflightWriteProbe(); // before the clock starts: no fault is on
         recording.startClock(System.nanoTime(), Instant.now());
         stock.prepare();
         recording.startRequestLog(plan.workDir());

@@ -9,6 +9,7 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -103,13 +104,16 @@ public record Environment(String name, Path source, Type type, String descriptio
      *                     {@link CacheTier#PROXY}; external ones name their own ({@link Cache}, {@code proxy.proxies.cache})
      * @param pools        which of the service's HikariCP pools (by the {@code pool} label of its meters at
      *                     {@code metricsUrl}) is the writer and which a reader: {@link PoolRoles}, its one definition
+     * @param writeProbe   a service of your own (docker with {@code image}, external): the write a failover's probe
+     *                     sends, or null when not set: {@link WriteProbeRequest}, its one definition; read it through
+     *                     {@link Environment#writeProbe()}, which knows the storefront's
      */
     public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize,
                       int poolTimeoutMs, int rywWaitMs, int stickyMs, int requestTimeoutMs, int httpThreads,
                       int seedProducts, int seedUsers, int cacheTtlMs, String cacheInvalidation, String cacheRefill,
                       int cacheTimeoutMs, String cacheOnError, String cacheStampede, List<String> jvmOptions,
                       String image, int port, String healthPath, Map<String, String> environment, boolean cache,
-                      PoolRoles pools) {
+                      PoolRoles pools, WriteProbeRequest writeProbe) {
         public App {
             pools = pools == null ? PoolRoles.byDefault() : pools;
         }
@@ -365,5 +369,13 @@ public record Environment(String name, Path source, Type type, String descriptio
     /** The reference storefront started by the harness with {@link #app()}'s settings (pool sizes known). */
     public boolean runsStorefront() {
         return type == Type.LOCAL || (type == Type.DOCKER && app.image() == null);
+    }
+
+    /**
+     * The write a failover's probe sends to measure the RTO: the storefront's ({@link WriteProbeRequest#STOREFRONT})
+     * when this run starts it, else {@code app.writeProbe}; empty when a service of your own does not set it.
+     */
+    public Optional<WriteProbeRequest> writeProbe() {
+        return runsStorefront() ? Optional.of(WriteProbeRequest.STOREFRONT) : Optional.ofNullable(app.writeProbe());
     }
 }

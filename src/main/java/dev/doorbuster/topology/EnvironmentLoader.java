@@ -86,6 +86,8 @@ public final class EnvironmentLoader {
     public static final String CACHE_TIER = "app.cache";
     /** {@link PoolRoles#FIELD}'s name under {@code app}. */
     private static final String POOLS = PoolRoles.FIELD.substring("app.".length());
+    /** {@link WriteProbeRequest#FIELD}'s name under {@code app}. */
+    private static final String WRITE_PROBE = WriteProbeRequest.FIELD.substring("app.".length());
 
     /** Loads by name ({@code local} → {@code environments/local.json}) or by path to a .json file. */
     public Environment load(String nameOrPath) {
@@ -114,6 +116,8 @@ public final class EnvironmentLoader {
         SloBudget.read(merged.get(SloBudget.SECTION), new Checker(shown, origins));
         // As are the pools' roles: Jackson would take {"HikariPool-1": 1} as text.
         PoolRoles.read(merged.path("app").get(POOLS), new Checker(shown, origins));
+        // And the write probe's: its body may be JSON text or an object, which Jackson alone would not tell apart.
+        WriteProbeRequest.read(merged.path("app").get(WRITE_PROBE), new Checker(shown, origins));
         Environment environment;
         try {
             environment = MAPPER.treeToValue(merged, Environment.class);
@@ -341,6 +345,10 @@ public final class EnvironmentLoader {
         if (env.isDocker()) {
             validateDocker(env, c);
         }
+        if (env.runsStorefront() && env.app().writeProbe() != null) {
+            c.fail(WriteProbeRequest.FIELD, "is only for a service of your own (app.image, or an external app.url): the "
+                    + "reference storefront is always probed with " + WriteProbeRequest.STOREFRONT.describe() + "; remove it");
+        }
         validateCache(env, c);
     }
 
@@ -505,7 +513,13 @@ public final class EnvironmentLoader {
         }
 
         private String where(String field) {
-            return origins.containsKey(field) ? origins.get(field) + " (overriding " + shown + ")" : shown;
+            if (origins.containsKey(field)) {
+                return origins.get(field) + " (overriding " + shown + ")";
+            }
+            // A field refused as a whole (an object) that -D properties filled in part: they are where it came from.
+            List<String> parts = origins.entrySet().stream().filter(o -> o.getKey().startsWith(field + "."))
+                    .map(Map.Entry::getValue).toList();
+            return parts.isEmpty() ? shown : String.join(" and ", parts) + " (overriding " + shown + ")";
         }
 
         /** Two fields whose values are each allowed but not together; names every -D property that set one. */

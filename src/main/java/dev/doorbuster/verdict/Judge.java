@@ -2,11 +2,13 @@ package dev.doorbuster.verdict;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalDouble;
 
 import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultKind;
 import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.chaos.WriteProbe;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.PoolRoles;
 import dev.doorbuster.topology.SloBudget;
@@ -51,18 +53,29 @@ public final class Judge {
      * @param cache   the staleness of the reads the cache tier answered (null: not measured)
      * @param metrics what the probes' scrapes of the service's metrics found (null: unknown), which says why a pool
      *                check could not be judged
+     * @param unmeasurableRto why the run's write probe could not measure a failover's RTO (no {@code app.writeProbe}
+     *                        for a service of your own, or a pre-flight write not acknowledged), or null when it could
      */
     public record Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
                         List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
                         long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
-                        CacheStaleness cache, MetricsCoverage metrics) {
+                        CacheStaleness cache, MetricsCoverage metrics, WriteProbe.Unmeasurable unmeasurableRto) {
+        /** Facts of a run whose write probe could measure an RTO. */
+        public Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
+                     List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
+                     long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
+                     CacheStaleness cache, MetricsCoverage metrics) {
+            this(mode, slo, requestTimeoutMs, recorder, phases, timeline, probes, sessions, violatingReads, client503s,
+                    writes, stock, cache, metrics, null);
+        }
+
         /** Facts of a run whose probes' coverage is unknown (recorded data, tests). */
         public Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
                      List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
                      long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
                      CacheStaleness cache) {
             this(mode, slo, requestTimeoutMs, recorder, phases, timeline, probes, sessions, violatingReads, client503s,
-                    writes, stock, cache, null);
+                    writes, stock, cache, null, null);
         }
     }
 
@@ -263,8 +276,10 @@ public final class Judge {
     }
 
     /**
-     * One check per failover's RTO. A failover whose write probe never reported (its injection failed, or the run
-     * ended first) is not judged, with the timeline's error.
+     * One check per failover's RTO. Not judged: every failover of a run whose write probe could not measure one (a
+     * service of your own without {@code app.writeProbe}, or a probe write not acknowledged before the load: waiting for
+     * it would report the probe's failure as the failover's), with the probe's reason and fix; and a failover whose
+     * write probe never reported (its injection failed, or the run ended first), with the timeline's error.
      */
     private static void rto(List<CheckResult> checks, Facts f) {
         for (FaultTimeline.Window w : f.timeline().windows()) {
@@ -272,13 +287,22 @@ public final class Judge {
                 continue;
             }
             List<FaultTimeline.Event> own = f.timeline().events().stream().filter(e -> e.fault().equals(w.fault())).toList();
-            if (own.stream().noneMatch(e -> e.effect().orElse(null) instanceof FaultEffect.Rto)) {
-                String error = own.stream().filter(e -> e.kind() == FaultTimeline.Kind.ERROR).map(FaultTimeline.Event::message)
-                        .findFirst().orElse("the run ended before the write probe saw a write acknowledged or gave up");
+            Optional<String> error = own.stream().filter(e -> e.kind() == FaultTimeline.Kind.ERROR)
+                    .map(FaultTimeline.Event::message).findFirst();
+            if (f.unmeasurableRto() != null) {
                 checks.add(CheckResult.notJudged("failover RTO (" + w.fault() + ")", f.slo().failoverRtoMs(), Double.NaN,
-                        "ms", "the failover's RTO was never measured: " + error, "see the fault timeline and the "
+                        "ms", "the failover's RTO could not be measured: " + f.unmeasurableRto().reason()
+                                + error.map(e -> "; the failover also failed: " + e).orElse(""),
+                        f.unmeasurableRto().fix()));
+            } else if (own.stream().noneMatch(e -> e.effect().orElse(null) instanceof FaultEffect.Rto)) {
+                checks.add(CheckResult.notJudged("failover RTO (" + w.fault() + ")", f.slo().failoverRtoMs(), Double.NaN,
+                        "ms", "the failover's RTO was never measured: " + error.orElse("the run ended before the write "
+                                + "probe saw a write acknowledged or gave up"), "see the fault timeline and the "
                                 + "harness's log for why the failover did not complete"));
             }
+        }
+        if (f.unmeasurableRto() != null) {
+            return;
         }
         for (FaultTimeline.Event e : f.timeline().events()) {
             if (e.effect().orElse(null) instanceof FaultEffect.Rto rto) {

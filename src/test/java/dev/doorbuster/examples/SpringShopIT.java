@@ -199,6 +199,12 @@ class SpringShopIT {
         assertEquals(2, run.exitCode(), ControlRuns.tail(run));
         CheckResult lost = run.check("lost acknowledged writes").orElseThrow(() -> new AssertionError(ControlRuns.tail(run)));
         assertFalse(lost.pass(), lost.line());
+        // The environment's app.writeProbe (the shop's idempotent POST /orders) measures the RTO: judged, and the
+        // service acknowledged it again (no timing bound here: this control runs beside others).
+        CheckResult rto = run.verdict().checks().stream().filter(c -> c.name().startsWith("failover RTO")).findFirst()
+                .orElseThrow(() -> new AssertionError(ControlRuns.tail(run)));
+        assertFalse(rto.notJudged(), rto.line());
+        assertEquals("from the fault's start to the first write the application acknowledged", rto.detail(), rto.line());
         ControlRuns.assertTheScheduleCertainOrdersAreReportedLost(run, reports);
         long reported = run.verdict().writes().kinds().stream().mapToLong(k -> k.lostWrites().size()).sum();
         double cut = ControlRuns.inPlaceAt(run, "ReplicationCut");

@@ -4,19 +4,29 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 
+import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.chaos.WriteProbe;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.verdict.consistency.Guarantee;
 import dev.doorbuster.verdict.consistency.SessionReport;
 import dev.doorbuster.verdict.probes.MetricsCoverage;
 import dev.doorbuster.verdict.probes.ProbeSample;
 import dev.doorbuster.verdict.recording.LatencyRecorder;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Judge on runs that lack an input: each check that applies is there, NOT JUDGED with its reason and fix, never a
@@ -175,6 +185,90 @@ class JudgeNotJudgedTest {
                 "failover RTO (F1 PrimaryFailover)");
         assertTrue(rto.notJudged(), rto.line());
         assertEquals("the failover's RTO was never measured: inject failed: pg_ctl promote timed out", rto.detail());
+    }
+
+    // ---- the failover RTO, by what the write probe could measure -----------------------------------------------
+
+    @TempDir
+    Path dir;
+
+    /** The probe of a service image's environment file, {@code probe} as its app.writeProbe (null: left out). */
+    private WriteProbe probeOf(String type, String probe) throws IOException {
+        String app = type.equals("docker-image") ? "\"image\": \"shop/checkout:1.42\"" : "";
+        Files.writeString(dir.resolve("svc.json"), "{\"type\": \"" + (type.equals("docker-image") ? "docker" : type)
+                + "\", \"app\": {" + app + (probe == null ? "" : ", \"writeProbe\": " + probe) + "}}");
+        return WriteProbe.of(new EnvironmentLoader(dir, new Properties()).load("svc"), URI.create("http://127.0.0.1:9"));
+    }
+
+    /** A failover at second 30 that measured {@code rto} (null: what a probe that cannot measure leaves: a note). */
+    private static FaultTimeline failover(FaultEffect.Rto rto) {
+        return FaultTimeline.of(List.of(
+                new FaultTimeline.Event(30_000, "F1 PrimaryFailover", FaultTimeline.Kind.INJECT, "primary killed", Map.of()),
+                new FaultTimeline.Event(30_400, "F1 PrimaryFailover", FaultTimeline.Kind.EFFECT, "pg2 promoted", Map.of()),
+                rto == null
+                        ? new FaultTimeline.Event(30_401, "F1 PrimaryFailover", FaultTimeline.Kind.EFFECT,
+                                "client-observed RTO not measured: ...", Map.of())
+                        : new FaultTimeline.Event(31_000, "F1 PrimaryFailover", FaultTimeline.Kind.EFFECT, "rto",
+                                rto.values())));
+    }
+
+    private static CheckResult rtoJudged(FaultTimeline timeline, WriteProbe probe) {
+        return only(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, steady(), List.of(), timeline,
+                writerOnly(s -> 3), null, 0, 0, null, null, null, null, probe.unmeasurable().orElse(null))),
+                "failover RTO (F1 PrimaryFailover)");
+    }
+
+    @Test
+    void aServiceOfYourOwnWithoutAWriteProbeHasItsFailoverRtoNotJudgedSayingWhatToSet() throws IOException {
+        CheckResult rto = rtoJudged(failover(null), probeOf("docker-image", null));
+        assertTrue(rto.notJudged() && rto.notJudgedAskedFor(), rto.line());
+        assertFalse(rto.pass() || rto.failed(), "neither a pass nor a false 60 s failure");
+        assertEquals("the failover's RTO could not be measured: the environment sets no app.writeProbe, so no write of "
+                + "the service could be probed (PUT /users/1 is the reference storefront's)", rto.detail());
+        assertTrue(rto.fix().startsWith("set app.writeProbe in " + dir.resolve("svc.json") + " to a cheap write the "
+                + "service acknowledges with 2xx every time (method, path, body;"), rto.fix());
+        assertTrue(rto.line().startsWith("NOT JUDGED failover RTO (F1 PrimaryFailover): "), rto.line());
+
+        // Counted against slo.notJudged like every check not judged: the run does not pass on an RTO nobody measured.
+        Verdict v = VerdictAssembly.assemble(new VerdictAssembly.Facts(new VerdictAssembly.Identity("LostWrites",
+                "svc", "2026-11-27T00:00:00Z", SECONDS), JudgingMode.STANDARD, SLO, steady(), List.of(rto),
+                VerdictAssembly.Ending.ranItsCourse(SECONDS), null, Optional.empty(), null, null, null, List.of(), null));
+        assertFalse(v.passed(), v.summary());
+        assertTrue(v.checks().stream().anyMatch(c -> c.name().equals(VerdictAssembly.NOT_JUDGED) && c.failed()
+                && c.detail().contains("failover RTO (F1 PrimaryFailover)")), v.summary());
+    }
+
+    @Test
+    void aPreflightWriteNotAcknowledgedHasTheRtoNotJudgedNamingWhatItGot() throws IOException {
+        WriteProbe.Unmeasurable why = new WriteProbe.Unmeasurable("the write probe's pre-flight before the load, with "
+                + "no fault on, was not acknowledged: PUT /users/1 answered 404", "PUT /users/1 answered 404: set "
+                + "app.writeProbe in svc.json to a cheap write the service acknowledges with 2xx every time");
+        CheckResult rto = only(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, steady(), List.of(),
+                failover(null), writerOnly(s -> 3), null, 0, 0, null, null, null, null, why)),
+                "failover RTO (F1 PrimaryFailover)");
+        assertTrue(rto.notJudged(), rto.line());
+        assertTrue(rto.detail().endsWith("PUT /users/1 answered 404"), rto.detail());
+        assertTrue(rto.fix().startsWith("PUT /users/1 answered 404: set app.writeProbe"), rto.fix());
+    }
+
+    @Test
+    void withAWriteProbeTheRtoIsJudgedAsBefore() throws IOException {
+        WriteProbe own = probeOf("docker-image", "{\"path\": \"/accounts/probe\"}");
+        CheckResult fast = rtoJudged(failover(new FaultEffect.Rto(Duration.ofMillis(900), true)), own);
+        assertTrue(fast.pass(), fast.line());
+        assertEquals(900, fast.actual());
+        CheckResult gaveUp = rtoJudged(failover(new FaultEffect.Rto(Duration.ofSeconds(60), false)), own);
+        assertTrue(gaveUp.failed(), gaveUp.line());
+        assertEquals("no write was acknowledged before the probe gave up", gaveUp.detail());
+
+        // The storefront's probe (local, and docker without app.image): judged exactly the same way.
+        for (String storefront : List.of("local", "docker")) {
+            WriteProbe probe = probeOf(storefront, null);
+            assertEquals(Optional.empty(), probe.unmeasurable(), storefront + ": PUT /users/1");
+            CheckResult slow = rtoJudged(failover(new FaultEffect.Rto(Duration.ofSeconds(20), true)), probe);
+            assertTrue(slow.failed(), slow.line());
+            assertEquals(20_000, slow.actual());
+        }
     }
 
     @Test
