@@ -74,8 +74,9 @@ final class OwnedTopology {
 
     /**
      * Before the clock starts, when a failover is scheduled: the write probe's pre-flight with no fault on, one write
-     * (two when the first gets no answer at all), at most a few seconds. A write the application does not acknowledge now would not be acknowledged after a
-     * failover either: the RTO is then not judged (naming what the write got) instead of failing after the give-up time.
+     * (two when the first gets no answer at all), at most a few seconds. A write the application does not acknowledge
+     * now would not be acknowledged after a failover either: the RTO is then not judged (naming what the write got)
+     * instead of failing after the give-up time.
      */
     void preflightWriteProbe() {
         if (schedule.entries().stream().noneMatch(e -> e.fault().kind() == FaultKind.PRIMARY_FAILOVER)) {

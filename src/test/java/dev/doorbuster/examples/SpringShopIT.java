@@ -173,6 +173,8 @@ class SpringShopIT {
         }
         assertEquals(0, run.exitCode(), ControlRuns.tail(run));
         assertTrue(run.verdict().passed(), run.verdict().summary());
+        CheckResult pools = run.check("pool exhaustion").orElseThrow(() -> new AssertionError(ControlRuns.tail(run)));
+        assertEquals(CheckResult.Outcome.PASS, pools.outcome(), "the environment names the shop's metrics: " + pools.line());
         assertTrue(run.verdict().writes().acknowledged() > 100, "orders were placed and audited: "
                 + run.verdict().writes().acknowledged());
         Path history = ControlRuns.reportFile(reports, Run.HISTORY_FILE);
@@ -185,6 +187,43 @@ class SpringShopIT {
         assertEquals(0, certain.stale(), certain.toString());
         assertTrue(run.verdict().timeline().stream().anyMatch(e -> e.effect().orElse(null)
                 instanceof FaultEffect.LagReached reached && reached.bytes() > 0), "the lag actually reached is measured");
+    }
+
+    /**
+     * The same safe run with no {@code app.metricsUrl}: the shop still has its two HikariCP pools, and still serves
+     * their meters (see {@link #theImageAnswersRetriesAndBadInputAsItsGuideSays}), but the environment names no
+     * endpoint, so no pool timeout can be read and, with no 503 either, whether a pool ran dry is unknown. The oracle is
+     * the environment file itself: the input is certainly missing. The run must say so, not pass: pool exhaustion NOT
+     * JUDGED with the fix naming {@code app.metricsUrl}, in the console, verdict.json and chaos.html, and the run failed
+     * by the "checks not judged" budget (default 0). The twin is {@link #primaryReadsPassEveryConsistencyCheckUnderTheSameLag},
+     * whose environment names it and whose pool exhaustion is judged and passes.
+     */
+    @Test
+    void withoutItsMetricsEndpointThePoolCheckIsNotJudgedAndFailsTheRun() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode environment =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(ENVIRONMENT.toFile());
+        assertTrue(environment.with("app").remove("metricsUrl") != null, "the example's environment names its metrics");
+        Path withoutMetrics = reports.resolve("spring-shop-without-metrics.json");
+        json.writeValue(withoutMetrics.toFile(), environment);
+
+        ForkedGatling.Result run = shop("primary", "none", Map.of("doorbuster.env", withoutMetrics.toString(),
+                "load.minutes", "0.25",
+                "slo.p99Ms", ControlRuns.SHARED_MACHINE_P99_MS, "slo.windowP99Ms", ControlRuns.SHARED_MACHINE_P99_MS));
+        assertEquals(2, run.exitCode(), "a check not judged fails the run\n" + ControlRuns.tail(run));
+        CheckResult pools = run.check("pool exhaustion").orElseThrow(() -> new AssertionError(ControlRuns.tail(run)));
+        assertEquals(CheckResult.Outcome.NOT_JUDGED, pools.outcome(), pools.line());
+        assertTrue(pools.fix().contains(dev.doorbuster.topology.PoolRoles.METRICS_FIELD), "says what to set: " + pools.line());
+        CheckResult notJudged = run.check(dev.doorbuster.verdict.VerdictAssembly.NOT_JUDGED)
+                .orElseThrow(() -> new AssertionError(ControlRuns.tail(run)));
+        assertEquals(CheckResult.Outcome.FAIL, notJudged.outcome(), notJudged.line());
+        assertTrue(run.verdict().failures().stream().allMatch(c -> c.name().equals(notJudged.name())),
+                "nothing else failed: the run is the safe one: " + run.verdict().summary());
+        assertTrue(run.output().contains("NOT JUDGED pool exhaustion"), "the console says so\n" + ControlRuns.tail(run));
+        JsonNode written = json.readTree(ControlRuns.reportFile(reports, dev.doorbuster.verdict.Verdict.JSON_FILE).toFile());
+        assertTrue(written.toString().contains("NOT_JUDGED"), "verdict.json carries the outcome");
+        assertTrue(Files.readString(ControlRuns.reportFile(reports, dev.doorbuster.verdict.report.ChaosReport.FILE))
+                .contains("NOT JUDGED"), "chaos.html shows it");
     }
 
     /**

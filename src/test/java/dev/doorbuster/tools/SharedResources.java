@@ -14,8 +14,8 @@ public final class SharedResources {
     public static final String TIMED = "timed";
     /**
      * JUnit tag of the worked examples' docker controls (examples/spring-shop): not in the default `mvn verify` yet,
-     * because they hold the docker engine's lock with the other docker tests and that chain became the integration
-     * tier's critical path (measured 2026-12-06: `.ci/run` 16 min 36 s with them). Run them with
+     * because the whole run would then exceed the 15 minutes `.ci/run` may take on this 2-core machine (measured
+     * 2026-12-06 on a fresh clone, the docker tests side by side: 15 min 35 s with them). Run them with
      * {@code -Dit.counting.excludedGroups=timed}.
      */
     public static final String DOCKER_EXAMPLES = "docker-examples";
