@@ -397,6 +397,7 @@ public final class DockerTopology implements Topology {
             redis.stop();
         }
         if (cluster != null) {
+            cluster.closeSessions();
             for (PgContainer node : cluster.nodes()) {
                 keepLog("postgres-" + node.name() + ".log", node.logs());
                 node.remove(docker);
