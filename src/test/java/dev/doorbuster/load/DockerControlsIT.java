@@ -151,16 +151,21 @@ class DockerControlsIT {
                 "the service container's log is kept");
     }
 
-    /** The run's work folder (servers' and containers' logs), named in its console output. */
-    private static Path workDirOf(ForkedGatling.Result run) {
+    /**
+     * The run's work folder (servers' and containers' logs): named in its console output, else the one whose name ends
+     * with the run JVM's PID (Run names it so). Not the newest folder: other controls' runs write beside it.
+     */
+    private Path workDirOf(ForkedGatling.Result run) {
         Matcher m = Pattern.compile("\\(log (/\\S+)/app\\.log\\)").matcher(run.output());
         if (m.find()) {
             return Path.of(m.group(1));
         }
+        List<Long> pids = ForkedGatling.pidsStartedWith(home);
+        String suffix = "-" + pids.get(pids.size() - 1);
         try (var dirs = Files.list(Path.of("target", "doorbuster"))) {
             return dirs.filter(d -> d.getFileName().toString().startsWith(run.verdict().simulation().toLowerCase(
-                    java.util.Locale.ROOT) + "-")).max(java.util.Comparator.comparing(d -> d.toFile().lastModified()))
-                    .orElseThrow();
+                    java.util.Locale.ROOT) + "-") && d.getFileName().toString().endsWith(suffix)).findFirst()
+                    .orElseThrow(() -> new AssertionError("no work folder ending in " + suffix + " under target/doorbuster"));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
