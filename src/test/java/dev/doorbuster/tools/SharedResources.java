@@ -19,6 +19,13 @@ public final class SharedResources {
      * {@code -Dit.counting.excludedGroups=timed}.
      */
     public static final String DOCKER_EXAMPLES = "docker-examples";
+    /**
+     * JUnit tag of a control in quarantine: its known-good run is not reliably good on the 2-core machine CI runs on,
+     * so it would fail builds at random instead of catching anything. Left out of the default `mvn verify` (pom.xml),
+     * run on request with {@code -Dit.timed.excludedGroups=none}; each says why at its tag, and leaves quarantine
+     * when that is fixed.
+     */
+    public static final String QUARANTINED = "quarantined";
     private SharedResources() {
     }
 }
