@@ -54,7 +54,6 @@ import org.testcontainers.utility.DockerImageName;
  * a Docker engine or the images docker/images/build makes.
  */
 @Execution(ExecutionMode.CONCURRENT)
-@org.junit.jupiter.api.Tag(dev.doorbuster.tools.SharedResources.DOCKER_EXAMPLES)
 class SpringShopIT {
     static final Path ENVIRONMENT = SpringShopImage.PROJECT.resolve("doorbuster-docker.json");
     static final String SIMULATION = SpringShopSimulation.class.getName();

@@ -13,13 +13,6 @@ public final class SharedResources {
      */
     public static final String TIMED = "timed";
     /**
-     * JUnit tag of the worked examples' docker controls (examples/spring-shop): not in the default `mvn verify` yet,
-     * because the whole run would then exceed the 15 minutes `.ci/run` may take on this 2-core machine (measured
-     * 2026-12-06 on a fresh clone, the docker tests side by side: 15 min 35 s with them). Run them with
-     * {@code -Dit.counting.excludedGroups=timed}.
-     */
-    public static final String DOCKER_EXAMPLES = "docker-examples";
-    /**
      * JUnit tag of a control in quarantine: its known-good run is not reliably good on the 2-core machine CI runs on,
      * so it would fail builds at random instead of catching anything. Left out of the default `mvn verify` (pom.xml),
      * run on request with {@code -Dit.timed.excludedGroups=none}; each says why at its tag, and leaves quarantine
