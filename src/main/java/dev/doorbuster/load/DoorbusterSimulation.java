@@ -52,6 +52,7 @@ public abstract class DoorbusterSimulation extends Simulation {
     protected final Run plan(String shoppers, LoadProfile load, FaultSchedule faults, JudgingMode mode, TrafficMix mix,
                              Doorbusters doorbusters) {
         try {
+            load.requireInjectable();
             run = Run.start(getClass().getSimpleName(), load, faults, mode, needsCacheTier());
         } catch (RuntimeException e) {
             // Gatling reports this as a crash under a reflection stack trace: say it plainly first.

@@ -70,6 +70,25 @@ public final class LoadProfile {
         return List.copyOf(steps);
     }
 
+    /** The shortest ramp Gatling can inject: it ramps a rate over whole seconds. */
+    public static final Duration SHORTEST_RAMP = Duration.ofSeconds(1);
+
+    /**
+     * Refuses a profile Gatling would accept and then fail to inject. Gatling ramps a rate over whole seconds: a ramp
+     * under {@link #SHORTEST_RAMP} divides by zero in its injector, which stops injecting without ending the run, so
+     * the run would wait for its maximum duration with no load (measured with Gatling 3.16: a 240 ms ramp of a
+     * 1.2 s Black Friday). Call before anything starts.
+     */
+    public void requireInjectable() {
+        for (Step s : steps) {
+            if (s.fromRate() != s.toRate() && s.duration().compareTo(SHORTEST_RAMP) < 0) {
+                throw new IllegalArgumentException("phase '" + s.phase() + "' ramps from " + s.fromRate() + " to "
+                        + s.toRate() + " users/s in " + s.duration().toMillis() + " ms, but Gatling needs at least "
+                        + SHORTEST_RAMP.toSeconds() + " s to ramp a rate; give the load more time (-Dload.minutes)");
+            }
+        }
+    }
+
     /** Gatling's open injection steps for this profile. */
     public OpenInjectionStep[] injection() {
         return steps.stream().map(s -> s.fromRate() == s.toRate()

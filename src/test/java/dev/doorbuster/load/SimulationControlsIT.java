@@ -384,6 +384,23 @@ class SimulationControlsIT {
     }
 
     /**
+     * A load too short for its ramps (1.2 s of Black Friday: a 240 ms spike) once made Gatling's injector divide by
+     * zero and stop injecting, and the run waited ten minutes for its maximum duration before failing as aborted.
+     * It is now refused in one line, before anything starts.
+     */
+    @Test
+    void aLoadTooShortForItsRampsIsOneClearLineBeforeAnythingStarts() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of("load.minutes", "0.02"));
+        assertEquals(1, run.exitCode(), tail(run));
+        String firstError = run.output().lines().filter(l -> l.contains("ERROR") || l.contains("Exception")
+                || l.contains("[doorbuster]")).findFirst().orElse("");
+        assertTrue(firstError.startsWith("[doorbuster] BlackFridaySimulation cannot start: phase '"), firstError);
+        assertTrue(firstError.endsWith("but Gatling needs at least 1 s to ramp a rate; give the load more time "
+                + "(-Dload.minutes)"), firstError);
+        assertFalse(run.output().contains("Local topology up"), "nothing was started");
+    }
+
+    /**
      * The abort rule: every database link of the storefront goes down at second 5 of a planned minute, so
      * nearly every request fails; with 5 bad seconds in a row allowed, the load stops within seconds and the
      * run is still judged (partial verdict, chaos.html), fails, and says why.
