@@ -1,6 +1,7 @@
 package dev.doorbuster.load;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -8,11 +9,14 @@ import java.util.OptionalInt;
 
 import dev.doorbuster.verdict.CacheChecks;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.report.DatabaseReport;
 import dev.doorbuster.verdict.consistency.CacheStaleness;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.Judge;
+import dev.doorbuster.process.Exec;
+import dev.doorbuster.verdict.Provenance;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.consistency.SessionReport;
 import dev.doorbuster.verdict.shard.ShardReport;
@@ -52,6 +56,7 @@ final class Judgement {
      */
     Verdict judge(double seconds, String endedEarly, OptionalInt abortedAt, ShardReport shards, boolean quick) {
         int stoppedAt = abortedAt.orElse(recording.second());
+        GeneratorHealth generator = recording.generatorHealth(stoppedAt);
         DatabaseReport database = topology.heal(quick);
         WriteLedger.Audit writes = audit.audit(quick);
         SessionReport sessions = recording.consistencyLog().report(writes, recording.timeline());
@@ -62,7 +67,7 @@ final class Judgement {
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(plan.mode(), plan.environment().slo(),
                 plan.environment().app().requestTimeoutMs(), recording.recorder(), plan.profile().phases(),
                 recording.timeline(), topology.samples(), sessions, violatingReads, recording.client503s(), writes,
-                stockAudit, cacheStaleness, topology.metricsCoverage(), topology.unmeasurableRto()));
+                stockAudit, cacheStaleness, topology.metricsCoverage(), topology.unmeasurableRto(), generator));
         // The cache tier's own checks, from its per-second counters: judged like the others.
         Optional<CacheChecks.Report> cache = CacheChecks.measure(recording.timeline(), topology.cacheSamples());
         if (cache.isPresent()) {
@@ -78,13 +83,47 @@ final class Judgement {
                 new VerdictAssembly.Ending(endedEarly, stoppedAt), shards, baseline, writes, sessions, stockAudit,
                 recording.timeline().events(), database)).withCache(cache.orElse(null))
                 // Only a run with reads served by the cache has their staleness to report.
-                .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null);
+                .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null)
+                .withProvenance(provenance(baseline)).withGenerator(generator);
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());
+        Provenance what = verdict.provenance();
+        if (what != null && !what.differencesFromBaseline().isEmpty()) {
+            System.out.println("Compared with baseline " + what.baseline() + ", which ran differently: "
+                    + String.join("; ", what.differencesFromBaseline()));
+        }
         System.out.println("Reports: " + dir.resolve(ChaosReport.FILE) + " (faults) and " + dir.resolve(ChaosReport.GATLING_PAGE)
                 + " (Gatling)");
         System.out.println();
         return verdict;
+    }
+
+    /** What ran, and what ran differently from the baseline when there is one. */
+    private Provenance provenance(Optional<RunHistory.Entry> baseline) {
+        Provenance provenance = Provenance.of(doorbusterVersion(),
+                io.gatling.app.Gatling.class.getPackage().getImplementationVersion(), plan.environment(),
+                topology.database(), Parameters.taken());
+        return baseline.map(b -> provenance.comparedWith(b.name(), b.verdict().provenance())).orElse(provenance);
+    }
+
+    /**
+     * The released jar's version; run from classes (Doorbuster's own checkout), the git commit of the working
+     * directory, marked when it has uncommitted changes; null when neither is known.
+     */
+    private static String doorbusterVersion() {
+        String released = Judgement.class.getPackage().getImplementationVersion();
+        if (released != null) {
+            return released;
+        }
+        Path here = Path.of("").toAbsolutePath();
+        Exec.Result commit = Exec.run(List.of("git", "rev-parse", "--short=12", "HEAD"), here, Duration.ofSeconds(5));
+        if (!commit.ok() || commit.output().isBlank()) {
+            return null;
+        }
+        Exec.Result changes = Exec.run(List.of("git", "status", "--porcelain", "--untracked-files=no"), here,
+                Duration.ofSeconds(5));
+        return Provenance.DEVELOPMENT_BUILD + ", commit " + commit.output().strip()
+                + (changes.ok() && !changes.output().isBlank() ? " with uncommitted changes" : "");
     }
 }

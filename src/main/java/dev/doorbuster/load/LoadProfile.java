@@ -6,9 +6,11 @@ import static io.gatling.javaapi.core.CoreDsl.rampUsersPerSec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.PrimitiveIterator;
 
 import dev.doorbuster.verdict.Phase;
 import io.gatling.javaapi.core.OpenInjectionStep;
+import scala.concurrent.duration.FiniteDuration;
 
 /**
  * An open-model arrival profile made of named phases ("baseline", "spike", ...), each holding or ramping
@@ -94,6 +96,31 @@ public final class LoadProfile {
         return steps.stream().map(s -> s.fromRate() == s.toRate()
                 ? constantUsersPerSec(s.fromRate()).during(s.duration())
                 : rampUsersPerSec(s.fromRate()).to(s.toRate()).during(s.duration())).toArray(OpenInjectionStep[]::new);
+    }
+
+    /**
+     * The arrivals Gatling schedules for {@link #injection()}, as offsets from the start of injection in µs, ascending:
+     * taken from Gatling's own injection steps (each step's arrivals, chained as Gatling chains them), so the schedule
+     * a generator is held to is the one it was given. Lazy: a two-hour soak is never held in memory.
+     */
+    public PrimitiveIterator.OfLong arrivals() {
+        OpenInjectionStep[] injection = injection();
+        scala.collection.Iterator<FiniteDuration> chained = scala.collection.Iterator.empty();
+        for (int i = injection.length - 1; i >= 0; i--) {
+            chained = injection[i].asScala().chain(chained);
+        }
+        scala.collection.Iterator<FiniteDuration> offsets = chained;
+        return new PrimitiveIterator.OfLong() {
+            @Override
+            public boolean hasNext() {
+                return offsets.hasNext();
+            }
+
+            @Override
+            public long nextLong() {
+                return offsets.next().toMicros();
+            }
+        };
     }
 
     /** The phases as run seconds, for the verdict and the report. */

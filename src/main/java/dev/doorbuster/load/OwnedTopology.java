@@ -15,6 +15,7 @@ import dev.doorbuster.topology.ExternalTopology;
 import dev.doorbuster.topology.LocalTopology;
 import dev.doorbuster.topology.Topology;
 import dev.doorbuster.topology.docker.DockerTopology;
+import dev.doorbuster.verdict.Provenance;
 import dev.doorbuster.verdict.probes.DatabaseDiagnostics;
 import dev.doorbuster.verdict.report.DatabaseReport;
 import dev.doorbuster.verdict.probes.DatabaseSnapshot;
@@ -48,6 +49,8 @@ final class OwnedTopology {
      * Starts the plan's topology (connecting to an external environment starts nothing) and checks every scheduled
      * fault can be performed on it; stops it again if one cannot.
      */
+    private volatile Provenance.Database database = Provenance.Database.UNKNOWN;
+
     static OwnedTopology start(RunPlan plan, RunRecording recording) {
         Topology topology = switch (plan.environment().type()) {
             case LOCAL -> LocalTopology.start(plan.environment(), plan.workDir());
@@ -93,11 +96,18 @@ final class OwnedTopology {
 
     /** At second 0: starts the probes, the fault schedule and the snapshots a second after each fault. */
     void startLoad(RunRecording recording) {
+        // What the database is as the load starts, for the run's provenance (read directly, before any fault).
+        database = Provenance.readDatabase(topology.diagnosticTargets());
         probes = new Probes(topology, recording::second);
         probes.start();
         chaos = new ChaosRunner(new ChaosContext(topology, recording.timeline(), writeProbe), schedule);
         chaos.start();
         snapshotEachFault(recording);
+    }
+
+    /** The primary's version and non-default settings as the load started ({@link Provenance.Database#UNKNOWN} before). */
+    Provenance.Database database() {
+        return database;
     }
 
     /** The latest probe sample (for the progress lines). */

@@ -2,6 +2,9 @@ package dev.doorbuster.load;
 
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 import dev.doorbuster.process.Durations;
 
@@ -15,11 +18,16 @@ public final class Parameters {
 
     /** A positive number, e.g. {@code -Dload.scale=2.5}. */
     public static double positive(String property, double defaultValue) {
-        return number(property, defaultValue, Double::parseDouble, v -> v > 0 && Double.isFinite(v), "a positive number");
+        return taken(property, number(property, defaultValue, Double::parseDouble, v -> v > 0 && Double.isFinite(v),
+                "a positive number"));
     }
 
     /** A duration like {@code 90s}, {@code 2m}, {@code 2h} or {@code 500ms}. */
     public static Duration duration(String property, Duration defaultValue) {
+        return taken(property, parseDuration(property, defaultValue));
+    }
+
+    private static Duration parseDuration(String property, Duration defaultValue) {
         String raw = System.getProperty(property);
         if (raw == null || raw.isBlank()) {
             return defaultValue;
@@ -33,12 +41,12 @@ public final class Parameters {
 
     /** A whole number ≥ 0, e.g. {@code -Ddoorbusters.count=3}. */
     public static int wholeNumber(String property, int defaultValue) {
-        return number(property, defaultValue, Integer::parseInt, v -> v >= 0, "a whole number ≥ 0");
+        return taken(property, number(property, defaultValue, Integer::parseInt, v -> v >= 0, "a whole number ≥ 0"));
     }
 
     /** A share between 0 and 1, e.g. {@code -Ddoorbusters.share=0.5}. */
     public static double fraction(String property, double defaultValue) {
-        return number(property, defaultValue, Double::parseDouble, v -> v >= 0 && v <= 1, "a share between 0 and 1");
+        return taken(property, number(property, defaultValue, Double::parseDouble, v -> v >= 0 && v <= 1, "a share between 0 and 1"));
     }
 
     /** {@code -Dproperty} parsed and checked, or {@code defaultValue} when unset; else a message saying what it takes. */
@@ -62,6 +70,10 @@ public final class Parameters {
 
     /** A yes/no switch ({@code true}/{@code false}). */
     public static boolean flag(String property, boolean defaultValue) {
+        return taken(property, parseFlag(property, defaultValue));
+    }
+
+    private static boolean parseFlag(String property, boolean defaultValue) {
         String raw = System.getProperty(property);
         if (raw == null || raw.isBlank()) {
             return defaultValue;
@@ -71,6 +83,19 @@ public final class Parameters {
             case "false", "no", "off" -> false;
             default -> throw refused("-D" + property + "=" + raw + " must be true or false");
         };
+    }
+
+    /** Every parameter read so far in this JVM, with the value it took (its default when unset): the run's provenance. */
+    private static final Map<String, String> TAKEN = new ConcurrentHashMap<>();
+
+    /** The parameters this JVM's simulation read, with the values they took. */
+    public static Map<String, String> taken() {
+        return new TreeMap<>(TAKEN);
+    }
+
+    private static <T> T taken(String property, T value) {
+        TAKEN.put(property, String.valueOf(value));
+        return value;
     }
 
     /**

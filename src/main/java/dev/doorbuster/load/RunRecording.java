@@ -9,7 +9,10 @@ import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.topology.Environment;
+import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.consistency.ConsistencyLog;
+import dev.doorbuster.verdict.recording.GeneratorMonitor;
 import dev.doorbuster.verdict.recording.LatencyRecorder;
 import dev.doorbuster.verdict.recording.RequestLog;
 import org.slf4j.Logger;
@@ -31,6 +34,7 @@ final class RunRecording implements Consistency.Recorder {
     private volatile FaultTimeline timeline = new FaultTimeline(System.nanoTime());
     private volatile Instant loadStarted;
     private volatile RequestLog requestLog;
+    private volatile GeneratorMonitor generator;
 
     /**
      * @param workDir the run's work folder: the consistency journal goes there, named after this process (a
@@ -114,6 +118,28 @@ final class RunRecording implements Consistency.Recorder {
     /** Counts a virtual user that started its journey (a shard's arrival rate is checked from these). */
     void userStarted() {
         usersStarted.incrementAndGet();
+        GeneratorMonitor monitor = generator;
+        if (monitor != null) {
+            monitor.userStarted();
+        }
+    }
+
+    /**
+     * Watches this process's load generator from second 0 on: {@code injected} is the profile this process injects
+     * (an injector's share of it), judged by {@code slo}'s generator budgets. Call after the clock started.
+     */
+    void watchGenerator(LoadProfile injected, Environment.Slo slo) {
+        generator = new GeneratorMonitor(recorder.startNanos(), injected::arrivals, GeneratorHealth.lateAfterMicros(slo));
+    }
+
+    /** What the load generator did until second {@code stoppedAt}, and stops watching it; null when it was not watched. */
+    GeneratorHealth generatorHealth(int stoppedAt) {
+        GeneratorMonitor monitor = generator;
+        if (monitor == null) {
+            return null;
+        }
+        monitor.close();
+        return monitor.report(stoppedAt);
     }
 
     long usersStarted() {

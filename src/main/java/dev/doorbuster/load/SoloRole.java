@@ -48,6 +48,7 @@ final class SoloRole implements RunRole {
         topology.snapshotBefore(); // before the clock starts
         topology.preflightWriteProbe(); // before the clock starts: no fault is on
         recording.startClock(System.nanoTime(), Instant.now());
+        recording.watchGenerator(plan.profile(), plan.environment().slo());
         stock.prepare();
         recording.startRequestLog(plan.workDir());
         topology.startLoad(recording);

@@ -303,6 +303,18 @@ public record Environment(String name, Path source, Type type, String descriptio
                     (Double) values.get(SloBudget.REGRESSION_RTO_PERCENT));
         }
 
+        public double generatorStartedPercent() {
+            return decimal(SloBudget.GENERATOR_STARTED_PERCENT);
+        }
+
+        public double generatorStartDelayPercentOfP99() {
+            return decimal(SloBudget.GENERATOR_START_DELAY_PERCENT_OF_P99);
+        }
+
+        public long generatorGcPauseMs() {
+            return whole(SloBudget.GENERATOR_GC_PAUSE_MS);
+        }
+
         public int windowP99Ms() {
             return (int) whole(SloBudget.WINDOW_P99_MS);
         }

@@ -69,6 +69,13 @@ public enum SloBudget {
             "abort rule: a second is bad when more than this share of its requests failed"),
     ABORT_AFTER_SECONDS("abortAfterSeconds", Kind.WHOLE, Unit.SECONDS, 15, 0, 86_400,
             "abort rule: the load stops after this many bad seconds in a row (0: never)"),
+    GENERATOR_STARTED_PERCENT("generator.startedPercent", Kind.DECIMAL, Unit.PERCENT, 99.0, 0, 100,
+            "load generator: share of each second's scheduled arrivals that must start on time, or that second's "
+                    + "latency checks are inconclusive"),
+    GENERATOR_START_DELAY_PERCENT_OF_P99("generator.startDelayPercentOfP99", Kind.DECIMAL, Unit.PERCENT, 10.0, 0,
+            1000, "load generator: a user that starts later than this share of p99Ms after its scheduled time is late"),
+    GENERATOR_GC_PAUSE_MS("generator.gcPauseMs", Kind.WHOLE, Unit.MS, 100, 1, 3_600_000,
+            "load generator: a GC pause of the generator's JVM longer than this makes its second inconclusive"),
     NOT_JUDGED("notJudged", Kind.WHOLE, Unit.CHECKS, 0, 0, Long.MAX_VALUE,
             "checks the simulation asks for that could not be judged (their input was missing); more fail the run"),
     REGRESSION_P99_PERCENT("regression.p99Percent", Kind.DECIMAL, Unit.PERCENT, null, 0, 100_000,

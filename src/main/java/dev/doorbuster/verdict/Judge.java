@@ -59,14 +59,24 @@ public final class Judge {
     public record Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
                         List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
                         long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
-                        CacheStaleness cache, MetricsCoverage metrics, WriteProbe.Unmeasurable unmeasurableRto) {
+                        CacheStaleness cache, MetricsCoverage metrics, WriteProbe.Unmeasurable unmeasurableRto,
+                        GeneratorHealth generator) {
+        /** Facts of a run whose load generator was not watched (recorded data, a coordinator, tests). */
+        public Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
+                     List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
+                     long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
+                     CacheStaleness cache, MetricsCoverage metrics, WriteProbe.Unmeasurable unmeasurableRto) {
+            this(mode, slo, requestTimeoutMs, recorder, phases, timeline, probes, sessions, violatingReads, client503s,
+                    writes, stock, cache, metrics, unmeasurableRto, null);
+        }
+
         /** Facts of a run whose write probe could measure an RTO. */
         public Facts(JudgingMode mode, Environment.Slo slo, int requestTimeoutMs, LatencyRecorder recorder,
                      List<Phase> phases, FaultTimeline timeline, List<ProbeSample> probes, SessionReport sessions,
                      long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
                      CacheStaleness cache, MetricsCoverage metrics) {
             this(mode, slo, requestTimeoutMs, recorder, phases, timeline, probes, sessions, violatingReads, client503s,
-                    writes, stock, cache, metrics, null);
+                    writes, stock, cache, metrics, null, null);
         }
 
         /** Facts of a run whose probes' coverage is unknown (recorded data, tests). */
@@ -75,7 +85,7 @@ public final class Judge {
                      long violatingReads, long client503s, WriteLedger.Audit writes, Inventory.StockAudit stock,
                      CacheStaleness cache) {
             this(mode, slo, requestTimeoutMs, recorder, phases, timeline, probes, sessions, violatingReads, client503s,
-                    writes, stock, cache, null, null);
+                    writes, stock, cache, null, null, null);
         }
     }
 
@@ -94,6 +104,9 @@ public final class Judge {
 
         sessionGuarantees(checks, f);
         cacheStaleness(checks, f);
+        if (f.generator() != null) {
+            checks.add(f.generator().check(slo));
+        }
         if (f.mode() == JudgingMode.OVERLOAD) {
             // Under a deliberate overload, errors and latency budgets cannot hold: gracefulness is judged instead.
             overload(checks, f, end);
@@ -109,9 +122,11 @@ public final class Judge {
                         all.ko() + " of " + all.total() + " requests failed"));
             }
             p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms(), "was recorded");
+            timed(checks, f, 0, end);
             for (String name : f.recorder().names()) {
                 p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()),
                         "named '" + name + "' completed");
+                timed(checks, f, 0, end);
             }
             for (FaultTimeline.Window w : f.timeline().windows()) {
                 // A fault's window without a completed request is not a fault the users got through: it may be one
@@ -119,6 +134,7 @@ public final class Judge {
                 int to = w.toSecond() < 0 ? end : Math.max(w.toSecond(), w.fromSecond() + 1);
                 p99(checks, "p99 during " + w.fault(), f.recorder(), null, w.fromSecond(), to, slo.p99MsDuringFaults(),
                         "completed while " + w.fault() + " was on (seconds " + w.fromSecond() + "-" + to + ")");
+                timed(checks, f, w.fromSecond(), to);
             }
             for (Phase phase : f.phases()) {
                 int to = Math.min(phase.toSecond(), end);
@@ -126,11 +142,15 @@ public final class Judge {
                         phase.fromSecond() >= end ? "in phase '" + phase.name() + "': the load ended before it began "
                                 + "(second " + phase.fromSecond() + ")"
                                 : "completed in phase '" + phase.name() + "' (seconds " + phase.fromSecond() + "-" + to + ")");
+                timed(checks, f, phase.fromSecond(), to);
             }
             // The windowed checks count the seconds with requests; a run without any has its run-wide p99 and error
             // rate not judged, which say so once.
             for (SecondCompliance.Window w : SecondCompliance.evaluate(f.recorder(), slo, end)) {
                 checks.add(SecondCompliance.check(w, when(w.failingSeconds(), f)));
+                if (w.measure().equals(SecondCompliance.P99)) {
+                    timed(checks, f, 0, end);
+                }
             }
         }
         rto(checks, f);
@@ -177,6 +197,7 @@ public final class Judge {
             checks.add(CheckResult.atMost("no hung request", f.requestTimeoutMs() + HANG_SLACK_MS, maxMs, "ms",
                     "slowest request of " + all.getTotalCount() + "; the application bounds requests at "
                             + f.requestTimeoutMs() + " ms, so anything longer hung"));
+            timed(checks, f, 0, end);
         }
         f.phases().stream().filter(p -> p.name().equals(RECOVERY_PHASE)).findFirst().ifPresent(p -> {
             // The first seconds of the recovery phase still drain the overload's queue.
@@ -193,6 +214,7 @@ public final class Judge {
                                 + " requests failed " + when));
             }
             p99(checks, "p99 after recovery", f.recorder(), null, from, to, f.slo().p99Ms(), "completed " + when);
+            timed(checks, f, from, to);
         });
     }
 
@@ -261,6 +283,31 @@ public final class Judge {
                 + "hikaricp_connections_* family)"));
     }
 
+    /**
+     * Makes the check just added inconclusive (not judged, asked for) when the load generator fell behind in any of
+     * seconds [{@code from}, {@code to}): its timing would be the generator's as much as the service's. A check already
+     * not judged keeps its own reason.
+     */
+    private static void timed(List<CheckResult> checks, Facts f, int from, int to) {
+        if (!timedOut(f, from, to)) {
+            return;
+        }
+        int last = checks.size() - 1;
+        CheckResult c = checks.get(last);
+        if (c.notJudged()) {
+            return;
+        }
+        List<Integer> behind = f.generator().behind(f.slo()).stream().filter(s -> s >= from && s < to).toList();
+        checks.set(last, CheckResult.notJudged(c.name(), c.budget(), c.actual(), c.unit(), GeneratorHealth.INCONCLUSIVE
+                + f.generator().describe(behind) + "; measured " + CheckResult.format(c.actual()) + " " + c.unit()
+                + ", which says nothing about the service", GeneratorHealth.FIX));
+    }
+
+    /** True when the load generator fell behind in any of seconds [{@code from}, {@code to}). */
+    private static boolean timedOut(Facts f, int from, int to) {
+        return f.generator() != null && GeneratorHealth.overlaps(f.generator().behind(f.slo()), from, to);
+    }
+
     /** A P99 check; not judged when no request {@code where} (a P99 of nothing is no latency). */
     private static void p99(List<CheckResult> checks, String name, LatencyRecorder recorder, String request, int from,
                             int to, double budgetMs, String where) {
@@ -310,6 +357,10 @@ public final class Judge {
                         rto.recovered() && rto.millis() <= f.slo().failoverRtoMs(), rto.recovered()
                                 ? "from the fault's start to the first write the application acknowledged"
                                 : "no write was acknowledged before the probe gave up"));
+                // The probe times the failover from this JVM: a generator that fell behind then timed itself too.
+                int from = f.timeline().windows().stream().filter(w -> w.fault().equals(e.fault()))
+                        .mapToInt(FaultTimeline.Window::fromSecond).findFirst().orElse((int) (e.atMillis() / 1000));
+                timed(checks, f, from, from + (int) Math.ceil(rto.millis() / 1000.0) + 1);
             }
         }
     }
@@ -521,6 +572,9 @@ public final class Judge {
             checks.add(CheckResult.atMost(P99_DRIFT, f.slo().soakP99DriftRatio(), round2(p99Last / p99First), "x",
                     "p99 of the last " + window + " s " + Math.round(p99Last) + " ms vs the first " + window + " s "
                             + Math.round(p99First) + " ms"));
+            if (timedOut(f, 0, window) || timedOut(f, end - window, end)) {
+                timed(checks, f, 0, end);
+            }
         } else {
             checks.add(CheckResult.notJudged(P99_DRIFT, f.slo().soakP99DriftRatio(), Double.NaN, "x", "no request in the "
                     + (first.getTotalCount() == 0 ? "first " : "last ") + window + " s of the soak", NO_REQUEST_FIX));

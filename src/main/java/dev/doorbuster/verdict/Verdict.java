@@ -28,7 +28,8 @@ import dev.doorbuster.verdict.shard.ShardReport;
  * guarantees with their witnesses, the stock invariant and the fault timeline; the cache tier's report
  * ({@code cache}) and the staleness of the reads it served ({@code cacheStaleness}); the windowed checks'
  * failing seconds; whether the run was complete (an aborted or interrupted run is judged on what it
- * recorded, with {@code complete: false} and the reason). Written as {@code verdict.json} (machine-readable, also read back for the history
+ * recorded, with {@code complete: false} and the reason); what ran ({@code provenance}) and whether the load generator
+ * kept up ({@code generator}). Written as {@code verdict.json} (machine-readable, also read back for the history
  * page) and {@code junit.xml} (one test case per check, for CI dashboards).
  */
 public record Verdict(String simulation, String environment, String startedAt, double durationSeconds, boolean passed,
@@ -36,7 +37,8 @@ public record Verdict(String simulation, String environment, String startedAt, d
                       SessionReport sessions, Inventory.StockAudit stock, List<FaultTimeline.Event> timeline,
                       Boolean complete, String incompleteReason, List<SecondCompliance.Window> windows,
                       DatabaseReport database, ShardReport shards, CacheChecks.Report cache,
-                      CacheStaleness cacheStaleness) {
+                      CacheStaleness cacheStaleness, Provenance provenance,
+                      GeneratorHealth generator) {
     public static final String JSON_FILE = "verdict.json";
     public static final String JUNIT_FILE = "junit.xml";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -47,32 +49,35 @@ public record Verdict(String simulation, String environment, String startedAt, d
         // No budget decides here whether a check not judged may pass: only a check that passed does.
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
-                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null, null);
+                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null, null, null, null);
     }
 
     /** This verdict with the database diagnostics ({@link DatabaseDiagnostics}) of the run. */
     public Verdict withDatabase(DatabaseReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, report, shards, cache, cacheStaleness);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, report, shards, cache,
+                cacheStaleness, provenance, generator);
     }
 
     /** This verdict with the injector shards' deliveries (a scaled-out run's coordinator). */
     public Verdict withShards(ShardReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, report, cache, cacheStaleness);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, report, cache,
+                cacheStaleness, provenance, generator);
     }
 
     /** This verdict with the windowed checks' per-second outcome. */
     public Verdict withWindows(List<SecondCompliance.Window> perSecond) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, List.copyOf(perSecond), database, shards, cache,
-                cacheStaleness);
+                cacheStaleness, provenance, generator);
     }
 
     /** This verdict with its cache tier's report ({@link CacheChecks}), or null for a run without one. */
     public Verdict withCache(CacheChecks.Report report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, report, cacheStaleness);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, report,
+                cacheStaleness, provenance, generator);
     }
 
     /**
@@ -81,13 +86,29 @@ public record Verdict(String simulation, String environment, String startedAt, d
      */
     public Verdict withCacheStaleness(CacheStaleness staleness) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, staleness);
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache,
+                staleness, provenance, generator);
+    }
+
+    /** This verdict with what ran ({@link Provenance}). */
+    public Verdict withProvenance(Provenance what) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
+                what, generator);
+    }
+
+    /** This verdict with what the load generator did ({@link GeneratorHealth}), or null when it was not watched. */
+    public Verdict withGenerator(GeneratorHealth health) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
+                provenance, health);
     }
 
     /** This verdict for a run that did not finish its load ({@code reason}: aborted, interrupted): never passed. */
     public Verdict incomplete(String reason) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, false, checks, requests, failedRequests,
-                writes, sessions, stock, timeline, false, reason, windows, database, shards, cache, cacheStaleness);
+                writes, sessions, stock, timeline, false, reason, windows, database, shards, cache,
+                cacheStaleness, provenance, generator);
     }
 
     /** False only for a run that was aborted or interrupted (a verdict file without the field was complete). */
@@ -113,7 +134,13 @@ public record Verdict(String simulation, String environment, String startedAt, d
         if (passed) {
             return "PASSED" + (unjudged == 0 ? "" : ", " + notJudgedText);
         }
-        return "FAILED (" + failed + " of " + checks.size() + " checks" + (unjudged == 0 ? "" : "; " + notJudgedText) + ")";
+        return "FAILED (" + failed + " of " + checks.size() + " checks" + (unjudged == 0 ? "" : "; " + notJudgedText) + ")"
+                + (generatorFellBehind() ? "; latency INCONCLUSIVE: the load generator fell behind" : "");
+    }
+
+    /** True when the load generator fell behind: this run's latency says nothing of the service in those seconds. */
+    public boolean generatorFellBehind() {
+        return checks.stream().anyMatch(c -> c.name().equals(GeneratorHealth.CHECK) && c.failed());
     }
 
     /** What the console shows at the end of a run: the outcome, then one line per check. */

@@ -47,6 +47,29 @@ class LoadProfileTest {
         assertThrows(IllegalArgumentException.class, refused::requireInjectable);
     }
 
+    /**
+     * The schedule a generator is held to is Gatling's: as many arrivals as Gatling's steps say they inject, in order,
+     * within the profile's length, spaced as the rate says (a hold at 10 users/s: 100 ms apart; the ramp: closer
+     * together as it climbs).
+     */
+    @Test
+    void theArrivalScheduleIsTheOneGatlingInjects() {
+        LoadProfile profile = new LoadProfile().hold("baseline", 10, Duration.ofSeconds(3))
+                .rampTo("spike", 50, Duration.ofSeconds(4)).hold("peak", Duration.ofSeconds(2));
+        long gatlingUsers = java.util.Arrays.stream(profile.injection()).mapToLong(step -> step.asScala().users()).sum();
+        java.util.List<Long> offsets = new java.util.ArrayList<>();
+        profile.arrivals().forEachRemaining((long micros) -> offsets.add(micros));
+        assertEquals(gatlingUsers, offsets.size());
+        assertEquals(profile.expectedUsers(), offsets.size(), 1.0);
+        for (int i = 1; i < offsets.size(); i++) {
+            assertTrue(offsets.get(i) >= offsets.get(i - 1), "ascending at " + i);
+        }
+        assertTrue(offsets.get(offsets.size() - 1) < profile.total().toNanos() / 1000);
+        assertEquals(100_000, offsets.get(1) - offsets.get(0), "a hold at 10 users/s: 100 ms apart");
+        assertEquals(30, offsets.stream().filter(o -> o < 3_000_000).count(), "3 s at 10 users/s");
+        assertEquals(100, offsets.stream().filter(o -> o >= 7_000_000).count(), "2 s at 50 users/s");
+    }
+
     /** How many arrivals Gatling schedules for a ramp from 2 to 30 users/s over {@code length}. */
     private static int usersGatlingInjects(Duration length) {
         RampRateOpenInjection ramp = new RampRateOpenInjection(2.0, 30.0,

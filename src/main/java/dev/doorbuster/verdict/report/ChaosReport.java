@@ -12,6 +12,8 @@ import java.util.function.ToDoubleFunction;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.verdict.CacheChecks;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.GeneratorHealth;
+import dev.doorbuster.verdict.Provenance;
 import dev.doorbuster.verdict.Phase;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.SecondCompliance;
@@ -143,6 +145,7 @@ public final class ChaosReport {
             html.append("</td></tr>");
         }
         html.append("</table>");
+        baselineDifferences(html, verdict.provenance());
         shards(html, verdict.shards());
         secondStrips(html, verdict, recorder, seconds);
 
@@ -150,6 +153,7 @@ public final class ChaosReport {
         chart(html, seconds, windows, phases, "ms", List.of(new Series("p99", p99), new Series("p50", p50)));
         html.append("<h2>Throughput</h2>");
         chart(html, seconds, windows, phases, "req/s", List.of(new Series("OK", ok), new Series("KO", ko)));
+        generator(html, verdict.generator(), seconds, windows, phases);
         consistency(html, verdict, seconds, windows, phases);
         cache(html, verdict, seconds, windows, phases);
         cacheStaleness(html, verdict.cacheStaleness());
@@ -184,6 +188,7 @@ public final class ChaosReport {
             html.append("<tr><td colspan=\"4\">No fault in this run.</td></tr>");
         }
         html.append("</table>");
+        provenance(html, verdict.provenance());
         html.append(Charts.script()).append("</body></html>\n");
         Files.createDirectories(file.getParent());
         Files.writeString(file, html, StandardCharsets.UTF_8);
@@ -403,6 +408,46 @@ public final class ChaosReport {
      * Each cell's title gives the second's p99 and error rate.
      */
     /** A scaled-out run: what each injector shard delivered, and which did not. */
+    /** Next to the regression checks: what ran differently from the baseline, so a changed setting is not blamed on the service. */
+    private static void baselineDifferences(StringBuilder html, Provenance provenance) {
+        if (provenance == null || provenance.baseline() == null) {
+            return;
+        }
+        html.append("<p id=\"baseline-differences\">Compared with baseline ").append(esc(provenance.baseline()));
+        if (provenance.baselineUnrecorded()) {
+            html.append(", which recorded nothing of what ran: whether it ran with the same settings is unknown.</p>");
+            return;
+        }
+        if (provenance.differencesFromBaseline().isEmpty()) {
+            html.append(": the same settings, parameters and versions, as far as its record says.</p>");
+            return;
+        }
+        html.append(", which ran differently; a delta may come from these and not from the service:</p><ul>");
+        provenance.differencesFromBaseline().forEach(d -> html.append("<li>").append(esc(d)).append("</li>"));
+        html.append("</ul>");
+    }
+
+    /** What ran: versions, machine, PostgreSQL, the effective environment and the simulation's parameters. */
+    private static void provenance(StringBuilder html, Provenance provenance) {
+        if (provenance == null) {
+            return;
+        }
+        html.append("<h2 id=\"what-ran\">What ran</h2><table>");
+        row(html, "Doorbuster", provenance.doorbuster());
+        row(html, "Java", provenance.javaRuntime());
+        row(html, "Gatling", provenance.gatling());
+        row(html, "machine", provenance.machine());
+        row(html, "PostgreSQL", provenance.postgres() == null ? "not read" : provenance.postgres());
+        provenance.postgresSettings().forEach((k, v) -> row(html, "PostgreSQL setting " + k, v));
+        provenance.environment().forEach((k, v) -> row(html, k, v));
+        provenance.parameters().forEach((k, v) -> row(html, "-D" + k, v));
+        html.append("</table>");
+    }
+
+    private static void row(StringBuilder html, String name, String value) {
+        html.append("<tr><td>").append(esc(name)).append("</td><td>").append(esc(value)).append("</td></tr>");
+    }
+
     private static void shards(StringBuilder html, ShardReport shards) {
         if (shards == null) {
             return;
@@ -518,6 +563,48 @@ public final class ChaosReport {
             }
         }
         return perSecond;
+    }
+
+    /**
+     * The load generator under the run: arrivals it was given against those it started, and its CPU against the
+     * machine's. A gap between the first two, or a machine at 100 %, is why latency checks were inconclusive.
+     */
+    private static void generator(StringBuilder html, GeneratorHealth health, int seconds,
+                                  List<FaultTimeline.Window> windows, List<Phase> phases) {
+        if (health == null) {
+            return;
+        }
+        double[] planned = new double[seconds];
+        double[] started = new double[seconds];
+        double[] late = new double[seconds];
+        double[] processCpu = new double[seconds];
+        double[] machineCpu = new double[seconds];
+        double[] gc = new double[seconds];
+        java.util.Arrays.fill(processCpu, Double.NaN);
+        java.util.Arrays.fill(machineCpu, Double.NaN);
+        for (GeneratorHealth.Second s : health.seconds()) {
+            if (s.second() < 0 || s.second() >= seconds) {
+                continue;
+            }
+            planned[s.second()] = s.planned();
+            started[s.second()] = s.started();
+            late[s.second()] = s.late();
+            processCpu[s.second()] = s.processCpu() < 0 ? Double.NaN : s.processCpu();
+            machineCpu[s.second()] = s.machineCpu() < 0 ? Double.NaN : s.machineCpu();
+            gc[s.second()] = s.gcPauseMs();
+        }
+        html.append("<h2 id=\"generator\">Load generator</h2><p>").append(health.started()).append(" users started of ")
+                .append(health.planned()).append(" planned; start delay p99 ")
+                .append(CheckResult.format(Math.round(health.startDelayP99Ms() * 10) / 10.0)).append(" ms, max ")
+                .append(CheckResult.format(Math.round(health.startDelayMaxMs() * 10) / 10.0))
+                .append(" ms (late after ").append(CheckResult.format(health.lateAfterMs())).append(" ms)")
+                .append(health.neverStarted() == 0 ? "" : "; " + health.neverStarted() + " never started")
+                .append(".</p>");
+        chart(html, seconds, windows, phases, "users/s", List.of(new Series("planned arrivals", planned),
+                new Series("started", started), new Series("late or never started", late)));
+        chart(html, seconds, windows, phases, "%", List.of(new Series("generator CPU (% of the machine)", processCpu),
+                new Series("machine CPU (%)", machineCpu)));
+        chart(html, seconds, windows, phases, "ms", List.of(new Series("longest GC pause of the generator (ms)", gc)));
     }
 
     private static void chart(StringBuilder html, int seconds, List<FaultTimeline.Window> windows, List<Phase> phases,

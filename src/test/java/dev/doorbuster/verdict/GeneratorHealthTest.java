@@ -1,0 +1,155 @@
+package dev.doorbuster.verdict;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.IntFunction;
+
+import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.topology.Environment;
+import dev.doorbuster.verdict.CheckResult.Outcome;
+import dev.doorbuster.verdict.recording.LatencyRecorder;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A generator that fell behind makes the latency checks of those seconds inconclusive (not judged, naming the
+ * generator), never PASS or FAIL; the checks that do not depend on timing stay judged; the run does not pass; and a
+ * generator that kept up changes nothing.
+ */
+class GeneratorHealthTest {
+    private static final int SECONDS = 90;
+    private static final Environment.Slo SLO = Environment.Slo.defaults();
+    private static final List<Phase> PHASES = List.of(new Phase("baseline", 0, 30), new Phase("spike", 30, 60),
+            new Phase("cooldown", 60, SECONDS));
+
+    /** 20 requests a second at 15-17 ms, except 3 s requests in seconds 40-49 (the generator's own stall). */
+    private static LatencyRecorder recorded() {
+        LatencyRecorder r = new LatencyRecorder(0);
+        for (int s = 0; s < SECONDS; s++) {
+            for (int i = 0; i < 20; i++) {
+                r.record("browse", s, s >= 40 && s < 50 ? 3_000_000 : 15_000 + 100L * i, true);
+            }
+        }
+        return r;
+    }
+
+    /** 10 arrivals planned each second; {@code second} says what the generator did in each. */
+    private static GeneratorHealth health(IntFunction<GeneratorHealth.Second> second) {
+        List<GeneratorHealth.Second> seconds = new ArrayList<>();
+        for (int s = 0; s < SECONDS; s++) {
+            seconds.add(second.apply(s));
+        }
+        return new GeneratorHealth(100, 10L * SECONDS, 10L * SECONDS, 0, 3, 40, seconds);
+    }
+
+    private static GeneratorHealth.Second onTime(int s) {
+        return new GeneratorHealth.Second(s, 10, 10, 0, 3, 30, 60, 5);
+    }
+
+    /** Seconds 40-49: the machine saturated, 6 of each second's 10 arrivals started more than 100 ms late. */
+    private static GeneratorHealth stalled() {
+        return health(s -> s >= 40 && s < 50 ? new GeneratorHealth.Second(s, 10, 4, 6, 900, 12, 100, 5) : onTime(s));
+    }
+
+    private static List<CheckResult> judge(GeneratorHealth generator) {
+        return Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, recorded(), PHASES,
+                new FaultTimeline(0), List.of(), null, 0, 0, null, null, null, null, null, generator));
+    }
+
+    private static CheckResult only(List<CheckResult> checks, String name) {
+        List<CheckResult> found = checks.stream().filter(c -> c.name().equals(name)).toList();
+        assertEquals(1, found.size(), name + " in " + checks);
+        return found.get(0);
+    }
+
+    @Test
+    void theLatencyChecksOfTheSecondsItFellBehindAreInconclusiveNeverAFail() {
+        List<CheckResult> checks = judge(stalled());
+
+        CheckResult generator = only(checks, GeneratorHealth.CHECK);
+        assertEquals(Outcome.FAIL, generator.outcome());
+        assertEquals(10, generator.actual(), "ten seconds behind");
+        assertTrue(generator.detail().startsWith("inconclusive: the load generator fell behind at seconds 40-49 "
+                + "(machine CPU up to 100 %, the generator's 12 %, 40 of 100 planned arrivals started on time, start "
+                + "delay up to 900 ms"), generator.detail());
+
+        // Without the generator's health these three fail on the 3 s requests: with it, they say nothing.
+        for (String name : List.of("p99", "p99 browse", "p99 during spike")) {
+            CheckResult c = only(checks, name);
+            assertEquals(Outcome.NOT_JUDGED, c.outcome(), c.line());
+            assertTrue(c.notJudgedAskedFor(), "counts against slo.notJudged: " + c.line());
+            assertTrue(c.detail().startsWith("inconclusive: the load generator fell behind at seconds 40-49"), c.line());
+            assertTrue(c.fix().contains("shard.count"), c.line());
+        }
+        // The phases it kept up in are judged as ever.
+        assertEquals(Outcome.PASS, only(checks, "p99 during baseline").outcome());
+        assertEquals(Outcome.PASS, only(checks, "p99 during cooldown").outcome());
+        // Not a matter of timing: judged.
+        assertEquals(Outcome.PASS, only(checks, "error rate").outcome());
+        assertTrue(checks.stream().noneMatch(c -> c.name().startsWith("p99") && c.failed()),
+                "no latency check fails for the generator's stall: " + checks);
+    }
+
+    @Test
+    void theSameRecordingWithoutTheGeneratorsHealthFailsTheLatencyChecks() {
+        // The control of the test above: its recording does fail these checks when nothing says the generator stalled.
+        List<CheckResult> checks = judge(null);
+        assertTrue(only(checks, "p99 during spike").failed());
+        assertTrue(checks.stream().noneMatch(c -> c.name().equals(GeneratorHealth.CHECK)));
+    }
+
+    @Test
+    void aRunWhoseGeneratorFellBehindNeverPassesAndSaysWhy() {
+        List<CheckResult> checks = judge(stalled());
+        Verdict verdict = VerdictAssembly.assemble(new VerdictAssembly.Facts(new VerdictAssembly.Identity(
+                "TestSimulation", "local", "2026-12-06T20:00:00Z", SECONDS), JudgingMode.STANDARD, SLO, recorded(), checks,
+                VerdictAssembly.Ending.ranItsCourse(SECONDS), null, Optional.empty(), null, null, null, List.of(), null))
+                .withGenerator(stalled());
+        assertFalse(verdict.passed());
+        assertTrue(verdict.generatorFellBehind());
+        assertTrue(verdict.outcomeText().endsWith("latency INCONCLUSIVE: the load generator fell behind"),
+                verdict.outcomeText());
+        assertTrue(verdict.summary().contains("NOT JUDGED p99 during spike: inconclusive: the load generator fell behind"),
+                verdict.summary());
+    }
+
+    @Test
+    void aGeneratorThatKeptUpChangesNothing() {
+        LatencyRecorder steady = new LatencyRecorder(0);
+        for (int s = 0; s < SECONDS; s++) {
+            for (int i = 0; i < 20; i++) {
+                steady.record("browse", s, 15_000 + 100L * i, true);
+            }
+        }
+        List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, steady, PHASES,
+                new FaultTimeline(0), List.of(), null, 0, 0, null, null, null, null, null, health(GeneratorHealthTest::onTime)));
+        CheckResult generator = only(checks, GeneratorHealth.CHECK);
+        assertEquals(Outcome.PASS, generator.outcome(), generator.line());
+        // Pool exhaustion is not judged here for want of pool metrics, which has nothing to do with the generator.
+        assertTrue(checks.stream().filter(c -> !c.name().equals("pool exhaustion"))
+                .allMatch(c -> c.outcome() == Outcome.PASS), checks.toString());
+    }
+
+    @Test
+    void aSecondIsBehindByItsLateArrivalsOrItsGcPauseAgainstTheBudgets() {
+        GeneratorHealth health = health(s -> switch (s) {
+            case 5 -> new GeneratorHealth.Second(s, 200, 200, 2, 150, 20, 50, 5);   // 1 % late: within 99 %
+            case 6 -> new GeneratorHealth.Second(s, 200, 200, 3, 150, 20, 50, 5);   // 1.5 % late
+            case 7 -> new GeneratorHealth.Second(s, 0, 0, 0, 0, 20, 50, 0);         // nothing planned
+            case 8 -> new GeneratorHealth.Second(s, 10, 10, 0, 3, 20, 50, 100);     // a 100 ms pause: the budget
+            case 9 -> new GeneratorHealth.Second(s, 10, 10, 0, 3, 20, 50, 101);     // over it
+            case 10 -> new GeneratorHealth.Second(s, 2, 1, 1, 0, 20, 50, 0);        // one of two never started
+            default -> onTime(s);
+        });
+        assertEquals(List.of(6, 9, 10), health.behind(SLO));
+        assertEquals("6, 9-10", GeneratorHealth.ranges(List.of(6, 9, 10)));
+        Environment.Slo lenient = SLO.with(dev.doorbuster.topology.SloBudget.GENERATOR_STARTED_PERCENT, 50.0)
+                .with(dev.doorbuster.topology.SloBudget.GENERATOR_GC_PAUSE_MS, 200L);
+        assertEquals(List.of(), health.behind(lenient));
+        assertEquals(100_000, GeneratorHealth.lateAfterMicros(SLO), "10 % of the 1000 ms p99 budget");
+    }
+}
