@@ -2,6 +2,7 @@ package dev.doorbuster.load;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +13,7 @@ import static dev.doorbuster.load.ControlRuns.tail;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,12 +22,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.consistency.Guarantee;
 import dev.doorbuster.verdict.consistency.Inventory;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.consistency.SessionReport;
 import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.consistency.WriteLedger;
+import dev.doorbuster.tools.Required;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -304,18 +308,104 @@ class SimulationControlsIT {
             assertTrue(run.check(g.check()).isPresent(), g.check() + " is judged");
         }
         assertTrue(run.verdict().requests() > 100, "load was applied: " + run.verdict().requests());
+        GeneratorHealth generator = run.verdict().generator();
+        assertNotNull(generator, "the generator's health is recorded");
+        assertTrue(run.check(GeneratorHealth.CHECK).orElseThrow().pass(), run.check(GeneratorHealth.CHECK).toString());
+        assertEquals(0, generator.neverStarted(), "every planned arrival started: " + generator);
+        assertEquals(generator.planned(), generator.started(), "every planned arrival started: " + generator);
         assertTrue(Files.exists(reportFile(run, ChaosReport.FILE)));
         assertTrue(Files.exists(reportFile(run, Verdict.JUNIT_FILE)));
         assertTrue(Files.exists(reportFile(run, ChaosReport.GATLING_PAGE)), "Gatling's report is next to ours");
         assertTrue(Files.exists(reports.resolve(RunHistory.PAGE)), "the run history is updated");
     }
 
-    /** A baseline whose P99 was 1 ms: any real run is far above it, so a 20% budget must fail the build. */
+    /**
+     * The same healthy run as {@link #aRunWithoutFaultsPasses()}, with a heavier job taking both cores for 12 s of
+     * it. Oracle: the hog's own CPU report (it burnt most of both cores while it ran), not the harness's view of
+     * itself. Whatever the latency of those seconds, it says as much about the starved generator as about the
+     * service: the latency checks that cover them are inconclusive, none of them may PASS or FAIL, and the verdict
+     * is not a PASS, naming the generator.
+     */
+    @Test
+    @Tag(ControlRuns.TIMED)
+    void aStarvedLoadGeneratorMakesTheLatencyChecksInconclusive() throws Exception {
+        Required.assume(CpuHog.canRaisePriority(), "the CPU hog runs at nice -20, which needs root");
+        ForkedGatling.Running running = ForkedGatling.start("BlackFridaySimulation", reports, home, Map.of(
+                "faults", "false", "load.minutes", "0.5"));
+        assertTrue(running.awaitOutput("[doorbuster] 0:10 / ", java.time.Duration.ofSeconds(120)),
+                "the load ran for 10 s");
+        Duration hogLength = Duration.ofSeconds(12);
+        Duration burnt;
+        int cores;
+        ForkedGatling.Result ended;
+        try (CpuHog hog = CpuHog.start(hogLength)) {
+            cores = hog.cores();
+            burnt = hog.awaitCpuBurnt();
+        } finally {
+            // Also when the hog could not start: the run ends, and what it started with it.
+            ended = running.await(java.time.Duration.ofMinutes(5));
+        }
+        ForkedGatling.Result run = ended;
+        // The run's PostgreSQL servers sit in scheduling groups of their own and keep a share: "most", not all.
+        assertTrue(burnt.toMillis() >= 0.6 * cores * hogLength.toMillis(),
+                "the hog took most of the machine: " + burnt + " of CPU in " + hogLength + " on " + cores + " cores");
+        assertNotNull(run.verdict(), tail(run));
+        CheckResult kept = run.check(GeneratorHealth.CHECK).orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(kept.failed(), "the generator fell behind while the hog ran (" + burnt + " of CPU): " + kept.line());
+        List<Integer> behind = run.verdict().generator().behind(dev.doorbuster.topology.Environment.Slo.defaults());
+        // The hog began once the 0:10 line was out (second 10 or 11) and spun for 12 s: the generator fell behind
+        // in that stretch, give or take the second a late user was scheduled in.
+        assertTrue(behind.stream().allMatch(second -> second >= 8 && second <= 25), "behind only while hogged: " + behind);
+        CheckResult p99 = run.check("p99").orElseThrow();
+        assertTrue(p99.notJudgedAskedFor() && p99.detail().startsWith(GeneratorHealth.INCONCLUSIVE), p99.line());
+        for (CheckResult check : run.verdict().checks()) {
+            if (check.name().startsWith("p99")) {
+                assertFalse(check.failed(), "a starved generator produces no latency FAIL: " + check.line());
+            }
+        }
+        assertFalse(run.verdict().passed(), run.verdict().summary());
+        assertNotEquals(0, run.exitCode(), "the build fails");
+        assertTrue(run.output().contains("load generator fell behind"), tail(run));
+    }
+
+    /**
+     * The other half of the generator's control: the service really is slow (every round trip to the primary
+     * 300 ms late during the rush) and the generator is healthy, so p99 is judged and FAILs, never inconclusive.
+     * Oracle: the fault schedule. A checkout is at least a write and its commit on the primary, two delayed round
+     * trips, over 600 ms; checkouts are most of the rush's requests, far more than 1 % of the run's: the P99 is over
+     * 600 ms, above the 500 ms budget this run sets.
+     */
+    @Test
+    void aSlowDatabaseOnAHealthyGeneratorFailsP99NotInconclusive() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("DoorbusterRushSimulation", reports, home, Map.of(
+                "rush.dbLatencyMs", "300", "slo.p99Ms", "500", "load.scale", "0.3", "doorbusters.share", "0"));
+        assertNotNull(run.verdict(), tail(run));
+        CheckResult kept = run.check(GeneratorHealth.CHECK).orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(kept.pass(), kept.line());
+        CheckResult p99 = run.check("p99").orElseThrow();
+        assertTrue(p99.failed(), "judged and failed: " + p99.line());
+        assertTrue(p99.actual() >= 600, "at least two delayed round trips: " + p99.line());
+        for (CheckResult check : run.verdict().checks()) {
+            assertFalse(check.detail() != null && check.detail().startsWith(GeneratorHealth.INCONCLUSIVE), check.line());
+        }
+        assertFalse(run.verdict().passed());
+        assertNotEquals(0, run.exitCode(), "the build fails");
+    }
+
+    /**
+     * A baseline whose P99 was 1 ms: any real run is far above it, so a 20% budget must fail the build. The baseline
+     * also says it ran with primary routing and 1.5 minutes of load: the run (read-your-writes, the default, and 0.15
+     * minutes) must name both differences next to the delta, and record what it ran with itself.
+     */
     @Test
     void aRunWorseThanItsBaselineBeyondTheBudgetFailsTheBuild() throws Exception {
         Path baseline = reports.resolve("blackfridaysimulation-20260101000000000");
+        dev.doorbuster.verdict.Provenance baselineRan = new dev.doorbuster.verdict.Provenance("0.0.1", "a Java",
+                "3.16.0", "a machine", null, Map.of(), Map.of("app.routing", "primary"), Map.of("load.minutes", "1.5"),
+                null, List.of(), false);
         Verdict.of("BlackFridaySimulation", "local", "2026-01-01T00:00:00Z", 21, List.of(new CheckResult("p99", 1000, 1,
-                "ms", true, "")), 500, 0, null, null, null, List.of()).writeJson(baseline.resolve(Verdict.JSON_FILE));
+                "ms", true, "")), 500, 0, null, null, null, List.of()).withProvenance(baselineRan)
+                .writeJson(baseline.resolve(Verdict.JSON_FILE));
         Files.setLastModifiedTime(baseline.resolve(Verdict.JSON_FILE), java.nio.file.attribute.FileTime.fromMillis(0));
         dev.doorbuster.verdict.RunHistory.markBaseline(baseline); // as `doorbuster baseline <folder>` does
         // A short run is enough: any real P99 is hundreds of times the baseline's 1 ms.
@@ -329,6 +419,18 @@ class SimulationControlsIT {
                 "the history shows the delta");
         assertTrue(Files.readString(reportFile(run, ChaosReport.FILE)).contains("Against the baseline <a href=\"../"
                 + baseline.getFileName()), "the run's own report compares it with the baseline on its first screen");
+        dev.doorbuster.verdict.Provenance ran = run.verdict().provenance();
+        assertEquals("0.15", ran.parameters().get("load.minutes"), "the parameter as given: " + ran.parameters());
+        assertEquals("read-your-writes", ran.environment().get("app.routing"), ran.environment().toString());
+        assertTrue(ran.postgres() != null && !ran.postgresSettings().isEmpty(), "what the database ran with: " + ran);
+        assertTrue(ran.doorbuster().matches("development build, commit [0-9a-f]{12}( with uncommitted changes)?"),
+                "run from this checkout, the commit it ran: " + ran.doorbuster());
+        assertTrue(ran.differencesFromBaseline().containsAll(List.of("app.routing: primary → read-your-writes",
+                "-Dload.minutes: 1.5 → 0.15")), ran.differencesFromBaseline().toString());
+        assertTrue(run.output().contains("which ran differently: "), "the console says so\n" + tail(run));
+        String report = Files.readString(reportFile(run, ChaosReport.FILE));
+        assertTrue(report.contains("app.routing: primary → read-your-writes") && report.contains("id=\"what-ran\""),
+                "chaos.html names the difference and what ran");
 
         ForkedGatling.Result unknown = ForkedGatling.run("BlackFridaySimulation", reports, home, Map.of(
                 "baseline", "no-such-run"));
