@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 import dev.doorbuster.topology.Topology;
+import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.shard.ShardData;
 import dev.doorbuster.verdict.shard.ShardReport;
 import dev.doorbuster.verdict.Verdict;
@@ -176,6 +177,20 @@ final class CoordinatorRole implements RunRole {
                 recording.consistencyLog().absorbFailed(problem);
             }
         }
+        List<GeneratorHealth> generators = new ArrayList<>();
+        for (Path dir : dirs) {
+            try {
+                GeneratorHealth generator = ShardData.readGenerator(dir);
+                if (generator == null) {
+                    problems.add(dir.getFileName() + ": no " + ShardData.GENERATOR + " (its load generator was not "
+                            + "watched: an injector of an older Doorbuster?)");
+                }
+                generators.add(generator);
+            } catch (IOException | RuntimeException e) {
+                problems.add(dir.getFileName() + "/" + ShardData.GENERATOR + ": " + e.getMessage());
+            }
+        }
+        recording.useShardGenerators(GeneratorHealth.merge(generators));
         recording.useMerged(merged.recorder());
         Histogram all = merged.recorder().histogram(null, 0, merged.recorder().lastSecond() + 1);
         boolean any = all.getTotalCount() > 0;

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.doorbuster.topology.Topology;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.recording.LatencyRecorder;
 import dev.doorbuster.verdict.shard.ShardData;
 import dev.doorbuster.verdict.shard.ShardReport;
@@ -104,6 +105,7 @@ final class InjectorRole implements RunRole {
                 System.err.println("[doorbuster] " + sharding.describe() + " joins " + late + " ms after the common start");
             }
             recording.startClockAt(startEpochMillis);
+            recording.watchGenerator(plan.profile().scaled(1.0 / sharding.count()), plan.environment().slo());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the common start", e);
@@ -162,6 +164,10 @@ final class InjectorRole implements RunRole {
         try {
             recording.closeRequestLog();
             ShardData.write(own, recording.recorder(), recording.consistencyLog());
+            GeneratorHealth generator = recording.generatorHealth(recording.second());
+            if (generator != null) {
+                ShardData.writeGenerator(own, generator);
+            }
             try {
                 // Its clients' own view, for reading a shard alone; the coordinator's history.json has every shard's.
                 recording.consistencyLog().history().writeElleJson(own.resolve(Run.HISTORY_FILE));

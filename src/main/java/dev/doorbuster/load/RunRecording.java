@@ -35,6 +35,7 @@ final class RunRecording implements Consistency.Recorder {
     private volatile Instant loadStarted;
     private volatile RequestLog requestLog;
     private volatile GeneratorMonitor generator;
+    private volatile GeneratorHealth shardGenerators;
 
     /**
      * @param workDir the run's work folder: the consistency journal goes there, named after this process (a
@@ -132,11 +133,22 @@ final class RunRecording implements Consistency.Recorder {
         generator = new GeneratorMonitor(recorder.startNanos(), injected::arrivals, GeneratorHealth.lateAfterMicros(slo));
     }
 
-    /** What the load generator did until second {@code stoppedAt}, and stops watching it; null when it was not watched. */
+    /**
+     * A coordinator's view of the load generators: its injector shards' health, merged. It watches no generator of
+     * its own (it brings no load).
+     */
+    void useShardGenerators(GeneratorHealth merged) {
+        shardGenerators = merged;
+    }
+
+    /**
+     * What the load generator did until second {@code stoppedAt}, and stops watching it; for a coordinator its shards'
+     * (see {@link #useShardGenerators}); null when no generator was watched.
+     */
     GeneratorHealth generatorHealth(int stoppedAt) {
         GeneratorMonitor monitor = generator;
         if (monitor == null) {
-            return null;
+            return shardGenerators;
         }
         monitor.close();
         return monitor.report(stoppedAt);

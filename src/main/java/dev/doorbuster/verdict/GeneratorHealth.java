@@ -52,6 +52,50 @@ public record GeneratorHealth(double lateAfterMs, long planned, long started, lo
         seconds = seconds == null ? List.of() : List.copyOf(seconds);
     }
 
+    /**
+     * The generators of a run split over injector shards, as one: each second's planned, started and late arrivals
+     * added over the shards (so a second is behind when too few of the run's arrivals in it started on time, whichever
+     * shard they belonged to); its CPU figures, start delays and GC pauses those of the worst shard in that second.
+     * The run's start delay p99 is the worst shard's (percentiles of separate shards do not add). Seconds are counted
+     * from the common start instant, as each shard counts them. Null when no shard reported.
+     */
+    public static GeneratorHealth merge(List<GeneratorHealth> shards) {
+        List<GeneratorHealth> reported = shards.stream().filter(java.util.Objects::nonNull).toList();
+        if (reported.isEmpty()) {
+            return null;
+        }
+        int length = reported.stream().mapToInt(h -> h.seconds().size()).max().orElse(0);
+        List<Second> merged = new ArrayList<>(length);
+        for (int s = 0; s < length; s++) {
+            int planned = 0;
+            int started = 0;
+            int late = 0;
+            int delay = 0;
+            int process = -1;
+            int machine = -1;
+            int gc = 0;
+            for (GeneratorHealth shard : reported) {
+                if (s >= shard.seconds().size()) {
+                    continue;
+                }
+                Second one = shard.seconds().get(s);
+                planned += one.planned();
+                started += one.started();
+                late += one.late();
+                delay = Math.max(delay, one.maxDelayMs());
+                process = Math.max(process, one.processCpu());
+                machine = Math.max(machine, one.machineCpu());
+                gc = Math.max(gc, one.gcPauseMs());
+            }
+            merged.add(new Second(s, planned, started, late, delay, process, machine, gc));
+        }
+        return new GeneratorHealth(reported.get(0).lateAfterMs(), reported.stream().mapToLong(GeneratorHealth::planned).sum(),
+                reported.stream().mapToLong(GeneratorHealth::started).sum(),
+                reported.stream().mapToLong(GeneratorHealth::neverStarted).sum(),
+                reported.stream().mapToDouble(GeneratorHealth::startDelayP99Ms).max().orElse(0),
+                reported.stream().mapToDouble(GeneratorHealth::startDelayMaxMs).max().orElse(0), merged);
+    }
+
     /** The start delay beyond which an arrival is late: {@code startDelayPercentOfP99} of {@code p99Ms}. */
     public static long lateAfterMicros(Environment.Slo slo) {
         return Math.round(slo.p99Ms() * slo.generatorStartDelayPercentOfP99() / 100.0 * 1000);

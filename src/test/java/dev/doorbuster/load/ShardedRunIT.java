@@ -19,6 +19,7 @@ import java.util.Set;
 import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.recording.Recording;
 import dev.doorbuster.verdict.recording.RequestLog;
 import dev.doorbuster.verdict.shard.ShardReport;
@@ -134,6 +135,15 @@ class ShardedRunIT {
             assertTrue(Math.abs(s.users() - expected / shards) <= 0.15 * expected / shards,
                     "each shard injects 1/" + shards + " of the profile: " + s);
         }
+        // The generators' health is every shard's, merged: the users each shard's own counter saw start, and the
+        // profile's arrivals planned (the same oracle as above, rate x length).
+        GeneratorHealth generator = run.verdict().generator();
+        assertNotNull(generator, "the shards' generator health reaches the coordinator's verdict");
+        assertEquals(users, generator.started(), "merged started = the shards' started users: " + generator);
+        assertTrue(Math.abs(generator.planned() - expected) <= 0.1 * expected, generator.planned() + " planned");
+        assertEquals(generator.planned(), generator.seconds().stream().mapToLong(GeneratorHealth.Second::planned).sum(),
+                "every planned arrival is in a second");
+        assertTrue(run.check(GeneratorHealth.CHECK).isPresent(), "the coordinator judges its injectors' generators");
 
         // Lost writes: the schedule makes each shard's orders acknowledged between the cut and the kill certain to
         // be lost (oracle: that shard's own client history and the coordinator's fault timeline).

@@ -152,4 +152,39 @@ class GeneratorHealthTest {
         assertEquals(List.of(), health.behind(lenient));
         assertEquals(100_000, GeneratorHealth.lateAfterMicros(SLO), "10 % of the 1000 ms p99 budget");
     }
+
+    /**
+     * Shards of one run: a second is behind when too few of all its arrivals started on time, wherever they were
+     * injected. One shard's 4 late of 10 beside another's 0 of 10 is 80 % on time: behind; one late of 100 and 0 of
+     * 100 is 99.5 %: not. CPU, delays and pauses are the worst shard's.
+     */
+    @Test
+    void shardsMergeByAddingArrivalsAndKeepingTheWorstShardsMachine() throws java.io.IOException {
+        GeneratorHealth a = new GeneratorHealth(100, 120, 116, 0, 40, 900, List.of(
+                new GeneratorHealth.Second(0, 100, 100, 1, 120, 30, 70, 5),
+                new GeneratorHealth.Second(1, 10, 6, 4, 900, 12, 99, 150)));
+        GeneratorHealth b = new GeneratorHealth(100, 112, 112, 0, 3, 20, List.of(
+                new GeneratorHealth.Second(0, 100, 100, 0, 20, 45, 60, 3),
+                new GeneratorHealth.Second(1, 10, 10, 0, 3, 40, 60, 4),
+                new GeneratorHealth.Second(2, 2, 2, 0, 1, 40, 60, 4)));
+        GeneratorHealth merged = GeneratorHealth.merge(java.util.Arrays.asList(a, null, b));
+        assertEquals(232, merged.planned());
+        assertEquals(228, merged.started());
+        assertEquals(40, merged.startDelayP99Ms(), "the worst shard's");
+        assertEquals(List.of(new GeneratorHealth.Second(0, 200, 200, 1, 120, 45, 70, 5),
+                new GeneratorHealth.Second(1, 20, 16, 4, 900, 40, 99, 150),
+                new GeneratorHealth.Second(2, 2, 2, 0, 1, 40, 60, 4)), merged.seconds());
+        assertEquals(List.of(1), merged.behind(SLO));
+        assertEquals(null, GeneratorHealth.merge(java.util.Arrays.asList(null, null)), "no shard said anything");
+
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("generator-shard");
+        try {
+            dev.doorbuster.verdict.shard.ShardData.writeGenerator(dir, a);
+            assertEquals(a, dev.doorbuster.verdict.shard.ShardData.readGenerator(dir), "what a shard writes, read back");
+            java.nio.file.Files.delete(dir.resolve(dev.doorbuster.verdict.shard.ShardData.GENERATOR));
+            assertEquals(null, dev.doorbuster.verdict.shard.ShardData.readGenerator(dir), "a shard that said nothing");
+        } finally {
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
 }

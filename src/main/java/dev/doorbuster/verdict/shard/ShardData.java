@@ -14,6 +14,7 @@ import java.util.PriorityQueue;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.consistency.ConsistencyJournal;
 import dev.doorbuster.verdict.consistency.ConsistencyLog;
 import dev.doorbuster.verdict.consistency.Guarantee;
@@ -32,7 +33,8 @@ import org.HdrHistogram.Histogram;
  *   <li>{@value #CONSISTENCY}: the session checks' counts and kept violations, and how many writes (per kind and
  *       outcome), orders and operations the shard recorded;</li>
  *   <li>{@value #JOURNAL}: those writes, orders and operations themselves, the shard's {@link ConsistencyJournal}
- *       (read back by the coordinator, streaming, and checked against the counts).</li>
+ *       (read back by the coordinator, streaming, and checked against the counts);</li>
+ *   <li>{@value #GENERATOR}: whether the shard's load generator kept up, second by second.</li>
  * </ul>
  * Latency is merged by <b>adding histograms</b> second by second (a k-way merge of the shards' logs, which are
  * written in name then second order), never by averaging percentiles: a percentile of the merged data is the
@@ -41,6 +43,8 @@ import org.HdrHistogram.Histogram;
 public final class ShardData {
     public static final String CONSISTENCY = "consistency.json";
     public static final String JOURNAL = ConsistencyJournal.FILE;
+    /** The shard's load generator's own health, when it was watched. */
+    public static final String GENERATOR = "generator.json";
     private static final ObjectMapper JSON = new ObjectMapper()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -68,6 +72,17 @@ public final class ShardData {
         Recording.writeLatency(dir, recorder);
         log.journal().copyTo(dir.resolve(JOURNAL));
         JSON.writeValue(dir.resolve(CONSISTENCY).toFile(), log.export());
+    }
+
+    /** Writes what a shard's load generator did (see {@link GeneratorHealth}) into {@code dir}. */
+    public static void writeGenerator(Path dir, GeneratorHealth health) throws IOException {
+        JSON.writeValue(dir.resolve(GENERATOR).toFile(), health);
+    }
+
+    /** What a shard's load generator did; null when the shard did not say (its generator was not watched). */
+    public static GeneratorHealth readGenerator(Path dir) throws IOException {
+        Path file = dir.resolve(GENERATOR);
+        return Files.exists(file) ? JSON.readValue(file.toFile(), GeneratorHealth.class) : null;
     }
 
     public static Consistency readConsistency(Path dir) throws IOException {
