@@ -75,13 +75,9 @@ public abstract class DoorbusterSimulation extends Simulation {
         } else {
             // An injector brings 1/count of every arrival rate: together the shards inject the whole profile.
             LoadProfile part = sharding.isInjector() ? load.scaled(1.0 / sharding.count()) : load;
-            population = scenario(shoppers)
+            population = current.scenario(shoppers)
                     // The abort rule: once it trips, the next arriving shopper stops the load generator (see Run#close).
                     .exec(stopLoadGeneratorIf(session -> String.valueOf(current.abortReason()), session -> current.aborted()))
-                    .exec(session -> {
-                        current.userStarted();
-                        return session;
-                    })
                     .exec(journeys.trafficMix(mix))
                     .injectOpen(part.injection());
         }

@@ -21,6 +21,8 @@ import dev.doorbuster.verdict.JudgingMode;
 import dev.doorbuster.verdict.recording.LatencyRecorder;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.Verdict;
+import io.gatling.javaapi.core.CoreDsl;
+import io.gatling.javaapi.core.ScenarioBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -138,9 +140,17 @@ public final class Run implements AutoCloseable {
         return plan.sharding();
     }
 
-    /** Counts a virtual user that started its journey (a shard's arrival rate is checked from these). */
-    void userStarted() {
-        recording.userStarted();
+    /**
+     * A Gatling scenario whose every user, as it starts, tells the run so: start the scenario that injects
+     * {@link #profile()} with it. The run compares those starts with the arrivals the profile planned, to know
+     * whether the load generator kept up; a simulation that starts its scenario otherwise gets the check
+     * {@value dev.doorbuster.verdict.GeneratorHealth#CHECK} reported as not judged.
+     */
+    public ScenarioBuilder scenario(String name) {
+        return CoreDsl.scenario(name).exec(session -> {
+            recording.userStarted();
+            return session;
+        });
     }
 
     public Environment environment() {

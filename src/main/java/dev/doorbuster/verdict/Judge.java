@@ -105,7 +105,10 @@ public final class Judge {
         sessionGuarantees(checks, f);
         cacheStaleness(checks, f);
         if (f.generator() != null) {
-            checks.add(f.generator().check(slo));
+            checks.add(arrivalsUnreported(f) ? CheckResult.notJudgedUnasked(GeneratorHealth.CHECK, 0, "s",
+                    "requests were made but no user said it started, so when the generator started them is unknown",
+                    "start the scenario that injects the run's load profile with run.scenario(name) (see "
+                            + "docs/writing-simulations.md)") : f.generator().check(slo));
         }
         if (f.mode() == JudgingMode.OVERLOAD) {
             // Under a deliberate overload, errors and latency budgets cannot hold: gracefulness is judged instead.
@@ -305,7 +308,18 @@ public final class Judge {
 
     /** True when the load generator fell behind in any of seconds [{@code from}, {@code to}). */
     private static boolean timedOut(Facts f, int from, int to) {
-        return f.generator() != null && GeneratorHealth.overlaps(f.generator().behind(f.slo()), from, to);
+        return f.generator() != null && !arrivalsUnreported(f)
+                && GeneratorHealth.overlaps(f.generator().behind(f.slo()), from, to);
+    }
+
+    /**
+     * A simulation whose scenario was not started with {@code Run#scenario}: its users never report their start, so
+     * every planned arrival would look missing. Its generator cannot be judged on arrivals (nor its latency made
+     * inconclusive by them): the check says so instead.
+     */
+    private static boolean arrivalsUnreported(Facts f) {
+        return f.generator().started() == 0 && f.generator().planned() > 0
+                && f.recorder().counts(null, 0, f.recorder().lastSecond() + 1).total() > 0;
     }
 
     /** A P99 check; not judged when no request {@code where} (a P99 of nothing is no latency). */

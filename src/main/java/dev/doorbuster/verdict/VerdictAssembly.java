@@ -92,9 +92,9 @@ public final class VerdictAssembly {
             measured.add(new CheckResult(ABORTED, 0, Math.max(0, facts.ending().stoppedAt()), "s", false, endedEarly));
         }
         List<CheckResult> checks = new ArrayList<>(measured);
-        facts.baseline().ifPresent(baseline -> checks.addAll(RunHistory.regressions(
+        facts.baseline().ifPresent(baseline -> checks.addAll(explainUnmeasured(RunHistory.regressions(
                 RunHistory.Headline.of(measured, facts.sessions(), facts.writes(), counts.total(), peakRate(recorder)),
-                baseline, facts.slo().regression())));
+                baseline, facts.slo().regression()), measured)));
         notJudged(checks, facts.slo()).ifPresent(checks::add);
         String incompleteReason = endedEarly != null ? endedEarly : missingShards(facts.shards());
         boolean complete = incompleteReason == null;
@@ -108,6 +108,25 @@ public final class VerdictAssembly {
     }
 
     /** The run's own early end or, failing that, the first injector shard's. */
+    /**
+     * A regression check this run could not be compared on because its own check was not judged says why that check
+     * was not (e.g. "inconclusive: the load generator fell behind ..."), with that check's fix: "measured no p99" alone
+     * would send the reader looking for a missing measurement.
+     */
+    static List<CheckResult> explainUnmeasured(List<CheckResult> regressions, List<CheckResult> measured) {
+        List<CheckResult> explained = new ArrayList<>(regressions.size());
+        for (CheckResult r : regressions) {
+            String figure = r.name().substring(0, Math.max(0, r.name().indexOf(" vs baseline")));
+            CheckResult own = measured.stream().filter(c -> c.notJudged()
+                    && (c.name().equals(figure) || c.name().startsWith(figure + " ("))).findFirst().orElse(null);
+            explained.add(r.notJudged() && own != null && r.detail() != null && r.detail().startsWith("this run ")
+                    ? CheckResult.notJudged(r.name(), r.budget(), Double.NaN, r.unit(), "this run's " + own.name()
+                            + " was not judged: " + own.detail(), own.fix() != null ? own.fix() : r.fix())
+                    : r);
+        }
+        return explained;
+    }
+
     private static String endedEarly(String reason, ShardReport shards) {
         if (reason != null || shards == null) {
             return reason;

@@ -1,7 +1,6 @@
 package dev.doorbuster.examples;
 
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
-import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.http.HttpDsl.http;
 
 import java.io.IOException;
@@ -68,7 +67,7 @@ public class AccountsSimulation extends Simulation {
                     http("account: come back").get("/accounts/#{accountId}"), nicknameOf));
 
     {
-        setUp(scenario("account holders").feed(accounts()).exec(changeAndComeBack)
+        setUp(run.scenario("account holders").feed(accounts()).exec(changeAndComeBack)
                 .injectOpen(run.profile().injection()).andThen(Verdicts.closingScenario(run)))
                 .protocols(http.baseUrl(run.appUrl().toString()))
                 .assertions(Verdicts.assertion());

@@ -3,7 +3,6 @@ package dev.doorbuster.examples;
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
 import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
-import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.http.HttpDsl.http;
 import static io.gatling.javaapi.http.HttpDsl.status;
 
@@ -124,7 +123,7 @@ public class SpringShopSimulation extends Simulation {
                             http("order: come back").get("/orders/#{orderId}").check(status().in(200, 404)), orderOf)));
 
     {
-        setUp(scenario("shoppers").feed(shoppers()).exec(placeAndComeBack)
+        setUp(run.scenario("shoppers").feed(shoppers()).exec(placeAndComeBack)
                 .injectOpen(run.profile().injection()).andThen(Verdicts.closingScenario(run)))
                 .protocols(http.baseUrl(run.appUrl().toString()))
                 .assertions(Verdicts.assertion());

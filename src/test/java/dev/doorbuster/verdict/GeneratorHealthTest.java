@@ -102,6 +102,24 @@ class GeneratorHealthTest {
         assertTrue(checks.stream().noneMatch(c -> c.name().equals(GeneratorHealth.CHECK)));
     }
 
+    /**
+     * A simulation whose scenario was not started with {@code Run#scenario}: requests were made, but no user said it
+     * started. Every planned arrival would look missing; the check says it cannot tell (reported, not asked for), and
+     * the latency checks are judged as if nobody watched the generator, which is what happened.
+     */
+    @Test
+    void aSimulationWhoseUsersNeverSayTheyStartedGetsTheCheckNotJudgedNotEverySecondBehind() {
+        GeneratorHealth unreported = health(s -> new GeneratorHealth.Second(s, 10, 0, 10, 0, 20, 40, 5));
+        unreported = new GeneratorHealth(unreported.lateAfterMs(), 10L * SECONDS, 0, 10L * SECONDS, 0, 0,
+                unreported.seconds());
+        List<CheckResult> checks = judge(unreported);
+        CheckResult kept = only(checks, GeneratorHealth.CHECK);
+        assertTrue(kept.notJudged() && !kept.notJudgedAskedFor(), kept.line());
+        assertTrue(kept.fix().contains("run.scenario(name)"), kept.fix());
+        assertTrue(only(checks, "p99 during spike").failed(), "judged on its own, as without a watched generator");
+        assertTrue(only(checks, "p99 during baseline").pass());
+    }
+
     @Test
     void aRunWhoseGeneratorFellBehindNeverPassesAndSaysWhy() {
         List<CheckResult> checks = judge(stalled());

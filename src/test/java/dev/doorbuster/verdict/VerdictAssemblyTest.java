@@ -293,4 +293,23 @@ class VerdictAssemblyTest {
         assertEquals(List.of(VerdictAssembly.NOT_JUDGED), names(v.failures()));
         assertEquals(2, v.failures().get(0).actual(), v.failures().get(0).line());
     }
+
+    /** A run compared with its baseline whose own p99 was inconclusive says so, not "measured no p99". */
+    @Test
+    void aRegressionCheckThisRunCouldNotCompareSaysWhyItsOwnCheckWasNotJudged() {
+        CheckResult p99 = CheckResult.notJudged("p99", 1000, 248, "ms", GeneratorHealth.INCONCLUSIVE
+                + "seconds 0-29 (...); measured 248 ms, which says nothing about the service", GeneratorHealth.FIX);
+        CheckResult rto = CheckResult.atMost("failover RTO (F2 PrimaryFailover)", 15000, 900, "ms", "probe");
+        List<CheckResult> regressions = List.of(
+                CheckResult.notJudged("p99 vs baseline", 20, Double.NaN, "% above", "this run measured no p99", "choose"),
+                CheckResult.atMost("failover RTO vs baseline", 10, 5, "% above", "worst RTO 900 ms now"),
+                CheckResult.notJudged("error rate vs baseline", 1, Double.NaN, "points above",
+                        "the baseline b measured no error rate", "choose"));
+        List<CheckResult> explained = VerdictAssembly.explainUnmeasured(regressions, List.of(p99, rto));
+        assertTrue(explained.get(0).detail().startsWith("this run's p99 was not judged: inconclusive: the load "
+                + "generator fell behind at seconds 0-29"), explained.get(0).detail());
+        assertEquals(GeneratorHealth.FIX, explained.get(0).fix());
+        assertSame(regressions.get(1), explained.get(1), "a judged comparison stays as it is");
+        assertSame(regressions.get(2), explained.get(2), "the baseline's own gap is the baseline's");
+    }
 }

@@ -1,7 +1,6 @@
 package com.example.myservice;
 
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
-import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.http.HttpDsl.http;
 import static io.gatling.javaapi.http.HttpDsl.status;
 
@@ -112,7 +111,7 @@ public class MyServiceSimulation extends Simulation {
                     profileIn));
 
     {
-        setUp(scenario("profile owners").feed(profileIds()).exec(renameAndComeBack)
+        setUp(run.scenario("profile owners").feed(profileIds()).exec(renameAndComeBack)
                 .injectOpen(run.profile().injection()).andThen(Verdicts.closingScenario(run)))
                 .protocols(http.baseUrl(run.appUrl().toString()))
                 .assertions(Verdicts.assertion());
