@@ -45,10 +45,15 @@ class GeneratorCeilingBenchmark {
         noop.start();
         try {
             Path home = Files.createTempDirectory(Path.of("/var/tmp"), "doorbuster-ceiling-");
+            Map<String, String> properties = new java.util.HashMap<>(Map.of("bench.noopUrl",
+                    "http://127.0.0.1:" + noop.getAddress().getPort(), ForkedGatling.QUICK_JVM, "false"));
+            for (String passed : List.of("bench.rates", "bench.stepSeconds")) {
+                if (System.getProperty(passed) != null) {
+                    properties.put(passed, System.getProperty(passed));
+                }
+            }
             ForkedGatling.Result run = ForkedGatling.start(GeneratorCeilingSimulation.class.getName(),
-                    Files.createTempDirectory("ceiling-reports"), home, Map.of("bench.noopUrl",
-                            "http://127.0.0.1:" + noop.getAddress().getPort(), ForkedGatling.QUICK_JVM, "false"))
-                    .await(Duration.ofMinutes(15));
+                    Files.createTempDirectory("ceiling-reports"), home, properties).await(Duration.ofMinutes(15));
             List<String> rows = new ArrayList<>();
             int ceiling = 0;
             boolean keptUp = true;
