@@ -303,7 +303,7 @@ public final class Judge {
         List<Integer> behind = f.generator().behind(f.slo()).stream().filter(s -> s >= from && s < to).toList();
         checks.set(last, CheckResult.notJudged(c.name(), c.budget(), c.actual(), c.unit(), GeneratorHealth.INCONCLUSIVE
                 + f.generator().describe(behind) + "; measured " + CheckResult.format(c.actual()) + " " + c.unit()
-                + ", which says nothing about the service", GeneratorHealth.FIX));
+                + ", which cannot be told apart from the generator's own delay", GeneratorHealth.FIX));
     }
 
     /** True when the load generator fell behind in any of seconds [{@code from}, {@code to}). */

@@ -298,7 +298,7 @@ class VerdictAssemblyTest {
     @Test
     void aRegressionCheckThisRunCouldNotCompareSaysWhyItsOwnCheckWasNotJudged() {
         CheckResult p99 = CheckResult.notJudged("p99", 1000, 248, "ms", GeneratorHealth.INCONCLUSIVE
-                + "seconds 0-29 (...); measured 248 ms, which says nothing about the service", GeneratorHealth.FIX);
+                + "seconds 0-29 (...); measured 248 ms, which cannot be told apart from the generator's own delay", GeneratorHealth.FIX);
         CheckResult rto = CheckResult.atMost("failover RTO (F2 PrimaryFailover)", 15000, 900, "ms", "probe");
         List<CheckResult> regressions = List.of(
                 CheckResult.notJudged("p99 vs baseline", 20, Double.NaN, "% above", "this run measured no p99", "choose"),
