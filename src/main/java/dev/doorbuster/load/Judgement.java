@@ -108,20 +108,29 @@ final class Judgement {
     }
 
     /**
-     * The released jar's version; run from classes (Doorbuster's own checkout), the git commit of the working
-     * directory, marked when it has uncommitted changes; null when neither is known.
+     * The jar's version; run from classes (a checkout of Doorbuster), the git commit of that checkout, marked when
+     * it has uncommitted changes; null when neither is known. Never the commit of the directory the run was started
+     * in: that is the user's project, not Doorbuster.
      */
     private static String doorbusterVersion() {
         String released = Judgement.class.getPackage().getImplementationVersion();
         if (released != null) {
             return released;
         }
-        Path here = Path.of("").toAbsolutePath();
-        Exec.Result commit = Exec.run(List.of("git", "rev-parse", "--short=12", "HEAD"), here, Duration.ofSeconds(5));
+        Path classes;
+        try {
+            classes = Path.of(Judgement.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return null;
+        }
+        if (!java.nio.file.Files.isDirectory(classes)) {
+            return null; // a jar without a version: nothing says which build it is
+        }
+        Exec.Result commit = Exec.run(List.of("git", "rev-parse", "--short=12", "HEAD"), classes, Duration.ofSeconds(5));
         if (!commit.ok() || commit.output().isBlank()) {
             return null;
         }
-        Exec.Result changes = Exec.run(List.of("git", "status", "--porcelain", "--untracked-files=no"), here,
+        Exec.Result changes = Exec.run(List.of("git", "status", "--porcelain", "--untracked-files=no"), classes,
                 Duration.ofSeconds(5));
         return Provenance.DEVELOPMENT_BUILD + ", commit " + commit.output().strip()
                 + (changes.ok() && !changes.output().isBlank() ? " with uncommitted changes" : "");

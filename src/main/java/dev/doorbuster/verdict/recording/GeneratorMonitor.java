@@ -39,7 +39,6 @@ public final class GeneratorMonitor implements AutoCloseable {
     private final long lateAfterMicros;
     private final Supplier<PrimitiveIterator.OfLong> scheduleSource;
     private final PrimitiveIterator.OfLong schedule;
-    private final long plannedTotal;
     private final OperatingSystemMXBean os;
     private final List<Registration> listeners = new ArrayList<>();
     private final Histogram delays = new Histogram(60_000_000L, 2);
@@ -59,18 +58,13 @@ public final class GeneratorMonitor implements AutoCloseable {
 
     /**
      * @param startNanos      second 0 of the run on {@link System#nanoTime()}
-     * @param schedule        the planned arrivals' offsets from the start of injection (µs, ascending); called three
-     *                        times (counted, matched with the users as they start, counted per second at the end)
+     * @param schedule        the planned arrivals' offsets from the start of injection (µs, ascending); called twice
+     *                        (matched with the users as they start; counted per second at the end)
      * @param lateAfterMicros a user starting later than this after its scheduled time counts as late
      */
     public GeneratorMonitor(long startNanos, Supplier<PrimitiveIterator.OfLong> schedule, long lateAfterMicros) {
         this.startNanos = startNanos;
         this.lateAfterMicros = lateAfterMicros;
-        long total = 0;
-        for (PrimitiveIterator.OfLong it = schedule.get(); it.hasNext(); it.nextLong()) {
-            total++;
-        }
-        this.plannedTotal = total;
         this.scheduleSource = schedule;
         this.schedule = schedule.get();
         this.os = ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean sun ? sun : null;
@@ -195,7 +189,8 @@ public final class GeneratorMonitor implements AutoCloseable {
         long anchor = Math.max(0, anchorMicros == Long.MIN_VALUE ? 0 : anchorMicros);
         int[] planned = new int[Math.max(0, stoppedAt)];
         long lastPlannedSecond = -1;
-        for (PrimitiveIterator.OfLong it = scheduleSource.get(); it.hasNext(); ) {
+        long plannedTotal = 0;
+        for (PrimitiveIterator.OfLong it = scheduleSource.get(); it.hasNext(); plannedTotal++) {
             long second = (it.nextLong() + anchor) / 1_000_000L;
             lastPlannedSecond = second;
             if (second < planned.length) {
