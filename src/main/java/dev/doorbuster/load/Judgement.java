@@ -108,31 +108,49 @@ final class Judgement {
     }
 
     /**
-     * The jar's version; run from classes (a checkout of Doorbuster), the git commit of that checkout, marked when
-     * it has uncommitted changes; null when neither is known. Never the commit of the directory the run was started
-     * in: that is the user's project, not Doorbuster.
+     * The jar's version and the commit it was built from (written into its manifest by the build); run from classes
+     * (a checkout of Doorbuster), the git commit of that checkout. Either is marked when the tree had uncommitted
+     * changes. Null when nothing says which build ran. Never the commit of the directory the run was started in:
+     * that is the user's project, not Doorbuster.
      */
     private static String doorbusterVersion() {
-        String released = Judgement.class.getPackage().getImplementationVersion();
-        if (released != null) {
-            return released;
-        }
         Path classes;
         try {
             classes = Path.of(Judgement.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (java.net.URISyntaxException | RuntimeException e) {
-            return null;
+            return Judgement.class.getPackage().getImplementationVersion();
         }
-        if (!java.nio.file.Files.isDirectory(classes)) {
-            return null; // a jar without a version: nothing says which build it is
+        if (java.nio.file.Files.isDirectory(classes)) {
+            Exec.Result commit = Exec.run(List.of("git", "rev-parse", "--short=12", "HEAD"), classes,
+                    Duration.ofSeconds(5));
+            if (!commit.ok() || commit.output().isBlank()) {
+                return null;
+            }
+            Exec.Result changes = Exec.run(List.of("git", "status", "--porcelain", "--untracked-files=no"), classes,
+                    Duration.ofSeconds(5));
+            return withCommit(Provenance.DEVELOPMENT_BUILD, commit.output().strip(),
+                    changes.ok() && !changes.output().isBlank());
         }
-        Exec.Result commit = Exec.run(List.of("git", "rev-parse", "--short=12", "HEAD"), classes, Duration.ofSeconds(5));
-        if (!commit.ok() || commit.output().isBlank()) {
-            return null;
+        try (java.util.jar.JarFile jar = new java.util.jar.JarFile(classes.toFile())) {
+            java.util.jar.Manifest manifest = jar.getManifest();
+            java.util.jar.Attributes main = manifest == null ? new java.util.jar.Attributes() : manifest.getMainAttributes();
+            String version = main.getValue(java.util.jar.Attributes.Name.IMPLEMENTATION_VERSION);
+            String commit = main.getValue(MANIFEST_COMMIT);
+            if (commit == null || !commit.matches("[0-9a-f]{7,40}")) {
+                return version; // built without git (a source archive): the version is all there is
+            }
+            return withCommit(version == null ? Provenance.DEVELOPMENT_BUILD : version, commit,
+                    Boolean.parseBoolean(main.getValue(MANIFEST_UNCOMMITTED)));
+        } catch (java.io.IOException e) {
+            return Judgement.class.getPackage().getImplementationVersion();
         }
-        Exec.Result changes = Exec.run(List.of("git", "status", "--porcelain", "--untracked-files=no"), classes,
-                Duration.ofSeconds(5));
-        return Provenance.DEVELOPMENT_BUILD + ", commit " + commit.output().strip()
-                + (changes.ok() && !changes.output().isBlank() ? " with uncommitted changes" : "");
+    }
+
+    /** Manifest entries the build writes (pom.xml, maven-jar-plugin's manifestEntries). */
+    private static final String MANIFEST_COMMIT = "Doorbuster-Commit";
+    private static final String MANIFEST_UNCOMMITTED = "Doorbuster-Uncommitted-Changes";
+
+    private static String withCommit(String version, String commit, boolean uncommittedChanges) {
+        return version + ", commit " + commit + (uncommittedChanges ? " with uncommitted changes" : "");
     }
 }

@@ -27,7 +27,8 @@ import dev.doorbuster.topology.SloBudget;
  * ({@link StorefrontSetting}, {@link SloBudget}) and the fields listed below, never as the file, so a password, the
  * service's own environment variables and the write probe's headers are left out by construction.
  *
- * @param doorbuster  Doorbuster's version ({@code development build} when run from classes, not a released jar)
+ * @param doorbuster  Doorbuster's version and the commit it was built from ({@code development build, commit …} when
+ *                    run from a checkout's classes)
  * @param javaRuntime the Java runtime (vendor and version)
  * @param gatling     Gatling's version
  * @param machine     processors, memory and operating system of the machine that generated the load
@@ -66,7 +67,7 @@ public record Provenance(String doorbuster, String javaRuntime, String gatling, 
     }
 
     /**
-     * @param doorbusterVersion the jar's implementation version, or null when run from classes
+     * @param doorbusterVersion the jar's version and commit, or the checkout's commit; null when neither is known
      * @param gatlingVersion    Gatling's version, or null when unknown
      */
     public static Provenance of(String doorbusterVersion, String gatlingVersion, Environment environment,
