@@ -95,8 +95,16 @@ public final class CacheMeters {
         DELETED("deleted"),
         /** The key was not cached. */
         ABSENT("absent"),
-        /** The delete failed or did not answer in time: the cached copy may be stale until its TTL. */
-        ERROR("error");
+        /**
+         * The delete failed or did not answer in time: retried in the background until it succeeds (then counted
+         * again as deleted or absent), the storefront reading the key from the database meanwhile.
+         */
+        ERROR("error"),
+        /**
+         * A failed delete was given up: the copy's TTL passed first, or too many deletes were pending. Other storefront
+         * instances may have served the stale copy until its TTL.
+         */
+        GAVE_UP("gave-up");
 
         private final String tag;
 

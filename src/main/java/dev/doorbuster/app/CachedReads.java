@@ -47,13 +47,14 @@ import io.micrometer.core.instrument.Counter;
  * all would cost more than the cache saves): they are refreshed by their TTL only, so a listing may show stock up to a
  * TTL old. Product, cart and profile reads show a committed write at once, with two known exceptions of cache-aside
  * with deletes: a miss that read the database before a write committed and fills the cache after the write's delete
- * caches the old row until the TTL; and a refill from a lagging replica caches what the replica had.
+ * caches the old row until the TTL; and a refill from a lagging replica caches what the replica had. A delete that
+ * fails is retried ({@link DeleteRetries}), and until it succeeds this storefront reads that key from the database.
  *
  * <p>Concurrent misses of one key each read the database ({@code --cache-stampede none}), or only the first does and
  * the others, in this storefront, wait for its answer, at most the request bound ({@code single-flight}). A waiter
  * gets the first request's answer whatever its own consistency token says, as a hit would.
  */
-final class CachedReads {
+final class CachedReads implements AutoCloseable {
     /** An answer as cached: the JSON bytes, and the pool that read them from the database. */
     private record Loaded(byte[] json, Pool servedBy) {
     }
@@ -74,6 +75,8 @@ final class CachedReads {
     private final Map<Kind, Map<Fill, Counter>> fills = new EnumMap<>(Kind.class);
     private final Map<Invalidation, Counter> invalidations = new EnumMap<>(Invalidation.class);
     private final Map<Kind, Counter> singleFlightWaits = new EnumMap<>(Kind.class);
+    /** Deletes that failed after a commit, retried; null without a cache or without invalidation. */
+    private final DeleteRetries deleteRetries;
     /** Single-flight: the database read under way for each key, which other misses of that key wait for. */
     private final ConcurrentHashMap<String, CompletableFuture<Loaded>> inFlight = new ConcurrentHashMap<>();
 
@@ -110,6 +113,8 @@ final class CachedReads {
                 invalidations.put(outcome, metrics.cacheInvalidations(outcome));
             }
         }
+        this.deleteRetries = cache == null || invalidation == CacheInvalidation.NONE ? null
+                : new DeleteRetries(cache, ttlMs, invalidations);
     }
 
     /**
@@ -127,6 +132,12 @@ final class CachedReads {
             return Reply.ok(served.value(), served.servedBy());
         }
         boolean fill = true;
+        if (deleteRetries != null && deleteRetries.pending(key)) {
+            // A write's delete of this key failed and is being retried: the cached copy may be the old state.
+            lookups.get(kind).get(Lookup.MISS).increment();
+            Loaded loaded = load(kind, key, request, counted, false);
+            return Reply.ok(new RawJson(loaded.json()), loaded.servedBy());
+        }
         try {
             byte[] cached = cache.get(key);
             if (cached != null) {
@@ -150,7 +161,8 @@ final class CachedReads {
     /**
      * After a write: deletes {@code keys} (what the write changed) from the cache, unless invalidation is off. Called
      * once the write's transaction has committed, or its commit failed without an answer (it may have committed;
-     * a needless delete costs one miss). A failed delete is counted and logged; the write stands and is answered.
+     * a needless delete costs one miss). A failed delete is counted, logged and retried in the background
+     * ({@link DeleteRetries}); the write stands and is answered at once.
      */
     void invalidate(List<String> keys) {
         if (cache == null || invalidation == CacheInvalidation.NONE || keys.isEmpty()) {
@@ -163,7 +175,9 @@ final class CachedReads {
             invalidations.get(Invalidation.ABSENT).increment(distinct.size() - deleted);
         } catch (CacheAside.Unavailable e) {
             invalidations.get(Invalidation.ERROR).increment(distinct.size());
-            cache.warn("delete of " + distinct + " after a write (they may be stale until their TTL)", e);
+            // Pending before the write is answered: from now on this storefront reads these keys from the database.
+            deleteRetries.add(distinct);
+            cache.warn("delete of " + distinct + " after a write (retried; read from the database meanwhile)", e);
         }
     }
 
@@ -223,12 +237,23 @@ final class CachedReads {
     }
 
     private void fill(Kind kind, String key, byte[] json) {
+        if (deleteRetries != null && deleteRetries.pending(key)) {
+            return; // read before a write whose delete is still pending: it may be the old state
+        }
         try {
             cache.set(key, json, ttlMs);
             fills.get(kind).get(Fill.OK).increment();
         } catch (CacheAside.Unavailable e) {
             fills.get(kind).get(Fill.ERROR).increment();
             cache.warn("fill of " + key, e);
+        }
+    }
+
+    /** Stops the delete retries (the cache connection is the storefront's to close). */
+    @Override
+    public void close() {
+        if (deleteRetries != null) {
+            deleteRetries.close();
         }
     }
 }

@@ -50,13 +50,14 @@ public final class Storefront implements AutoCloseable {
     private final RequestHandler handler;
     private final Database database;
     private final CacheAside cache;
+    private final CachedReads cachedReads;
     private final StorefrontMetrics metrics;
     private final CountDownLatch closed = new CountDownLatch(1);
     private boolean closing;
 
     private Storefront(StorefrontConfig config, HttpTransport server, ThreadPoolExecutor workers,
             ScheduledThreadPoolExecutor watchdog, RequestHandler handler, Database database, CacheAside cache,
-            StorefrontMetrics metrics) {
+            CachedReads cachedReads, StorefrontMetrics metrics) {
         this.config = config;
         this.server = server;
         this.workers = workers;
@@ -64,6 +65,7 @@ public final class Storefront implements AutoCloseable {
         this.handler = handler;
         this.database = database;
         this.cache = cache;
+        this.cachedReads = cachedReads;
         this.metrics = metrics;
     }
 
@@ -148,6 +150,7 @@ public final class Storefront implements AutoCloseable {
         StorefrontMetrics metrics = new StorefrontMetrics();
         Database database = null;
         CacheAside cache = null;
+        CachedReads cachedReads = null;
         HttpTransport server = null;
         ThreadPoolExecutor workers = null;
         ScheduledThreadPoolExecutor watchdog = null;
@@ -168,7 +171,7 @@ public final class Storefront implements AutoCloseable {
                 cache = CacheAside.start(config.cacheUrl(), config.cacheTimeoutMs(), warnings);
             }
             ReadRouter router = new ReadRouter(config, database, metrics);
-            CachedReads cachedReads = new CachedReads(config, router, cache, metrics);
+            cachedReads = new CachedReads(config, router, cache, metrics);
             Api api = new Api(database, router, cachedReads, metrics, config.stockLocking());
             watchdog = new ScheduledThreadPoolExecutor(1, threads("storefront-watchdog"));
             watchdog.setRemoveOnCancelPolicy(true); // most alarms are cancelled: do not keep them queued
@@ -177,7 +180,8 @@ public final class Storefront implements AutoCloseable {
                     new LinkedBlockingQueue<>(), threads("storefront-http"));
             server = HttpTransport.listen(config.host(), config.port(), ioThreads(), workers, handler, metrics,
                     config.requestTimeoutMs());
-            Storefront storefront = new Storefront(config, server, workers, watchdog, handler, database, cache, metrics);
+            Storefront storefront = new Storefront(config, server, workers, watchdog, handler, database, cache,
+                    cachedReads, metrics);
             notes.accept("serving " + storefront.url() + " (" + config + ")");
             return storefront;
         } catch (RuntimeException | Error e) {
@@ -191,6 +195,9 @@ public final class Storefront implements AutoCloseable {
             }
             if (watchdog != null) {
                 watchdog.shutdownNow();
+            }
+            if (cachedReads != null) {
+                cachedReads.close();
             }
             if (cache != null) {
                 cache.close();
@@ -304,6 +311,7 @@ public final class Storefront implements AutoCloseable {
             server.close();
             watchdog.shutdownNow();
             try {
+                cachedReads.close();
                 if (cache != null) {
                     cache.close();
                 }

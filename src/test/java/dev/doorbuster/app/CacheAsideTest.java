@@ -141,6 +141,55 @@ class CacheAsideTest {
         assertEquals(1, metric(http, invalidations("deleted")));
     }
 
+    /**
+     * A delete that Redis refuses (its own ACL takes DEL from the storefront's user, a real failure of the command):
+     * the write is answered, the old copy stays in Redis, yet every read of it meanwhile comes from the database; once
+     * DEL is allowed again the retry removes the copy, counted as deleted.
+     */
+    @Test
+    void aDeleteThatFailsIsRetriedAndUntilThenTheKeyIsReadFromTheDatabase() {
+        Http http = app(b -> b.cacheInvalidation(CacheInvalidation.DELETE_AFTER_COMMIT));
+        int version = http.get("/users/24").json().get("version").asInt();
+        assertEquals(StorefrontHeaders.CACHE, http.get("/users/24").header(StorefrontHeaders.SERVED_BY));
+
+        allowDeletes(false);
+        try {
+            Http.Response written = http.put("/users/24", "{\"name\": \"Twenty-four v2\"}");
+            assertEquals(200, written.status(), "the write stands although its delete failed: " + written.body());
+            assertEquals(1, metric(http, invalidations("error")));
+            assertEquals(List.of(CacheKeys.user(24)), redis.admin().keys(CacheKeys.user(24)), "the old copy is cached");
+            for (int i = 0; i < 3; i++) {
+                Http.Response read = http.get("/users/24");
+                assertEquals("primary", read.header(StorefrontHeaders.SERVED_BY), "read " + i + ": not the old copy");
+                assertEquals(version + 1, read.json().get("version").asInt());
+            }
+            assertEquals(0, metric(http, invalidations("deleted")), "still refused");
+        } finally {
+            allowDeletes(true);
+        }
+        StorefrontFixture.await("the delete retried", Duration.ofSeconds(10),
+                () -> metric(http, invalidations("deleted")) == 1);
+        assertEquals(List.of(), redis.admin().keys(CacheKeys.user(24)));
+        Http.Response refilled = http.get("/users/24");
+        assertEquals("primary", refilled.header(StorefrontHeaders.SERVED_BY), "a miss");
+        Http.Response hit = http.get("/users/24");
+        assertEquals(StorefrontHeaders.CACHE, hit.header(StorefrontHeaders.SERVED_BY), "cached again");
+        assertEquals(version + 1, hit.json().get("version").asInt());
+        assertEquals(0, metric(http, invalidations("gave-up")));
+    }
+
+    /** Grants or takes away the DEL command of Redis's default user (the one every client here logs in as). */
+    private void allowDeletes(boolean allowed) {
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url());
+        try (var connection = client.connect()) {
+            io.lettuce.core.protocol.CommandType del = io.lettuce.core.protocol.CommandType.DEL;
+            connection.sync().aclSetuser("default", allowed ? io.lettuce.core.AclSetuserArgs.Builder.addCommand(del)
+                    : io.lettuce.core.AclSetuserArgs.Builder.removeCommand(del));
+        } finally {
+            client.shutdown();
+        }
+    }
+
     @Test
     void withoutInvalidationAProfileUpdateStaysStaleUntilTheTtl() {
         int ttlMs = 1500;
