@@ -5,6 +5,7 @@ import static io.gatling.javaapi.core.CoreDsl.pause;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.core.CoreDsl.stopLoadGeneratorIf;
 
+import java.io.IOException;
 import java.time.Duration;
 
 import dev.doorbuster.chaos.FaultSchedule;
@@ -41,6 +42,14 @@ public abstract class DoorbusterSimulation extends Simulation {
     }
 
     /**
+     * True for a simulation made to search capacity: it runs the search ({@code -Dcapacity=search}) unless
+     * {@code -Dcapacity=off}. Any other simulation searches when asked to. Called while the simulation is being built.
+     */
+    protected boolean searchesCapacity() {
+        return false;
+    }
+
+    /**
      * Starts the run (environment, topology) and sets Gatling up: the shoppers' scenario on {@code load},
      * then the verdict scenario, with the assertion that fails the build when a check fails.
      */
@@ -53,7 +62,27 @@ public abstract class DoorbusterSimulation extends Simulation {
                              Doorbusters doorbusters) {
         try {
             load.requireInjectable();
-            run = Run.start(getClass().getSimpleName(), load, faults, mode, needsCacheTier());
+            dev.doorbuster.verdict.Capacity capacity = null;
+            CapacitySearch.Mode capacityMode = CapacitySearch.mode(searchesCapacity());
+            if (capacityMode != CapacitySearch.Mode.OFF) {
+                requireSearchable(mode);
+            }
+            if (capacityMode == CapacitySearch.Mode.SEARCH) {
+                capacity = searchCapacity(load);
+                // This run is one more plateau, at the capacity found: its reports are the search's.
+                load = CapacitySearch.plateau(load, confirmationRate(capacity));
+            } else if (capacityMode == CapacitySearch.Mode.PLATEAU) {
+                load = CapacitySearch.plateau(load, Parameters.positive(CapacitySearch.RATE, load.peakRate()));
+            }
+            run = Run.start(getClass().getSimpleName(), load, faults, mode, needsCacheTier(), capacity);
+        } catch (IOException e) {
+            System.err.println("[doorbuster] " + getClass().getSimpleName() + ": the capacity search stopped: "
+                    + e.getMessage());
+            System.err.flush();
+            throw new IllegalStateException(e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted during the capacity search", e);
         } catch (RuntimeException e) {
             // Gatling reports this as a crash under a reflection stack trace: say it plainly first.
             System.err.println("[doorbuster] " + getClass().getSimpleName() + " cannot start: " + e.getMessage());
@@ -86,6 +115,44 @@ public abstract class DoorbusterSimulation extends Simulation {
                 .assertions(Verdicts.assertion())
                 .maxDuration(load.total().plus(resultsWait).plus(Duration.ofMinutes(10)));
         return run;
+    }
+
+    /** A capacity search needs plateaus it can judge, from one load generator. */
+    private static void requireSearchable(JudgingMode mode) {
+        if (mode == JudgingMode.OVERLOAD) {
+            throw Parameters.refused("-D" + CapacitySearch.MODE + " needs a simulation judged by its budgets: this one "
+                    + "is judged as a deliberate overload (JudgingMode.OVERLOAD), which is meant to fail them");
+        }
+        if (Sharding.fromParameters().role() != Sharding.Role.SOLO) {
+            throw Parameters.refused("-D" + CapacitySearch.MODE + " runs one plateau after another from one load "
+                    + "generator: run it without shards (a plateau limited by the generator says so)");
+        }
+    }
+
+    /**
+     * Runs the capacity search: the plateaus go into {@code <reports>/<simulation>-capacity-<time>/}, each a run of
+     * this simulation in its own JVM.
+     */
+    private dev.doorbuster.verdict.Capacity searchCapacity(LoadProfile load) throws IOException, InterruptedException {
+        CapacitySearch.plateau(load, 1); // a bad -Dcapacity.warmupSeconds is refused before any plateau runs
+        CapacitySearch.Settings settings = CapacitySearch.Settings.fromParameters(load.peakRate());
+        java.nio.file.Path folder = java.nio.file.Path.of(System.getProperty("doorbuster.reports", "reports"))
+                .toAbsolutePath().resolve(getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "-capacity-"
+                        + java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern(
+                                "yyyyMMddHHmmss")));
+        System.out.println("[capacity] searching from " + settings.startRate() + " shoppers/s, x" + settings.growth()
+                + " per plateau, to " + settings.resolutionPercent() + "%, at most " + settings.maxPlateaus()
+                + " plateaus of " + load.total().toSeconds() + " s; plateaus in " + folder);
+        dev.doorbuster.verdict.Capacity capacity = CapacitySearch.search(settings,
+                new PlateauRuns(getClass().getName(), folder, load.total()));
+        System.out.println("[capacity] " + capacity.summary());
+        return capacity;
+    }
+
+    /** The confirming run's rate: the capacity, or with none, the lowest rate tried (its failure is the answer). */
+    private static double confirmationRate(dev.doorbuster.verdict.Capacity capacity) {
+        return capacity.capacityRate() > 0 ? capacity.capacityRate() : capacity.plateaus().stream()
+                .mapToDouble(dev.doorbuster.verdict.Capacity.Plateau::rate).min().orElse(1);
     }
 
     protected final Run run() {

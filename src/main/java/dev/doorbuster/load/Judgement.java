@@ -84,7 +84,7 @@ final class Judgement {
                 recording.timeline().events(), database)).withCache(cache.orElse(null))
                 // Only a run with reads served by the cache has their staleness to report.
                 .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null)
-                .withProvenance(provenance(baseline)).withGenerator(generator);
+                .withProvenance(provenance(baseline)).withGenerator(generator).withCapacity(plan.capacity());
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());

@@ -68,6 +68,17 @@ public final class Parameters {
                 + "=" + defaultValue + ")");
     }
 
+    /** One of {@code allowed} (case-insensitive), e.g. {@code -Dcapacity=search}; {@code meaning} says what they do. */
+    public static String choice(String property, String defaultValue, java.util.List<String> allowed, String meaning) {
+        String raw = System.getProperty(property);
+        String value = raw == null || raw.isBlank() ? defaultValue : raw.strip().toLowerCase(Locale.ROOT);
+        if (!allowed.contains(value)) {
+            throw refused("-D" + property + "=" + raw + " is not one of " + String.join(", ", allowed) + " (" + meaning
+                    + ")");
+        }
+        return taken(property, value);
+    }
+
     /** A yes/no switch ({@code true}/{@code false}). */
     public static boolean flag(String property, boolean defaultValue) {
         return taken(property, parseFlag(property, defaultValue));

@@ -90,7 +90,9 @@ final class ReportFiles {
         Instant since = loadStarted.minus(Duration.ofMinutes(10));
         try (Stream<Path> dirs = Files.isDirectory(reportsDir) ? Files.list(reportsDir) : Stream.empty()) {
             return dirs.filter(Files::isDirectory)
-                    .filter(d -> d.getFileName().toString().startsWith(prefix()))
+                    // Gatling's own name: the prefix and a timestamp, nothing else (not a capacity search's folder)
+                    .filter(d -> d.getFileName().toString().startsWith(prefix())
+                            && d.getFileName().toString().substring(prefix().length()).matches("\\d+"))
                     .filter(d -> modifiedAfter(d, since))
                     .max(Comparator.comparing(d -> d.getFileName().toString()));
         } catch (IOException e) {

@@ -89,6 +89,12 @@ public final class Run implements AutoCloseable {
      */
     public static Run start(String simulation, LoadProfile profile, FaultSchedule schedule, JudgingMode mode,
                             boolean cacheTier) {
+        return start(simulation, profile, schedule, mode, cacheTier, null);
+    }
+
+    /** As {@link #start(String, LoadProfile, FaultSchedule, JudgingMode, boolean)}, confirming a capacity search. */
+    static Run start(String simulation, LoadProfile profile, FaultSchedule schedule, JudgingMode mode,
+                     boolean cacheTier, dev.doorbuster.verdict.Capacity capacity) {
         Sharding sharding = Sharding.fromParameters();
         // toxiproxy-java's HttpURLConnection sets no timeouts: bound every call so no API call can hang a run.
         System.setProperty("sun.net.client.defaultConnectTimeout", System.getProperty("sun.net.client.defaultConnectTimeout", "5000"));
@@ -114,7 +120,8 @@ public final class Run implements AutoCloseable {
         log.info("Doorbuster {}: environment '{}' ({}), {} of load, {} fault(s){}", simulation, environment.name(),
                 environment.source(), profile.total(), schedule.entries().size(),
                 sharding.role() == Sharding.Role.SOLO ? "" : "; " + sharding.describe());
-        RunPlan plan = new RunPlan(simulation, environment, profile, schedule, mode, reportsDir, workDir, sharding);
+        RunPlan plan = new RunPlan(simulation, environment, profile, schedule, mode, reportsDir, workDir, sharding,
+                capacity);
         RunRecording recording = new RunRecording(workDir);
         StockInvariant stock = new StockInvariant(environment, recording.consistencyLog());
         ReportFiles reports = new ReportFiles(plan);

@@ -108,28 +108,31 @@ public final class Judge {
             checks.add(arrivalsUnreported(f) ? CheckResult.notJudgedUnasked(GeneratorHealth.CHECK, 0, "s",
                     "requests were made but no user said it started, so when the generator started them is unknown",
                     "start the scenario that injects the run's load profile with run.scenario(name) (see "
-                            + "docs/writing-simulations.md)") : f.generator().check(slo));
+                            + "docs/writing-simulations.md)") : f.generator().check(slo, Phase.judgedFrom(f.phases())));
         }
         if (f.mode() == JudgingMode.OVERLOAD) {
             // Under a deliberate overload, errors and latency budgets cannot hold: gracefulness is judged instead.
             overload(checks, f, end);
         } else {
             checks.add(poolExhaustion(f));
-            LatencyRecorder.Counts all = f.recorder().counts(null, 0, end);
+            // A leading warm-up phase is not judged for latency or errors (Phase.WARM_UP).
+            int from = Math.min(Phase.judgedFrom(f.phases()), end);
+            String judged = from == 0 ? "" : " after the warm-up (seconds " + from + "-" + end + ")";
+            LatencyRecorder.Counts all = f.recorder().counts(null, from, end);
             if (all.total() == 0) {
                 // 0 of 0 requests failed is no error rate: the run measured nothing.
                 checks.add(CheckResult.notJudged("error rate", slo.errorRatePercent(), Double.NaN, "%",
-                        "no request was recorded", NO_REQUEST_FIX));
+                        "no request was recorded" + judged, NO_REQUEST_FIX));
             } else {
                 checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
-                        all.ko() + " of " + all.total() + " requests failed"));
+                        all.ko() + " of " + all.total() + " requests failed" + judged));
             }
-            p99(checks, "p99", f.recorder(), null, 0, end, slo.p99Ms(), "was recorded");
-            timed(checks, f, 0, end);
+            p99(checks, "p99", f.recorder(), null, from, end, slo.p99Ms(), "was recorded" + judged);
+            timed(checks, f, from, end);
             for (String name : f.recorder().names()) {
-                p99(checks, "p99 " + name, f.recorder(), name, 0, end, slo.p99MsPerRequest().getOrDefault(name, slo.p99Ms()),
-                        "named '" + name + "' completed");
-                timed(checks, f, 0, end);
+                p99(checks, "p99 " + name, f.recorder(), name, from, end, slo.p99MsPerRequest().getOrDefault(name,
+                        slo.p99Ms()), "named '" + name + "' completed" + judged);
+                timed(checks, f, from, end);
             }
             for (FaultTimeline.Window w : f.timeline().windows()) {
                 // A fault's window without a completed request is not a fault the users got through: it may be one
@@ -140,6 +143,9 @@ public final class Judge {
                 timed(checks, f, w.fromSecond(), to);
             }
             for (Phase phase : f.phases()) {
+                if (phase.toSecond() <= from) {
+                    continue; // the warm-up
+                }
                 int to = Math.min(phase.toSecond(), end);
                 p99(checks, "p99 during " + phase.name(), f.recorder(), null, phase.fromSecond(), to, slo.p99Ms(),
                         phase.fromSecond() >= end ? "in phase '" + phase.name() + "': the load ended before it began "
@@ -149,10 +155,10 @@ public final class Judge {
             }
             // The windowed checks count the seconds with requests; a run without any has its run-wide p99 and error
             // rate not judged, which say so once.
-            for (SecondCompliance.Window w : SecondCompliance.evaluate(f.recorder(), slo, end)) {
+            for (SecondCompliance.Window w : SecondCompliance.evaluate(f.recorder(), slo, from, end)) {
                 checks.add(SecondCompliance.check(w, when(w.failingSeconds(), f)));
                 if (w.measure().equals(SecondCompliance.P99)) {
-                    timed(checks, f, 0, end);
+                    timed(checks, f, from, end);
                 }
             }
         }

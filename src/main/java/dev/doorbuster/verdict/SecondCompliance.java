@@ -76,7 +76,12 @@ public final class SecondCompliance {
 
     /** Both windowed checks over seconds [0, {@code end}); empty when no second had requests. */
     public static List<Window> evaluate(LatencyRecorder recorder, Environment.Slo slo, int end) {
-        List<Second> seconds = seconds(recorder, 0, end);
+        return evaluate(recorder, slo, 0, end);
+    }
+
+    /** Both windowed checks over seconds [{@code from}, {@code end}); empty when no second had requests. */
+    public static List<Window> evaluate(LatencyRecorder recorder, Environment.Slo slo, int from, int end) {
+        List<Second> seconds = seconds(recorder, from, end);
         if (seconds.isEmpty()) {
             return List.of();
         }

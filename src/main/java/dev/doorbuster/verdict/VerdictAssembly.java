@@ -104,7 +104,7 @@ public final class VerdictAssembly {
         return new Verdict(run.simulation(), run.environment(), run.startedAt(), run.durationSeconds(),
                 complete && checks.stream().noneMatch(CheckResult::failed), List.copyOf(checks), counts.total(),
                 counts.ko(), facts.writes(), facts.sessions(), facts.stock(), List.copyOf(facts.timeline()), complete,
-                incompleteReason, List.copyOf(windows), facts.database(), facts.shards(), null, null, null, null);
+                incompleteReason, List.copyOf(windows), facts.database(), facts.shards(), null, null, null, null, null);
     }
 
     /** The run's own early end or, failing that, the first injector shard's. */

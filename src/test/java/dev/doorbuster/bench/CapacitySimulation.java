@@ -16,7 +16,11 @@ import dev.doorbuster.verdict.Phase;
  * ({@code [capacity] ...}) for {@link CapacityBenchmark}.
  */
 public class CapacitySimulation extends DoorbusterSimulation {
-    static final List<Integer> RATES = List.of(50, 200, 400, 700, 1000, 1300, 1600, 2000);
+    /** The steps' rates (shoppers/s), or {@code -Dbench.rates=10,20,40}. */
+    static final List<Integer> RATES = System.getProperty("bench.rates") == null
+            ? List.of(50, 200, 400, 700, 1000, 1300, 1600, 2000)
+            : java.util.Arrays.stream(System.getProperty("bench.rates").split(",")).map(String::strip)
+                    .map(Integer::valueOf).toList();
     static final Duration STEP = Duration.ofSeconds(Integer.getInteger("bench.stepSeconds", 20));
 
     final LoadProfile load = steps();

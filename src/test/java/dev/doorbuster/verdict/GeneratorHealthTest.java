@@ -66,6 +66,32 @@ class GeneratorHealthTest {
         return found.get(0);
     }
 
+    /**
+     * A capacity plateau's warm-up: the generator's own JVM is compiling its injection code too, so seconds behind in
+     * it are said but not judged; the same stall after the warm-up is judged.
+     */
+    @Test
+    void secondsBehindInAWarmUpAreSaidButNotJudged() {
+        List<Phase> plateau = List.of(new Phase(Phase.WARM_UP, 0, 10), new Phase("plateau", 10, SECONDS));
+        GeneratorHealth coldStart = health(s -> s == 1 ? new GeneratorHealth.Second(s, 10, 6, 4, 172, 35, 99, 5)
+                : onTime(s));
+        CheckResult warm = only(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, recorded(), plateau,
+                new FaultTimeline(0), List.of(), null, 0, 0, null, null, null, null, null, coldStart)),
+                GeneratorHealth.CHECK);
+        assertEquals(Outcome.PASS, warm.outcome(), warm.line());
+        assertTrue(warm.detail().endsWith("behind during the warm-up (not judged): seconds 1 (machine CPU up to 99 %, "
+                + "the generator's 35 %, 6 of 10 planned arrivals started on time, start delay up to 172 ms, GC pause up to 5 ms)"),
+                warm.detail());
+
+        GeneratorHealth laterStall = health(s -> s == 12 ? new GeneratorHealth.Second(s, 10, 6, 4, 172, 35, 99, 5)
+                : onTime(s));
+        CheckResult later = only(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, recorded(), plateau,
+                new FaultTimeline(0), List.of(), null, 0, 0, null, null, null, null, null, laterStall)),
+                GeneratorHealth.CHECK);
+        assertEquals(Outcome.FAIL, later.outcome(), later.line());
+        assertEquals(1, later.actual());
+    }
+
     @Test
     void theLatencyChecksOfTheSecondsItFellBehindAreInconclusiveNeverAFail() {
         List<CheckResult> checks = judge(stalled());

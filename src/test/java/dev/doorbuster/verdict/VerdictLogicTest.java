@@ -127,6 +127,41 @@ class VerdictLogicTest {
     }
 
     /**
+     * A leading warm-up phase (a capacity plateau's) is not judged for latency or errors: a cold start's slow, failing
+     * first seconds fail nothing, the seconds after it are judged as usual, and its writes are audited as any.
+     */
+    @Test
+    void aWarmUpIsNotJudgedForLatencyOrErrorsButTheSecondsAfterItAre() {
+        LatencyRecorder r = new LatencyRecorder(0);
+        for (int s = 0; s < 20; s++) {
+            for (int i = 0; i < 50; i++) {
+                r.record("browse", s, s < 5 ? 2_000_000 : 20_000, s >= 5 || i % 2 == 0); // cold: 2 s, half failing
+            }
+        }
+        List<Phase> plateau = List.of(new Phase(Phase.WARM_UP, 0, 5), new Phase("plateau", 5, 20));
+        List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r, plateau,
+                new FaultTimeline(System.nanoTime()), List.of(sample(0, 0), sample(19, 0)), null, 0, 0, null, null,
+                null));
+        assertPassed(checks, "p99");
+        assertTrue(find(checks, "p99").detail().contains("seconds 5-20"), find(checks, "p99").detail());
+        assertTrue(find(checks, "error rate").detail().endsWith("after the warm-up (seconds 5-20)"),
+                find(checks, "error rate").detail());
+        assertPassed(checks, "error rate");
+        assertEquals(0, find(checks, "error rate").actual());
+        assertPassed(checks, "p99 during plateau");
+        assertTrue(checks.stream().noneMatch(c -> c.name().equals("p99 during " + Phase.WARM_UP)), "not judged at all");
+        assertTrue(checks.stream().filter(c -> c.name().startsWith("p99 ≤") || c.name().startsWith("error rate ≤"))
+                .allMatch(CheckResult::pass), "the windowed checks count the seconds after it");
+
+        // The same seconds without the warm-up: judged, and failing.
+        List<CheckResult> unwarmed = Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r,
+                List.of(new Phase("plateau", 0, 20)), new FaultTimeline(System.nanoTime()),
+                List.of(sample(0, 0), sample(19, 0)), null, 0, 0, null, null, null));
+        assertFailed(unwarmed, "p99", 2000);
+        assertFalse(find(unwarmed, "error rate").pass());
+    }
+
+    /**
      * A failover makes requests wait out HikariCP's connection timeout for a database that is gone: HikariCP
      * counts those as timeouts, the storefront answers them 503 database_unavailable. Only the application's own
      * "pool exhausted" count is exhaustion; HikariCP's counter alone is the fallback for an application without it.

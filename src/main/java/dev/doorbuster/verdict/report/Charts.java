@@ -162,6 +162,49 @@ final class Charts {
                   cursor: {drag: {x: true, y: false}}, plugins: [shade]},
                   [c.x].concat(c.y), el));
               });
+              // A capacity search's knees: one measure against the offered rate, a point per plateau coloured by its
+              // outcome, the capacity and the limiting rate marked.
+              document.querySelectorAll("div.chart[data-knee]").forEach(function (el) {
+                var c = JSON.parse(el.getAttribute("data-knee"));
+                var marks = {hooks: {draw: [function (u) {
+                  var ctx = u.ctx, px = window.devicePixelRatio || 1;
+                  ctx.save();
+                  c.x.forEach(function (rate, i) {
+                    if (c.y[i] === null) {
+                      return;
+                    }
+                    ctx.fillStyle = c.colours[i];
+                    ctx.beginPath();
+                    ctx.arc(u.valToPos(rate, "x", true), u.valToPos(c.y[i], "y", true), 4 * px, 0, 2 * Math.PI);
+                    ctx.fill();
+                  });
+                  function mark(rate, colour, label) {
+                    if (!(rate > 0)) {
+                      return;
+                    }
+                    var x = u.valToPos(rate, "x", true);
+                    ctx.strokeStyle = colour;
+                    ctx.setLineDash([4 * px, 3 * px]);
+                    ctx.beginPath();
+                    ctx.moveTo(x, u.bbox.top);
+                    ctx.lineTo(x, u.bbox.top + u.bbox.height);
+                    ctx.stroke();
+                    ctx.fillStyle = colour;
+                    ctx.font = (11 * px) + "px sans-serif";
+                    ctx.fillText(label, x + 3 * px, u.bbox.top + 12 * px);
+                  }
+                  mark(c.capacity, "#1a7f37", "capacity " + c.capacity);
+                  if (c.limitedBy) {
+                    mark(c.limit, "#cf222e", "limited by " + c.limitedBy + " at " + c.limit);
+                  }
+                  ctx.restore();
+                  el.setAttribute("data-drawn-points", String(c.y.filter(function (v) { return v !== null; }).length));
+                }]}};
+                drawn.push(new uPlot({width: CHART_WIDTH, height: CHART_HEIGHT, series: [{label: "shoppers/s"},
+                  {label: c.name, stroke: "#888", width: 1, points: {show: false}}],
+                  scales: {x: {time: false}}, axes: [{label: "offered rate (shoppers/s)"}, {label: c.unit}],
+                  plugins: [marks]}, [c.x, c.y], el));
+              });
 
             })();
             """.replace("CHART_WIDTH", Integer.toString(WIDTH)).replace("CHART_HEIGHT", Integer.toString(HEIGHT));

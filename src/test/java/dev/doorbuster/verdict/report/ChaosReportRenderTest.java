@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.doorbuster.chaos.FaultTimeline;
 import dev.doorbuster.tools.Required;
+import dev.doorbuster.verdict.Capacity;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.Phase;
 import dev.doorbuster.verdict.SecondCompliance;
@@ -57,6 +58,21 @@ class ChaosReportRenderTest {
                 "version 2 'Bo &lt;w2&gt;' at 8.5 s", "<h2>Connection pools</h2>", "<h2>Replication lag</h2>", "<h2>Fault timeline</h2>")) {
             assertTrue(html.contains(section), "missing section " + section);
         }
+        // The capacity search's answer, its knees (a point per plateau, sorted by rate) and links to the plateaus.
+        assertTrue(html.contains("<h2 id=\"capacity\">Capacity</h2><p><b>capacity 28.3 shoppers/s (141.5 requests/s) — "
+                + "limited by `p99` at 40.0 shoppers/s (FAIL p99: 2400 ms &gt; 1000 ms)</b>"), "the answer");
+        Matcher knees = Pattern.compile("data-knee=\"([^\"]*)\"").matcher(html);
+        int kneeCount = 0;
+        while (knees.find()) {
+            JsonNode knee = new ObjectMapper().readTree(knees.group(1).replace("&quot;", "\"").replace("&amp;", "&"));
+            assertEquals("[10.0,20.0,28.3,40.0]", knee.path("x").toString(), "offered rates, sorted");
+            assertEquals(40.0, knee.path("limit").asDouble());
+            assertEquals("p99", knee.path("limitedBy").asText());
+            kneeCount++;
+        }
+        assertEquals(3, kneeCount, "p99, error rate and throughput against the rate");
+        assertTrue(html.contains("<a href=\"../capacitysimulation-capacity-20261206000000/capacitysimulation-3/chaos.html\">"),
+                "each plateau's own report");
         // A check not judged: its own style and word, the reason and the fix, and counted beside the outcome.
         assertTrue(html.contains("<tr class=\"nj-row\"><td class=\"nj\">NOT JUDGED</td><td>pool active growth</td>"),
                 "the not-judged row is styled apart");
@@ -126,6 +142,13 @@ class ChaosReportRenderTest {
             checked++;
         }
         assertTrue(checked >= 6, "every chart was drawn by the page's script: " + checked);
+        Matcher knees = Pattern.compile("data-drawn-points=\"(\\d+)\"").matcher(dom);
+        int kneesDrawn = 0;
+        while (knees.find()) {
+            assertEquals("4", knees.group(1), "every plateau drawn as a point");
+            kneesDrawn++;
+        }
+        assertEquals(3, kneesDrawn, "the three knees were drawn");
         // The per-second strip is stretched over exactly the charts' plot area.
         Matcher plot = Pattern.compile("u-over\" style=\"left: ([0-9.]+)px; top: [0-9.]+px; width: ([0-9.]+)px").matcher(dom);
         Matcher strip = Pattern.compile("<svg class=\"strip\"[^>]* width=\"([0-9.]+)\"[^>]* style=\"margin-left: ([0-9.]+)px;")
@@ -154,6 +177,18 @@ class ChaosReportRenderTest {
                     .append(w.path("from")).append(",\"to\":").append(w.path("to")).append("}");
         }
         return out.append("]").toString();
+    }
+
+    /** A capacity search this run confirms: climbing 10, 20, 40 (p99 failed), then 28.3 between. */
+    private static final Capacity CAPACITY = Capacity.of(List.of(
+            plateau(1, "grow", 10, 120, Capacity.Outcome.PASS), plateau(2, "grow", 20, 180, Capacity.Outcome.PASS),
+            plateau(3, "grow", 40, 2400, Capacity.Outcome.FAIL), plateau(4, "bisect", 28.3, 300, Capacity.Outcome.PASS)));
+
+    private static Capacity.Plateau plateau(int index, String purpose, double rate, double p99, Capacity.Outcome outcome) {
+        boolean failed = outcome == Capacity.Outcome.FAIL;
+        return new Capacity.Plateau(index, purpose, rate, rate * 5, p99, failed ? 1.5 : 0, outcome,
+                failed ? List.of("p99") : List.of(), failed ? "FAIL p99: 2400 ms > 1000 ms" : null,
+                "capacitysimulation-capacity-20261206000000/capacitysimulation-" + index);
     }
 
     /** A run folder with every kind of data: faults, pools, lag, stale reads, lost writes, stock. */
@@ -193,7 +228,8 @@ class ChaosReportRenderTest {
                 .withCacheStaleness(new CacheStaleness(120, 2, 2_300.5, List.of(
                         new CacheStaleness.Bucket(null, 0L, 118), new CacheStaleness.Bucket(0L, 1_000L, 1),
                         new CacheStaleness.Bucket(1_000L, null, 1)), List.of(new CacheStaleness.Witness("user:9",
-                        "version 2 'Bo <w2>'", 3, 6.2, 8.5, 2_300.5, 9, "cache (cache)", "F1 ReplicationLag")), null));
+                        "version 2 'Bo <w2>'", 3, 6.2, 8.5, 2_300.5, 9, "cache (cache)", "F1 ReplicationLag")), null))
+                .withCapacity(CAPACITY);
         ChaosReport.write(run.resolve(ChaosReport.FILE), v, r, probes, List.of(new Phase("peak", 0, 30)), timeline);
         return run;
     }

@@ -1,0 +1,57 @@
+package dev.doorbuster.simulations;
+
+import java.time.Duration;
+
+import dev.doorbuster.chaos.FaultSchedule;
+import dev.doorbuster.chaos.PrimaryFailover;
+import dev.doorbuster.load.DoorbusterSimulation;
+import dev.doorbuster.load.LoadProfile;
+import dev.doorbuster.load.Parameters;
+import dev.doorbuster.verdict.JudgingMode;
+
+/**
+ * How big a Black Friday can we take? A capacity search with Black Friday's shoppers.
+ *
+ * <p><b>Load</b>: plateaus of a constant arrival rate, each a whole run of {@code -Dload.minutes} (0.5) on a fresh
+ * stack, the first seconds a warm-up that latency and errors are not judged on. The first plateau brings 10 shoppers/s
+ * ({@code -Dcapacity.startRate}); each next one twice as many ({@code -Dcapacity.growth}) until one does not pass; then
+ * the search bisects between the highest rate that passed and the lowest that did not, until they are within 5 %
+ * ({@code -Dcapacity.resolutionPercent}), in at most 12 plateaus ({@code -Dcapacity.maxPlateaus}). A last run at the
+ * capacity found confirms it: its reports are this run's.
+ *
+ * <p><b>Shoppers</b>: as on Black Friday, each browses (70%), fills a cart (20%) or checks out (10%), half of the carts
+ * and checkouts going for the doorbuster deals; every write is read back.
+ *
+ * <p><b>Fault</b>: none, or with {@code -Dfailover=true} a primary failover in the middle of every plateau: the
+ * capacity during failover.
+ *
+ * <p><b>Answers</b> "capacity N shoppers/s (M requests/s) — limited by {@code <check>} at N' shoppers/s", judged by
+ * every check of the run at every plateau (p99, errors, pools, session guarantees, lost writes, the stock invariant,
+ * the load generator's health), or "limited by the load generator" when the generator fell behind first. The plateaus'
+ * own run folders are in {@code reports/capacitysimulation-capacity-<time>/}; {@code chaos.html} draws the knee.
+ *
+ * <p><b>Parameters</b>: {@code -Dload.minutes=0.5} (a plateau's length), {@code -Dfailover=false},
+ * {@code -Dcapacity.startRate=10}, {@code -Dcapacity.growth=2}, {@code -Dcapacity.resolutionPercent=5},
+ * {@code -Dcapacity.maxPlateaus=12}, {@code -Dcapacity.repeats=0}, {@code -Dcapacity.warmupSeconds} (a sixth of a
+ * plateau, 5-30 s); {@code -Dcapacity=off} runs one plateau at 10 shoppers/s without searching.
+ */
+public class CapacitySimulation extends DoorbusterSimulation {
+    static final Duration LENGTH = loadLength(0.5);
+    static final boolean FAILOVER = Parameters.flag("failover", false);
+
+    /** The first plateau's rate; the search replaces it by each plateau's own. */
+    final LoadProfile load = new LoadProfile().hold("shoppers", 10, LENGTH);
+
+    final FaultSchedule faults = FAILOVER
+            ? new FaultSchedule().at(share(LENGTH, 0.5), new PrimaryFailover(true), share(LENGTH, 0.25))
+            : new FaultSchedule();
+
+    @Override
+    protected boolean searchesCapacity() {
+        return true;
+    }
+
+    {
+        plan("Black Friday shoppers, plateau by plateau", load, faults, JudgingMode.STANDARD, new TrafficMix(70, 20, 10));
+    }
+}
