@@ -32,8 +32,8 @@ import dev.doorbuster.verdict.JudgingMode;
  *
  * <p><b>Parameters</b>: {@code -Dload.minutes=0.5} (a plateau's length), {@code -Dfailover=false},
  * {@code -Dcapacity.startRate=10}, {@code -Dcapacity.growth=2}, {@code -Dcapacity.resolutionPercent=5},
- * {@code -Dcapacity.maxPlateaus=12}, {@code -Dcapacity.repeats=0}, {@code -Dcapacity.warmupSeconds} (a sixth of a
- * plateau, 5-30 s); {@code -Dcapacity=off} runs one plateau at 10 shoppers/s without searching.
+ * {@code -Dcapacity.maxPlateaus=12}, {@code -Dcapacity.repeats=0}, {@code -Dcapacity.warmupSeconds} (a third of a
+ * plateau, 5-60 s); {@code -Dcapacity=off} runs one plateau at 10 shoppers/s without searching.
  */
 public class CapacitySimulation extends DoorbusterSimulation {
     static final Duration LENGTH = loadLength(0.5);

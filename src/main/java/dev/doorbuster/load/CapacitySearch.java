@@ -93,11 +93,13 @@ public final class CapacitySearch {
 
     /**
      * One plateau at {@code rate}: {@code profile}'s length at a constant rate, its first {@code -Dcapacity
-     * .warmupSeconds} (default a sixth of it, 5-30 s) a warm-up that the latency and error checks do not judge.
+     * .warmupSeconds} (default a third of it, 5-60 s) a warm-up that the latency and error checks do not judge. A
+     * third: on a 2-core machine a fresh stack at 80 shoppers/s took 8-10 s to settle (the storefront's and the
+     * generator's JIT, cold pools and caches), and a sixth of a 30 s plateau judged that start-up, not the service.
      */
     static LoadProfile plateau(LoadProfile profile, double rate) {
         long total = profile.total().toSeconds();
-        int warmUp = Parameters.wholeNumber(WARM_UP, (int) Math.max(5, Math.min(30, total / 6)));
+        int warmUp = Parameters.wholeNumber(WARM_UP, (int) Math.max(5, Math.min(60, total / 3)));
         if (warmUp < 1 || warmUp * 2L > total) {
             throw Parameters.refused("-D" + WARM_UP + "=" + warmUp + " must be at least 1 and at most half the load's "
                     + "length (" + total + " s; lengthen it with -Dload.minutes)");

@@ -81,10 +81,10 @@ final class Judgement {
                         recording.loadStarted().toString(), seconds),
                 plan.mode(), plan.environment().slo(), recording.recorder(), checks,
                 new VerdictAssembly.Ending(endedEarly, stoppedAt), shards, baseline, writes, sessions, stockAudit,
-                recording.timeline().events(), database)).withCache(cache.orElse(null))
+                recording.timeline().events(), database, plan.capacity())).withCache(cache.orElse(null))
                 // Only a run with reads served by the cache has their staleness to report.
                 .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null)
-                .withProvenance(provenance(baseline)).withGenerator(generator).withCapacity(plan.capacity());
+                .withProvenance(provenance(baseline)).withGenerator(generator);
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());

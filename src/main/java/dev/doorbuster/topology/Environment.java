@@ -300,7 +300,8 @@ public record Environment(String name, Path source, Type type, String descriptio
         public Regression regression() {
             return new Regression((Double) values.get(SloBudget.REGRESSION_P99_PERCENT),
                     (Double) values.get(SloBudget.REGRESSION_ERROR_RATE_POINTS),
-                    (Double) values.get(SloBudget.REGRESSION_RTO_PERCENT));
+                    (Double) values.get(SloBudget.REGRESSION_RTO_PERCENT),
+                    (Double) values.get(SloBudget.REGRESSION_CAPACITY_PERCENT));
         }
 
         public double generatorStartedPercent() {
@@ -362,7 +363,11 @@ public record Environment(String name, Path source, Type type, String descriptio
      * checked. Defined (fields, ranges, meanings) by {@link SloBudget#REGRESSION_P99_PERCENT},
      * {@link SloBudget#REGRESSION_ERROR_RATE_POINTS} and {@link SloBudget#REGRESSION_RTO_PERCENT}.
      */
-    public record Regression(Double p99Percent, Double errorRatePoints, Double rtoPercent) {
+    public record Regression(Double p99Percent, Double errorRatePoints, Double rtoPercent, Double capacityPercent) {
+        /** Without a capacity budget. */
+        public Regression(Double p99Percent, Double errorRatePoints, Double rtoPercent) {
+            this(p99Percent, errorRatePoints, rtoPercent, null);
+        }
     }
 
     public boolean isLocal() {

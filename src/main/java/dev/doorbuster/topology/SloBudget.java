@@ -83,7 +83,9 @@ public enum SloBudget {
     REGRESSION_ERROR_RATE_POINTS("regression.errorRatePoints", Kind.DECIMAL, Unit.POINTS, null, 0, 100,
             "the error rate may be at most this many percentage points above the baseline run's"),
     REGRESSION_RTO_PERCENT("regression.rtoPercent", Kind.DECIMAL, Unit.PERCENT, null, 0, 100_000,
-            "each failover's RTO may be at most this many percent above the baseline run's worst");
+            "each failover's RTO may be at most this many percent above the baseline run's worst"),
+    REGRESSION_CAPACITY_PERCENT("regression.capacityPercent", Kind.DECIMAL, Unit.PERCENT, null, 0, 100,
+            "a capacity search's capacity may be at most this many percent below the baseline search's");
 
     /** The environment file's section holding the budgets. */
     public static final String SECTION = "slo";

@@ -49,14 +49,26 @@ public final class RunHistory {
      * @param peakRate    requests per second in the busiest second
      */
     public record Headline(double p99Ms, double errorRatePercent, double rtoMs, Map<String, Long> staleReads,
-                           double lostWrites, double peakRate, long requests) {
+                           double lostWrites, double peakRate, long requests, double capacity) {
+        /** The headline of a run that searched no capacity. */
+        public Headline(double p99Ms, double errorRatePercent, double rtoMs, Map<String, Long> staleReads,
+                        double lostWrites, double peakRate, long requests) {
+            this(p99Ms, errorRatePercent, rtoMs, staleReads, lostWrites, peakRate, requests, Double.NaN);
+        }
+
         public static Headline of(Verdict v, double peakRate) {
-            return of(v.checks(), v.sessions(), v.writes(), v.requests(), peakRate);
+            return of(v.checks(), v.sessions(), v.writes(), v.requests(), peakRate, v.capacity());
         }
 
         /** The headline of a run's checks and accounting, before they are a {@link Verdict} (its regression checks). */
         public static Headline of(List<CheckResult> checks, SessionReport sessions, WriteLedger.Audit writes,
                                   long requests, double peakRate) {
+            return of(checks, sessions, writes, requests, peakRate, null);
+        }
+
+        /** As {@link #of(List, SessionReport, WriteLedger.Audit, long, double)}, with the capacity search it ran. */
+        public static Headline of(List<CheckResult> checks, SessionReport sessions, WriteLedger.Audit writes,
+                                  long requests, double peakRate, Capacity capacity) {
             Map<String, Long> stale = new LinkedHashMap<>();
             if (sessions != null) {
                 sessions.guarantees().forEach(g -> stale.put(g.check(), g.violations()));
@@ -64,7 +76,8 @@ public final class RunHistory {
             return new Headline(actual(checks, "p99"), actual(checks, "error rate"), checks.stream()
                     .filter(c -> c.name().startsWith("failover RTO") && !c.notJudged()).mapToDouble(CheckResult::actual)
                     .max().orElse(Double.NaN),
-                    stale, writes == null || writes.isEmpty() ? Double.NaN : writes.lost(), peakRate, requests);
+                    stale, writes == null || writes.isEmpty() ? Double.NaN : writes.lost(), peakRate, requests,
+                    capacity == null || capacity.capacityRate() <= 0 ? Double.NaN : capacity.capacityRate());
         }
 
         /** Violations of every session guarantee (NaN when the run checked none). */
@@ -188,6 +201,15 @@ public final class RunHistory {
                     : unmeasured("failover RTO vs baseline", budgets.rtoPercent(), "% above", "failover RTO",
                             now.rtoMs(), baseline));
         }
+        if (budgets.capacityPercent() != null && either(now.capacity(), base.capacity())) {
+            checks.add(finite(now.capacity(), base.capacity())
+                    ? CheckResult.atMost("capacity vs baseline", budgets.capacityPercent(),
+                            Math.max(0, -percentAbove(now.capacity(), base.capacity())), "% below", "capacity "
+                                    + CheckResult.format(now.capacity()) + " shoppers/s now, "
+                                    + CheckResult.format(base.capacity()) + " shoppers/s" + against)
+                    : unmeasured("capacity vs baseline", budgets.capacityPercent(), "% below", "capacity",
+                            now.capacity(), baseline));
+        }
         return checks;
     }
 
@@ -218,7 +240,11 @@ public final class RunHistory {
 
     // ---- the history page ------------------------------------------------------------------------------------
 
-    private record Metric(String name, String unit, ToDoubleFunction<Headline> value) {
+    /** {@code higherIsBetter}: a rise is an improvement (the capacity), not a regression. */
+    private record Metric(String name, String unit, ToDoubleFunction<Headline> value, boolean higherIsBetter) {
+        Metric(String name, String unit, ToDoubleFunction<Headline> value) {
+            this(name, unit, value, false);
+        }
     }
 
     /** The history table's columns. */
@@ -228,7 +254,8 @@ public final class RunHistory {
             new Metric("failover RTO", "ms", Headline::rtoMs),
             new Metric("stale reads", "reads", h -> h.staleReadsTotal()),
             new Metric("lost writes", "writes", Headline::lostWrites),
-            new Metric("peak rate", "req/s", Headline::peakRate));
+            new Metric("peak rate", "req/s", Headline::peakRate),
+            new Metric("capacity", "shoppers/s", Headline::capacity, true));
 
     /** The trend charts: the table's figures, with the stale reads by kind of violation. */
     private static final List<Metric> TRENDS = java.util.stream.Stream.concat(METRICS.stream()
@@ -279,7 +306,7 @@ public final class RunHistory {
                 double now = m.value().applyAsDouble(e.headline());
                 html.append("<td>").append(Double.isNaN(now) ? "" : CheckResult.format(round2(now)) + " " + m.unit());
                 if (base != null && !isBase) {
-                    html.append(delta(now, m.value().applyAsDouble(base.headline())));
+                    html.append(delta(now, m.value().applyAsDouble(base.headline()), m.higherIsBetter()));
                 }
                 html.append("</td>");
             }
@@ -338,22 +365,22 @@ public final class RunHistory {
             double value = m.value().applyAsDouble(now);
             if (Double.isFinite(value)) {
                 line.append(" ").append(ChaosReport.esc(m.name())).append(' ').append(CheckResult.format(round2(value)))
-                        .append(' ').append(m.unit()).append(delta(value, m.value().applyAsDouble(base.get().headline())))
+                        .append(' ').append(m.unit()).append(delta(value, m.value().applyAsDouble(base.get().headline()), m.higherIsBetter()))
                         .append(';');
             }
         }
         return line.append("</p>").toString();
     }
 
-    /** " (+12% vs baseline)", red when worse (every metric here is better lower, but the peak rate). */
-    private static String delta(double now, double base) {
+    /** " (+12% vs baseline)", red when worse (lower is better, but for the capacity; the peak rate is neither). */
+    private static String delta(double now, double base, boolean higherIsBetter) {
         if (!finite(now, base)) {
             return "";
         }
         double diff = now - base;
         String text = base == 0 ? (diff == 0 ? "±0" : (diff > 0 ? "+" : "") + CheckResult.format(round2(diff)))
                 : String.format(Locale.ROOT, "%+.0f%%", 100 * diff / Math.abs(base));
-        String cls = diff == 0 ? "" : diff > 0 ? "worse" : "better";
+        String cls = diff == 0 ? "" : (diff > 0) != higherIsBetter ? "worse" : "better";
         return " <span class=\"" + cls + "\">(" + text + ")</span>";
     }
 

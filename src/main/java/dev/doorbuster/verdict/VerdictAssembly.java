@@ -75,7 +75,15 @@ public final class VerdictAssembly {
     public record Facts(Identity run, JudgingMode mode, Environment.Slo slo, LatencyRecorder recorder,
                         List<CheckResult> checks, Ending ending, ShardReport shards, Optional<RunHistory.Entry> baseline,
                         WriteLedger.Audit writes, SessionReport sessions, Inventory.StockAudit stock,
-                        List<FaultTimeline.Event> timeline, DatabaseReport database) {
+                        List<FaultTimeline.Event> timeline, DatabaseReport database, Capacity capacity) {
+        /** The facts of a run that searched no capacity. */
+        public Facts(Identity run, JudgingMode mode, Environment.Slo slo, LatencyRecorder recorder,
+                     List<CheckResult> checks, Ending ending, ShardReport shards, Optional<RunHistory.Entry> baseline,
+                     WriteLedger.Audit writes, SessionReport sessions, Inventory.StockAudit stock,
+                     List<FaultTimeline.Event> timeline, DatabaseReport database) {
+            this(run, mode, slo, recorder, checks, ending, shards, baseline, writes, sessions, stock, timeline, database,
+                    null);
+        }
     }
 
     /** The verdict of {@code facts}. */
@@ -93,7 +101,8 @@ public final class VerdictAssembly {
         }
         List<CheckResult> checks = new ArrayList<>(measured);
         facts.baseline().ifPresent(baseline -> checks.addAll(explainUnmeasured(RunHistory.regressions(
-                RunHistory.Headline.of(measured, facts.sessions(), facts.writes(), counts.total(), peakRate(recorder)),
+                RunHistory.Headline.of(measured, facts.sessions(), facts.writes(), counts.total(), peakRate(recorder),
+                        facts.capacity()),
                 baseline, facts.slo().regression()), measured)));
         notJudged(checks, facts.slo()).ifPresent(checks::add);
         String incompleteReason = endedEarly != null ? endedEarly : missingShards(facts.shards());
@@ -104,7 +113,8 @@ public final class VerdictAssembly {
         return new Verdict(run.simulation(), run.environment(), run.startedAt(), run.durationSeconds(),
                 complete && checks.stream().noneMatch(CheckResult::failed), List.copyOf(checks), counts.total(),
                 counts.ko(), facts.writes(), facts.sessions(), facts.stock(), List.copyOf(facts.timeline()), complete,
-                incompleteReason, List.copyOf(windows), facts.database(), facts.shards(), null, null, null, null, null);
+                incompleteReason, List.copyOf(windows), facts.database(), facts.shards(), null, null, null, null,
+                facts.capacity());
     }
 
     /** The run's own early end or, failing that, the first injector shard's. */

@@ -135,9 +135,9 @@ class CapacitySearchTest {
                 Duration.ofSeconds(40));
         LoadProfile plateau = CapacitySearch.plateau(spike, 12.5);
         assertEquals(Duration.ofSeconds(60), plateau.total());
-        assertEquals(List.of(new Phase(Phase.WARM_UP, 0, 10), new Phase("plateau", 10, 60)), plateau.phases());
+        assertEquals(List.of(new Phase(Phase.WARM_UP, 0, 20), new Phase("plateau", 20, 60)), plateau.phases());
         assertEquals(12.5, plateau.peakRate());
-        assertEquals(10, Phase.judgedFrom(plateau.phases()));
+        assertEquals(20, Phase.judgedFrom(plateau.phases()));
 
         System.setProperty(CapacitySearch.WARM_UP, "31");
         IllegalArgumentException tooLong = assertThrows(IllegalArgumentException.class,

@@ -151,7 +151,7 @@ class SloBudgetTest {
         assertMentions(refusal("{\"type\": \"local\", \"slo\": {\"p99\": 500}}"), "test.json: unknown field "
                 + "'slo.p99'; allowed fields of slo: ", "abortAfterSeconds", "p99Ms", "regression", "windowP99Ms");
         assertMentions(refusal("{\"type\": \"local\", \"slo\": {\"regression\": {\"p99\": 5}}}"),
-                "test.json: unknown field 'slo.regression.p99'; allowed fields of slo.regression: errorRatePoints, "
+                "test.json: unknown field 'slo.regression.p99'; allowed fields of slo.regression: capacityPercent, errorRatePoints, "
                         + "p99Percent, rtoPercent.");
         props.setProperty("slo.lostWrite", "0");
         assertMentions(refusal("{\"type\": \"local\"}"), "-Dslo.lostWrite=0 (overriding ", "unknown field "

@@ -88,6 +88,48 @@ class RunHistoryTest {
         assertTrue(RunHistory.baseline(reports, "SoakSimulation", null).isEmpty(), "no baseline marked for it");
     }
 
+    /**
+     * A capacity search's capacity, read back from its verdict.json: a drop beyond the budget fails "capacity vs
+     * baseline", a rise never does, and the history page colours the drop as worse (higher is better here).
+     */
+    @Test
+    void aCapacityBelowTheBaselinesBeyondItsBudgetIsARegression() throws Exception {
+        Path base = run("capacity-base", "2026-12-01T01:00:00Z", 200, 0, 40);
+        Verdict.readJson(base.resolve(Verdict.JSON_FILE)).withCapacity(capacity(80))
+                .writeJson(base.resolve(Verdict.JSON_FILE));
+        RunHistory.markBaseline(base);
+        RunHistory.Entry baseline = RunHistory.baseline(reports, "BlackFridaySimulation", null).orElseThrow();
+        assertEquals(80, baseline.headline().capacity(), "read back from verdict.json");
+        Environment.Regression budget = new Environment.Regression(null, null, null, 10.0);
+
+        Path dropped = run("capacity-now", "2026-12-02T01:00:00Z", 200, 0, 40);
+        Verdict now = Verdict.readJson(dropped.resolve(Verdict.JSON_FILE)).withCapacity(capacity(68));
+        now.writeJson(dropped.resolve(Verdict.JSON_FILE));
+        List<CheckResult> worse = RunHistory.regressions(RunHistory.Headline.of(now, 40), baseline, budget);
+        assertEquals(List.of("capacity vs baseline"), worse.stream().map(CheckResult::name).toList());
+        assertFalse(worse.get(0).pass(), worse.get(0).line());
+        assertEquals(15, worse.get(0).actual(), 0.01, "68 is 15 % below 80");
+        assertTrue(worse.get(0).detail().startsWith("capacity 68 shoppers/s now, 80 shoppers/s vs baseline"),
+                worse.get(0).line());
+
+        List<CheckResult> better = RunHistory.regressions(RunHistory.Headline.of(now.withCapacity(capacity(95)), 40),
+                baseline, budget);
+        assertTrue(better.get(0).pass() && better.get(0).actual() == 0, better.get(0).line());
+        List<CheckResult> none = RunHistory.regressions(RunHistory.Headline.of(now.withCapacity(null), 40), baseline,
+                budget);
+        assertTrue(none.get(0).notJudged(), "a run that searched no capacity is not compared: " + none.get(0).line());
+
+        ChaosReport.writeHistory(reports);
+        String history = Files.readString(reports.resolve(RunHistory.PAGE));
+        assertTrue(history.contains("68 shoppers/s <span class=\"worse\">(-15%)</span>")
+                || history.contains("68 <span class=\"worse\">(-15%)</span>"), "a drop in capacity is worse");
+    }
+
+    private static dev.doorbuster.verdict.Capacity capacity(double rate) {
+        return dev.doorbuster.verdict.Capacity.of(List.of(new dev.doorbuster.verdict.Capacity.Plateau(1, "grow", rate,
+                rate * 5, 100, 0, dev.doorbuster.verdict.Capacity.Outcome.PASS, List.of(), null, "p")));
+    }
+
     @Test
     void aBaselineMustBeARun() {
         StringWriter err = new StringWriter();

@@ -59,7 +59,7 @@ class ChaosReportRenderTest {
             assertTrue(html.contains(section), "missing section " + section);
         }
         // The capacity search's answer, its knees (a point per plateau, sorted by rate) and links to the plateaus.
-        assertTrue(html.contains("<h2 id=\"capacity\">Capacity</h2><p><b>capacity 28.3 shoppers/s (141.5 requests/s) — "
+        assertTrue(html.contains("<h2 id=\"capacity\">Capacity</h2><p><b>capacity 28.3 shoppers/s (142 requests/s) — "
                 + "limited by `p99` at 40.0 shoppers/s (FAIL p99: 2400 ms &gt; 1000 ms)</b>"), "the answer");
         Matcher knees = Pattern.compile("data-knee=\"([^\"]*)\"").matcher(html);
         int kneeCount = 0;
