@@ -13,11 +13,11 @@ import dev.doorbuster.verdict.JudgingMode;
  * How big a Black Friday can we take? A capacity search with Black Friday's shoppers.
  *
  * <p><b>Load</b>: plateaus of a constant arrival rate, each a whole run of {@code -Dload.minutes} (0.5) on a fresh
- * stack, the first seconds a warm-up that latency and errors are not judged on. The first plateau brings 10 shoppers/s
- * ({@code -Dcapacity.startRate}); each next one twice as many ({@code -Dcapacity.growth}) until one does not pass; then
- * the search bisects between the highest rate that passed and the lowest that did not, until they are within 5 %
- * ({@code -Dcapacity.resolutionPercent}), in at most 12 plateaus ({@code -Dcapacity.maxPlateaus}). A last run at the
- * capacity found confirms it: its reports are this run's.
+ * stack, the first seconds a warm-up that latency, errors and pool exhaustion are not judged on. The first plateau
+ * brings 10 shoppers/s ({@code -Dcapacity.startRate}); each next one twice as many ({@code -Dcapacity.growth})
+ * until one does not pass; then the search bisects between the highest rate that passed and the lowest that did
+ * not, until they are within 5 % ({@code -Dcapacity.resolutionPercent}), in at most 12 plateaus ({@code
+ * -Dcapacity.maxPlateaus}). A last run at the capacity found confirms it: its reports are this run's.
  *
  * <p><b>Shoppers</b>: as on Black Friday, each browses (70%), fills a cart (20%) or checks out (10%), half of the carts
  * and checkouts going for the doorbuster deals; every write is read back.
@@ -52,6 +52,7 @@ public class CapacitySimulation extends DoorbusterSimulation {
     }
 
     {
-        plan("Black Friday shoppers, plateau by plateau", load, faults, JudgingMode.STANDARD, new TrafficMix(70, 20, 10));
+        plan("Black Friday shoppers, plateau by plateau", load, faults, JudgingMode.STANDARD,
+                new TrafficMix(70, 20, 10));
     }
 }

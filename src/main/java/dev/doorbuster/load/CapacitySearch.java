@@ -16,7 +16,8 @@ import dev.doorbuster.verdict.Phase;
  *
  * <p>A plateau keeps the simulation's traffic mix, its length ({@code -Dload.minutes}) and its fault schedule (a
  * failover in every plateau: the capacity during failover); only the arrival rate is constant. Its first
- * {@code -Dcapacity.warmupSeconds} are a {@link Phase#WARM_UP} that the latency and error checks do not judge.
+ * {@code -Dcapacity.warmupSeconds} are a {@link Phase#WARM_UP} that the latency, error and pool exhaustion checks do
+ * not judge.
  *
  * <p>The capacity is the highest rate that passed below the lowest rate that did not (a noisy plateau near the knee
  * lowers it, never raises it). A plateau whose load generator fell behind proves nothing about the service: it ends the
@@ -92,9 +93,9 @@ public final class CapacitySearch {
     }
 
     /**
-     * One plateau at {@code rate}: {@code profile}'s length at a constant rate, its first {@code -Dcapacity
-     * .warmupSeconds} (default a third of it, 5-60 s) a warm-up that the latency and error checks do not judge. A
-     * third: on a 2-core machine a fresh stack at 80 shoppers/s took 8-10 s to settle (the storefront's and the
+     * One plateau at {@code rate}: {@code profile}'s length, its first {@code -Dcapacity.warmupSeconds} (default a
+     * third of it, 5-60 s) a warm-up ramping from a tenth of the rate to the rate, which the latency, error and pool
+     * exhaustion checks do not judge, then the rate held. A third: on a 2-core machine a fresh stack at 80 shoppers/s took 8-10 s to settle (the storefront's and the
      * generator's JIT, cold pools and caches), and a sixth of a 30 s plateau judged that start-up, not the service.
      */
     static LoadProfile plateau(LoadProfile profile, double rate) {
@@ -104,7 +105,9 @@ public final class CapacitySearch {
             throw Parameters.refused("-D" + WARM_UP + "=" + warmUp + " must be at least 1 and at most half the load's "
                     + "length (" + total + " s; lengthen it with -Dload.minutes)");
         }
-        return new LoadProfile().hold(Phase.WARM_UP, rate, Duration.ofSeconds(warmUp))
+        // The warm-up ramps from a tenth of the rate: a fresh stack hit by the whole rate in its first second measured
+        // its own start-up (pools exhausted at seconds 8-13 of a 113/s plateau that a warm stack took at 185/s).
+        return new LoadProfile().ramp(Phase.WARM_UP, rate / 10, rate, Duration.ofSeconds(warmUp))
                 .hold("plateau", rate, Duration.ofSeconds(total - warmUp));
     }
 

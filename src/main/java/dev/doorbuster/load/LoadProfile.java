@@ -34,6 +34,11 @@ public final class LoadProfile {
         return add(new Step(phase, endRate(), rate, duration));
     }
 
+    /** Moves linearly from {@code fromRate} to {@code toRate} users/s over {@code duration}, whatever came before. */
+    public LoadProfile ramp(String phase, double fromRate, double toRate, Duration duration) {
+        return add(new Step(phase, fromRate, toRate, duration));
+    }
+
     /** Keeps the previous phase's end rate for {@code duration}. */
     public LoadProfile hold(String phase, Duration duration) {
         return hold(phase, endRate(), duration);

@@ -114,9 +114,9 @@ public final class Judge {
             // Under a deliberate overload, errors and latency budgets cannot hold: gracefulness is judged instead.
             overload(checks, f, end);
         } else {
-            checks.add(poolExhaustion(f));
-            // A leading warm-up phase is not judged for latency or errors (Phase.WARM_UP).
+            // A leading warm-up phase is not judged for latency, errors or pool exhaustion (Phase.WARM_UP).
             int from = Math.min(Phase.judgedFrom(f.phases()), end);
+            checks.add(poolExhaustion(f, from));
             String judged = from == 0 ? "" : " after the warm-up (seconds " + from + "-" + end + ")";
             LatencyRecorder.Counts all = f.recorder().counts(null, from, end);
             if (all.total() == 0) {
@@ -253,20 +253,25 @@ public final class Judge {
      * "pool exhausted" 503 counter, which only counts timeouts without a connection error behind them) is taken at
      * its word; HikariCP's counter is the fallback for one that does not, and the detail says what it includes.
      */
-    private static CheckResult poolExhaustion(Facts f) {
+    /** Pool exhaustion from second {@code from} on (after a warm-up: counted from its last sample). */
+    private static CheckResult poolExhaustion(Facts f, int from) {
         // Without either count, the 503s clients saw can fail the check but not pass it: a pool that timed out
         // without the service answering 503 (a 500, a hung request) shows none. So it is then not judged.
-        double timeouts = Probes.increase(f.probes(), ProbeSample::poolTimeouts);
-        double exhausted = Probes.increase(f.probes(), ProbeSample::poolExhaustedErrors);
+        List<ProbeSample> judged = from == 0 ? f.probes()
+                : f.probes().stream().filter(s -> s.second() >= from - 1).toList();
+        String after = from == 0 ? "" : " after the warm-up (seconds " + from + "-)";
+        double timeouts = Probes.increase(judged, ProbeSample::poolTimeouts);
+        double exhausted = Probes.increase(judged, ProbeSample::poolExhaustedErrors);
         if (!Double.isNaN(exhausted)) {
             return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), exhausted, "events",
                     "'pool exhausted' 503 responses " + CheckResult.format(exhausted) + "; HikariCP connection timeouts "
-                            + CheckResult.format(timeouts) + ", which also count waits for an unreachable database");
+                            + CheckResult.format(timeouts) + ", which also count waits for an unreachable database"
+                            + after);
         }
         if (!Double.isNaN(timeouts)) {
             return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), timeouts, "events",
                     "HikariCP connection timeouts " + CheckResult.format(timeouts) + "; the application does not tell "
-                            + "a busy pool from an unreachable database, so both count");
+                            + "a busy pool from an unreachable database, so both count" + after);
         }
         Missing why = poolsMissing(f, "HikariCP connection timeouts");
         if (f.client503s() > f.slo().poolExhaustion()) {

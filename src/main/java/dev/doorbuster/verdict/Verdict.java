@@ -161,8 +161,10 @@ public record Verdict(String simulation, String environment, String startedAt, d
                     .append(" injector shards merged: ").append(requests).append(" requests)\n");
         }
         if (capacity != null) {
-            text.append("  Capacity search (").append(capacity.plateaus().size()).append(" plateaus; this run confirms ")
-                    .append("the capacity found): ").append(capacity.summary()).append('\n');
+            text.append("  Capacity search (").append(capacity.plateaus().size()).append(" plateaus): ")
+                    .append(capacity.summary()).append('\n').append(passed
+                            ? "  This run, at the capacity found, passed every check: the capacity is confirmed.\n"
+                            : "  This run, at the capacity found, did NOT pass (below): the capacity is not confirmed.\n");
         }
         for (CheckResult c : checks) {
             text.append("  ").append(c.line()).append('\n');

@@ -26,9 +26,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The capacity search's controls, on the real local stack (minutes each: benchmarks, not CI).
  * <ul>
- *   <li>Side by side with the stepped {@link CapacitySimulation} (p99 and errors per step, from the recorder): the
- *       search's capacity must lie within 15 % of the stepped run's bracket, the last step within budget and the first
- *       over it.</li>
+ *   <li>Side by side with the stepped {@link CapacitySimulation} (one warm stack; p99 and errors per step from the
+ *       recorder, and the load generator's health in the step's judged seconds): the search's capacity must lie
+ *       within 15 % of the stepped run's bracket, the last step within budget and the first over it.</li>
  *   <li>A checkout that oversells ({@code --stock-locking none}): the search must name the stock invariant, not p99,
  *       as the limit, and the limiting plateau's own p99 must have passed.</li>
  * </ul>
@@ -40,8 +40,9 @@ class CapacitySearchBenchmark {
     private static final Pattern STEP = Pattern.compile(
             "\\[capacity] rate-(\\d+) req/s=([\\d.]+) p99ms=([\\d.]+) p50ms=([\\d.]+) errors=([\\d.]+)%");
     /** Steps 15 % apart, over the range this machine's knee is in (see docs/BENCHMARKS.md). */
-    private static final List<Integer> STEPS = List.of(20, 23, 26, 30, 35, 40, 46, 53, 61, 70, 80, 92, 106, 122, 140,
-            161, 185);
+    private static final List<Integer> STEPS = List.of(100, 115, 132, 152, 175, 201, 231, 266, 306, 352, 405, 465,
+            535);
+    private static final int STEP_SECONDS = 20;
 
     @Test
     void theSearchFindsTheKneeTheSteppedRunFindsWithin15Percent() throws Exception {
@@ -49,17 +50,28 @@ class CapacitySearchBenchmark {
         Path home = home();
         ForkedGatling.Result stepped = ForkedGatling.start(CapacitySimulation.class.getName(),
                 Files.createTempDirectory("capacity-steps"), home, Map.of("bench.rates", STEPS.stream()
-                        .map(String::valueOf).collect(Collectors.joining(",")), "bench.stepSeconds", "20",
+                        .map(String::valueOf).collect(Collectors.joining(",")), "bench.stepSeconds",
+                        Integer.toString(STEP_SECONDS),
                         ForkedGatling.QUICK_JVM, "false")).await(Duration.ofMinutes(12));
         int lastWithin = 0;
         int firstOver = 0;
         List<String> rows = new ArrayList<>();
         Matcher m = STEP.matcher(stepped.output());
+        // A step whose judged seconds had the generator behind is not within budget either: its latency was the
+        // generator's as much as the service's (the first version of this benchmark ignored it and put the stepped
+        // knee at 306-352/s, where the machine's CPU was at 100 % and a third of the arrivals started late).
+        List<Integer> behind = stepped.verdict().generator().behind(slo);
+        int step = 0;
         while (m.find()) {
             int rate = Integer.parseInt(m.group(1));
+            int from = step * STEP_SECONDS + STEP_SECONDS / 3; // the step's last two thirds, as its own figures
+            int to = (step + 1) * STEP_SECONDS;
+            step++;
+            boolean generatorBehind = behind.stream().anyMatch(sec -> sec >= from && sec < to);
             boolean within = Double.parseDouble(m.group(3)) <= slo.p99Ms()
-                    && Double.parseDouble(m.group(5)) <= slo.errorRatePercent();
-            rows.add(rate + ": " + (within ? "within" : "over") + " (p99 " + m.group(3) + " ms)");
+                    && Double.parseDouble(m.group(5)) <= slo.errorRatePercent() && !generatorBehind;
+            rows.add(rate + ": " + (within ? "within" : "over") + " (p99 " + m.group(3) + " ms"
+                    + (generatorBehind ? ", generator behind" : "") + ")");
             if (within && firstOver == 0) {
                 lastWithin = rate;
             } else if (!within && firstOver == 0) {
@@ -69,7 +81,7 @@ class CapacitySearchBenchmark {
         assertTrue(lastWithin > 0 && firstOver > 0, "the stepped run brackets the knee: " + rows);
 
         ForkedGatling.Result search = ForkedGatling.start("CapacitySimulation", Files.createTempDirectory(
-                "capacity-search"), home, Map.of("capacity.startRate", "20", ForkedGatling.QUICK_JVM, "false"))
+                "capacity-search"), home, Map.of("capacity.startRate", "100", ForkedGatling.QUICK_JVM, "false"))
                 .await(Duration.ofMinutes(25));
         Capacity capacity = search.verdict().capacity();
         assertNotNull(capacity, search.output());

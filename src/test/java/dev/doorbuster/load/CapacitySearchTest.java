@@ -130,13 +130,16 @@ class CapacitySearchTest {
     }
 
     @Test
-    void aPlateauIsItsWholeLengthAtOneRateWithAWarmUpThatIsNotJudged() {
+    void aPlateauIsItsWholeLengthWithARampedWarmUpThatIsNotJudgedThenOneRate() {
         LoadProfile spike = new LoadProfile().hold("baseline", 5, Duration.ofSeconds(20)).hold("spike", 50,
                 Duration.ofSeconds(40));
         LoadProfile plateau = CapacitySearch.plateau(spike, 12.5);
         assertEquals(Duration.ofSeconds(60), plateau.total());
         assertEquals(List.of(new Phase(Phase.WARM_UP, 0, 20), new Phase("plateau", 20, 60)), plateau.phases());
         assertEquals(12.5, plateau.peakRate());
+        assertEquals(new LoadProfile.Step(Phase.WARM_UP, 1.25, 12.5, Duration.ofSeconds(20)), plateau.steps().get(0),
+                "the warm-up ramps up from a tenth of the rate");
+        assertEquals(new LoadProfile.Step("plateau", 12.5, 12.5, Duration.ofSeconds(40)), plateau.steps().get(1));
         assertEquals(20, Phase.judgedFrom(plateau.phases()));
 
         System.setProperty(CapacitySearch.WARM_UP, "31");

@@ -127,8 +127,8 @@ class VerdictLogicTest {
     }
 
     /**
-     * A leading warm-up phase (a capacity plateau's) is not judged for latency or errors: a cold start's slow, failing
-     * first seconds fail nothing, the seconds after it are judged as usual, and its writes are audited as any.
+     * A leading warm-up phase (a capacity plateau's) is not judged for latency, errors or pool exhaustion: a cold
+     * start's slow, failing first seconds fail nothing, the seconds after it are judged as usual, and its writes are audited as any.
      */
     @Test
     void aWarmUpIsNotJudgedForLatencyOrErrorsButTheSecondsAfterItAre() {
@@ -139,9 +139,13 @@ class VerdictLogicTest {
             }
         }
         List<Phase> plateau = List.of(new Phase(Phase.WARM_UP, 0, 5), new Phase("plateau", 5, 20));
+        // Cold pools: 5 'pool exhausted' answers in the warm-up, none after it.
+        List<ProbeSample> coldPools = List.of(sample(0, 0), sample(4, 5), sample(19, 5));
         List<CheckResult> checks = Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r, plateau,
-                new FaultTimeline(System.nanoTime()), List.of(sample(0, 0), sample(19, 0)), null, 0, 0, null, null,
-                null));
+                new FaultTimeline(System.nanoTime()), coldPools, null, 0, 0, null, null, null));
+        assertPassed(checks, "pool exhaustion");
+        assertTrue(find(checks, "pool exhaustion").detail().endsWith("after the warm-up (seconds 5-)"),
+                find(checks, "pool exhaustion").detail());
         assertPassed(checks, "p99");
         assertTrue(find(checks, "p99").detail().contains("seconds 5-20"), find(checks, "p99").detail());
         assertTrue(find(checks, "error rate").detail().endsWith("after the warm-up (seconds 5-20)"),
@@ -155,9 +159,10 @@ class VerdictLogicTest {
 
         // The same seconds without the warm-up: judged, and failing.
         List<CheckResult> unwarmed = Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r,
-                List.of(new Phase("plateau", 0, 20)), new FaultTimeline(System.nanoTime()),
-                List.of(sample(0, 0), sample(19, 0)), null, 0, 0, null, null, null));
+                List.of(new Phase("plateau", 0, 20)), new FaultTimeline(System.nanoTime()), coldPools, null, 0, 0, null,
+                null, null));
         assertFailed(unwarmed, "p99", 2000);
+        assertFailed(unwarmed, "pool exhaustion", 5);
         assertFalse(find(unwarmed, "error rate").pass());
     }
 

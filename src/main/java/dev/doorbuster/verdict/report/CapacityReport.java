@@ -25,15 +25,17 @@ final class CapacityReport {
     private CapacityReport() {
     }
 
-    static void write(StringBuilder html, Capacity capacity) {
+    static void write(StringBuilder html, Capacity capacity, boolean confirmed) {
         if (capacity == null) {
             return;
         }
         html.append("<h2 id=\"capacity\">Capacity</h2><p><b>").append(ChaosReport.esc(capacity.summary()))
-                .append("</b></p><p>").append(capacity.plateaus().size()).append(" plateaus, each a whole run at one ")
-                .append("arrival rate judged by every check (its warm-up not judged for latency or errors); this run is ")
-                .append("one more, at the capacity found. Green: passed; red: a check failed; amber: the load ")
-                .append("generator fell behind (inconclusive).</p>");
+                .append("</b></p><p>").append(confirmed ? "This run, at the capacity found, passed every check: the "
+                        + "capacity is confirmed." : "<span class=\"fail\">This run, at the capacity found, did not pass"
+                        + " (its checks are below): the capacity is not confirmed.</span>").append("</p><p>")
+                .append(capacity.plateaus().size()).append(" plateaus, each a whole run at one arrival rate judged by ")
+                .append("every check (its warm-up not judged for latency, errors or pool exhaustion). Green: passed; ")
+                .append("red: a check failed; amber: the load generator fell behind (inconclusive).</p>");
         List<Capacity.Plateau> byRate = new ArrayList<>(capacity.plateaus());
         byRate.sort(Comparator.comparingDouble(Capacity.Plateau::rate).thenComparingInt(Capacity.Plateau::index));
         knee(html, byRate, capacity, "ms", "p99 (ms)", Capacity.Plateau::p99Ms);

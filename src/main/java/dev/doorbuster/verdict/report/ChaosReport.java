@@ -119,7 +119,7 @@ public final class ChaosReport {
             html.append("</ul></div>");
         }
         cacheSummary(html, verdict, recorder);
-        CapacityReport.write(html, verdict.capacity());
+        CapacityReport.write(html, verdict.capacity(), verdict.passed());
         html.append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>actual</th><th>budget</th><th>how measured</th></tr>");
         for (CheckResult c : verdict.checks()) {
             String outcome = switch (c.outcome()) {

@@ -61,6 +61,8 @@ class ChaosReportRenderTest {
         // The capacity search's answer, its knees (a point per plateau, sorted by rate) and links to the plateaus.
         assertTrue(html.contains("<h2 id=\"capacity\">Capacity</h2><p><b>capacity 28.3 shoppers/s (142 requests/s) — "
                 + "limited by `p99` at 40.0 shoppers/s (FAIL p99: 2400 ms &gt; 1000 ms)</b>"), "the answer");
+        assertTrue(html.contains("did not pass (its checks are below): the capacity is not confirmed."),
+                "this run, at the capacity, failed a check: the page says the capacity stands unconfirmed");
         Matcher knees = Pattern.compile("data-knee=\"([^\"]*)\"").matcher(html);
         int kneeCount = 0;
         while (knees.find()) {
