@@ -101,13 +101,21 @@ public record GeneratorHealth(double lateAfterMs, long planned, long started, lo
         return Math.round(slo.p99Ms() * slo.generatorStartDelayPercentOfP99() / 100.0 * 1000);
     }
 
-    /** The seconds the generator fell behind in, ascending. */
+    /**
+     * The seconds the generator fell behind in, ascending. A GC pause before the first user was due does not count:
+     * it delayed nothing the run measures (a quick JVM's collector pausing for 694 ms while Gatling was still loading,
+     * with no user yet, made a control's latency checks inconclusive). A pause that runs on into the first users'
+     * seconds still shows as their late starts.
+     */
     public List<Integer> behind(Environment.Slo slo) {
         double onTimeShare = slo.generatorStartedPercent() / 100.0;
         List<Integer> behind = new ArrayList<>();
-        for (Second s : seconds) {
+        long plannedSoFar = 0;
+        for (Second s : seconds.stream().sorted(java.util.Comparator.comparingInt(Second::second)).toList()) {
+            plannedSoFar += s.planned();
             boolean late = s.planned() > 0 && s.planned() - s.late() < onTimeShare * s.planned() - 1e-9;
-            if (late || s.gcPauseMs() > slo.generatorGcPauseMs()) {
+            boolean paused = plannedSoFar > 0 && s.gcPauseMs() > slo.generatorGcPauseMs();
+            if (late || paused) {
                 behind.add(s.second());
             }
         }

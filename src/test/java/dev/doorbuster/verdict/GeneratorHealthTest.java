@@ -92,6 +92,22 @@ class GeneratorHealthTest {
         assertEquals(1, later.actual());
     }
 
+    /** A GC pause before any user was due delays nothing; the same pause once users are due is behind. */
+    @Test
+    void aPauseBeforeTheFirstUserIsDueIsNotBehind() {
+        GeneratorHealth.Second pausedEmpty = new GeneratorHealth.Second(1, 0, 0, 0, 0, 8, 100, 694);
+        GeneratorHealth beforeUsers = new GeneratorHealth(100, 20, 20, 0, 3, 40, List.of(
+                new GeneratorHealth.Second(0, 0, 0, 0, 0, 5, 100, 0), pausedEmpty,
+                new GeneratorHealth.Second(2, 10, 10, 0, 3, 30, 60, 5), new GeneratorHealth.Second(3, 10, 10, 0, 3, 30,
+                        60, 5)));
+        assertEquals(List.of(), beforeUsers.behind(SLO), "nobody was due in seconds 0-1");
+
+        GeneratorHealth amongUsers = new GeneratorHealth(100, 20, 20, 0, 3, 40, List.of(
+                new GeneratorHealth.Second(0, 10, 10, 0, 3, 30, 60, 5), pausedEmpty,
+                new GeneratorHealth.Second(2, 10, 10, 0, 3, 30, 60, 5)));
+        assertEquals(List.of(1), amongUsers.behind(SLO), "users started in second 0 were in flight during the pause");
+    }
+
     @Test
     void theLatencyChecksOfTheSecondsItFellBehindAreInconclusiveNeverAFail() {
         List<CheckResult> checks = judge(stalled());
