@@ -84,6 +84,10 @@ public final class CapacitySearch {
 
     /** {@code -Dcapacity}; unset, a search when {@code searchByDefault} (a simulation made for it). */
     static Mode mode(boolean searchByDefault) {
+        String raw = System.getProperty(MODE);
+        if ((raw == null || raw.isBlank()) && !searchByDefault) {
+            return Mode.OFF; // not read as a parameter: a run that did not ask records nothing about capacity
+        }
         return switch (Parameters.choice(MODE, searchByDefault ? "search" : "off", List.of("off", "search", "plateau"),
                 "search (find the highest rate every check passes at) or off")) {
             case "search" -> Mode.SEARCH;
