@@ -60,7 +60,7 @@ final class PruneCommand implements Callable<Integer> {
                     + "that just finished is always kept.");
         }
         PrintWriter out = spec.commandLine().getOut();
-        Path reportsDir = reports != null ? reports : Path.of(System.getProperty("doorbuster.reports", "reports"));
+        Path reportsDir = reports != null ? reports : RunHistory.reportsDir();
         if (!Files.isDirectory(reportsDir)) {
             out.println(reportsDir + " does not exist yet: nothing to prune.");
             return 0;

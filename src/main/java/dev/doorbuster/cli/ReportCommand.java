@@ -44,7 +44,7 @@ final class ReportCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Path reportsDir = reports != null ? reports : Path.of(System.getProperty("doorbuster.reports", "reports"));
+        Path reportsDir = reports != null ? reports : RunHistory.reportsDir();
         List<Path> folders = new ArrayList<>(runs);
         if (folders.isEmpty()) {
             if (!Files.isDirectory(reportsDir)) {

@@ -136,8 +136,7 @@ public abstract class DoorbusterSimulation extends Simulation {
     private dev.doorbuster.verdict.Capacity searchCapacity(LoadProfile load) throws IOException, InterruptedException {
         CapacitySearch.plateau(load, 1); // a bad -Dcapacity.warmupSeconds is refused before any plateau runs
         CapacitySearch.Settings settings = CapacitySearch.Settings.fromParameters(load.peakRate());
-        java.nio.file.Path folder = java.nio.file.Path.of(System.getProperty("doorbuster.reports", "reports"))
-                .toAbsolutePath().resolve(getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "-capacity-"
+        java.nio.file.Path folder = dev.doorbuster.verdict.RunHistory.reportsDir().resolve(getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "-capacity-"
                         + java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern(
                                 "yyyyMMddHHmmss")));
         System.out.println("[capacity] searching from " + settings.startRate() + " shoppers/s, x" + settings.growth()

@@ -20,6 +20,7 @@ import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.verdict.Capacity;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.GeneratorHealth;
+import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.Verdict;
 import dev.doorbuster.verdict.VerdictAssembly;
 
@@ -32,7 +33,7 @@ import dev.doorbuster.verdict.VerdictAssembly;
 final class PlateauRuns implements CapacitySearch.Trial {
     /** Options of this JVM a plateau's must not inherit: a debugger's port, and what the plateau sets itself. */
     private static final List<String> NOT_INHERITED = List.of("-agentlib:jdwp", "-Xrunjdwp", "-D" + CapacitySearch.MODE
-            + "=", "-D" + CapacitySearch.RATE + "=", "-Ddoorbuster.reports=", "-D" + Run.BASELINE + "=",
+            + "=", "-D" + CapacitySearch.RATE + "=", "-D" + RunHistory.REPORTS_PROPERTY + "=", "-D" + Run.BASELINE + "=",
             "-Ddoorbuster.instance=");
 
     private final String simulationClass;
@@ -62,7 +63,7 @@ final class PlateauRuns implements CapacitySearch.Trial {
             }
         }
         command.addAll(List.of(instance, "-D" + CapacitySearch.MODE + "=plateau",
-                "-D" + CapacitySearch.RATE + "=" + rate, "-Ddoorbuster.reports=" + folder,
+                "-D" + CapacitySearch.RATE + "=" + rate, "-D" + RunHistory.REPORTS_PROPERTY + "=" + folder,
                 "-cp", Classpath.current(), "io.gatling.app.Gatling", "-s", simulationClass, "-rf", folder.toString(),
                 "-nr")); // a plateau's Gatling report would be one of many: its own chaos.html and verdict are kept
         Path log = folder.resolve(String.format(Locale.ROOT, "plateau-%02d.log", index));

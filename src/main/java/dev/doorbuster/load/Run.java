@@ -105,7 +105,7 @@ public final class Run implements AutoCloseable {
         // The fault names live with the faults (chaos), which topology cannot see: checked here, before
         // anything starts (ChaosRunner.checkAllowed checks them again once the topology is up).
         FaultKind.checkAllowFaults(environment);
-        Path reportsDir = Path.of(System.getProperty("doorbuster.reports", "reports")).toAbsolutePath();
+        Path reportsDir = RunHistory.reportsDir();
         String baseline = System.getProperty(BASELINE);
         if (baseline != null && !baseline.isBlank() && RunHistory.baseline(reportsDir, simulation, baseline).isEmpty()) {
             throw new IllegalArgumentException("-D" + BASELINE + "=" + baseline + " names no run with a readable "

@@ -183,18 +183,13 @@ public record GeneratorHealth(double lateAfterMs, long planned, long started, lo
     CheckResult check(Environment.Slo slo, int judgedFrom) {
         List<Integer> all = behind(slo);
         List<Integer> behind = all.stream().filter(s -> s >= judgedFrom).toList();
-        if (behind.size() < all.size()) {
-            // said, not judged: a generator that lags through its warm-up may well lag later too
-            String warmUp = "; behind during the warm-up (not judged): " + describe(all.stream()
-                    .filter(s -> s < judgedFrom).toList());
-            CheckResult judged = check(behind, slo);
-            return new CheckResult(judged.name(), judged.budget(), judged.actual(), judged.unit(), judged.pass(),
-                    judged.detail() + warmUp, judged.atLeast());
-        }
-        return check(behind, slo);
+        List<Integer> inWarmUp = all.stream().filter(s -> s < judgedFrom).toList();
+        // said, not judged: a generator that lags through its warm-up may well lag later too
+        return check(behind, slo, inWarmUp.isEmpty() ? "" : "; behind during the warm-up (not judged): "
+                + describe(inWarmUp));
     }
 
-    private CheckResult check(List<Integer> behind, Environment.Slo slo) {
+    private CheckResult check(List<Integer> behind, Environment.Slo slo, String warmUp) {
         String budgets = "on time: within " + CheckResult.format(lateAfterMs) + " ms ("
                 + SloBudget.GENERATOR_START_DELAY_PERCENT_OF_P99.path() + " of " + SloBudget.P99_MS.path() + "), at least "
                 + CheckResult.format(slo.generatorStartedPercent()) + " % of each second's arrivals; GC pauses ≤ "
@@ -202,10 +197,10 @@ public record GeneratorHealth(double lateAfterMs, long planned, long started, lo
         if (behind.isEmpty()) {
             return CheckResult.atMost(CHECK, 0, 0, "s", String.format(Locale.ROOT,
                     "%d of %d planned arrivals started, start delay p99 %.1f ms, max %.1f ms; %s", started, planned,
-                    startDelayP99Ms, startDelayMaxMs, budgets));
+                    startDelayP99Ms, startDelayMaxMs, budgets) + warmUp);
         }
         return CheckResult.atMost(CHECK, 0, behind.size(), "s", INCONCLUSIVE + describe(behind)
-                + "; the latency checks of those seconds are not judged; " + budgets + "; " + FIX);
+                + "; the latency checks of those seconds are not judged; " + budgets + "; " + FIX + warmUp);
     }
 
     /** How an inconclusive check's reason begins. */

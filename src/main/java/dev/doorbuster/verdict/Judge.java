@@ -252,8 +252,8 @@ public final class Judge {
      * by the error rate and the RTO, not exhaustion. So an application that tells the two apart (the storefront's
      * "pool exhausted" 503 counter, which only counts timeouts without a connection error behind them) is taken at
      * its word; HikariCP's counter is the fallback for one that does not, and the detail says what it includes.
+     * Counted from second {@code from} on: after a warm-up, from its last sample.
      */
-    /** Pool exhaustion from second {@code from} on (after a warm-up: counted from its last sample). */
     private static CheckResult poolExhaustion(Facts f, int from) {
         // Without either count, the 503s clients saw can fail the check but not pass it: a pool that timed out
         // without the service answering 503 (a 500, a hung request) shows none. So it is then not judged.

@@ -37,6 +37,13 @@ public final class RunHistory {
     public static final String BASELINES = "baselines.json";
     /** The history page's file name in {@code reports/}. */
     public static final String PAGE = "index.html";
+    /** {@code -Ddoorbuster.reports=<folder>}: where runs keep their folders ({@code reports} by default). */
+    public static final String REPORTS_PROPERTY = "doorbuster.reports";
+
+    /** The reports folder this JVM was given ({@link #REPORTS_PROPERTY}), absolute. */
+    public static Path reportsDir() {
+        return Path.of(System.getProperty(REPORTS_PROPERTY, "reports")).toAbsolutePath();
+    }
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private RunHistory() {

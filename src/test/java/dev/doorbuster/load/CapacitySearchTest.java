@@ -159,6 +159,13 @@ class CapacitySearchTest {
         IllegalArgumentException growth = assertThrows(IllegalArgumentException.class,
                 () -> new CapacitySearch.Settings(10, 1, 5, 12, 0));
         assertTrue(growth.getMessage().contains("-Dcapacity.growth=1.0 must be more than 1"), growth.getMessage());
+        IllegalArgumentException resolution = assertThrows(IllegalArgumentException.class,
+                () -> new CapacitySearch.Settings(10, 2, 0.1, 12, 0));
+        assertTrue(resolution.getMessage().contains("-Dcapacity.resolutionPercent=0.1 must be between 0.5 and 100"),
+                resolution.getMessage());
+        IllegalArgumentException plateaus = assertThrows(IllegalArgumentException.class,
+                () -> new CapacitySearch.Settings(10, 2, 5, 1, 0));
+        assertTrue(plateaus.getMessage().contains("-Dcapacity.maxPlateaus=1 must be at least 2"), plateaus.getMessage());
         System.setProperty(CapacitySearch.GROWTH, "fast");
         IllegalArgumentException notANumber = assertThrows(IllegalArgumentException.class,
                 () -> CapacitySearch.Settings.fromParameters(10));

@@ -75,9 +75,7 @@ class GeneratorHealthTest {
         List<Phase> plateau = List.of(new Phase(Phase.WARM_UP, 0, 10), new Phase("plateau", 10, SECONDS));
         GeneratorHealth coldStart = health(s -> s == 1 ? new GeneratorHealth.Second(s, 10, 6, 4, 172, 35, 99, 5)
                 : onTime(s));
-        CheckResult warm = only(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, recorded(), plateau,
-                new FaultTimeline(0), List.of(), null, 0, 0, null, null, null, null, null, coldStart)),
-                GeneratorHealth.CHECK);
+        CheckResult warm = generatorCheck(plateau, coldStart);
         assertEquals(Outcome.PASS, warm.outcome(), warm.line());
         assertTrue(warm.detail().endsWith("behind during the warm-up (not judged): seconds 1 (machine CPU up to 99 %, "
                 + "the generator's 35 %, 6 of 10 planned arrivals started on time, start delay up to 172 ms, GC pause up to 5 ms)"),
@@ -85,11 +83,15 @@ class GeneratorHealthTest {
 
         GeneratorHealth laterStall = health(s -> s == 12 ? new GeneratorHealth.Second(s, 10, 6, 4, 172, 35, 99, 5)
                 : onTime(s));
-        CheckResult later = only(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, recorded(), plateau,
-                new FaultTimeline(0), List.of(), null, 0, 0, null, null, null, null, null, laterStall)),
-                GeneratorHealth.CHECK);
+        CheckResult later = generatorCheck(plateau, laterStall);
         assertEquals(Outcome.FAIL, later.outcome(), later.line());
         assertEquals(1, later.actual());
+    }
+
+    private static CheckResult generatorCheck(List<Phase> phases, GeneratorHealth generator) {
+        return only(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, recorded(), phases,
+                new FaultTimeline(0), List.of(), null, 0, 0, null, null, null, null, null, generator)),
+                GeneratorHealth.CHECK);
     }
 
     /** A GC pause before any user was due delays nothing; the same pause once users are due is behind. */
