@@ -16,9 +16,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
+import dev.doorbuster.load.ControlRuns;
 import dev.doorbuster.load.ForkedGatling;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.verdict.Capacity;
+import dev.doorbuster.verdict.Verdict;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,19 +32,25 @@ import org.junit.jupiter.api.Timeout;
  *       recorder, and the load generator's health in the step's judged seconds): the search's capacity must lie
  *       within 15 % of the stepped run's bracket, the last step within budget and the first over it.</li>
  *   <li>A checkout that oversells ({@code --stock-locking none}): the search must name the stock invariant, not p99,
- *       as the limit, and the limiting plateau's own p99 must have passed.</li>
+ *       as the limit, and the limiting plateau's own p99 must have passed; each plateau's database rows must show
+ *       exactly the units its verdict says were oversold.</li>
  * </ul>
  * Run: {@code mvn -B -Pbench test -Dtest=CapacitySearchBenchmark}.
  */
 @Tag("bench")
-@Timeout(value = 40, unit = TimeUnit.MINUTES)
+@Timeout(value = 60, unit = TimeUnit.MINUTES)
 class CapacitySearchBenchmark {
     private static final Pattern STEP = Pattern.compile(
             "\\[capacity] rate-(\\d+) req/s=([\\d.]+) p99ms=([\\d.]+) p50ms=([\\d.]+) errors=([\\d.]+)%");
     /** Steps 15 % apart, over the range this machine's knee is in (see docs/BENCHMARKS.md). */
     private static final List<Integer> STEPS = List.of(100, 115, 132, 152, 175, 201, 231, 266, 306, 352, 405, 465,
-            535);
+            535, 615, 707, 813, 935, 1075, 1236);
     private static final int STEP_SECONDS = 20;
+    /**
+     * The search's plateaus: 2 minutes by default ({@code -Dbench.plateauMinutes}). The controls' 21 s plateaus on a
+     * fresh stack measured the stack's start-up (capacity 183-200 against a stepped knee of 405-465 on this machine).
+     */
+    private static final String PLATEAU_MINUTES = System.getProperty("bench.plateauMinutes", "2");
 
     @Test
     void theSearchFindsTheKneeTheSteppedRunFindsWithin15Percent() throws Exception {
@@ -81,8 +89,8 @@ class CapacitySearchBenchmark {
         assertTrue(lastWithin > 0 && firstOver > 0, "the stepped run brackets the knee: " + rows);
 
         ForkedGatling.Result search = ForkedGatling.start("CapacitySimulation", Files.createTempDirectory(
-                "capacity-search"), home, Map.of("capacity.startRate", "100", ForkedGatling.QUICK_JVM, "false"))
-                .await(Duration.ofMinutes(25));
+                "capacity-search"), home, Map.of("capacity.startRate", "100", "load.minutes", PLATEAU_MINUTES,
+                ForkedGatling.QUICK_JVM, "false")).await(Duration.ofMinutes(45));
         Capacity capacity = search.verdict().capacity();
         assertNotNull(capacity, search.output());
         double found = capacity.capacityRate();
@@ -93,12 +101,18 @@ class CapacitySearchBenchmark {
                 + lastWithin + ", " + firstOver + "]: " + rows);
     }
 
+    /** The overselling control's doorbuster deals (products 1..DEALS), and the units each starts with. */
+    private static final int DEALS = 3;
+    private static final long DEAL_STOCK = 40;
+
     @Test
     void anOversellingCheckoutIsLimitedByTheStockInvariantNotP99() throws Exception {
-        ForkedGatling.Result search = ForkedGatling.start("CapacitySimulation", Files.createTempDirectory(
-                "capacity-oversell"), home(), Map.of("app.stockLocking", "none", "doorbusters.stock", "40",
-                "capacity.startRate", "5", "capacity.resolutionPercent", "20", ForkedGatling.QUICK_JVM, "false"))
-                .await(Duration.ofMinutes(25));
+        Path home = home();
+        Path reports = Files.createTempDirectory("capacity-oversell");
+        ForkedGatling.Result search = ForkedGatling.start("CapacitySimulation", reports, home, Map.of(
+                "app.stockLocking", "none", "doorbusters.count", Integer.toString(DEALS), "doorbusters.stock",
+                Long.toString(DEAL_STOCK), "postgres.keepData", "true", "capacity.startRate", "5",
+                "capacity.resolutionPercent", "20", ForkedGatling.QUICK_JVM, "false")).await(Duration.ofMinutes(25));
         Capacity capacity = search.verdict().capacity();
         assertNotNull(capacity, search.output());
         assertEquals("stock invariant", capacity.limitedBy(), capacity.summary());
@@ -107,7 +121,37 @@ class CapacitySearchBenchmark {
                 .findFirst().orElseThrow();
         assertTrue(limit.p99Ms() <= new EnvironmentLoader(Path.of("environments"), new java.util.Properties())
                 .load("local").slo().p99Ms(), "p99 was within budget where the stock broke: " + limit);
-        BenchReport.record("capacity search, checkout without its stock lock", capacity.summary());
+
+        // The oracle: each plateau's own database. Every plateau (and then the confirming run) kept its primary's data
+        // folder, oldest first; the units in placed orders beyond what left each deal's stock are what it oversold,
+        // counted by SQL on the rows, not by the verdict. The plateau that limits the capacity oversold by the rows'
+        // word, every plateau counted exactly what its rows hold, and none that passed oversold a deal.
+        List<Path> kept = ControlRuns.keptRuns(home);
+        assertEquals(capacity.plateaus().size() + 1, kept.size(), "a kept primary per plateau and the confirming run: "
+                + kept);
+        List<String> rows = new ArrayList<>();
+        for (Capacity.Plateau plateau : capacity.plateaus()) {
+            List<ControlRuns.ProductRows> deals = ControlRuns.productRowsOf(kept.get(plateau.index() - 1), DEALS);
+            Verdict verdict = Verdict.readJson(reports.resolve(plateau.folder()).resolve(Verdict.JSON_FILE));
+            assertEquals(DEALS, verdict.stock().doorbusters().size(), "the verdict audits every deal");
+            long inRows = 0;
+            for (ControlRuns.ProductRows deal : deals) { // deal by deal: the same units, not only the same total
+                long seen = verdict.stock().doorbusters().stream().filter(p -> p.product() == deal.product())
+                        .findFirst().orElseThrow(() -> new AssertionError("no verdict figures for " + deal)).oversold();
+                assertEquals(deal.oversold(DEAL_STOCK), seen, "plateau " + plateau.index() + " at " + plateau.rate()
+                        + " shoppers/s, deal " + deal);
+                inRows += deal.oversold(DEAL_STOCK);
+            }
+            rows.add(plateau.rate() + "/s " + plateau.outcome() + ": " + inRows + " oversold");
+            if (plateau.passed()) {
+                assertEquals(0, inRows, "a plateau that passed oversold no deal: " + rows);
+            }
+            if (plateau == limit) {
+                assertTrue(inRows > 0, "the limiting plateau's rows show units sold twice: " + rows);
+            }
+        }
+        BenchReport.record("capacity search, checkout without its stock lock", capacity.summary() + "; units of the "
+                + "deals oversold per plateau by the database's rows (the verdict's the same, deal by deal): " + rows);
     }
 
     private static Path home() throws java.io.IOException {

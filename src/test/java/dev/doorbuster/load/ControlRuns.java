@@ -294,9 +294,9 @@ public final class ControlRuns {
     }
 
     /** One doorbuster product as the database's own rows show it after the run. */
-    record ProductRows(long product, long unitsInPlacedOrders, long stockNow) {
+    public record ProductRows(long product, long unitsInPlacedOrders, long stockNow) {
         /** Units in orders beyond what left the stock, given the stock it started with. */
-        long oversold(long initialStock) {
+        public long oversold(long initialStock) {
             return Math.max(0, unitsInPlacedOrders - (initialStock - stockNow));
         }
     }
@@ -309,7 +309,12 @@ public final class ControlRuns {
      * history has none.
      */
     static List<ProductRows> productRows(Path home, int count) throws Exception {
-        return onKeptPrimary(home, c -> {
+        return productRowsOf(theKeptRun(home), count);
+    }
+
+    /** {@link #productRows(Path, int)} of one kept run's folder (one of {@link #keptRuns(Path)}). */
+    public static List<ProductRows> productRowsOf(Path keptRun, int count) throws Exception {
+        return onKeptPrimary(keptRun, c -> {
             try (java.sql.PreparedStatement q = c.prepareStatement("SELECT p.id, p.stock, coalesce((SELECT "
                     + "sum(l.quantity) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.product_id = p.id "
                     + "AND o.status = 'placed' AND o.idempotency_key IS NOT NULL), 0) "
@@ -326,14 +331,25 @@ public final class ControlRuns {
         });
     }
 
-    /** SQL against the storefront's database on the primary the one run under {@code home} kept, started for it. */
-    private static <T> T onKeptPrimary(Path home, SqlWork<T> work) throws Exception {
-        Path keptRun;
+    /**
+     * The data folders the runs under {@code home} kept ({@code -Dpostgres.keepData=true}), oldest first: each is
+     * named after its run's simulation, start time and PID, so runs of one simulation one after another (a capacity
+     * search's plateaus) sort in the order they ran.
+     */
+    public static List<Path> keptRuns(Path home) throws java.io.IOException {
         try (var runs = Files.list(home.resolve(dev.doorbuster.topology.LocalTopology.KEPT_DATA))) {
-            List<Path> all = runs.toList();
-            assertEquals(1, all.size(), "one kept run under " + home + ": " + all);
-            keptRun = all.get(0);
+            return runs.sorted().toList();
         }
+    }
+
+    private static Path theKeptRun(Path home) throws java.io.IOException {
+        List<Path> all = keptRuns(home);
+        assertEquals(1, all.size(), "one kept run under " + home + ": " + all);
+        return all.get(0);
+    }
+
+    /** SQL against the storefront's database on the primary of one kept run, started for it and stopped after. */
+    private static <T> T onKeptPrimary(Path keptRun, SqlWork<T> work) throws Exception {
         dev.doorbuster.postgres.PgNode primary = new dev.doorbuster.postgres.PgNode("pg1",
                 dev.doorbuster.postgres.PgBinaries.resolve(), dev.doorbuster.process.ServerUser.detect(),
                 keptRun.resolve("pg1"), 0, null);
@@ -357,7 +373,7 @@ public final class ControlRuns {
      * ({@code -Dpostgres.keepData=true}): an oracle no code of the harness or the storefront computed.
      */
     static long statementCalls(Path home, String statementEnd) throws Exception {
-        return onKeptPrimary(home, c -> {
+        return onKeptPrimary(theKeptRun(home), c -> {
             try (java.sql.PreparedStatement q = c.prepareStatement(
                     "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE ?")) {
                 q.setString(1, "%" + statementEnd);
