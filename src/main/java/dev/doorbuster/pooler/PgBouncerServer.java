@@ -1,0 +1,431 @@
+package dev.doorbuster.pooler;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import dev.doorbuster.process.ProcessException;
+import dev.doorbuster.process.ProcessRegistry;
+import dev.doorbuster.process.ServerUser;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One PgBouncer on 127.0.0.1, run as the same unprivileged user as PostgreSQL (PgBouncer refuses root) and recorded
+ * with the {@link ProcessRegistry} (shutdown hook, watchdog, next-start reaper) like every server a run starts.
+ *
+ * <p>Clients log in as the database's user without a password ({@code auth_type = trust}: the servers behind it trust
+ * loopback too), and that user is the admin console's: {@link #pause}, {@link #resume}, {@link #repoint} and the
+ * {@link #pools()} and {@link #stats()} probes go through the console, as an operator's runbook does.
+ */
+public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoCloseable {
+    /** The admin console's database name, PgBouncer's own. */
+    public static final String ADMIN_DATABASE = "pgbouncer";
+    private static final Logger log = LoggerFactory.getLogger(PgBouncerServer.class);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(15);
+    private static final int PORT_ATTEMPTS = 3;
+    /** PAUSE waits for the alias's server connections to be released: a busy transaction holds it that long. */
+    private static final Duration CONSOLE_TIMEOUT = Duration.ofSeconds(30);
+
+    private final String name;
+    private final PgBouncerBinary binary;
+    private final ServerUser user;
+    private final String login;
+    private final Path dir;
+    private final Path cleanupDir;
+    private volatile PgBouncerConfig config;
+    private int port;
+    private Process process;
+
+    private PgBouncerServer(String name, PgBouncerBinary binary, ServerUser user, String login, Path dir,
+                            Path cleanupDir, PgBouncerConfig config) {
+        this.name = name;
+        this.binary = binary;
+        this.user = user;
+        this.login = login;
+        this.dir = dir.toAbsolutePath();
+        this.cleanupDir = cleanupDir;
+        this.config = config;
+    }
+
+    /**
+     * Starts a pooler named {@code name} with its configuration and log in {@code dir} (created), on a free loopback
+     * port.
+     *
+     * @param login      the database user clients and the admin console log in as (the servers must trust it)
+     * @param cleanupDir folder the reaper deletes once a dead run's servers are gone (or null)
+     */
+    public static PgBouncerServer start(String name, PgBouncerBinary binary, ServerUser user, String login, Path dir,
+                                        Path cleanupDir, PgBouncerConfig config) {
+        if (login == null || !login.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+            throw new PoolerException("the pooler's login '" + login + "' must be a plain database user name");
+        }
+        if (dir.toAbsolutePath().toString().matches(".*[\\s;#\"].*")) {
+            throw new PoolerException("PgBouncer's folder " + dir + " has a space, ';', '#' or '\"' in its path, which "
+                    + "pgbouncer.ini cannot hold; set -Ddoorbuster.home to a plain path");
+        }
+        PgBouncerServer server = new PgBouncerServer(name, binary, user, login, dir, cleanupDir, config);
+        server.prepareDir();
+        ProcessRegistry.stopLeftovers();
+        for (int attempt = 1; ; attempt++) {
+            server.port = freePort();
+            try {
+                server.launch();
+                return server;
+            } catch (PortTakenException e) {
+                if (attempt >= PORT_ATTEMPTS) {
+                    throw new PoolerException(e.getMessage());
+                }
+                log.info("Port {} was taken before PgBouncer '{}' could bind it; trying another", server.port, name);
+            }
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public InetSocketAddress address() {
+        return new InetSocketAddress("127.0.0.1", port);
+    }
+
+    public PgBouncerConfig config() {
+        return config;
+    }
+
+    public String version() {
+        return binary.version();
+    }
+
+    public Path logFile() {
+        return dir.resolve("pgbouncer.log");
+    }
+
+    public synchronized boolean isRunning() {
+        return process != null && process.isAlive();
+    }
+
+    /**
+     * {@code PAUSE alias}: waits until every server connection of the alias is back in the pool, then holds new
+     * queries of its clients (they wait, connected) until {@link #resume}. Returns once the pause took hold.
+     */
+    public void pause(String alias) {
+        requireAlias(alias);
+        console("PAUSE " + alias);
+    }
+
+    /** {@code RESUME alias}: the held clients' queries go on. */
+    public void resume(String alias) {
+        requireAlias(alias);
+        console("RESUME " + alias);
+    }
+
+    /**
+     * Points {@code alias} at another server: pgbouncer.ini rewritten, then {@code RELOAD}. PgBouncer closes the
+     * alias's server connections to the old server once they are released, and opens new ones to the new server.
+     */
+    public synchronized void repoint(String alias, InetSocketAddress server) {
+        config = config.withTarget(alias, server);
+        writeConfig();
+        console("RELOAD");
+    }
+
+    /** {@code SHOW POOLS}: one row per database and user of the console's view, the admin console's own left out. */
+    public List<Pool> pools() {
+        return query("SHOW POOLS", r -> new Pool(r.get("database"), integer(r, "cl_active"), integer(r, "cl_waiting"),
+                integer(r, "sv_active"), integer(r, "sv_idle") + integer(r, "sv_used") + integer(r, "sv_tested"),
+                integer(r, "sv_login"), number(r, "maxwait") * 1_000_000L + number(r, "maxwait_us")));
+    }
+
+    /** {@code SHOW STATS}: totals since the pooler started, per database, the admin console's own left out. */
+    public List<Stats> stats() {
+        return query("SHOW STATS", r -> new Stats(r.get("database"), number(r, "total_xact_count"),
+                number(r, "total_query_count"), number(r, "total_wait_time")));
+    }
+
+    /**
+     * One database's pool now. {@code maxWaitMicros} is how long the client waiting longest has waited for a server
+     * connection.
+     */
+    public record Pool(String database, int clientsActive, int clientsWaiting, int serversActive, int serversIdle,
+                       int serversLoggingIn, long maxWaitMicros) {
+        public int servers() {
+            return serversActive + serversIdle + serversLoggingIn;
+        }
+    }
+
+    /** One database's totals: transactions and queries pooled, and the time clients spent waiting for a server. */
+    public record Stats(String database, long transactions, long queries, long waitMicros) {
+    }
+
+    /**
+     * Stops the pooler and starts it again on the same port, as a crash and a supervisor's restart: every client's
+     * and server's connection is cut.
+     */
+    public synchronized void restart() {
+        stop();
+        try {
+            launch();
+        } catch (PortTakenException e) {
+            throw new PoolerException("PgBouncer '" + name + "' could not come back on port " + port + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /** SIGTERM, PgBouncer's immediate shutdown (SIGINT would wait for clients), then SIGKILL after 5 s. */
+    public synchronized void stop() {
+        Process p = process;
+        if (p == null) {
+            return;
+        }
+        ProcessRegistry.stop(p.pid(), "TERM", 5_000);
+        try {
+            p.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        ProcessRegistry.stopped(this, p.pid());
+        process = null;
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    @Override
+    public String label() {
+        return "PgBouncer '" + name + "' (" + dir + ")";
+    }
+
+    @Override
+    public void stopAtExit() {
+        Process p = process;
+        if (p != null) {
+            p.destroyForcibly();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + "@127.0.0.1:" + port;
+    }
+
+    private Path iniFile() {
+        return dir.resolve("pgbouncer.ini");
+    }
+
+    private void requireAlias(String alias) {
+        if (!config.databases().containsKey(alias)) {
+            throw new PoolerException("PgBouncer '" + name + "' serves no database '" + alias + "'; it serves "
+                    + config.databases().keySet());
+        }
+    }
+
+    private void prepareDir() {
+        try {
+            user.requireReachable(dir, "PgBouncer folder");
+            Files.createDirectories(dir);
+            // Every client logs in as the one database user, without a password: the servers behind trust loopback.
+            Files.writeString(dir.resolve("users.txt"), "\"" + login + "\" \"\"\n", StandardCharsets.UTF_8);
+            user.own(dir);
+            user.own(dir.resolve("users.txt"));
+        } catch (IOException | ProcessException e) {
+            throw new PoolerException("Cannot prepare the folder of PgBouncer '" + name + "' at " + dir + ": "
+                    + e.getMessage());
+        }
+    }
+
+    private void writeConfig() {
+        StringBuilder ini = new StringBuilder("; written by Doorbuster for one run; rewritten when a database is repointed\n");
+        ini.append("[databases]\n");
+        for (Map.Entry<String, PgBouncerConfig.Target> db : config.databases().entrySet()) {
+            InetSocketAddress server = db.getValue().server();
+            ini.append(db.getKey()).append(" = host=").append(server.getHostString()).append(" port=")
+                    .append(server.getPort()).append(" dbname=").append(db.getValue().database()).append('\n');
+        }
+        ini.append("\n[pgbouncer]\n");
+        setting(ini, "listen_addr", "127.0.0.1");
+        setting(ini, "listen_port", Integer.toString(port));
+        setting(ini, "unix_socket_dir", ""); // no socket file: nothing outside the run's folder
+        setting(ini, "auth_type", "trust");
+        setting(ini, "auth_file", dir.resolve("users.txt").toString());
+        setting(ini, "admin_users", login);
+        setting(ini, "stats_users", login);
+        setting(ini, "pool_mode", config.poolMode().iniValue());
+        setting(ini, "max_client_conn", Integer.toString(config.maxClientConn()));
+        setting(ini, "default_pool_size", Integer.toString(config.defaultPoolSize()));
+        // PgJDBC sends extra_float_digits at login, which PgBouncer does not track: without this it refuses the login.
+        setting(ini, "ignore_startup_parameters", "extra_float_digits");
+        setting(ini, "logfile", logFile().toString());
+        setting(ini, "log_connections", "0"); // a storm opens thousands: the log would cost more than the run
+        setting(ini, "log_disconnections", "0");
+        setting(ini, "stats_period", "1");
+        try {
+            Files.writeString(iniFile(), ini.toString(), StandardCharsets.UTF_8);
+            user.own(iniFile());
+        } catch (IOException | ProcessException e) {
+            throw new PoolerException("Cannot write " + iniFile() + ": " + e.getMessage());
+        }
+    }
+
+    private static void setting(StringBuilder ini, String key, String value) {
+        ini.append(key).append(" = ").append(value).append('\n');
+    }
+
+    private synchronized void launch() throws PortTakenException {
+        writeConfig();
+        List<String> command = user.command(List.of(binary.path().toString(), iniFile().toString()));
+        long logStart = logSize();
+        Process started;
+        try {
+            started = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("pgbouncer.out").toFile())).start();
+        } catch (IOException e) {
+            throw new PoolerException("Cannot launch " + binary.path() + " for PgBouncer '" + name + "': "
+                    + e.getMessage());
+        }
+        process = started;
+        ProcessRegistry.started(this, started.pid(), List.of(binary.path().toString(), iniFile().toString()), "TERM",
+                cleanupDir);
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        try {
+            while (true) {
+                if (!started.isAlive()) {
+                    ProcessRegistry.stopped(this, started.pid());
+                    process = null;
+                    String output = logSince(logStart) + read(dir.resolve("pgbouncer.out"));
+                    if (output.contains("Address already in use")) {
+                        throw new PortTakenException("port " + port + " is already in use");
+                    }
+                    throw new PoolerException("PgBouncer '" + name + "' exited during start-up (exit code "
+                            + started.exitValue() + "). It said:\n" + tail(output, 12));
+                }
+                if (accepts()) {
+                    log.debug("PgBouncer '{}' ready on port {} (PID {})", name, port, started.pid());
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    stop();
+                    throw new PoolerException("PgBouncer '" + name + "' did not accept connections within "
+                            + START_TIMEOUT.toSeconds() + " s. Its log (" + logFile() + ") ends:\n"
+                            + tail(logSince(logStart), 12));
+                }
+                Thread.sleep(10);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stop();
+            throw new PoolerException("Interrupted while starting PgBouncer '" + name + "'");
+        }
+    }
+
+    private boolean accepts() {
+        try (Socket socket = new Socket()) {
+            socket.connect(address(), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** A statement on the admin console, on a connection of its own. */
+    private void console(String command) {
+        try (AdminConsole console = AdminConsole.open(address(), login, CONSOLE_TIMEOUT)) {
+            console.query(command);
+        } catch (IOException e) {
+            throw new PoolerException("PgBouncer '" + name + "' refused '" + command + "': " + e.getMessage(), e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Row<T> {
+        T read(Map<String, String> row);
+    }
+
+    private <T> List<T> query(String command, Row<T> row) {
+        try (AdminConsole console = AdminConsole.open(address(), login, CONSOLE_TIMEOUT)) {
+            List<T> rows = new ArrayList<>();
+            for (Map<String, String> r : console.query(command)) {
+                if (!ADMIN_DATABASE.equals(r.get("database"))) {
+                    rows.add(row.read(r));
+                }
+            }
+            return rows;
+        } catch (IOException | RuntimeException e) {
+            throw new PoolerException("PgBouncer '" + name + "' could not answer '" + command + "': "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static int integer(Map<String, String> row, String column) {
+        return (int) number(row, column);
+    }
+
+    private static long number(Map<String, String> row, String column) {
+        String value = row.get(column);
+        if (value == null) {
+            throw new IllegalStateException("no column '" + column + "' in " + row.keySet());
+        }
+        return Long.parseLong(value.strip());
+    }
+
+    private long logSize() {
+        try {
+            return Files.exists(logFile()) ? Files.size(logFile()) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private String logSince(long offset) {
+        byte[] bytes;
+        try {
+            bytes = Files.exists(logFile()) ? Files.readAllBytes(logFile()) : new byte[0];
+        } catch (IOException e) {
+            return "";
+        }
+        return offset >= bytes.length ? "" : new String(bytes, (int) offset, bytes.length - (int) offset,
+                StandardCharsets.UTF_8);
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static String tail(String text, int lines) {
+        List<String> all = text.strip().lines().toList();
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new PoolerException("No free loopback port for PgBouncer: " + e.getMessage());
+        }
+    }
+
+    /** The chosen port was taken between choosing it and the server binding it. */
+    private static final class PortTakenException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        PortTakenException(String message) {
+            super(message);
+        }
+    }
+}
