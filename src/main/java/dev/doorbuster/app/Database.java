@@ -148,7 +148,7 @@ final class Database implements AutoCloseable {
      */
     static Properties driverDefaults(Pool pool, StorefrontConfig config) {
         return JdbcOptions.driverProperties(pool.role() == Role.WRITER ? JdbcOptions.WRITER_TARGET : JdbcOptions.READER_TARGET,
-                config.requestTimeoutMs(), "storefront-" + pool.tag());
+                config.requestTimeoutMs(), "storefront-" + pool.tag(), config.preparedStatements());
     }
 
     private static HikariDataSource pool(Pool pool, String url, int size, StorefrontConfig config,

@@ -17,6 +17,8 @@ public final class JdbcOptions {
     public static final int CONNECT_TIMEOUT_SECONDS = 2;
     public static final int LOGIN_TIMEOUT_SECONDS = 5;
     public static final int HOST_RECHECK_SECONDS = 1;
+    /** PgJDBC's option: after how many runs on a connection a statement is prepared on the server (0: never). */
+    public static final String PREPARE_THRESHOLD = "prepareThreshold";
     /** How much longer than the request bound the socket waits. */
     public static final int SOCKET_SLACK_SECONDS = 2;
 
@@ -56,12 +58,17 @@ public final class JdbcOptions {
 
     /**
      * The storefront's driver properties for one pool: {@link #connection} plus the server-side
-     * {@code statement_timeout}, TCP keep-alive and the pool's application name. PgJDBC lets URL parameters win
+     * {@code statement_timeout}, TCP keep-alive, the pool's application name and, for
+     * {@link StorefrontConfig.PreparedStatements#UNNAMED}, {@code prepareThreshold=0}. PgJDBC lets URL parameters win
      * over these, which is why URLs built for the storefront use {@link #query} with the same bound.
      */
-    static Properties driverProperties(String targetServerType, int requestTimeoutMs, String applicationName) {
+    static Properties driverProperties(String targetServerType, int requestTimeoutMs, String applicationName,
+                                       StorefrontConfig.PreparedStatements prepared) {
         Properties p = new Properties();
         connection(targetServerType, requestTimeoutMs).forEach(p::setProperty);
+        if (prepared == StorefrontConfig.PreparedStatements.UNNAMED) {
+            p.setProperty(PREPARE_THRESHOLD, "0");
+        }
         p.setProperty("options", "-c statement_timeout=" + requestTimeoutMs);
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", applicationName);

@@ -148,6 +148,7 @@ public final class Storefront implements AutoCloseable {
                     + "reads; never use it for real.");
         }
         StorefrontMetrics metrics = new StorefrontMetrics();
+        metrics.preparedStatements(config.preparedStatements());
         Database database = null;
         CacheAside cache = null;
         CachedReads cachedReads = null;

@@ -133,6 +133,32 @@ public final class StorefrontConfig {
         }
     }
 
+    /** How the storefront's driver prepares its statements on the database. */
+    public enum PreparedStatements implements StorefrontSetting.Choice {
+        /**
+         * PgJDBC's default: a statement run a fifth time on a connection is prepared on the server under a name and
+         * reused. Behind a pooler in transaction mode that name may not exist on the next server connection.
+         */
+        SERVER("server"),
+        /**
+         * {@code prepareThreshold=0}: every statement is parsed unnamed, nothing lives on the server connection from
+         * one transaction to the next. What a pooler in transaction mode without protocol-level prepared statements
+         * (PgBouncer before 1.21, Debian 12's 1.18) needs.
+         */
+        UNNAMED("unnamed");
+
+        private final String flag;
+
+        PreparedStatements(String flag) {
+            this.flag = flag;
+        }
+
+        @Override
+        public String flag() {
+            return flag;
+        }
+    }
+
     /** The storefront's {@code --help}, from {@link StorefrontSetting}. */
     public static final String USAGE = StorefrontSetting.usage();
 
@@ -270,6 +296,10 @@ public final class StorefrontConfig {
         return (CacheStampede) values.get(StorefrontSetting.CACHE_STAMPEDE);
     }
 
+    public PreparedStatements preparedStatements() {
+        return (PreparedStatements) values.get(StorefrontSetting.PREPARED_STATEMENTS);
+    }
+
     @Override
     public String toString() {
         List<String> readerUrls = readerUrls();
@@ -278,7 +308,8 @@ public final class StorefrontConfig {
                 + " reader=" + String.join(" ", readerUrls.stream().map(Database::redact).toList()) + " (pool "
                 + readerPoolSize() + (readerUrls.size() > 1 ? " each, one picked per read" : "") + ") pool-timeout="
                 + poolTimeoutMs() + "ms request-timeout=" + requestTimeoutMs() + "ms ryw-wait=" + rywWaitMs()
-                + "ms sticky=" + stickyMs() + "ms http-threads=" + httpThreads()
+                + "ms sticky=" + stickyMs() + "ms http-threads=" + httpThreads() + " prepared-statements="
+                + preparedStatements().flag()
                 + (cacheUrl() == null ? " cache=off" : " cache=" + cacheUrl() + " (ttl " + cacheTtlMs()
                 + "ms, invalidation " + cacheInvalidation().flag() + ", refill " + cacheRefill().flag() + ", timeout "
                 + cacheTimeoutMs() + "ms, on-error " + cacheOnError().flag() + ", stampede " + cacheStampede().flag()
@@ -441,6 +472,10 @@ public final class StorefrontConfig {
 
         public Builder cacheStampede(CacheStampede stampede) {
             return set(StorefrontSetting.CACHE_STAMPEDE, stampede);
+        }
+
+        public Builder preparedStatements(PreparedStatements prepared) {
+            return set(StorefrontSetting.PREPARED_STATEMENTS, prepared);
         }
 
         /** @throws IllegalArgumentException naming the option and what it accepts */

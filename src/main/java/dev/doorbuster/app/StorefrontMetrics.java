@@ -46,6 +46,17 @@ final class StorefrontMetrics implements AutoCloseable {
                 .register(registry);
     }
 
+    /**
+     * {@code storefront_db_prepared_statements{mode="server|unnamed"} 1}: how the driver prepares statements, so that
+     * whoever puts a pooler in front can see whether this storefront is ready for transaction mode.
+     */
+    void preparedStatements(StorefrontConfig.PreparedStatements mode) {
+        Gauge.builder("storefront.db.prepared_statements", () -> 1)
+                .description("How the driver prepares statements: server (named after five runs on a connection) or "
+                        + "unnamed (prepareThreshold=0, what a pooler in transaction mode needs)")
+                .tag("mode", mode.flag()).register(registry);
+    }
+
     Counter requestTimeouts() {
         return requestTimeouts;
     }

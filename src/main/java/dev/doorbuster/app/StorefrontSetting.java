@@ -52,6 +52,11 @@ public enum StorefrontSetting {
     REQUEST_TIMEOUT_MS("request-timeout-ms", Kind.INT, "N", 5000, 500, 600_000, true,
             "no request is answered later than this; statement_timeout, and the socket timeout a little above it"),
     HTTP_THREADS("http-threads", Kind.INT, "N", 64, 1, 4096, true, "request worker threads"),
+    PREPARED_STATEMENTS("prepared-statements", "MODE", StorefrontConfig.PreparedStatements.SERVER,
+            StorefrontConfig.PreparedStatements.values(),
+            "server (the driver names a statement on the server once it has run five times on a connection) or"
+                    + " unnamed (prepareThreshold=0: nothing outlives a transaction on the server connection, as a"
+                    + " pooler in transaction mode without prepared-statement support needs)"),
     INIT_SCHEMA("init-schema", Kind.BOOL, null, false, false,
             "create the database, tables and seed data if absent (idempotent)"),
     // The harness's shoppers pick ids from 1 to these: an empty shop cannot be loaded.

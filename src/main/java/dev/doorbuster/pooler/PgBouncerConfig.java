@@ -2,18 +2,32 @@ package dev.doorbuster.pooler;
 
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * What one PgBouncer is told: how it pools and which databases it serves. Only holds settings; {@link PgBouncerServer}
  * writes them into its pgbouncer.ini.
  *
- * @param poolMode        {@code pool_mode}
- * @param maxClientConn   {@code max_client_conn}: client connections it accepts at most (more are refused)
- * @param defaultPoolSize {@code default_pool_size}: server connections per database and user at most
- * @param databases       the databases clients ask for, each an alias of a database on a server
+ * @param poolMode                 {@code pool_mode}
+ * @param maxClientConn            {@code max_client_conn}: client connections it accepts at most (more are refused)
+ * @param defaultPoolSize          {@code default_pool_size}: server connections per database and user at most
+ * @param databases                the databases clients ask for, each an alias of a database on a server
+ * @param ignoredStartupParameters {@code ignore_startup_parameters}: what clients send at login that PgBouncer would
+ *                                 otherwise refuse the login for. PgJDBC's {@code extra_float_digits} always; a
+ *                                 client's {@code options} ({@code -c statement_timeout=...}) only when
+ *                                 {@code serverSettings} gives the server what they asked for, since PgBouncer 1.18
+ *                                 cannot pass them on
+ * @param serverSettings           settings every server connection gets when it opens ({@code connect_query} of each
+ *                                 database), for all its clients: where per-client {@code options} cannot go
  */
-public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultPoolSize, Map<String, Target> databases) {
+public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultPoolSize, Map<String, Target> databases,
+                              List<String> ignoredStartupParameters, Map<String, String> serverSettings) {
+    /** What PgJDBC sends at every login and PgBouncer does not track. */
+    public static final String EXTRA_FLOAT_DIGITS = "extra_float_digits";
+    /** The startup parameter carrying {@code -c name=value} settings; PgBouncer 1.18 refuses it unless ignored. */
+    public static final String OPTIONS = "options";
+
     /** An alias: clients connecting to it are given server connections to {@code database} at {@code server}. */
     public record Target(InetSocketAddress server, String database) {
     }
@@ -36,6 +50,29 @@ public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultP
             }
         }
         databases = Map.copyOf(new LinkedHashMap<>(databases));
+        ignoredStartupParameters = ignoredStartupParameters == null ? List.of(EXTRA_FLOAT_DIGITS)
+                : List.copyOf(ignoredStartupParameters);
+        serverSettings = serverSettings == null ? Map.of() : Map.copyOf(serverSettings);
+        for (String parameter : ignoredStartupParameters) {
+            if (!parameter.matches("[a-z_]+")) {
+                throw new IllegalArgumentException("startup parameter '" + parameter + "' is not a parameter name");
+            }
+        }
+        for (Map.Entry<String, String> setting : serverSettings.entrySet()) {
+            if (!setting.getKey().matches("[a-z_.]+") || !setting.getValue().matches("[A-Za-z0-9_.:-]+")) {
+                throw new IllegalArgumentException("server setting " + setting.getKey() + "=" + setting.getValue()
+                        + " must be a plain name and a plain value (letters, digits, _ . : -)");
+            }
+        }
+        if (ignoredStartupParameters.contains(OPTIONS) && serverSettings.isEmpty()) {
+            throw new IllegalArgumentException("ignoring the clients' '" + OPTIONS + "' drops what they asked the "
+                    + "server for: give it as serverSettings too");
+        }
+    }
+
+    /** Only PgJDBC's {@code extra_float_digits} ignored, no server settings. */
+    public PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultPoolSize, Map<String, Target> databases) {
+        this(poolMode, maxClientConn, defaultPoolSize, databases, null, null);
     }
 
     /** The same settings with {@code alias} pointed at another server (a failover's repointing). */
@@ -46,6 +83,7 @@ public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultP
         }
         Map<String, Target> changed = new LinkedHashMap<>(databases);
         changed.put(alias, new Target(server, old.database()));
-        return new PgBouncerConfig(poolMode, maxClientConn, defaultPoolSize, changed);
+        return new PgBouncerConfig(poolMode, maxClientConn, defaultPoolSize, changed, ignoredStartupParameters,
+                serverSettings);
     }
 }

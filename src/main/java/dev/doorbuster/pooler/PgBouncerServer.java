@@ -252,7 +252,13 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
         for (Map.Entry<String, PgBouncerConfig.Target> db : config.databases().entrySet()) {
             InetSocketAddress server = db.getValue().server();
             ini.append(db.getKey()).append(" = host=").append(server.getHostString()).append(" port=")
-                    .append(server.getPort()).append(" dbname=").append(db.getValue().database()).append('\n');
+                    .append(server.getPort()).append(" dbname=").append(db.getValue().database());
+            if (!config.serverSettings().isEmpty()) {
+                ini.append(" connect_query='").append(config.serverSettings().entrySet().stream()
+                        .map(e -> "SET " + e.getKey() + " = ''" + e.getValue() + "''")
+                        .collect(java.util.stream.Collectors.joining("; "))).append('\'');
+            }
+            ini.append('\n');
         }
         ini.append("\n[pgbouncer]\n");
         setting(ini, "listen_addr", "127.0.0.1");
@@ -266,7 +272,7 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
         setting(ini, "max_client_conn", Integer.toString(config.maxClientConn()));
         setting(ini, "default_pool_size", Integer.toString(config.defaultPoolSize()));
         // PgJDBC sends extra_float_digits at login, which PgBouncer does not track: without this it refuses the login.
-        setting(ini, "ignore_startup_parameters", "extra_float_digits");
+        setting(ini, "ignore_startup_parameters", String.join(",", config.ignoredStartupParameters()));
         setting(ini, "logfile", logFile().toString());
         setting(ini, "log_connections", "0"); // a storm opens thousands: the log would cost more than the run
         setting(ini, "log_disconnections", "0");

@@ -89,7 +89,7 @@ public record Environment(String name, Path source, Type type, String descriptio
      * only {@code url} (and optionally {@code metricsUrl}) are used, and {@code requestTimeoutMs} as the
      * application's request bound.
      *
-     * <p>{@code routing} to {@code cacheStampede} are the storefront's settings: one component per
+     * <p>{@code routing} to {@code preparedStatements} are the storefront's settings: one component per
      * {@link StorefrontSetting} with a {@link StorefrontSetting#field() field}, named by it; its type, range,
      * default and meaning are defined there (see {@link #storefrontSettings()}).
      *
@@ -111,7 +111,8 @@ public record Environment(String name, Path source, Type type, String descriptio
     public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize,
                       int poolTimeoutMs, int rywWaitMs, int stickyMs, int requestTimeoutMs, int httpThreads,
                       int seedProducts, int seedUsers, int cacheTtlMs, String cacheInvalidation, String cacheRefill,
-                      int cacheTimeoutMs, String cacheOnError, String cacheStampede, List<String> jvmOptions,
+                      int cacheTimeoutMs, String cacheOnError, String cacheStampede, String preparedStatements,
+                      List<String> jvmOptions,
                       String image, int port, String healthPath, Map<String, String> environment, boolean cache,
                       PoolRoles pools, WriteProbeRequest writeProbe) {
         public App {

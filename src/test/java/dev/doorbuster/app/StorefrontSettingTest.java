@@ -187,7 +187,7 @@ class StorefrontSettingTest {
         List<String> fields = new ArrayList<>();
         StorefrontSetting.environmentSettings().forEach(s -> fields.add(s.field()));
         assertEquals(List.of("routing", "stockLocking", "writerPoolSize", "readerPoolSize", "poolTimeoutMs",
-                "rywWaitMs", "stickyMs", "requestTimeoutMs", "httpThreads", "seedProducts", "seedUsers", "cacheTtlMs",
+                "rywWaitMs", "stickyMs", "requestTimeoutMs", "httpThreads", "preparedStatements", "seedProducts", "seedUsers", "cacheTtlMs",
                 "cacheInvalidation", "cacheRefill", "cacheTimeoutMs", "cacheOnError", "cacheStampede"), fields);
         assertEquals(null, StorefrontSetting.CACHE_URL.field(), "the harness chooses the cache's address (its proxy)");
         for (StorefrontSetting s : StorefrontSetting.RULES.stream().flatMap(r -> java.util.stream.Stream.of(r.lower(),

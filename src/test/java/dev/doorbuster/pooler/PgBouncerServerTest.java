@@ -287,6 +287,12 @@ class PgBouncerServerTest {
         IllegalArgumentException admin = assertThrows(IllegalArgumentException.class, () -> new PgBouncerConfig(
                 PoolMode.SESSION, 10, 5, Map.of("pgbouncer", target.get(ALIAS))));
         assertTrue(admin.getMessage().contains("admin console"), admin.getMessage());
+        IllegalArgumentException dropped = assertThrows(IllegalArgumentException.class, () -> new PgBouncerConfig(
+                PoolMode.TRANSACTION, 10, 5, target, List.of(PgBouncerConfig.OPTIONS), Map.of()));
+        assertTrue(dropped.getMessage().contains("serverSettings"), dropped.getMessage());
+        IllegalArgumentException injected = assertThrows(IllegalArgumentException.class, () -> new PgBouncerConfig(
+                PoolMode.TRANSACTION, 10, 5, target, null, Map.of("statement_timeout", "1'; DROP TABLE x")));
+        assertTrue(injected.getMessage().contains("plain value"), injected.getMessage());
         try (PgBouncerServer pooler = start(PoolMode.SESSION, 2)) {
             PoolerException unknown = assertThrows(PoolerException.class, () -> pooler.pause("replica"));
             assertTrue(unknown.getMessage().contains("serves no database 'replica'"), unknown.getMessage());

@@ -1,0 +1,143 @@
+package dev.doorbuster.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+import dev.doorbuster.app.StorefrontConfig.PreparedStatements;
+import dev.doorbuster.pooler.PgBouncerBinary;
+import dev.doorbuster.pooler.PgBouncerConfig;
+import dev.doorbuster.pooler.PgBouncerServer;
+import dev.doorbuster.pooler.PoolMode;
+import dev.doorbuster.process.DoorbusterHome;
+import dev.doorbuster.process.ServerUser;
+import dev.doorbuster.tools.Required;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The storefront behind a real PgBouncer in transaction mode, with more client connections (its pools) than the
+ * pooler has server connections, so that consecutive transactions of one client connection land on different server
+ * connections. With the driver's default, a statement named on one server connection is missing on the next: the
+ * answers fail. With {@code --prepared-statements unnamed} every answer is right, and {@code /metrics} says which mode
+ * the storefront runs in.
+ */
+class PooledStorefrontTest {
+    private static final int SERVER_CONNECTIONS = 2;
+    private static final int CLIENTS = 8;
+    private static final int REQUESTS_EACH = 25;
+    /** The storefront's default request bound, its statement_timeout. */
+    private static final int REQUEST_BOUND_MS = 5000;
+    private static StorefrontFixture fixture;
+    private static PgBouncerServer pooler;
+    private static Path scratch;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
+        fixture = StorefrontFixture.start();
+        // Under the Doorbuster home, which the servers' user can reach (a @TempDir under /tmp is root's alone).
+        scratch = Files.createDirectories(DoorbusterHome.get().resolve("pooled-storefront-" + UUID.randomUUID()));
+        // The alias is the database's own name, so the storefront's URLs differ from the direct ones by address only.
+        // The storefront asks for its statement_timeout at login ("options"), which PgBouncer 1.18 refuses ("unsupported
+        // startup parameter: options"): the pooler ignores it and gives every server connection the same bound.
+        pooler = PgBouncerServer.start("pooler", PgBouncerBinary.resolve(), ServerUser.detect(), "postgres",
+                scratch.resolve("pgbouncer"), null, new PgBouncerConfig(PoolMode.TRANSACTION, 200, SERVER_CONNECTIONS,
+                        Map.of(StorefrontFixture.DB, new PgBouncerConfig.Target(fixture.primary().address(),
+                                StorefrontFixture.DB)),
+                        List.of(PgBouncerConfig.EXTRA_FLOAT_DIGITS, PgBouncerConfig.OPTIONS),
+                        Map.of("statement_timeout", Integer.toString(REQUEST_BOUND_MS))));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (pooler != null) {
+            pooler.close();
+        }
+        if (fixture != null) {
+            fixture.close();
+        }
+        if (scratch != null) {
+            try (Stream<Path> tree = Files.walk(scratch)) {
+                tree.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static Http storefront(PreparedStatements mode) {
+        String pooled = "jdbc:postgresql://127.0.0.1:" + pooler.address().getPort() + "/" + StorefrontFixture.DB;
+        return new Http(fixture.app(b -> b.writerUrl(pooled).readerUrl(pooled).writerPoolSize(CLIENTS / 2)
+                .readerPoolSize(CLIENTS / 2).requestTimeoutMs(REQUEST_BOUND_MS).preparedStatements(mode)).url());
+    }
+
+    /** Product pages from {@link #CLIENTS} threads at once: each status answered, counted. */
+    private static Map<Integer, Integer> browse(Http http) throws Exception {
+        Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
+        ExecutorService threads = Executors.newFixedThreadPool(CLIENTS);
+        AtomicInteger product = new AtomicInteger();
+        try {
+            List<Future<?>> all = new ArrayList<>();
+            for (int t = 0; t < CLIENTS; t++) {
+                all.add(threads.submit(() -> {
+                    for (int i = 0; i < REQUESTS_EACH; i++) {
+                        int status = http.get("/products/" + (1 + product.getAndIncrement() % StorefrontFixture.PRODUCTS))
+                                .status();
+                        statuses.merge(status, 1, Integer::sum);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : all) {
+                f.get();
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        return statuses;
+    }
+
+    @Test
+    void theDriversNamedStatementsFailBehindATransactionPooler() throws Exception {
+        Http http = storefront(PreparedStatements.SERVER);
+        Map<Integer, Integer> statuses = browse(http);
+        int failed = statuses.entrySet().stream().filter(e -> e.getKey() >= 500).mapToInt(Map.Entry::getValue).sum();
+        assertTrue(failed > 0, "a statement named on one server connection was missing on another: " + statuses);
+        assertEquals(1.0, Http.metric(http.get("/metrics").body(),
+                "storefront_db_prepared_statements{mode=\"server\"}"));
+    }
+
+    @Test
+    void unnamedStatementsAreAnsweredBehindATransactionPooler() throws Exception {
+        Http http = storefront(PreparedStatements.UNNAMED);
+        Map<Integer, Integer> statuses = browse(http);
+        assertEquals(Map.of(200, CLIENTS * REQUESTS_EACH), statuses, "every product page answered");
+        assertEquals(1.0, Http.metric(http.get("/metrics").body(),
+                "storefront_db_prepared_statements{mode=\"unnamed\"}"));
+        assertTrue(pooler.pools().stream().allMatch(p -> p.servers() <= SERVER_CONNECTIONS), "the pooler kept to its "
+                + SERVER_CONNECTIONS + " server connections: " + pooler.pools());
+    }
+
+    @Test
+    void theRequestBoundReachesTheServerThroughThePooler() throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:"
+                + pooler.address().getPort() + "/" + StorefrontFixture.DB + "?user=postgres&prepareThreshold=0");
+             java.sql.Statement s = c.createStatement(); java.sql.ResultSet rs = s.executeQuery("SHOW statement_timeout")) {
+            rs.next();
+            assertEquals("5s", rs.getString(1), "the server connection's own statement_timeout");
+        }
+    }
+}
