@@ -154,8 +154,9 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
     }
 
     /**
-     * One database's pool now. {@code maxWaitMicros} is how long the client waiting longest has waited for a server
-     * connection.
+     * One database's pool now. {@code serversIdle} counts every open server connection not running a transaction
+     * (PgBouncer's idle, used and tested ones); {@code maxWaitMicros} is how long the client waiting longest has waited
+     * for a server connection.
      */
     public record Pool(String database, int clientsActive, int clientsWaiting, int serversActive, int serversIdle,
                        int serversLoggingIn, long maxWaitMicros) {
