@@ -16,11 +16,11 @@ import dev.doorbuster.verdict.JudgingMode;
  * stack, the first third a warm-up that latency, errors and pool exhaustion are not judged on. Two minutes, because
  * the question is the rate the stack sustains: 21 s plateaus on this project's 2-core machine measured how much a
  * cold stack takes in its first seconds (capacity 183-200 shoppers/s where a warm stack took 350-400); with 2 minutes
- * the search and a stepped run on one warm stack agree (docs/BENCHMARKS.md). A search takes about 25 minutes;
- * {@code -Dload.minutes=0.5} gives a rough answer in ten, lower than the sustained one. The first plateau brings 30
- * shoppers/s, Black Friday's peak ({@code -Dcapacity.startRate}); each next one twice as many
- * ({@code -Dcapacity.growth}) until one does not pass; then the search bisects between the highest rate that passed and the lowest that did
- * not, until they are within 5 % ({@code -Dcapacity.resolutionPercent}), in at most 12 plateaus ({@code
+ * the search found 322-400, near a stepped run's knee on one warm stack (docs/BENCHMARKS.md). A search takes about
+ * 25 minutes; {@code -Dload.minutes=0.5} gives a rough answer in ten, lower than the sustained one. The first plateau
+ * brings 30 shoppers/s, Black Friday's peak ({@code -Dcapacity.startRate}); each next one twice as many
+ * ({@code -Dcapacity.growth}) until one does not pass; then the search bisects between the highest rate that passed
+ * and the lowest that did not, until they are within 5 % ({@code -Dcapacity.resolutionPercent}), in at most 12 plateaus ({@code
  * -Dcapacity.maxPlateaus}). A last run at the capacity found confirms it: its reports are this run's.
  *
  * <p><b>Shoppers</b>: as on Black Friday, each browses (70%), fills a cart (20%) or checks out (10%), half of the carts
