@@ -21,6 +21,7 @@ import dev.doorbuster.load.ForkedGatling;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.verdict.Capacity;
 import dev.doorbuster.verdict.Verdict;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -154,9 +155,21 @@ class CapacitySearchBenchmark {
                 + "deals oversold per plateau by the database's rows (the verdict's the same, deal by deal): " + rows);
     }
 
-    private static Path home() throws java.io.IOException {
-        Path home = Files.createTempDirectory(Path.of("/var/tmp"), "doorbuster-capacity-");
-        Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        return home;
+    /** The Doorbuster home of one benchmark's runs, deleted after it (kept primaries weigh over a gigabyte). */
+    private Path benchHome;
+
+    private Path home() throws java.io.IOException {
+        benchHome = Files.createTempDirectory(Path.of("/var/tmp"), "doorbuster-capacity-");
+        Files.setPosixFilePermissions(benchHome, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        return benchHome;
+    }
+
+    @AfterEach
+    void deleteHome() throws java.io.IOException {
+        if (benchHome != null) {
+            try (var tree = Files.walk(benchHome)) {
+                tree.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
     }
 }
