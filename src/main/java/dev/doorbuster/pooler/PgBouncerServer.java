@@ -1,9 +1,7 @@
 package dev.doorbuster.pooler;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.doorbuster.process.ProcessException;
 import dev.doorbuster.process.ProcessRegistry;
+import dev.doorbuster.process.ServerLog;
 import dev.doorbuster.process.ServerUser;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -293,7 +292,7 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
     private synchronized void launch() throws PortTakenException {
         writeConfig();
         List<String> command = user.command(List.of(binary.path().toString(), iniFile().toString()));
-        long logStart = logSize();
+        long logStart = ServerLog.size(logFile());
         Process started;
         try {
             started = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
@@ -311,12 +310,12 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
                 if (!started.isAlive()) {
                     ProcessRegistry.stopped(this, started.pid());
                     process = null;
-                    String output = logSince(logStart) + read(dir.resolve("pgbouncer.out"));
+                    String output = ServerLog.since(logFile(), logStart) + ServerLog.read(dir.resolve("pgbouncer.out"));
                     if (output.contains("Address already in use")) {
                         throw new PortTakenException("port " + port + " is already in use");
                     }
                     throw new PoolerException("PgBouncer '" + name + "' exited during start-up (exit code "
-                            + started.exitValue() + "). It said:\n" + tail(output, 12));
+                            + started.exitValue() + "). It said:\n" + ServerLog.tail(output, 12));
                 }
                 if (accepts()) {
                     log.debug("PgBouncer '{}' ready on port {} (PID {})", name, port, started.pid());
@@ -326,7 +325,7 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
                     stop();
                     throw new PoolerException("PgBouncer '" + name + "' did not accept connections within "
                             + START_TIMEOUT.toSeconds() + " s. Its log (" + logFile() + ") ends:\n"
-                            + tail(logSince(logStart), 12));
+                            + ServerLog.tail(ServerLog.since(logFile(), logStart), 12));
                 }
                 Thread.sleep(10);
             }
@@ -387,41 +386,9 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
         return Long.parseLong(value.strip());
     }
 
-    private long logSize() {
-        try {
-            return Files.exists(logFile()) ? Files.size(logFile()) : 0;
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    private String logSince(long offset) {
-        byte[] bytes;
-        try {
-            bytes = Files.exists(logFile()) ? Files.readAllBytes(logFile()) : new byte[0];
-        } catch (IOException e) {
-            return "";
-        }
-        return offset >= bytes.length ? "" : new String(bytes, (int) offset, bytes.length - (int) offset,
-                StandardCharsets.UTF_8);
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private static String tail(String text, int lines) {
-        List<String> all = text.strip().lines().toList();
-        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-    }
-
     private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
+        try {
+            return ServerLog.freeLoopbackPort();
         } catch (IOException e) {
             throw new PoolerException("No free loopback port for PgBouncer: " + e.getMessage());
         }

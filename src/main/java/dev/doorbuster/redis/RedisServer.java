@@ -1,10 +1,7 @@
 package dev.doorbuster.redis;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.doorbuster.process.ProcessException;
 import dev.doorbuster.process.ProcessRegistry;
+import dev.doorbuster.process.ServerLog;
 import dev.doorbuster.process.ServerUser;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -171,7 +169,7 @@ public final class RedisServer implements ProcessRegistry.Tracked, AutoCloseable
                 "--set-proc-title", "no",
                 "--dir", dir.toString(),
                 "--logfile", logFile().toString()));
-        long logStart = logSize();
+        long logStart = ServerLog.size(logFile());
         Process started;
         try {
             started = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
@@ -185,16 +183,16 @@ public final class RedisServer implements ProcessRegistry.Tracked, AutoCloseable
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         try {
             while (true) {
-                String newLog = logSince(logStart);
+                String newLog = ServerLog.since(logFile(), logStart);
                 if (!started.isAlive()) {
                     ProcessRegistry.stopped(this, started.pid());
                     process = null;
-                    String output = newLog + read(dir.resolve("redis.out"));
+                    String output = newLog + ServerLog.read(dir.resolve("redis.out"));
                     if (output.contains("Address already in use")) {
                         throw new PortTakenException("port " + port + " is already in use");
                     }
                     throw new RedisException("Redis '" + name + "' exited during start-up (exit code "
-                            + started.exitValue() + "). It said:\n" + tail(output, 12));
+                            + started.exitValue() + "). It said:\n" + ServerLog.tail(output, 12));
                 }
                 if (newLog.contains(READY)) {
                     log.debug("Redis '{}' ready on port {} (PID {})", name, port, started.pid());
@@ -203,7 +201,7 @@ public final class RedisServer implements ProcessRegistry.Tracked, AutoCloseable
                 if (System.nanoTime() > deadline) {
                     stop();
                     throw new RedisException("Redis '" + name + "' did not accept connections within "
-                            + START_TIMEOUT.toSeconds() + " s. Its log (" + logFile() + ") ends:\n" + tail(newLog, 12));
+                            + START_TIMEOUT.toSeconds() + " s. Its log (" + logFile() + ") ends:\n" + ServerLog.tail(newLog, 12));
                 }
                 Thread.sleep(5);
             }
@@ -214,37 +212,9 @@ public final class RedisServer implements ProcessRegistry.Tracked, AutoCloseable
         }
     }
 
-    private long logSize() {
-        try {
-            return Files.exists(logFile()) ? Files.size(logFile()) : 0;
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    private String logSince(long offset) {
-        String all = read(logFile());
-        byte[] bytes = all.getBytes(StandardCharsets.UTF_8);
-        return offset >= bytes.length ? "" : new String(bytes, (int) offset, bytes.length - (int) offset,
-                StandardCharsets.UTF_8);
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private static String tail(String text, int lines) {
-        List<String> all = text.strip().lines().toList();
-        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-    }
-
     private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
+        try {
+            return ServerLog.freeLoopbackPort();
         } catch (IOException e) {
             throw new RedisException("No free loopback port for Redis: " + e.getMessage());
         }
