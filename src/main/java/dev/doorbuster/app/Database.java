@@ -310,6 +310,7 @@ final class Database implements AutoCloseable {
      */
     ApiError translate(SQLException e, Pool pool) {
         String state = sqlState(e);
+        metrics.databaseErrors(pool, state).increment();
         if (isPoolTimeout(e) && state == null) {
             metrics.poolExhausted(pool).increment();
             return ApiError.poolExhausted(pool, "No " + pool.tag() + " connection became free in time; retry shortly.");

@@ -87,6 +87,14 @@ final class StorefrontMetrics implements AutoCloseable {
                 .tag("pool", pool.tag()).register(registry);
     }
 
+    /** See {@link DatabaseErrorMeters#ERRORS}. */
+    Counter databaseErrors(Database.Pool pool, String sqlState) {
+        return Counter.builder(DatabaseErrorMeters.ERRORS)
+                .description("Database errors turned into an answer, by pool and SQLSTATE (none: the pool's timeout)")
+                .tag(DatabaseErrorMeters.POOL, pool.tag())
+                .tag(DatabaseErrorMeters.SQLSTATE, DatabaseErrorMeters.tag(sqlState)).register(registry);
+    }
+
     Counter databaseUnavailable(Database.Pool pool) {
         return Counter.builder("storefront.db.unavailable")
                 .description("Requests answered 503 because the database behind the pool could not be reached")

@@ -5,6 +5,8 @@ import java.net.URI;
 
 import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.ClusterControl;
+import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.PoolerTier;
 import dev.doorbuster.topology.Topology;
 import eu.rekawek.toxiproxy.Proxy;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
@@ -111,8 +113,17 @@ public final class ChaosContext {
                         cacheProxyName(fault);
                     }
                 }
+                case POOLER -> pooler(fault);
             }
         }
+    }
+
+    /** The pooler tier, for the pooler's faults; refuses when the environment has none. */
+    public PoolerTier pooler(Fault fault) {
+        return topology.pooler().orElseThrow(() -> new FaultRefusedException(fault.name() + " acts on the pooler tier, "
+                + "which environment '" + topology.environment().name() + "' does not have: set postgres.pooler to \""
+                + Environment.Postgres.PGBOUNCER + "\" in " + topology.environment().source() + " (or -Dpostgres.pooler="
+                + Environment.Postgres.PGBOUNCER + ")."));
     }
 
     /** The cache tier, for the cache's faults; refuses when the environment has none. */

@@ -20,7 +20,9 @@ public interface Fault {
          * A cache tier ({@code app.cache}): the harness's own way in, and (with {@link #PROXY}) the chaos proxy on the
          * application's link to it.
          */
-        CACHE
+        CACHE,
+        /** A pooler tier ({@code postgres.pooler}) the harness controls through its admin console. */
+        POOLER
     }
 
     /** The fault's kind: its name in environments' {@code allowFaults}. */

@@ -23,7 +23,9 @@ public enum FaultKind {
     CACHE_BLACKHOLE("CacheBlackhole"),
     CACHE_LATENCY("CacheLatency"),
     CACHE_FLUSH("CacheFlush"),
-    HOT_KEY_EXPIRY("HotKeyExpiry");
+    HOT_KEY_EXPIRY("HotKeyExpiry"),
+    POOLER_PAUSE("PoolerPause"),
+    POOLER_RESTART("PoolerRestart");
 
     private final String label;
 

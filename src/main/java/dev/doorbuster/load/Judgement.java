@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 
 import dev.doorbuster.verdict.CacheChecks;
+import dev.doorbuster.verdict.PoolerReport;
 import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.report.ChaosReport;
@@ -84,7 +85,8 @@ final class Judgement {
                 recording.timeline().events(), database, plan.capacity())).withCache(cache.orElse(null))
                 // Only a run with reads served by the cache has their staleness to report.
                 .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null)
-                .withProvenance(provenance(baseline)).withGenerator(generator);
+                .withProvenance(provenance(baseline)).withGenerator(generator)
+                .withPooler(PoolerReport.of(topology.poolerSamples()).orElse(null));
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());

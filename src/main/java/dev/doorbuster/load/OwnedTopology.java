@@ -20,6 +20,7 @@ import dev.doorbuster.verdict.probes.DatabaseDiagnostics;
 import dev.doorbuster.verdict.report.DatabaseReport;
 import dev.doorbuster.verdict.probes.DatabaseSnapshot;
 import dev.doorbuster.verdict.probes.CacheSample;
+import dev.doorbuster.verdict.probes.PoolerSample;
 import dev.doorbuster.verdict.probes.MetricsCoverage;
 import dev.doorbuster.verdict.probes.ProbeSample;
 import dev.doorbuster.verdict.probes.Probes;
@@ -127,6 +128,11 @@ final class OwnedTopology {
     /** The cache tier's per-second counters (empty without a cache tier). */
     List<CacheSample> cacheSamples() {
         return probes == null ? List.of() : probes.cacheSamples();
+    }
+
+    /** The pooler tier's per-second view (empty without a pooler tier). */
+    List<PoolerSample> poolerSamples() {
+        return probes == null ? List.of() : probes.poolerSamples();
     }
 
     /**

@@ -42,9 +42,36 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param settings          extra server settings for every node
      * @param keepData          local only: keep the servers' data folders after the run (stopped, under
      *                          {@code <doorbuster.home>/kept/<run>}), to look at the rows a run left with SQL
+     * @param pooler            {@link #NO_POOLER} (default: the service's pools connect to the nodes' proxies) or
+     *                          {@link #PGBOUNCER}: local only, one PgBouncer between the service and the nodes, set by
+     *                          {@code pgbouncer}
+     * @param pgbouncer         the PgBouncer of {@code pooler=pgbouncer}
      */
     public record Postgres(int replicas, String synchronousCommit, String binaries, Map<String, String> settings,
-                           boolean keepData) {
+                           boolean keepData, String pooler, PgBouncer pgbouncer) {
+        /** {@code pooler}'s values. */
+        public static final String NO_POOLER = "none";
+        public static final String PGBOUNCER = "pgbouncer";
+        public static final java.util.Set<String> POOLERS = java.util.Set.of(NO_POOLER, PGBOUNCER);
+
+        /** True when the service reaches PostgreSQL through a pooler. */
+        public boolean pooled() {
+            return PGBOUNCER.equals(pooler);
+        }
+    }
+
+    /**
+     * PgBouncer's settings (with {@code postgres.pooler=pgbouncer}), as its own pgbouncer.ini names them.
+     *
+     * @param poolMode        {@code session} (a server connection per client connection, as without a pooler) or
+     *                        {@code transaction} (given back after each transaction; the storefront then names no
+     *                        statement on the server, see {@code app.preparedStatements})
+     * @param maxClientConn   client connections it accepts at most (1-100000); more are refused
+     * @param defaultPoolSize server connections per database alias at most (1-10000); more clients wait
+     */
+    public record PgBouncer(dev.doorbuster.pooler.PoolMode poolMode, int maxClientConn, int defaultPoolSize) {
+        public static final int MAX_CLIENT_CONN = 100_000;
+        public static final int MAX_POOL_SIZE = 10_000;
     }
 
     /**

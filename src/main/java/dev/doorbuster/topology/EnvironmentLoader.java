@@ -118,6 +118,7 @@ public final class EnvironmentLoader {
         PoolRoles.read(merged.path("app").get(POOLS), new Checker(shown, origins));
         // And the write probe's: its body may be JSON text or an object, which Jackson alone would not tell apart.
         WriteProbeRequest.read(merged.path("app").get(WRITE_PROBE), new Checker(shown, origins));
+        unnamedStatementsBehindATransactionPooler(merged, tree, origins);
         Environment environment;
         try {
             environment = MAPPER.treeToValue(merged, Environment.class);
@@ -238,6 +239,25 @@ public final class EnvironmentLoader {
         return JsonNodeFactory.instance.textNode(v);
     }
 
+    /**
+     * Behind PgBouncer in transaction mode, the storefront runs with {@code app.preparedStatements} "unnamed" unless the
+     * environment (file or -D) sets it: Debian 12's PgBouncer 1.18 cannot carry a statement the driver named on one
+     * server connection to the next. Set to "server", it is the known-bad setup a control runs.
+     */
+    private static void unnamedStatementsBehindATransactionPooler(ObjectNode merged, JsonNode raw,
+                                                                  Map<String, String> origins) {
+        JsonNode postgres = merged.path("postgres");
+        boolean transactionPooler = Environment.Postgres.PGBOUNCER.equals(postgres.path("pooler").asText())
+                && dev.doorbuster.pooler.PoolMode.TRANSACTION.iniValue()
+                        .equalsIgnoreCase(postgres.path("pgbouncer").path("poolMode").asText());
+        String field = StorefrontSetting.PREPARED_STATEMENTS.field();
+        if (transactionPooler && merged.get("app") instanceof ObjectNode app && !raw.path("app").has(field)
+                && !origins.containsKey("app." + field)) {
+            app.put(field, StorefrontSetting.PREPARED_STATEMENTS.format(
+                    dev.doorbuster.app.StorefrontConfig.PreparedStatements.UNNAMED));
+        }
+    }
+
     private static void requireField(JsonNode tree, String field, String shown, String expected) {
         JsonNode value = tree.get(field);
         if (value == null || value.isNull() || (value.isTextual() && value.asText().isBlank())) {
@@ -307,6 +327,7 @@ public final class EnvironmentLoader {
         Checker c = new Checker(shown, origins);
         c.oneOf("postgres.synchronousCommit", env.postgres().synchronousCommit(), SYNC_MODES);
         c.range("postgres.replicas", env.postgres().replicas(), 0, 8);
+        validatePooler(env, c);
         validateStorefrontSettings(env, c);
         if (!env.isDocker() && raw.has("docker")) {
             c.fail("docker", "is only for docker environments; remove it or set \"type\": \"docker\"");
@@ -350,6 +371,28 @@ public final class EnvironmentLoader {
                     + "reference storefront is always probed with " + WriteProbeRequest.STOREFRONT.describe() + "; remove it");
         }
         validateCache(env, c);
+    }
+
+    /** The pooler tier: PgBouncer's settings, and where it can run. */
+    private static void validatePooler(Environment env, Checker c) {
+        Environment.Postgres postgres = env.postgres();
+        c.oneOf("postgres.pooler", postgres.pooler(), new TreeSet<>(Environment.Postgres.POOLERS));
+        Environment.PgBouncer pgbouncer = postgres.pgbouncer();
+        if (pgbouncer == null) {
+            c.fail("postgres.pgbouncer", "is null; expected PgBouncer's settings, e.g. {\"poolMode\": \"transaction\", "
+                    + "\"maxClientConn\": 1000, \"defaultPoolSize\": 20}, or leave it out for those defaults");
+        }
+        if (pgbouncer.poolMode() == null) {
+            c.fail("postgres.pgbouncer.poolMode", "is null; expected one of session, transaction");
+        }
+        c.range("postgres.pgbouncer.maxClientConn", pgbouncer.maxClientConn(), 1, Environment.PgBouncer.MAX_CLIENT_CONN);
+        c.range("postgres.pgbouncer.defaultPoolSize", pgbouncer.defaultPoolSize(), 1, Environment.PgBouncer.MAX_POOL_SIZE);
+        if (postgres.pooled() && !env.isLocal()) {
+            c.fail("postgres.pooler", "is \"" + Environment.Postgres.PGBOUNCER + "\", which only a local environment "
+                    + "starts so far (" + (env.isDocker() ? "no PgBouncer image is built for docker runs yet"
+                    : "an external service's pooler is its own: give its address as the service's database") + "); "
+                    + "set it to \"" + Environment.Postgres.NO_POOLER + "\" or use \"type\": \"local\"");
+        }
     }
 
     /**

@@ -10,6 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import dev.doorbuster.pooler.PgBouncerBinary;
+import dev.doorbuster.pooler.PgBouncerConfig;
+import dev.doorbuster.pooler.PgBouncerServer;
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.postgres.PgBinaries;
 import dev.doorbuster.postgres.PgCluster;
@@ -34,11 +37,19 @@ import org.slf4j.LoggerFactory;
  *   storefront ──writer pool──▶ proxy "pg1" ──▶ pg1 (primary)
  *              ──reader pool──▶ proxy "pg2" ──▶ pg2 (replica) ──▶ proxy "pg2-replication" ──▶ primary
  *              ──cache-aside──▶ proxy "cache" ──▶ redis-server      (app.cache only)
+ *
+ *   with postgres.pooler=pgbouncer:
+ *   storefront ──writer pool──▶ proxy "pooler" ──▶ pgbouncer ─"storefront"─────▶ proxy "pg1" ──▶ pg1 (primary)
+ *              ──reader pool──▶ proxy "pooler" ──▶ pgbouncer ─"storefront_pg2"─▶ proxy "pg2" ──▶ pg2 (replica)
  * </pre>
  *
  * Proxies are named by node, not by role: after a failover "pg2" carries writes and "pg1-replication"
  * carries the rejoined old primary's stream. The storefront's writer URL lists every node's proxy with
  * {@code targetServerType=primary}, so it follows a failover by itself.
+ *
+ * <p>Behind the pooler the storefront's URLs name the pooler's database aliases instead: the primary's alias is
+ * {@value #DATABASE}, each replica's {@code storefront_<node>}. The pooler follows no failover by itself: promoting a
+ * node through {@link #clusterControl()} repoints the primary's alias at it, as an operator's runbook does.
  */
 public final class LocalTopology implements Topology {
     public static final String APP_MAIN_CLASS = StorefrontLaunch.MAIN_CLASS;
@@ -48,6 +59,7 @@ public final class LocalTopology implements Topology {
     private final Environment environment;
     /** Folder under the Doorbuster home where {@code postgres.keepData} keeps each run's data folders. */
     public static final String KEPT_DATA = "kept";
+    private static final String POOLER_PROXY = PoolerTier.PROXY;
     private final Path runDir;
     private ToxiproxyServer embeddedProxy;
     private ToxiproxyClient toxiproxy;
@@ -56,6 +68,8 @@ public final class LocalTopology implements Topology {
     private RedisServer redis;
     private Path redisDir;
     private String cacheUrl;
+    private PgBouncerServer pooler;
+    private Path poolerDir;
     private AppProcess app;
     private volatile boolean closed;
 
@@ -84,8 +98,9 @@ public final class LocalTopology implements Topology {
         long started = System.nanoTime();
         // Refused before anything starts: a run that needs the cache must not first spend seconds on PostgreSQL.
         RedisBinary redisBinary = environment.app().cache() ? RedisBinary.resolve() : null;
-        startProxy();
         Environment.Postgres pg = environment.postgres();
+        PgBouncerBinary poolerBinary = pg.pooled() ? PgBouncerBinary.resolve() : null;
+        startProxy();
         PgCluster.Builder builder = PgCluster.builder()
                 .replicas(pg.replicas())
                 .syncMode(SyncMode.parse(pg.synchronousCommit()))
@@ -114,6 +129,9 @@ public final class LocalTopology implements Topology {
         if (redisBinary != null) {
             startCache(redisBinary);
         }
+        if (poolerBinary != null) {
+            startPooler(poolerBinary);
+        }
         startApp();
         log.info("Local topology up in {} ms: app {}, proxy API {}, primary {}, replicas {}",
                 (System.nanoTime() - started) / 1_000_000, app.url(), toxiproxyUrl, cluster.primary(), cluster.replicas());
@@ -129,6 +147,36 @@ public final class LocalTopology implements Topology {
         InetSocketAddress listen = proxy(CacheTier.PROXY, redis.address());
         cacheUrl = "redis://" + listen.getHostString() + ":" + listen.getPort();
         log.info("Cache: Redis {} ({}) behind proxy '{}' at {}", binary.version(), redis, CacheTier.PROXY, cacheUrl);
+    }
+
+    /** A replica's database alias at the pooler. */
+    static String readerAlias(PgNode replica) {
+        return DATABASE + "_" + replica.name();
+    }
+
+    /**
+     * PgBouncer between the storefront and the nodes, in a folder of the Doorbuster home (deleted with the run; its log
+     * copied into the run's folder): each alias reaches its node through the node's proxy, and the storefront reaches
+     * it through {@link #POOLER_PROXY}, so faults apply on both sides of it. The storefront asks for its request bound
+     * ({@code statement_timeout}) at login, which PgBouncer 1.18 refuses to pass on: every server connection is given
+     * it instead.
+     */
+    private void startPooler(PgBouncerBinary binary) {
+        Environment.PgBouncer settings = environment.postgres().pgbouncer();
+        java.util.Map<String, PgBouncerConfig.Target> aliases = new java.util.LinkedHashMap<>();
+        aliases.put(DATABASE, new PgBouncerConfig.Target(parse(listenOf(cluster.primary().name())), DATABASE));
+        for (PgNode replica : cluster.replicas()) {
+            aliases.put(readerAlias(replica), new PgBouncerConfig.Target(parse(listenOf(replica.name())), DATABASE));
+        }
+        poolerDir = DoorbusterHome.get().resolve("pgbouncer").resolve(runDir.getFileName().toString());
+        pooler = PgBouncerServer.start(POOLER_PROXY, binary, ServerUser.detect(), dbUser(), poolerDir, poolerDir,
+                new PgBouncerConfig(settings.poolMode(), settings.maxClientConn(), settings.defaultPoolSize(), aliases,
+                        List.of(PgBouncerConfig.EXTRA_FLOAT_DIGITS, PgBouncerConfig.OPTIONS), java.util.Map.of(
+                                "statement_timeout", Integer.toString(environment.app().requestTimeoutMs()))));
+        InetSocketAddress listen = proxy(POOLER_PROXY, pooler.address());
+        log.info("Pooler: PgBouncer {} ({} mode, {} server connections per alias, {} clients at most) behind proxy "
+                + "'{}' at {}:{}", binary.version(), settings.poolMode().iniValue(), settings.defaultPoolSize(),
+                settings.maxClientConn(), POOLER_PROXY, listen.getHostString(), listen.getPort());
     }
 
     private void startProxy() {
@@ -149,6 +197,16 @@ public final class LocalTopology implements Topology {
     }
 
     private void startApp() {
+        if (pooler != null) {
+            String at = listenOf(POOLER_PROXY);
+            int bound = environment.app().requestTimeoutMs();
+            List<String> readers = cluster.replicas().stream()
+                    .map(r -> StorefrontLaunch.pooledUrl(at, readerAlias(r), false, bound)).toList();
+            app = StorefrontLaunch.start(environment.app(), StorefrontLaunch.pooledUrl(at, DATABASE, true, bound),
+                    readers.isEmpty() ? List.of(StorefrontLaunch.pooledUrl(at, DATABASE, false, bound)) : readers,
+                    cacheUrl, dbUser(), dbPassword(), runDir.resolve("app.log"));
+            return;
+        }
         app = StorefrontLaunch.start(environment.app(),
                 cluster.nodes().stream().map(n -> listenOf(n.name())).toList(),
                 cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
@@ -221,6 +279,44 @@ public final class LocalTopology implements Topology {
                 replicas.stream().map(r -> r.name() + "-replication").toList());
     }
 
+    @Override
+    public Optional<PoolerTier> pooler() {
+        if (pooler == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new PoolerTier() {
+            @Override
+            public String writerAlias() {
+                return DATABASE;
+            }
+
+            @Override
+            public void pauseWriters() {
+                pooler.pause(DATABASE);
+            }
+
+            @Override
+            public void resumeWriters() {
+                pooler.resume(DATABASE);
+            }
+
+            @Override
+            public void restart() {
+                pooler.restart();
+            }
+
+            @Override
+            public List<PgBouncerServer.Pool> pools() {
+                return pooler.pools();
+            }
+
+            @Override
+            public List<PgBouncerServer.Stats> stats() {
+                return pooler.stats();
+            }
+        });
+    }
+
     /** The PostgreSQL cluster itself (nodes, ports, binaries), for commands and tests on this machine. */
     public Optional<PgCluster> cluster() {
         return Optional.of(cluster);
@@ -247,6 +343,9 @@ public final class LocalTopology implements Topology {
             @Override
             public void promote(String replica) {
                 cluster.promote(cluster.node(replica));
+                if (pooler != null) { // the pooler's writers follow the primary only when pointed at it
+                    pooler.repoint(DATABASE, parse(listenOf(replica)));
+                }
             }
 
             @Override
@@ -331,6 +430,11 @@ public final class LocalTopology implements Topology {
         closed = true;
         if (app != null) {
             app.close();
+        }
+        if (pooler != null) {
+            pooler.close();
+            keepLog(pooler.logFile(), "pgbouncer.log");
+            deleteTree(poolerDir);
         }
         if (redis != null) {
             redis.close();

@@ -33,7 +33,17 @@ public final class StorefrontLaunch {
      */
     public static AppProcess start(Environment.App app, List<String> writerHosts, List<String> replicaHosts,
                                    String primaryHost, String cacheUrl, String dbUser, String dbPassword, Path logFile) {
-        List<String> args = args(app, writerHosts, replicaHosts, primaryHost, dbUser, dbPassword);
+        return start(app, writerUrl(writerHosts, app.requestTimeoutMs()),
+                readerUrls(replicaHosts, primaryHost, app.requestTimeoutMs()), cacheUrl, dbUser, dbPassword, logFile);
+    }
+
+    /**
+     * Starts the storefront on the JDBC URLs given (a pooler's aliases: {@link #pooledUrl}), with {@code app}'s
+     * settings, seeding its schema.
+     */
+    public static AppProcess start(Environment.App app, String writerUrl, List<String> readerUrls, String cacheUrl,
+                                   String dbUser, String dbPassword, Path logFile) {
+        List<String> args = args(app, writerUrl, readerUrls, dbUser, dbPassword);
         if (cacheUrl != null) {
             args.addAll(List.of(StorefrontSetting.CACHE_URL.option(), cacheUrl));
         }
@@ -43,11 +53,16 @@ public final class StorefrontLaunch {
     /** The storefront's command line for {@link #start}. */
     static List<String> args(Environment.App app, List<String> writerHosts, List<String> replicaHosts,
                              String primaryHost, String dbUser, String dbPassword) {
-        int requestTimeoutMs = app.requestTimeoutMs();
+        return args(app, writerUrl(writerHosts, app.requestTimeoutMs()),
+                readerUrls(replicaHosts, primaryHost, app.requestTimeoutMs()), dbUser, dbPassword);
+    }
+
+    private static List<String> args(Environment.App app, String writerUrl, List<String> readerUrls, String dbUser,
+                                     String dbPassword) {
         List<String> args = new ArrayList<>(List.of(
                 StorefrontSetting.PORT.option(), "0",
-                StorefrontSetting.WRITER_URL.option(), writerUrl(writerHosts, requestTimeoutMs)));
-        for (String readerUrl : readerUrls(replicaHosts, primaryHost, requestTimeoutMs)) {
+                StorefrontSetting.WRITER_URL.option(), writerUrl));
+        for (String readerUrl : readerUrls) {
             args.addAll(List.of(StorefrontSetting.READER_URL.option(), readerUrl));
         }
         args.addAll(List.of(StorefrontSetting.DB_USER.option(), dbUser, StorefrontSetting.INIT_SCHEMA.option()));
@@ -56,6 +71,16 @@ public final class StorefrontLaunch {
         }
         app.storefrontSettings().forEach((setting, value) -> args.addAll(List.of(setting.option(), setting.format(value))));
         return args;
+    }
+
+    /**
+     * A URL of one database alias at a pooler ({@code host:port}): the writer's ({@code primary} true) picks only a
+     * primary, a reader's prefers a replica. One host, so no fallback to another: behind a pooler, which server
+     * answers is the pooler's to decide (it is repointed at a failover).
+     */
+    public static String pooledUrl(String poolerHost, String alias, boolean primary, int requestTimeoutMs) {
+        return "jdbc:postgresql://" + poolerHost + "/" + alias + "?" + JdbcOptions.query(primary
+                ? JdbcOptions.WRITER_TARGET : JdbcOptions.READER_TARGET, requestTimeoutMs);
     }
 
     /**

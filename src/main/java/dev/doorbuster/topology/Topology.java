@@ -53,6 +53,11 @@ public interface Topology extends AutoCloseable {
         return Optional.empty();
     }
 
+    /** The pooler tier, when the environment has one ({@code postgres.pooler}). Default: none. */
+    default Optional<PoolerTier> pooler() {
+        return Optional.empty();
+    }
+
     /** True if the environment permits fault {@code faultName} (local: all of them). */
     boolean allows(String faultName);
 

@@ -90,8 +90,8 @@ public record Provenance(String doorbuster, String javaRuntime, String gatling, 
     }
 
     /**
-     * The environment's settings that decide what a run does, by field path: its type, the cluster, the service's
-     * settings (every {@link StorefrontSetting} an environment may set), its image, and every budget.
+     * The environment's settings that decide what a run does, by field path: its type, the cluster and its pooler,
+     * the service's settings (every {@link StorefrontSetting} an environment may set), its image, and every budget.
      */
     static Map<String, String> settings(Environment environment) {
         Map<String, String> settings = new LinkedHashMap<>();
@@ -101,6 +101,13 @@ public record Provenance(String doorbuster, String javaRuntime, String gatling, 
         settings.put("postgres.synchronousCommit", environment.postgres().synchronousCommit());
         new TreeMap<>(environment.postgres().settings() == null ? Map.<String, String>of()
                 : environment.postgres().settings()).forEach((k, v) -> settings.put("postgres.settings." + k, v));
+        settings.put("postgres.pooler", environment.postgres().pooler());
+        if (environment.postgres().pooled()) { // PgBouncer's settings matter only where it runs
+            Environment.PgBouncer pgbouncer = environment.postgres().pgbouncer();
+            settings.put("postgres.pgbouncer.poolMode", pgbouncer.poolMode().iniValue());
+            settings.put("postgres.pgbouncer.maxClientConn", String.valueOf(pgbouncer.maxClientConn()));
+            settings.put("postgres.pgbouncer.defaultPoolSize", String.valueOf(pgbouncer.defaultPoolSize()));
+        }
         environment.app().storefrontSettings().forEach((setting, value) -> {
             if (setting.field() != null) {
                 settings.put("app." + setting.field(), String.valueOf(value));

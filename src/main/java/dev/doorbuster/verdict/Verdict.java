@@ -29,7 +29,8 @@ import dev.doorbuster.verdict.shard.ShardReport;
  * ({@code cache}) and the staleness of the reads it served ({@code cacheStaleness}); the windowed checks'
  * failing seconds; whether the run was complete (an aborted or interrupted run is judged on what it
  * recorded, with {@code complete: false} and the reason); what ran ({@code provenance}), whether the load generator
- * kept up ({@code generator}) and, after a capacity search, its plateaus and result ({@code capacity}). Written as {@code verdict.json} (machine-readable, also read back for the history
+ * kept up ({@code generator}), after a capacity search its plateaus and result ({@code capacity}), and the pooler
+ * tier's own view of the run ({@code pooler}). Written as {@code verdict.json} (machine-readable, also read back for the history
  * page) and {@code junit.xml} (one test case per check, for CI dashboards).
  */
 public record Verdict(String simulation, String environment, String startedAt, double durationSeconds, boolean passed,
@@ -38,7 +39,7 @@ public record Verdict(String simulation, String environment, String startedAt, d
                       Boolean complete, String incompleteReason, List<SecondCompliance.Window> windows,
                       DatabaseReport database, ShardReport shards, CacheChecks.Report cache,
                       CacheStaleness cacheStaleness, Provenance provenance,
-                      GeneratorHealth generator, Capacity capacity) {
+                      GeneratorHealth generator, Capacity capacity, PoolerReport pooler) {
     public static final String JSON_FILE = "verdict.json";
     public static final String JUNIT_FILE = "junit.xml";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -49,35 +50,35 @@ public record Verdict(String simulation, String environment, String startedAt, d
         // No budget decides here whether a check not judged may pass: only a check that passed does.
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
-                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null, null, null, null, null);
+                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null, null, null, null, null, null);
     }
 
     /** This verdict with the database diagnostics ({@link DatabaseDiagnostics}) of the run. */
     public Verdict withDatabase(DatabaseReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, report, shards, cache,
-                cacheStaleness, provenance, generator, capacity);
+                cacheStaleness, provenance, generator, capacity, pooler);
     }
 
     /** This verdict with the injector shards' deliveries (a scaled-out run's coordinator). */
     public Verdict withShards(ShardReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, report, cache,
-                cacheStaleness, provenance, generator, capacity);
+                cacheStaleness, provenance, generator, capacity, pooler);
     }
 
     /** This verdict with the windowed checks' per-second outcome. */
     public Verdict withWindows(List<SecondCompliance.Window> perSecond) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, List.copyOf(perSecond), database, shards, cache,
-                cacheStaleness, provenance, generator, capacity);
+                cacheStaleness, provenance, generator, capacity, pooler);
     }
 
     /** This verdict with its cache tier's report ({@link CacheChecks}), or null for a run without one. */
     public Verdict withCache(CacheChecks.Report report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, report,
-                cacheStaleness, provenance, generator, capacity);
+                cacheStaleness, provenance, generator, capacity, pooler);
     }
 
     /**
@@ -87,35 +88,42 @@ public record Verdict(String simulation, String environment, String startedAt, d
     public Verdict withCacheStaleness(CacheStaleness staleness) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache,
-                staleness, provenance, generator, capacity);
+                staleness, provenance, generator, capacity, pooler);
     }
 
     /** This verdict with what ran ({@link Provenance}). */
     public Verdict withProvenance(Provenance what) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
-                what, generator, capacity);
+                what, generator, capacity, pooler);
     }
 
     /** This verdict with what the load generator did ({@link GeneratorHealth}), or null when it was not watched. */
     public Verdict withGenerator(GeneratorHealth health) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
-                provenance, health, capacity);
+                provenance, health, capacity, pooler);
     }
 
     /** This verdict with the capacity search that led to it ({@code -Dcapacity=search}), or null. */
     public Verdict withCapacity(Capacity search) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
-                provenance, generator, search);
+                provenance, generator, search, pooler);
+    }
+
+    /** This verdict with its pooler tier's report ({@link PoolerReport}), or null for a run without one. */
+    public Verdict withPooler(PoolerReport report) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
+                provenance, generator, capacity, report);
     }
 
     /** This verdict for a run that did not finish its load ({@code reason}: aborted, interrupted): never passed. */
     public Verdict incomplete(String reason) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, false, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, false, reason, windows, database, shards, cache,
-                cacheStaleness, provenance, generator, capacity);
+                cacheStaleness, provenance, generator, capacity, pooler);
     }
 
     /** False only for a run that was aborted or interrupted (a verdict file without the field was complete). */

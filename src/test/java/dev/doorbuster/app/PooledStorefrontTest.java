@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -116,8 +117,32 @@ class PooledStorefrontTest {
         Map<Integer, Integer> statuses = browse(http);
         int failed = statuses.entrySet().stream().filter(e -> e.getKey() >= 500).mapToInt(Map.Entry::getValue).sum();
         assertTrue(failed > 0, "a statement named on one server connection was missing on another: " + statuses);
-        assertEquals(1.0, Http.metric(http.get("/metrics").body(),
-                "storefront_db_prepared_statements{mode=\"server\"}"));
+        String metrics = http.get("/metrics").body();
+        assertEquals(1.0, Http.metric(metrics, "storefront_db_prepared_statements{mode=\"server\"}"));
+        // Each failed answer was a database error the storefront counted by its SQLSTATE: a statement name missing on
+        // this server connection (26000) or already taken on it by another client's (42P05).
+        Map<String, Double> bySqlState = errorsBySqlState(metrics);
+        assertEquals(failed, bySqlState.values().stream().mapToDouble(Double::doubleValue).sum(),
+                "one counted error per failed answer: " + bySqlState);
+        assertTrue(Set.of("26000", "42P05").containsAll(bySqlState.keySet()), "the broken statements' SQLSTATEs: "
+                + bySqlState);
+    }
+
+    private static final java.util.regex.Pattern DB_ERRORS = java.util.regex.Pattern.compile(
+            "(?m)^" + CacheMeters.series(DatabaseErrorMeters.ERRORS) + "\\{(.*)} (\\S+)$");
+
+    /** {@code storefront_db_errors_total} summed by its SQLSTATE tag, from a scrape of {@code /metrics}. */
+    private static Map<String, Double> errorsBySqlState(String metrics) {
+        Map<String, Double> states = new java.util.TreeMap<>();
+        java.util.regex.Matcher m = DB_ERRORS.matcher(metrics);
+        while (m.find()) {
+            java.util.regex.Matcher state = java.util.regex.Pattern.compile(DatabaseErrorMeters.SQLSTATE + "=\"([^\"]+)\"")
+                    .matcher(m.group(1));
+            if (state.find() && Double.parseDouble(m.group(2)) > 0) {
+                states.merge(state.group(1), Double.parseDouble(m.group(2)), Double::sum);
+            }
+        }
+        return states;
     }
 
     @Test
@@ -125,6 +150,7 @@ class PooledStorefrontTest {
         Http http = storefront(PreparedStatements.UNNAMED);
         Map<Integer, Integer> statuses = browse(http);
         assertEquals(Map.of(200, CLIENTS * REQUESTS_EACH), statuses, "every product page answered");
+        assertEquals(Map.of(), errorsBySqlState(http.get("/metrics").body()), "no database error counted");
         assertEquals(1.0, Http.metric(http.get("/metrics").body(),
                 "storefront_db_prepared_statements{mode=\"unnamed\"}"));
         assertTrue(pooler.pools().stream().allMatch(p -> p.servers() <= SERVER_CONNECTIONS), "the pooler kept to its "

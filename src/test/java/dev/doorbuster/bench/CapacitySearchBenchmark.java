@@ -101,7 +101,7 @@ class CapacitySearchBenchmark {
         double found = capacity.capacityRate();
         BenchReport.record("capacity search vs stepped capacity (Black Friday mix, no faults)", "stepped: last within "
                 + "budget " + lastWithin + ", first over " + firstOver + " shoppers/s; search: " + capacity.summary()
-                + " in " + capacity.plateaus().size() + " plateaus");
+                + " in " + capacity.plateaus().size() + " plateaus; the steps: " + rows);
         assertTrue(found >= 0.85 * lastWithin && found <= 1.15 * firstOver, "search " + found + " vs stepped ["
                 + lastWithin + ", " + firstOver + "]: " + rows);
     }

@@ -124,6 +124,8 @@ class FaultContractsTest {
         expected.put(CacheLatency.ofMs(50), EnumSet.of(Fault.Need.PROXY, Fault.Need.CACHE));
         expected.put(new CacheFlush(), EnumSet.of(Fault.Need.CACHE));
         expected.put(HotKeyExpiry.ofProducts(List.of(1L, 2L)), EnumSet.of(Fault.Need.CACHE));
+        expected.put(new PoolerPause(), EnumSet.of(Fault.Need.POOLER));
+        expected.put(new PoolerRestart(), EnumSet.of(Fault.Need.POOLER));
         expected.forEach((fault, needs) -> assertEquals(needs, fault.needs(), fault.name()));
         assertEquals(FaultKind.labels(), expected.keySet().stream().map(Fault::name).toList(),
                 "one fault class per kind, each named as allowFaults names it");
@@ -179,6 +181,20 @@ class FaultContractsTest {
             FaultRefusedException e = assertThrows(FaultRefusedException.class, () -> runner(local, fault).checkAllowed(),
                     fault.name());
             assertTrue(e.getMessage().contains("app.cache"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aPoolerFaultWithoutAPoolerTierIsRefusedNamingTheFieldThatTurnsItOn() {
+        Topology local = new StubTopology(environment("[]", false), URI.create("http://127.0.0.1:8474"),
+                links(List.of("replication")), true);
+        for (Fault fault : List.of(new PoolerPause(), new PoolerRestart())) {
+            FaultRefusedException e = assertThrows(FaultRefusedException.class, () -> runner(local, fault).checkAllowed(),
+                    fault.name());
+            assertTrue(e.getMessage().startsWith(fault.name() + " acts on the pooler tier, which environment "),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("(or -Dpostgres.pooler=pgbouncer). "), e.getMessage());
+            assertTrue(e.getMessage().endsWith(ChaosRunner.WITHOUT_IT), "and how to run without it: " + e.getMessage());
         }
     }
 

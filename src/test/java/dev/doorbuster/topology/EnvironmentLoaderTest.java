@@ -490,4 +490,77 @@ class EnvironmentLoaderTest {
                 + "'app.environment.REDIS_URL' uses placeholder ${cacheHost}, which exists only with the cache tier; "
                 + "expected app.cache true");
     }
+
+    // ---- the pooler tier --------------------------------------------------------------------------------------
+
+    @Test
+    void thePoolerIsOffByDefaultAndPgBouncerHasItsOwnDefaults() throws IOException {
+        Environment env = load("{\"type\": \"local\"}");
+        assertEquals("none", env.postgres().pooler());
+        assertFalse(env.postgres().pooled());
+        assertEquals(dev.doorbuster.pooler.PoolMode.TRANSACTION, env.postgres().pgbouncer().poolMode());
+        assertEquals(1000, env.postgres().pgbouncer().maxClientConn());
+        assertEquals(20, env.postgres().pgbouncer().defaultPoolSize());
+        assertEquals("server", env.app().preparedStatements(), "no pooler: the driver's default");
+    }
+
+    @Test
+    void pgBouncerIsSetFromTheFileAndFromOverrides() throws IOException {
+        Environment env = load("{\"type\": \"local\", \"postgres\": {\"pooler\": \"pgbouncer\", \"pgbouncer\": "
+                + "{\"poolMode\": \"session\", \"defaultPoolSize\": 5}}}");
+        assertTrue(env.postgres().pooled());
+        assertEquals(dev.doorbuster.pooler.PoolMode.SESSION, env.postgres().pgbouncer().poolMode());
+        assertEquals(5, env.postgres().pgbouncer().defaultPoolSize());
+        assertEquals(1000, env.postgres().pgbouncer().maxClientConn(), "the rest keep their defaults");
+        assertEquals("server", env.app().preparedStatements(), "a session pooler keeps a connection's statements");
+        props.setProperty("postgres.pooler", "pgbouncer");
+        props.setProperty("postgres.pgbouncer.maxClientConn", "50");
+        env = load("{\"type\": \"local\"}");
+        assertTrue(env.postgres().pooled());
+        assertEquals(50, env.postgres().pgbouncer().maxClientConn());
+    }
+
+    @Test
+    void behindATransactionPoolerTheStorefrontNamesNoStatementUnlessTheEnvironmentSaysSo() throws IOException {
+        props.setProperty("postgres.pooler", "pgbouncer");
+        assertEquals("unnamed", load("{\"type\": \"local\"}").app().preparedStatements());
+        assertEquals("server", load("{\"type\": \"local\", \"app\": {\"preparedStatements\": \"server\"}}").app()
+                .preparedStatements(), "the file's choice stands (the known-bad control)");
+        props.setProperty("app.preparedStatements", "server");
+        assertEquals("server", load("{\"type\": \"local\"}").app().preparedStatements(), "as does -D's");
+    }
+
+    @Test
+    void aWrongPoolerSettingNamesTheFieldAndWhatIsAllowed() {
+        String file = dir.resolve("test.json").toString();
+        assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pooler\": \"pgpool\"}}"),
+                file + ": field 'postgres.pooler' is 'pgpool'; expected one of none, pgbouncer");
+        assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pgbouncer\": {\"poolMode\": \"statement\"}}}"),
+                file + ": field 'postgres.pgbouncer.poolMode' has value 'statement'; expected one of session, transaction");
+        assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pgbouncer\": {\"poolMode\": null}}}"),
+                "field 'postgres.pgbouncer.poolMode' is null; expected one of session, transaction");
+        assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pgbouncer\": null}}"),
+                "field 'postgres.pgbouncer' is null; expected PgBouncer's settings");
+        assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pgbouncer\": {\"poolSize\": 5}}}"),
+                "unknown field 'postgres.pgbouncer.poolSize'", "defaultPoolSize, maxClientConn, poolMode");
+        assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pgbouncer\": {\"maxClientConn\": \"many\"}}}"),
+                "field 'postgres.pgbouncer.maxClientConn'", "expected a whole number");
+        props.setProperty("postgres.pgbouncer.defaultPoolSize", "0");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dpostgres.pgbouncer.defaultPoolSize=0 (overriding " + file
+                + "): field 'postgres.pgbouncer.defaultPoolSize' is 0; expected between 1 and 10000");
+        props.clear();
+        props.setProperty("postgres.pgbouncer.maxClientConn", "100001");
+        assertMentions(fails("{\"type\": \"local\"}"), "field 'postgres.pgbouncer.maxClientConn' is 100001; "
+                + "expected between 1 and 100000");
+    }
+
+    @Test
+    void onlyALocalEnvironmentStartsAPooler() {
+        assertMentions(fails("{\"type\": \"docker\", \"postgres\": {\"pooler\": \"pgbouncer\"}}"),
+                "field 'postgres.pooler' is \"pgbouncer\", which only a local environment starts so far (no PgBouncer "
+                        + "image is built for docker runs yet)", "set it to \"none\"");
+        assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}, \"database\": "
+                + "{\"writerUrl\": \"jdbc:postgresql://127.0.0.1:5432/shop\"}, \"postgres\": {\"pooler\": \"pgbouncer\"}}"),
+                "an external service's pooler is its own");
+    }
 }

@@ -17,10 +17,12 @@ import java.util.function.IntSupplier;
 
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.app.CacheMeters;
+import dev.doorbuster.pooler.PgBouncerServer;
 import dev.doorbuster.redis.RedisAdmin;
 import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.PoolRoles;
+import dev.doorbuster.topology.PoolerTier;
 import dev.doorbuster.topology.Topology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +70,7 @@ public final class Probes implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(SCRAPE_TIMEOUT).build();
     private final List<ProbeSample> samples = new ArrayList<>();
     private final List<CacheSample> cacheSamples = new ArrayList<>();
+    private final List<PoolerSample> poolerSamples = new ArrayList<>();
     private RedisAdmin redis;
     private ScheduledExecutorService scheduler;
     private volatile boolean metricsWarned;
@@ -111,10 +114,14 @@ public final class Probes implements AutoCloseable {
                 metrics == null ? Double.NaN : metrics.sum("storefront_request_timeout_total"),
                 lag == null ? -1 : lag.bytes(), lag == null ? -1 : lag.time().toMillis());
         CacheSample cache = cacheSample(s.second(), metrics);
+        PoolerSample pooler = poolerSample(s.second());
         synchronized (samples) {
             samples.add(s);
             if (cache != null) {
                 cacheSamples.add(cache);
+            }
+            if (pooler != null) {
+                poolerSamples.add(pooler);
             }
         }
         return s;
@@ -136,6 +143,23 @@ public final class Probes implements AutoCloseable {
                 counter(metrics, reads, Map.of()),
                 counter(metrics, reads, Map.of(CacheMeters.KIND, CacheMeters.Kind.PRODUCT.tag())),
                 stats == null ? Double.NaN : stats.keyspaceHits(), stats == null ? Double.NaN : stats.keyspaceMisses());
+    }
+
+    /** The pooler's own view this second ({@code SHOW POOLS}); null when the run has no pooler tier. */
+    private PoolerSample poolerSample(int second) {
+        Optional<PoolerTier> tier = topology.pooler();
+        if (tier.isEmpty()) {
+            return null;
+        }
+        try {
+            List<PgBouncerServer.Pool> pools = tier.get().pools();
+            return new PoolerSample(second, pools.stream().mapToInt(PgBouncerServer.Pool::clientsActive).sum(),
+                    pools.stream().mapToInt(PgBouncerServer.Pool::clientsWaiting).sum(),
+                    pools.stream().mapToInt(PgBouncerServer.Pool::servers).sum(),
+                    pools.stream().mapToLong(PgBouncerServer.Pool::maxWaitMicros).max().orElse(0) / 1000.0);
+        } catch (RuntimeException e) {
+            return PoolerSample.unreadable(second); // restarting: the console refuses until it is back
+        }
     }
 
     /**
@@ -179,6 +203,13 @@ public final class Probes implements AutoCloseable {
     public List<CacheSample> cacheSamples() {
         synchronized (samples) {
             return List.copyOf(cacheSamples);
+        }
+    }
+
+    /** The pooler tier's samples, one a second (empty when the run has no pooler). */
+    public List<PoolerSample> poolerSamples() {
+        synchronized (samples) {
+            return List.copyOf(poolerSamples);
         }
     }
 

@@ -15,6 +15,7 @@ import dev.doorbuster.verdict.CheckResult;
 import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.Provenance;
 import dev.doorbuster.verdict.Phase;
+import dev.doorbuster.verdict.PoolerReport;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.SecondCompliance;
 import dev.doorbuster.verdict.Verdict;
@@ -119,6 +120,7 @@ public final class ChaosReport {
             html.append("</ul></div>");
         }
         cacheSummary(html, verdict, recorder);
+        poolerSummary(html, verdict.pooler());
         CapacityReport.write(html, verdict.capacity(), verdict.passed());
         html.append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>actual</th><th>budget</th><th>how measured</th></tr>");
         for (CheckResult c : verdict.checks()) {
@@ -158,6 +160,7 @@ public final class ChaosReport {
         consistency(html, verdict, seconds, windows, phases);
         cache(html, verdict, seconds, windows, phases);
         cacheStaleness(html, verdict.cacheStaleness());
+        pooler(html, verdict.pooler(), seconds, windows, phases);
         if (!probes.isEmpty()) {
             html.append("<h2>Connection pools</h2>");
             chart(html, seconds, windows, phases, "connections", List.of(
@@ -243,6 +246,45 @@ public final class ChaosReport {
                     .append(" per key).</li>");
         }
         html.append("</ul>");
+    }
+
+    /**
+     * The first screen's answer for a run with a pooler tier: how many of the service's connections the pooler
+     * multiplexed onto how many server connections, and whether clients queued for one (a storm, a pause).
+     */
+    static void poolerSummary(StringBuilder html, PoolerReport pooler) {
+        if (pooler == null) {
+            return;
+        }
+        html.append("<h2>Pooler tier</h2><ul><li>The pooler held at most ").append(CheckResult.format(pooler.peakClients()))
+                .append(" of the service's connections, on at most ").append(CheckResult.format(pooler.peakServers()))
+                .append(" server connections to the database.</li><li>")
+                .append(pooler.peakClientsWaiting() > 0
+                        ? "Up to " + CheckResult.format(pooler.peakClientsWaiting()) + " clients waited for a server "
+                                + "connection at once; the longest wait was " + CheckResult.format(pooler.longestWaitMs())
+                                + " ms."
+                        : "No client waited for a server connection in any second sampled.")
+                .append("</li>");
+        if (pooler.unreadableSeconds() > 0) {
+            html.append("<li>Its console did not answer in ").append(pooler.unreadableSeconds())
+                    .append(" second(s) (a restart): those seconds are gaps in the charts.</li>");
+        }
+        html.append("</ul>");
+    }
+
+    /** The pooler's clients, waiting clients and server connections, and its longest wait, under the fault windows. */
+    private static void pooler(StringBuilder html, PoolerReport pooler, int seconds, List<FaultTimeline.Window> windows,
+                               List<Phase> phases) {
+        if (pooler == null) {
+            return;
+        }
+        html.append("<h2>Pooler: connections and waits (its own SHOW POOLS, per second)</h2>");
+        chart(html, seconds, windows, phases, "connections", List.of(
+                new Series("clients (the service's connections)", fit(pooler.clientsPerSecond(), seconds, 1)),
+                new Series("clients waiting", fit(pooler.clientsWaitingPerSecond(), seconds, 1)),
+                new Series("server connections (the database's)", fit(pooler.serversPerSecond(), seconds, 1))));
+        chart(html, seconds, windows, phases, "ms", List.of(new Series("longest wait for a server connection",
+                fit(pooler.longestWaitMsPerSecond(), seconds, 1))));
     }
 
     /** The cache tier's hit ratio and the database reads per second, under the fault windows. */
