@@ -20,13 +20,20 @@ import java.util.Map;
  *                                 cannot pass them on
  * @param serverSettings           settings every server connection gets when it opens ({@code connect_query} of each
  *                                 database), for all its clients: where per-client {@code options} cannot go
+ * @param serverLoginRetrySeconds  {@code server_login_retry}: after a server connection could not be opened, how long
+ *                                 PgBouncer waits before it tries again, its clients waiting meanwhile (0-3600; PgBouncer's
+ *                                 default, 15, is what a failover behind it waits at worst)
  */
 public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultPoolSize, Map<String, Target> databases,
-                              List<String> ignoredStartupParameters, Map<String, String> serverSettings) {
+                              List<String> ignoredStartupParameters, Map<String, String> serverSettings,
+                              int serverLoginRetrySeconds) {
     /** What PgJDBC sends at every login and PgBouncer does not track. */
     public static final String EXTRA_FLOAT_DIGITS = "extra_float_digits";
     /** The startup parameter carrying {@code -c name=value} settings; PgBouncer 1.18 refuses it unless ignored. */
     public static final String OPTIONS = "options";
+    /** PgBouncer's own {@code server_login_retry}. */
+    public static final int DEFAULT_SERVER_LOGIN_RETRY_SECONDS = 15;
+    public static final int MAX_SERVER_LOGIN_RETRY_SECONDS = 3600;
 
     /** An alias: clients connecting to it are given server connections to {@code database} at {@code server}. */
     public record Target(InetSocketAddress server, String database) {
@@ -39,6 +46,10 @@ public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultP
         if (maxClientConn < 1 || defaultPoolSize < 1) {
             throw new IllegalArgumentException("maxClientConn (" + maxClientConn + ") and defaultPoolSize ("
                     + defaultPoolSize + ") must be at least 1");
+        }
+        if (serverLoginRetrySeconds < 0 || serverLoginRetrySeconds > MAX_SERVER_LOGIN_RETRY_SECONDS) {
+            throw new IllegalArgumentException("serverLoginRetrySeconds (" + serverLoginRetrySeconds + ") must be 0 to "
+                    + MAX_SERVER_LOGIN_RETRY_SECONDS);
         }
         if (databases == null || databases.isEmpty()) {
             throw new IllegalArgumentException("a pooler serves at least one database");
@@ -70,7 +81,14 @@ public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultP
         }
     }
 
-    /** Only PgJDBC's {@code extra_float_digits} ignored, no server settings. */
+    /** PgBouncer's own login retry. */
+    public PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultPoolSize, Map<String, Target> databases,
+                           List<String> ignoredStartupParameters, Map<String, String> serverSettings) {
+        this(poolMode, maxClientConn, defaultPoolSize, databases, ignoredStartupParameters, serverSettings,
+                DEFAULT_SERVER_LOGIN_RETRY_SECONDS);
+    }
+
+    /** Only PgJDBC's {@code extra_float_digits} ignored, no server settings, PgBouncer's own login retry. */
     public PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultPoolSize, Map<String, Target> databases) {
         this(poolMode, maxClientConn, defaultPoolSize, databases, null, null);
     }
@@ -84,6 +102,6 @@ public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultP
         Map<String, Target> changed = new LinkedHashMap<>(databases);
         changed.put(alias, new Target(server, old.database()));
         return new PgBouncerConfig(poolMode, maxClientConn, defaultPoolSize, changed, ignoredStartupParameters,
-                serverSettings);
+                serverSettings, serverLoginRetrySeconds);
     }
 }

@@ -271,6 +271,7 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
         setting(ini, "pool_mode", config.poolMode().iniValue());
         setting(ini, "max_client_conn", Integer.toString(config.maxClientConn()));
         setting(ini, "default_pool_size", Integer.toString(config.defaultPoolSize()));
+        setting(ini, "server_login_retry", Integer.toString(config.serverLoginRetrySeconds()));
         // PgJDBC sends extra_float_digits at login, which PgBouncer does not track: without this it refuses the login.
         setting(ini, "ignore_startup_parameters", String.join(",", config.ignoredStartupParameters()));
         setting(ini, "logfile", logFile().toString());

@@ -68,8 +68,12 @@ public record Environment(String name, Path source, Type type, String descriptio
      *                        statement on the server, see {@code app.preparedStatements})
      * @param maxClientConn   client connections it accepts at most (1-100000); more are refused
      * @param defaultPoolSize server connections per database alias at most (1-10000); more clients wait
+     * @param serverLoginRetrySeconds {@code server_login_retry}: after a node refused or dropped a new server
+     *                        connection, how long PgBouncer waits before it tries again (0-3600, PgBouncer's default
+     *                        15); its clients wait meanwhile, so a failover behind it waits up to that long
      */
-    public record PgBouncer(dev.doorbuster.pooler.PoolMode poolMode, int maxClientConn, int defaultPoolSize) {
+    public record PgBouncer(dev.doorbuster.pooler.PoolMode poolMode, int maxClientConn, int defaultPoolSize,
+                            int serverLoginRetrySeconds) {
         public static final int MAX_CLIENT_CONN = 100_000;
         public static final int MAX_POOL_SIZE = 10_000;
     }

@@ -387,6 +387,8 @@ public final class EnvironmentLoader {
         }
         c.range("postgres.pgbouncer.maxClientConn", pgbouncer.maxClientConn(), 1, Environment.PgBouncer.MAX_CLIENT_CONN);
         c.range("postgres.pgbouncer.defaultPoolSize", pgbouncer.defaultPoolSize(), 1, Environment.PgBouncer.MAX_POOL_SIZE);
+        c.range("postgres.pgbouncer.serverLoginRetrySeconds", pgbouncer.serverLoginRetrySeconds(), 0,
+                dev.doorbuster.pooler.PgBouncerConfig.MAX_SERVER_LOGIN_RETRY_SECONDS);
         if (postgres.pooled() && !env.isLocal()) {
             c.fail("postgres.pooler", "is \"" + Environment.Postgres.PGBOUNCER + "\", which only a local environment "
                     + "starts so far (" + (env.isDocker() ? "no PgBouncer image is built for docker runs yet"

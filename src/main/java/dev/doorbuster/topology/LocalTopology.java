@@ -172,7 +172,8 @@ public final class LocalTopology implements Topology {
         pooler = PgBouncerServer.start(POOLER_PROXY, binary, ServerUser.detect(), dbUser(), poolerDir, poolerDir,
                 new PgBouncerConfig(settings.poolMode(), settings.maxClientConn(), settings.defaultPoolSize(), aliases,
                         List.of(PgBouncerConfig.EXTRA_FLOAT_DIGITS, PgBouncerConfig.OPTIONS), java.util.Map.of(
-                                "statement_timeout", Integer.toString(environment.app().requestTimeoutMs()))));
+                                "statement_timeout", Integer.toString(environment.app().requestTimeoutMs())),
+                        settings.serverLoginRetrySeconds()));
         InetSocketAddress listen = proxy(POOLER_PROXY, pooler.address());
         log.info("Pooler: PgBouncer {} ({} mode, {} server connections per alias, {} clients at most) behind proxy "
                 + "'{}' at {}:{}", binary.version(), settings.poolMode().iniValue(), settings.defaultPoolSize(),

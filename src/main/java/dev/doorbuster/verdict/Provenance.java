@@ -107,6 +107,7 @@ public record Provenance(String doorbuster, String javaRuntime, String gatling, 
             settings.put("postgres.pgbouncer.poolMode", pgbouncer.poolMode().iniValue());
             settings.put("postgres.pgbouncer.maxClientConn", String.valueOf(pgbouncer.maxClientConn()));
             settings.put("postgres.pgbouncer.defaultPoolSize", String.valueOf(pgbouncer.defaultPoolSize()));
+            settings.put("postgres.pgbouncer.serverLoginRetrySeconds", String.valueOf(pgbouncer.serverLoginRetrySeconds()));
         }
         environment.app().storefrontSettings().forEach((setting, value) -> {
             if (setting.field() != null) {

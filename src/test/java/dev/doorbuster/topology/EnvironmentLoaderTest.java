@@ -501,6 +501,7 @@ class EnvironmentLoaderTest {
         assertEquals(dev.doorbuster.pooler.PoolMode.TRANSACTION, env.postgres().pgbouncer().poolMode());
         assertEquals(1000, env.postgres().pgbouncer().maxClientConn());
         assertEquals(20, env.postgres().pgbouncer().defaultPoolSize());
+        assertEquals(15, env.postgres().pgbouncer().serverLoginRetrySeconds(), "PgBouncer's own default");
         assertEquals("server", env.app().preparedStatements(), "no pooler: the driver's default");
     }
 
@@ -542,7 +543,8 @@ class EnvironmentLoaderTest {
         assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pgbouncer\": null}}"),
                 "field 'postgres.pgbouncer' is null; expected PgBouncer's settings");
         assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pgbouncer\": {\"poolSize\": 5}}}"),
-                "unknown field 'postgres.pgbouncer.poolSize'", "defaultPoolSize, maxClientConn, poolMode");
+                "unknown field 'postgres.pgbouncer.poolSize'", "defaultPoolSize, maxClientConn, poolMode, "
+                        + "serverLoginRetrySeconds");
         assertMentions(fails("{\"type\": \"local\", \"postgres\": {\"pgbouncer\": {\"maxClientConn\": \"many\"}}}"),
                 "field 'postgres.pgbouncer.maxClientConn'", "expected a whole number");
         props.setProperty("postgres.pgbouncer.defaultPoolSize", "0");
@@ -552,6 +554,10 @@ class EnvironmentLoaderTest {
         props.setProperty("postgres.pgbouncer.maxClientConn", "100001");
         assertMentions(fails("{\"type\": \"local\"}"), "field 'postgres.pgbouncer.maxClientConn' is 100001; "
                 + "expected between 1 and 100000");
+        props.clear();
+        props.setProperty("postgres.pgbouncer.serverLoginRetrySeconds", "-1");
+        assertMentions(fails("{\"type\": \"local\"}"), "field 'postgres.pgbouncer.serverLoginRetrySeconds' is -1; "
+                + "expected between 0 and 3600");
     }
 
     @Test

@@ -260,9 +260,10 @@ public final class ChaosReport {
                 .append(" of the service's connections, on at most ").append(CheckResult.format(pooler.peakServers()))
                 .append(" server connections to the database.</li><li>")
                 .append(pooler.peakClientsWaiting() > 0
-                        ? "Up to " + CheckResult.format(pooler.peakClientsWaiting()) + " clients waited for a server "
-                                + "connection at once; the longest wait was " + CheckResult.format(pooler.longestWaitMs())
-                                + " ms."
+                        ? (pooler.peakClientsWaiting() == 1 ? "A client"
+                                : "Up to " + CheckResult.format(pooler.peakClientsWaiting()) + " clients")
+                                + " waited for a server connection at once; the longest wait was "
+                                + CheckResult.format(pooler.longestWaitMs()) + " ms."
                         : "No client waited for a server connection in any second sampled.")
                 .append("</li>");
         if (pooler.unreadableSeconds() > 0) {
