@@ -21,16 +21,24 @@ import dev.doorbuster.verdict.JudgingMode;
  * primary, looked up by the key its client chose (unanswered writes are "in doubt" and reported apart), and
  * the session and common checks hold. With asynchronous replication ({@code -Dpostgres.synchronousCommit=off})
  * acknowledged writes can be lost: that is what this finds ({@link LostWritesSimulation} makes it certain).
- * <p><b>Parameters</b>: {@code -Dload.scale=1}, {@code -Dload.minutes=1}, {@code -Dfailover.rejoin=true}.
+ * <p><b>Behind a pooler</b> ({@code -Dpostgres.pooler=pgbouncer}) the failover is unmanaged by default: the primary
+ * dies under its clients and the pooler is pointed at the promoted node. {@code -Dfailover.managed=true} runs it as a
+ * runbook's switchover instead: the writers paused at the pooler, the primary killed and the replica promoted, the
+ * pooler repointed, the writers resumed. Run both to compare their RTO and errors.
+ * <p><b>Parameters</b>: {@code -Dload.scale=1}, {@code -Dload.minutes=1}, {@code -Dfailover.rejoin=true},
+ * {@code -Dfailover.managed=false}.
  */
 public class FailoverSimulation extends DoorbusterSimulation {
     static final double SCALE = Parameters.positive("load.scale", 1);
     static final Duration LENGTH = loadLength(1);
     static final boolean REJOIN = Parameters.flag("failover.rejoin", true);
+    /** The runbook's switchover at the pooler instead of a crash; needs {@code postgres.pooler}. */
+    static final boolean MANAGED = Parameters.flag("failover.managed", false);
 
     final LoadProfile load = new LoadProfile().hold("steady", 8 * SCALE, LENGTH);
     final FaultSchedule faults = new FaultSchedule()
-            .at(LENGTH.dividedBy(3), new PrimaryFailover(REJOIN), LENGTH.dividedBy(3));
+            .at(LENGTH.dividedBy(3), MANAGED ? PrimaryFailover.managed(REJOIN) : new PrimaryFailover(REJOIN),
+                    LENGTH.dividedBy(3));
 
     {
         plan("Shoppers during a failover", load, faults, JudgingMode.STANDARD, new TrafficMix(30, 30, 40));

@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.Set;
 
 import dev.doorbuster.topology.ClusterControl;
+import dev.doorbuster.topology.PoolerTier;
 
 /**
  * The primary dies: its application link is cut, the server is killed (SIGKILL, no clean shutdown),
@@ -16,16 +17,36 @@ import dev.doorbuster.topology.ClusterControl;
  * A probe that cannot measure it ({@link WriteProbe#unmeasurable()}) does not wait: the failover happens all the same,
  * and the timeline says why its RTO was not measured. Optionally the old primary then rejoins as a replica of the new
  * one.
+ *
+ * <p>Behind a pooler it happens one of two ways ({@code postgres.pooler}). Unmanaged ({@link #PrimaryFailover(boolean)}):
+ * the primary dies under its clients and the pooler is pointed at the promoted node; the writers' queries in flight
+ * fail, and the pooler waits out its login retry on the dead node. Managed ({@link #managed(boolean)}), as a runbook's
+ * switchover: {@code PAUSE} of the writers at the pooler first (it returns once their transactions are done; new ones
+ * wait, connected), then the primary is killed and the replica promoted and the pooler repointed, then {@code RESUME}:
+ * the writes that waited go to the new primary, none answered with an error for the pause.
  */
 public final class PrimaryFailover implements Fault {
     /** How long the probe keeps trying before the failover counts as never recovered. */
     static final Duration GIVE_UP_AFTER = Duration.ofSeconds(60);
     private final boolean rejoin;
+    private final boolean managed;
     private String oldPrimary;
     private boolean linkCut;
+    private boolean writersPaused;
 
+    /** The unmanaged failover: the primary dies under its clients. */
     public PrimaryFailover(boolean rejoin) {
+        this(rejoin, false);
+    }
+
+    private PrimaryFailover(boolean rejoin, boolean managed) {
         this.rejoin = rejoin;
+        this.managed = managed;
+    }
+
+    /** The managed failover behind a pooler: writers paused at the pooler, primary killed and replaced, resumed. */
+    public static PrimaryFailover managed(boolean rejoin) {
+        return new PrimaryFailover(rejoin, true);
     }
 
     @Override
@@ -35,12 +56,14 @@ public final class PrimaryFailover implements Fault {
 
     @Override
     public Set<Need> needs() {
-        return EnumSet.of(Need.PROXY, Need.CLUSTER_CONTROL);
+        return managed ? EnumSet.of(Need.PROXY, Need.CLUSTER_CONTROL, Need.POOLER)
+                : EnumSet.of(Need.PROXY, Need.CLUSTER_CONTROL);
     }
 
     @Override
     public String describe() {
-        return "primary killed, replica promoted" + (rejoin ? ", old primary rejoins as a replica" : "");
+        return (managed ? "managed at the pooler: writers paused, primary killed, replica promoted, writers resumed"
+                : "primary killed, replica promoted") + (rejoin ? ", old primary rejoins as a replica" : "");
     }
 
     @Override
@@ -50,7 +73,13 @@ public final class PrimaryFailover implements Fault {
             throw new FaultRefusedException("PrimaryFailover needs a replica to promote; the cluster has none "
                     + "(postgres.replicas is 0).");
         }
+        PoolerTier pooler = managed ? context.pooler(this) : null;
         long start = System.nanoTime();
+        if (pooler != null) {
+            pooler.pauseWriters(); // returns once the writers' transactions are done: none is running on the primary
+            writersPaused = true;
+        }
+        long paused = System.nanoTime();
         oldPrimary = cluster.primary();
         String next = cluster.replicas().get(0);
         context.proxy(oldPrimary).disable();
@@ -58,12 +87,19 @@ public final class PrimaryFailover implements Fault {
         long cut = System.nanoTime();
         cluster.kill(oldPrimary);
         long killed = System.nanoTime();
-        cluster.promote(next);
+        cluster.promote(next); // behind a pooler, the topology points the writers' alias at it
         long promoted = System.nanoTime();
+        if (pooler != null) {
+            pooler.resumeWriters();
+            writersPaused = false;
+        }
         // Where the failover's time went, step by step: a slow one is explained, not only measured.
-        context.effect(next + " promoted " + millis(promoted - start) + " ms after the fault started (link cut in "
-                + millis(cut - start) + " ms, " + oldPrimary + " killed in " + millis(killed - cut) + " ms, promotion "
-                + millis(promoted - killed) + " ms); " + oldPrimary + " fenced");
+        context.effect(next + " promoted " + millis(promoted - start) + " ms after the fault started ("
+                + (pooler == null ? "" : "writers paused at the pooler in " + millis(paused - start) + " ms, ")
+                + "link cut in " + millis(cut - paused) + " ms, " + oldPrimary + " killed in " + millis(killed - cut)
+                + " ms, promotion " + millis(promoted - killed) + " ms" + (pooler == null ? ""
+                : ", then resumed: held " + millis(System.nanoTime() - paused) + " ms") + "); " + oldPrimary
+                + " fenced");
 
         WriteProbe probe = context.writeProbe();
         Optional<WriteProbe.Unmeasurable> unmeasurable = probe.unmeasurable();
@@ -92,6 +128,10 @@ public final class PrimaryFailover implements Fault {
 
     @Override
     public void heal(ChaosContext context) throws Exception {
+        if (writersPaused) { // the injection failed between PAUSE and RESUME: never leave the writers held
+            context.pooler(this).resumeWriters();
+            writersPaused = false;
+        }
         // A failover is not undone; healing restores the old primary's link (it now leads to a fenced or
         // rejoined node, which a targetServerType=primary client will not pick for writes).
         if (linkCut && oldPrimary != null) {

@@ -127,6 +127,9 @@ class FaultContractsTest {
         expected.put(new PoolerPause(), EnumSet.of(Fault.Need.POOLER));
         expected.put(new PoolerRestart(), EnumSet.of(Fault.Need.POOLER));
         expected.forEach((fault, needs) -> assertEquals(needs, fault.needs(), fault.name()));
+        assertEquals(EnumSet.of(Fault.Need.PROXY, Fault.Need.CLUSTER_CONTROL, Fault.Need.POOLER),
+                PrimaryFailover.managed(true).needs(), "the managed failover pauses the writers at the pooler");
+        assertEquals(FaultKind.PRIMARY_FAILOVER, PrimaryFailover.managed(true).kind(), "still a primary failover");
         assertEquals(FaultKind.labels(), expected.keySet().stream().map(Fault::name).toList(),
                 "one fault class per kind, each named as allowFaults names it");
         assertEquals(Optional.of(FaultKind.PRIMARY_FAILOVER), FaultKind.named("PrimaryFailover"));
@@ -188,7 +191,7 @@ class FaultContractsTest {
     void aPoolerFaultWithoutAPoolerTierIsRefusedNamingTheFieldThatTurnsItOn() {
         Topology local = new StubTopology(environment("[]", false), URI.create("http://127.0.0.1:8474"),
                 links(List.of("replication")), true);
-        for (Fault fault : List.of(new PoolerPause(), new PoolerRestart())) {
+        for (Fault fault : List.of(new PoolerPause(), new PoolerRestart(), PrimaryFailover.managed(false))) {
             FaultRefusedException e = assertThrows(FaultRefusedException.class, () -> runner(local, fault).checkAllowed(),
                     fault.name());
             assertTrue(e.getMessage().startsWith(fault.name() + " acts on the pooler tier, which environment "),

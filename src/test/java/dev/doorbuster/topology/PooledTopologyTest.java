@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -191,6 +192,52 @@ class PooledTopologyTest {
         }
         assertTrue(clientBackends(replica) <= 2 * SERVER_CONNECTIONS, "the new primary holds the writer alias's pool "
                 + "and its reader alias's, no more");
+    }
+
+    @Test
+    @Order(5)
+    void aManagedFailoverHoldsTheWritesAtThePoolerAndAnswersEveryOneOnTheNewPrimary() throws Exception {
+        PgCluster cluster = topology.cluster().orElseThrow();
+        PgNode replica = cluster.replicas().get(0); // the old primary, rejoined by the unmanaged failover before
+        FaultTimeline timeline = new FaultTimeline(System.nanoTime());
+        ChaosContext context = new ChaosContext(topology, timeline, new WriteProbe(topology.appUrl()))
+                .forFault("F1 PrimaryFailover");
+        Fault failover = PrimaryFailover.managed(true);
+        context.check(failover);
+        // Writers busy throughout: each answer counted, the ones sent while the writers were held included.
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
+        ExecutorService writers = Executors.newFixedThreadPool(4);
+        List<Future<?>> running = new ArrayList<>();
+        for (int w = 0; w < 4; w++) {
+            int user = 20 + w;
+            running.add(writers.submit(() -> {
+                for (int i = 0; writing.get(); i++) {
+                    statuses.merge(put("/users/" + user, "{\"name\": \"Writer " + i + "\"}"), 1, Integer::sum);
+                }
+                return null;
+            }));
+        }
+        try {
+            Thread.sleep(500);
+            failover.inject(context);
+            failover.heal(context);
+            Thread.sleep(500);
+        } finally {
+            writing.set(false);
+            for (Future<?> f : running) {
+                f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            writers.shutdownNow();
+        }
+        assertEquals(replica, cluster.primary());
+        assertTrue(timeline.events().stream().anyMatch(e -> e.message().contains("writers paused at the pooler in")),
+                "the timeline says where the failover's time went: " + timeline.events());
+        assertEquals(Set.of(200), statuses.keySet(), "no write answered with an error across the managed failover: "
+                + statuses);
+        assertTrue(statuses.get(200) >= 8, "writes were in flight throughout: " + statuses);
+        FaultEffect.Rto rto = timeline.last(FaultEffect.Rto.class).orElseThrow();
+        assertTrue(rto.recovered() && rto.millis() < 10_000, "managed: " + rto);
     }
 
     // ---- helpers --------------------------------------------------------------------------------------------
