@@ -137,7 +137,7 @@ class PooledTopologyTest {
             assertTrue(!write.isDone(), "the write waits at the pooler while its alias is paused");
             int waiting = topology.pooler().orElseThrow().pools().stream()
                     .filter(p -> p.database().equals("storefront")).mapToInt(PgBouncerServer.Pool::clientsWaiting).sum();
-            assertEquals(1, waiting, "the pooler counts the held write as a waiting client");
+            assertTrue(waiting >= 1, "the pooler counts the held write as a waiting client: " + waiting);
         } finally {
             pause.heal(context);
         }
