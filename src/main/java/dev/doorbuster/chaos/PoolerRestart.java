@@ -1,6 +1,7 @@
 package dev.doorbuster.chaos;
 
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 
 import dev.doorbuster.pooler.PgBouncerServer;
@@ -30,8 +31,9 @@ public final class PoolerRestart implements Fault {
     @Override
     public void inject(ChaosContext context) {
         PoolerTier pooler = context.pooler(this);
-        int clients = pooler.pools().stream().mapToInt(p -> p.clientsActive() + p.clientsWaiting()).sum();
-        int servers = pooler.pools().stream().mapToInt(PgBouncerServer.Pool::servers).sum();
+        List<PgBouncerServer.Pool> pools = pooler.pools(); // one reading of the console for both counts
+        int clients = pools.stream().mapToInt(p -> p.clientsActive() + p.clientsWaiting()).sum();
+        int servers = pools.stream().mapToInt(PgBouncerServer.Pool::servers).sum();
         long started = System.nanoTime();
         pooler.restart();
         context.effect(clients + " client and " + servers + " server connections cut; PgBouncer back in "

@@ -5,16 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
@@ -25,6 +20,7 @@ import dev.doorbuster.pooler.PgBouncerServer;
 import dev.doorbuster.pooler.PoolMode;
 import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.process.ServerUser;
+import dev.doorbuster.tools.Concurrently;
 import dev.doorbuster.tools.Required;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -87,28 +83,13 @@ class PooledStorefrontTest {
 
     /** Product pages from {@link #CLIENTS} threads at once: each status answered, counted. */
     private static Map<Integer, Integer> browse(Http http) throws Exception {
-        Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
-        ExecutorService threads = Executors.newFixedThreadPool(CLIENTS);
         AtomicInteger product = new AtomicInteger();
-        try {
-            List<Future<?>> all = new ArrayList<>();
-            for (int t = 0; t < CLIENTS; t++) {
-                all.add(threads.submit(() -> {
-                    for (int i = 0; i < REQUESTS_EACH; i++) {
-                        int status = http.get("/products/" + (1 + product.getAndIncrement() % StorefrontFixture.PRODUCTS))
-                                .status();
-                        statuses.merge(status, 1, Integer::sum);
-                    }
-                    return null;
-                }));
+        return Concurrently.countStatuses(CLIENTS, (thread, seen) -> {
+            for (int i = 0; i < REQUESTS_EACH; i++) {
+                seen.accept(http.get("/products/" + (1 + product.getAndIncrement() % StorefrontFixture.PRODUCTS))
+                        .status());
             }
-            for (Future<?> f : all) {
-                f.get();
-            }
-        } finally {
-            threads.shutdownNow();
-        }
-        return statuses;
+        });
     }
 
     @Test

@@ -15,15 +15,9 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -39,6 +33,7 @@ import dev.doorbuster.pooler.PgBouncerBinary;
 import dev.doorbuster.pooler.PgBouncerServer;
 import dev.doorbuster.postgres.PgCluster;
 import dev.doorbuster.postgres.PgNode;
+import dev.doorbuster.tools.Concurrently;
 import dev.doorbuster.tools.Required;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -206,18 +201,18 @@ class PooledTopologyTest {
         context.check(failover);
         // Writers busy throughout: each answer counted, the ones sent while the writers were held included.
         java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
-        Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
-        ExecutorService writers = Executors.newFixedThreadPool(4);
-        List<Future<?>> running = new ArrayList<>();
-        for (int w = 0; w < 4; w++) {
-            int user = 20 + w;
-            running.add(writers.submit(() -> {
-                for (int i = 0; writing.get(); i++) {
-                    statuses.merge(put("/users/" + user, "{\"name\": \"Writer " + i + "\"}"), 1, Integer::sum);
-                }
-                return null;
-            }));
-        }
+        java.util.concurrent.CompletableFuture<Map<Integer, Integer>> answers =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return Concurrently.countStatuses(4, (thread, seen) -> {
+                            for (int i = 0; writing.get(); i++) {
+                                seen.accept(put("/users/" + (20 + thread), "{\"name\": \"Writer " + i + "\"}"));
+                            }
+                        });
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
         try {
             Thread.sleep(500);
             failover.inject(context);
@@ -225,11 +220,8 @@ class PooledTopologyTest {
             Thread.sleep(500);
         } finally {
             writing.set(false);
-            for (Future<?> f : running) {
-                f.get(30, java.util.concurrent.TimeUnit.SECONDS);
-            }
-            writers.shutdownNow();
         }
+        Map<Integer, Integer> statuses = answers.get(30, java.util.concurrent.TimeUnit.SECONDS);
         assertEquals(replica, cluster.primary());
         assertTrue(timeline.events().stream().anyMatch(e -> e.message().contains("writers paused at the pooler in")),
                 "the timeline says where the failover's time went: " + timeline.events());
@@ -244,27 +236,13 @@ class PooledTopologyTest {
 
     /** {@link #SHOPPERS} threads, each 5 profile updates and 5 product pages: every status answered, counted. */
     private static Map<Integer, Integer> shop() throws Exception {
-        Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
-        ExecutorService threads = Executors.newFixedThreadPool(SHOPPERS);
-        try {
-            List<Future<?>> all = new ArrayList<>();
-            for (int t = 0; t < SHOPPERS; t++) {
-                int shopper = t + 1;
-                all.add(threads.submit(() -> {
-                    for (int i = 0; i < 5; i++) {
-                        statuses.merge(put("/users/" + shopper, "{\"name\": \"Shopper " + i + "\"}"), 1, Integer::sum);
-                        statuses.merge(get("/products/" + (shopper * 5 + i)).statusCode(), 1, Integer::sum);
-                    }
-                    return null;
-                }));
+        return Concurrently.countStatuses(SHOPPERS, (thread, seen) -> {
+            int shopper = thread + 1;
+            for (int i = 0; i < 5; i++) {
+                seen.accept(put("/users/" + shopper, "{\"name\": \"Shopper " + i + "\"}"));
+                seen.accept(get("/products/" + (shopper * 5 + i)).statusCode());
             }
-            for (Future<?> f : all) {
-                f.get();
-            }
-        } finally {
-            threads.shutdownNow();
-        }
-        return statuses;
+        });
     }
 
     private static final Pattern POOL_TOTAL = Pattern.compile("(?m)^hikaricp_connections\\{pool=\"(\\w+)\",?} (\\S+)$");
