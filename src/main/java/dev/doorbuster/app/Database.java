@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 import javax.sql.DataSource;
 
@@ -95,6 +96,7 @@ final class Database implements AutoCloseable {
     /** Every pool, writer first, then the readers in the order of their URLs. */
     private final Map<Pool, HikariDataSource> pools = new LinkedHashMap<>();
     private final Map<Pool, String> urls = new LinkedHashMap<>();
+    private final Map<Pool, CountedConnections> sources = new LinkedHashMap<>();
     private final List<Pool> readers;
     private final StorefrontMetrics metrics;
 
@@ -109,9 +111,14 @@ final class Database implements AutoCloseable {
             for (Map.Entry<Pool, String> e : urls.entrySet()) {
                 Pool pool = e.getKey();
                 int size = pool.role() == Role.WRITER ? config.writerPoolSize() : config.readerPoolSize();
-                pools.put(pool, pool(pool, e.getValue(), size, config, metrics));
+                CountedConnections connections = new CountedConnections(e.getValue(), driverProperties(pool, config),
+                        failure -> metrics.connectionFailures(pool, failure.getSQLState(),
+                                DatabaseErrorMeters.isRefusal(failure.getSQLState(), failure.getMessage())));
+                sources.put(pool, connections);
+                pools.put(pool, pool(pool, e.getValue(), size, config, metrics, connections));
                 metrics.poolExhausted(pool); // registered up front: the series exist at 0
                 metrics.databaseUnavailable(pool);
+                metrics.connectionFailures(pool, DatabaseErrorMeters.TOO_MANY_CONNECTIONS, true); // at 0: it exists
             }
         } catch (RuntimeException e) {
             close();
@@ -152,15 +159,10 @@ final class Database implements AutoCloseable {
     }
 
     private static HikariDataSource pool(Pool pool, String url, int size, StorefrontConfig config,
-            StorefrontMetrics metrics) {
+            StorefrontMetrics metrics, CountedConnections connections) {
         HikariConfig hc = new HikariConfig();
         hc.setPoolName(pool.tag());
-        hc.setJdbcUrl(url);
-        hc.setUsername(config.dbUser());
-        if (!config.dbPassword().isEmpty()) {
-            hc.setPassword(config.dbPassword());
-        }
-        hc.setDataSourceProperties(driverDefaults(pool, config));
+        hc.setDataSource(connections);
         hc.setMaximumPoolSize(size);
         hc.setMinimumIdle(size); // a fixed pool: a spike must not pay for new connections
         hc.setConnectionTimeout(config.poolTimeoutMs());
@@ -289,6 +291,47 @@ final class Database implements AutoCloseable {
             return c.isValid(1) ? "up" : "down";
         } catch (SQLException e) {
             return isPoolTimeout(e) && sqlState(e) == null ? "saturated" : "down";
+        }
+    }
+
+    /** The driver's properties of {@code pool}'s connections, its login included. */
+    private static Properties driverProperties(Pool pool, StorefrontConfig config) {
+        Properties driver = driverDefaults(pool, config);
+        driver.setProperty("user", config.dbUser());
+        if (!config.dbPassword().isEmpty()) {
+            driver.setProperty("password", config.dbPassword());
+        }
+        return driver;
+    }
+
+    /**
+     * Waits, at most {@code waitMs}, until every pool holds its whole size or has had a connection attempt fail (a
+     * database that refuses more clients: the pool then serves with what it got, and goes on trying). So an instance
+     * is ready with its pools open, and the refusals a full database answers it with are counted by then.
+     *
+     * @return the pools that were neither full nor refused in time (empty: all settled)
+     */
+    List<Pool> awaitPoolsOpen(long waitMs) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+        while (true) {
+            List<Pool> filling = new ArrayList<>();
+            for (Map.Entry<Pool, HikariDataSource> e : pools.entrySet()) {
+                HikariDataSource ds = e.getValue();
+                boolean full = ds.getHikariPoolMXBean() != null
+                        && ds.getHikariPoolMXBean().getTotalConnections() >= ds.getMaximumPoolSize();
+                if (!full && sources.get(e.getKey()).failed() == 0) {
+                    filling.add(e.getKey());
+                }
+            }
+            if (filling.isEmpty() || System.nanoTime() > deadline) {
+                return filling;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return filling;
+            }
         }
     }
 

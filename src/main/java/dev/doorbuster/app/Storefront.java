@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -35,6 +36,8 @@ public final class Storefront implements AutoCloseable {
     private static final long READER_WAIT_MS = 15_000;
     /** How long a pool may take to make its first connection at start-up, whatever its own timeout. */
     private static final long CONNECT_WAIT_MS = 10_000;
+    /** How long a start waits for its pools to open their connections (or be refused) before it serves anyway. */
+    private static final long POOLS_OPEN_WAIT_MS = 10_000;
 
     /** The storefront could not start; the message is one line saying why. */
     public static final class StartupException extends RuntimeException {
@@ -166,6 +169,13 @@ public final class Storefront implements AutoCloseable {
             }
             for (Pool reader : database.readers()) {
                 requireReachable(database, reader, config.initSchema() ? READER_WAIT_MS : CONNECT_WAIT_MS);
+            }
+            // Ready with open pools: a spike must not pay for new connections, and an instance that a full database
+            // refuses has said so (counted) before it serves.
+            List<Pool> filling = database.awaitPoolsOpen(POOLS_OPEN_WAIT_MS);
+            if (!filling.isEmpty()) {
+                warnings.accept("pools " + filling.stream().map(Pool::tag).toList() + " still opening connections after "
+                        + POOLS_OPEN_WAIT_MS + " ms; serving meanwhile");
             }
 
             if (config.cacheUrl() != null) {

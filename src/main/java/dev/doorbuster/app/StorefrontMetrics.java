@@ -95,6 +95,16 @@ final class StorefrontMetrics implements AutoCloseable {
                 .tag(DatabaseErrorMeters.SQLSTATE, DatabaseErrorMeters.tag(sqlState)).register(registry);
     }
 
+    /** See {@link DatabaseErrorMeters#CONNECTION_FAILURES}. */
+    Counter connectionFailures(Database.Pool pool, String sqlState, boolean refused) {
+        return Counter.builder(DatabaseErrorMeters.CONNECTION_FAILURES)
+                .description("Connection attempts of a pool that failed, by pool, SQLSTATE and whether the database "
+                        + "or its pooler refused them for want of room (too many clients)")
+                .tag(DatabaseErrorMeters.POOL, pool.tag())
+                .tag(DatabaseErrorMeters.SQLSTATE, DatabaseErrorMeters.tag(sqlState))
+                .tag(DatabaseErrorMeters.REFUSED, Boolean.toString(refused)).register(registry);
+    }
+
     Counter databaseUnavailable(Database.Pool pool) {
         return Counter.builder("storefront.db.unavailable")
                 .description("Requests answered 503 because the database behind the pool could not be reached")

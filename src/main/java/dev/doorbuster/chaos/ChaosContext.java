@@ -6,6 +6,7 @@ import java.net.URI;
 import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.ClusterControl;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.Fleet;
 import dev.doorbuster.topology.PoolerTier;
 import dev.doorbuster.topology.Topology;
 import eu.rekawek.toxiproxy.Proxy;
@@ -114,8 +115,17 @@ public final class ChaosContext {
                     }
                 }
                 case POOLER -> pooler(fault);
+                case FLEET -> fleet(fault);
             }
         }
+    }
+
+    /** The fleet, for the faults that grow it; refuses when the service runs as one instance or is not started here. */
+    public Fleet fleet(Fault fault) {
+        return topology.fleet().orElseThrow(() -> new FaultRefusedException(fault.name() + " grows the fleet of the "
+                + "service's instances, which environment '" + topology.environment().name() + "' does not run: set "
+                + "app.instances to 2 or more in " + topology.environment().source() + " (or -Dapp.instances=2; local "
+                + "environments only)."));
     }
 
     /** The pooler tier, for the pooler's faults; refuses when the environment has none. */

@@ -20,6 +20,8 @@ public final class ChaosRunner implements AutoCloseable {
     private static final long INJECT_WAIT_MILLIS = 90_000;
     /** The start of the timeline's note that a fault's injection completed. */
     public static final String IN_PLACE = "in place ";
+    /** How the timeline's error of a fault that could not be injected begins: the verdict fails the run on it. */
+    public static final String INJECT_FAILED = "inject failed: ";
 
     private final ChaosContext context;
     private final List<Scheduled> scheduled = new ArrayList<>();
@@ -124,7 +126,7 @@ public final class ChaosRunner implements AutoCloseable {
                         + " ms after it started");
             } catch (Exception e) {
                 log.error("Fault {} failed to inject: {}", label, e.toString());
-                context.timeline().add(label, FaultTimeline.Kind.ERROR, "inject failed: " + e.getMessage());
+                context.timeline().add(label, FaultTimeline.Kind.ERROR, INJECT_FAILED + e.getMessage());
             }
         }
 

@@ -22,7 +22,9 @@ public interface Fault {
          */
         CACHE,
         /** A pooler tier ({@code postgres.pooler}) the harness controls through its admin console. */
-        POOLER
+        POOLER,
+        /** A fleet of the service's instances behind a balancer ({@code app.instances} over 1) the harness can grow. */
+        FLEET
     }
 
     /** The fault's kind: its name in environments' {@code allowFaults}. */

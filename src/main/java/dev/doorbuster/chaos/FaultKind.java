@@ -25,7 +25,8 @@ public enum FaultKind {
     CACHE_FLUSH("CacheFlush"),
     HOT_KEY_EXPIRY("HotKeyExpiry"),
     POOLER_PAUSE("PoolerPause"),
-    POOLER_RESTART("PoolerRestart");
+    POOLER_RESTART("PoolerRestart"),
+    SCALE_OUT("ScaleOut");
 
     private final String label;
 

@@ -101,7 +101,9 @@ public final class Run implements AutoCloseable {
         System.setProperty("sun.net.client.defaultReadTimeout", System.getProperty("sun.net.client.defaultReadTimeout", "30000"));
         boolean needsCache = cacheTier || schedule.entries().stream()
                 .anyMatch(e -> e.fault().needs().contains(Fault.Need.CACHE));
-        Environment environment = needsCache ? EnvironmentLoader.withCacheTier() : EnvironmentLoader.fromSystemProperties();
+        boolean growsFleet = schedule.entries().stream().anyMatch(e -> e.fault().needs().contains(Fault.Need.FLEET));
+        Environment environment = growsFleet ? EnvironmentLoader.withFleet(needsCache)
+                : needsCache ? EnvironmentLoader.withCacheTier() : EnvironmentLoader.fromSystemProperties();
         // The fault names live with the faults (chaos), which topology cannot see: checked here, before
         // anything starts (ChaosRunner.checkAllowed checks them again once the topology is up).
         FaultKind.checkAllowFaults(environment);

@@ -39,6 +39,8 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
     private final String name;
     private final PgBouncerBinary binary;
     private final ServerUser user;
+    /** Database users besides {@code login} who may log in as clients. */
+    private List<String> clients = List.of();
     private final String login;
     private final Path dir;
     private final Path cleanupDir;
@@ -66,14 +68,28 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
      */
     public static PgBouncerServer start(String name, PgBouncerBinary binary, ServerUser user, String login, Path dir,
                                         Path cleanupDir, PgBouncerConfig config) {
-        if (login == null || !login.matches("[A-Za-z_][A-Za-z0-9_]*")) {
-            throw new PoolerException("the pooler's login '" + login + "' must be a plain database user name");
+        return start(name, binary, user, login, List.of(), dir, cleanupDir, config);
+    }
+
+    /**
+     * As {@link #start(String, PgBouncerBinary, ServerUser, String, Path, Path, PgBouncerConfig)}, with more database
+     * users who may log in as clients (an application's own role), but not at the admin console.
+     */
+    public static PgBouncerServer start(String name, PgBouncerBinary binary, ServerUser user, String login,
+                                        List<String> clients, Path dir, Path cleanupDir, PgBouncerConfig config) {
+        List<String> logins = new java.util.ArrayList<>(List.of(login == null ? "" : login));
+        logins.addAll(clients);
+        for (String each : logins) {
+            if (!each.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw new PoolerException("the pooler's login '" + each + "' must be a plain database user name");
+            }
         }
         if (dir.toAbsolutePath().toString().matches(".*[\\s;#\"].*")) {
             throw new PoolerException("PgBouncer's folder " + dir + " has a space, ';', '#' or '\"' in its path, which "
                     + "pgbouncer.ini cannot hold; set -Ddoorbuster.home to a plain path");
         }
         PgBouncerServer server = new PgBouncerServer(name, binary, user, login, dir, cleanupDir, config);
+        server.clients = List.copyOf(clients);
         server.prepareDir();
         ProcessRegistry.stopLeftovers();
         for (int attempt = 1; ; attempt++) {
@@ -236,8 +252,12 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
         try {
             user.requireReachable(dir, "PgBouncer folder");
             Files.createDirectories(dir);
-            // Every client logs in as the one database user, without a password: the servers behind trust loopback.
-            Files.writeString(dir.resolve("users.txt"), "\"" + login + "\" \"\"\n", StandardCharsets.UTF_8);
+            // Every client logs in as one of these database users, without a password: the servers behind trust loopback.
+            StringBuilder users = new StringBuilder("\"" + login + "\" \"\"\n");
+            for (String client : clients) {
+                users.append('"').append(client).append("\" \"\"\n");
+            }
+            Files.writeString(dir.resolve("users.txt"), users.toString(), StandardCharsets.UTF_8);
             user.own(dir);
             user.own(dir.resolve("users.txt"));
         } catch (IOException | ProcessException e) {

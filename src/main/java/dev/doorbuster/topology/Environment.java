@@ -138,6 +138,9 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param writeProbe   a service of your own (docker with {@code image}, external): the write a failover's probe
      *                     sends, or null when not set: {@link WriteProbeRequest}, its one definition; read it through
      *                     {@link Environment#writeProbe()}, which knows the storefront's
+     * @param instances    local: how many storefront JVMs serve the load, each with its own pools (an autoscaled
+     *                     fleet, whose pools together may exceed what the database takes), behind one balancer that
+     *                     gives each new connection to the next instance
      */
     public record App(URI url, URI metricsUrl, String routing, String stockLocking, int writerPoolSize, int readerPoolSize,
                       int poolTimeoutMs, int rywWaitMs, int stickyMs, int requestTimeoutMs, int httpThreads,
@@ -145,7 +148,10 @@ public record Environment(String name, Path source, Type type, String descriptio
                       int cacheTimeoutMs, String cacheOnError, String cacheStampede, String preparedStatements,
                       List<String> jvmOptions,
                       String image, int port, String healthPath, Map<String, String> environment, boolean cache,
-                      PoolRoles pools, WriteProbeRequest writeProbe) {
+                      PoolRoles pools, WriteProbeRequest writeProbe, int instances) {
+        /** Most storefront JVMs a local fleet starts ({@code app.instances}). */
+        public static final int MAX_INSTANCES = 16;
+
         public App {
             pools = pools == null ? PoolRoles.byDefault() : pools;
         }
@@ -289,6 +295,10 @@ public record Environment(String name, Path source, Type type, String descriptio
 
         public long poolExhaustion() {
             return whole(SloBudget.POOL_EXHAUSTION);
+        }
+
+        public long connectionRefusals() {
+            return whole(SloBudget.CONNECTION_REFUSALS);
         }
 
         public long failoverRtoMs() {

@@ -82,6 +82,30 @@ public final class EnvironmentLoader {
         return new EnvironmentLoader(Path.of("environments"), overrides).load(System.getProperty(PROPERTY, "local"));
     }
 
+    /**
+     * As {@link #fromSystemProperties()} (or {@link #withCacheTier()}), for a run that grows a fleet: a service started
+     * as one instance is started as {@value #SMALLEST_FLEET} instead, unless {@code -Dapp.instances} says otherwise
+     * (then the faults that need a fleet are refused, naming the field).
+     */
+    public static Environment withFleet(boolean cacheTier) {
+        Environment environment = cacheTier ? withCacheTier() : fromSystemProperties();
+        if (environment.app().instances() > 1 || System.getProperty(INSTANCES) != null) {
+            return environment;
+        }
+        Properties overrides = new Properties();
+        overrides.putAll(System.getProperties());
+        if (cacheTier) {
+            overrides.putIfAbsent(CACHE_TIER, "true");
+        }
+        overrides.setProperty(INSTANCES, Integer.toString(SMALLEST_FLEET));
+        return new EnvironmentLoader(Path.of("environments"), overrides).load(System.getProperty(PROPERTY, "local"));
+    }
+
+    /** The environment field that says how many instances of the service run. */
+    public static final String INSTANCES = "app.instances";
+    /** What a run that grows a fleet starts with when the environment says one instance: one with a balancer. */
+    public static final int SMALLEST_FLEET = 2;
+
     /** The environment field that turns the cache tier on. */
     public static final String CACHE_TIER = "app.cache";
     /** {@link PoolRoles#FIELD}'s name under {@code app}. */
@@ -329,6 +353,13 @@ public final class EnvironmentLoader {
         c.range("postgres.replicas", env.postgres().replicas(), 0, 8);
         validatePooler(env, c);
         validateStorefrontSettings(env, c);
+        c.range("app.instances", env.app().instances(), 1, Environment.App.MAX_INSTANCES);
+        if (env.app().instances() > 1 && !env.isLocal()) {
+            c.fail("app.instances", "is " + env.app().instances() + ", but only a local environment starts a fleet of "
+                    + "storefronts so far (" + (env.isDocker() ? "a docker run starts one container of the service"
+                    : "an external service's instances are its own: give its balancer's address as app.url")
+                    + "); set it to 1 or use \"type\": \"local\"");
+        }
         if (!env.isDocker() && raw.has("docker")) {
             c.fail("docker", "is only for docker environments; remove it or set \"type\": \"docker\"");
         }

@@ -20,6 +20,7 @@ import dev.doorbuster.process.DoorbusterHome;
 import dev.doorbuster.postgres.PgNode;
 import dev.doorbuster.postgres.SyncMode;
 import dev.doorbuster.process.ServerUser;
+import dev.doorbuster.proxy.Balancer;
 import dev.doorbuster.proxy.ToxiproxyServer;
 import dev.doorbuster.redis.RedisBinary;
 import dev.doorbuster.redis.RedisServer;
@@ -60,6 +61,14 @@ public final class LocalTopology implements Topology {
     /** Folder under the Doorbuster home where {@code postgres.keepData} keeps each run's data folders. */
     public static final String KEPT_DATA = "kept";
     private static final String POOLER_PROXY = PoolerTier.PROXY;
+    /**
+     * The storefront's own login, not a superuser, as a service's never is: when a fleet's pools take every connection
+     * a node allows, the harness (a superuser: its audit, its probes, the failover's promotion) still gets one of
+     * PostgreSQL's {@code superuser_reserved_connections}. Owner of the storefront's database.
+     */
+    public static final String APP_ROLE = "storefront";
+    /** The balancer in front of a fleet of storefronts ({@code app.instances} over 1). */
+    public static final String FLEET_BALANCER = "storefront";
     private final Path runDir;
     private ToxiproxyServer embeddedProxy;
     private ToxiproxyClient toxiproxy;
@@ -70,7 +79,10 @@ public final class LocalTopology implements Topology {
     private String cacheUrl;
     private PgBouncerServer pooler;
     private Path poolerDir;
-    private AppProcess app;
+    /** The storefront's instances, in the order they started ({@code app.instances}). */
+    private final List<AppProcess> apps = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** In front of the instances when there are several; null for one, which the load reaches directly. */
+    private Balancer balancer;
     private volatile boolean closed;
 
     private LocalTopology(Environment environment, Path runDir) {
@@ -122,7 +134,8 @@ public final class LocalTopology implements Topology {
         for (PgNode node : cluster.nodes()) {
             proxy(node.name(), node.address());
         }
-        cluster.primary().execute("CREATE DATABASE " + DATABASE);
+        cluster.primary().execute("CREATE ROLE " + APP_ROLE + " LOGIN");
+        cluster.primary().execute("CREATE DATABASE " + DATABASE + " OWNER " + APP_ROLE);
         if (statementStatistics) {
             StatementStatistics.createExtension(cluster.primary().jdbcUrl(DATABASE));
         }
@@ -132,9 +145,9 @@ public final class LocalTopology implements Topology {
         if (poolerBinary != null) {
             startPooler(poolerBinary);
         }
-        startApp();
+        startFleet();
         log.info("Local topology up in {} ms: app {}, proxy API {}, primary {}, replicas {}",
-                (System.nanoTime() - started) / 1_000_000, app.url(), toxiproxyUrl, cluster.primary(), cluster.replicas());
+                (System.nanoTime() - started) / 1_000_000, appUrl(), toxiproxyUrl, cluster.primary(), cluster.replicas());
     }
 
     /**
@@ -169,7 +182,8 @@ public final class LocalTopology implements Topology {
             aliases.put(readerAlias(replica), new PgBouncerConfig.Target(parse(listenOf(replica.name())), DATABASE));
         }
         poolerDir = DoorbusterHome.get().resolve("pgbouncer").resolve(runDir.getFileName().toString());
-        pooler = PgBouncerServer.start(POOLER_PROXY, binary, ServerUser.detect(), dbUser(), poolerDir, poolerDir,
+        pooler = PgBouncerServer.start(POOLER_PROXY, binary, ServerUser.detect(), dbUser(), List.of(APP_ROLE),
+                poolerDir, poolerDir,
                 new PgBouncerConfig(settings.poolMode(), settings.maxClientConn(), settings.defaultPoolSize(), aliases,
                         List.of(PgBouncerConfig.EXTRA_FLOAT_DIGITS, PgBouncerConfig.OPTIONS), java.util.Map.of(
                                 "statement_timeout", Integer.toString(environment.app().requestTimeoutMs())),
@@ -197,21 +211,52 @@ public final class LocalTopology implements Topology {
         }
     }
 
-    private void startApp() {
+    /**
+     * The storefront's instances, one after the other (the first creates and seeds the schema; the others find it),
+     * behind a {@link Balancer} when there are several: an autoscaled fleet, each instance with its own pools.
+     */
+    private void startFleet() {
+        int instances = environment.app().instances();
+        if (instances > 1) {
+            balancer = Balancer.start(FLEET_BALANCER);
+        }
+        for (int i = 0; i < instances; i++) {
+            startInstance();
+        }
+        if (balancer != null) {
+            log.info("Fleet: {} storefront instances behind balancer '{}' at {}", instances, FLEET_BALANCER,
+                    balancer.address());
+        }
+    }
+
+    /**
+     * Starts one more instance and, with a balancer, gives it its share of new connections. The first creates and seeds
+     * the schema; the others join it as it is.
+     */
+    private AppProcess startInstance() {
+        int number = apps.size() + 1;
+        Path logFile = runDir.resolve(number == 1 ? "app.log" : "app-" + number + ".log");
+        int bound = environment.app().requestTimeoutMs();
+        String writerUrl;
+        List<String> readerUrls;
         if (pooler != null) {
             String at = listenOf(POOLER_PROXY);
-            int bound = environment.app().requestTimeoutMs();
             List<String> readers = cluster.replicas().stream()
                     .map(r -> StorefrontLaunch.pooledUrl(at, readerAlias(r), false, bound)).toList();
-            app = StorefrontLaunch.start(environment.app(), StorefrontLaunch.pooledUrl(at, DATABASE, true, bound),
-                    readers.isEmpty() ? List.of(StorefrontLaunch.pooledUrl(at, DATABASE, false, bound)) : readers,
-                    cacheUrl, dbUser(), dbPassword(), runDir.resolve("app.log"));
-            return;
+            writerUrl = StorefrontLaunch.pooledUrl(at, DATABASE, true, bound);
+            readerUrls = readers.isEmpty() ? List.of(StorefrontLaunch.pooledUrl(at, DATABASE, false, bound)) : readers;
+        } else {
+            writerUrl = StorefrontLaunch.writerUrl(cluster.nodes().stream().map(n -> listenOf(n.name())).toList(), bound);
+            readerUrls = StorefrontLaunch.readerUrls(cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
+                    listenOf(cluster.primary().name()), bound);
         }
-        app = StorefrontLaunch.start(environment.app(),
-                cluster.nodes().stream().map(n -> listenOf(n.name())).toList(),
-                cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),
-                listenOf(cluster.primary().name()), cacheUrl, dbUser(), dbPassword(), runDir.resolve("app.log"));
+        AppProcess app = StorefrontLaunch.start(environment.app(), writerUrl, readerUrls, cacheUrl, APP_ROLE, "",
+                logFile, number == 1);
+        apps.add(app);
+        if (balancer != null) {
+            balancer.add(new InetSocketAddress(app.url().getHost(), app.url().getPort()));
+        }
+        return app;
     }
 
     /** The {@link dev.doorbuster.postgres.ReplicationRoute}: replica → its own proxy → current primary. */
@@ -258,14 +303,25 @@ public final class LocalTopology implements Topology {
         return environment;
     }
 
+    /** The balancer's address with several instances, else the one instance's. */
     @Override
     public URI appUrl() {
-        return app.url();
+        if (balancer != null) {
+            InetSocketAddress at = balancer.address();
+            return URI.create("http://" + at.getHostString() + ":" + at.getPort());
+        }
+        return apps.get(0).url();
+    }
+
+    /** The first instance's; every instance's is {@link #appMetricsUrls()}. */
+    @Override
+    public URI appMetricsUrl() {
+        return apps.get(0).url().resolve("/metrics");
     }
 
     @Override
-    public URI appMetricsUrl() {
-        return app.url().resolve("/metrics");
+    public List<URI> appMetricsUrls() {
+        return apps.stream().map(a -> a.url().resolve("/metrics")).toList();
     }
 
     @Override
@@ -419,6 +475,31 @@ public final class LocalTopology implements Topology {
     }
 
     @Override
+    public Optional<Fleet> fleet() {
+        if (balancer == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new Fleet() {
+            @Override
+            public int instances() {
+                return apps.size();
+            }
+
+            @Override
+            public void scaleOut(int more) {
+                synchronized (LocalTopology.this) {
+                    if (closed) {
+                        throw new TopologyException("the topology is stopping: no instance is added");
+                    }
+                    for (int i = 0; i < more; i++) {
+                        startInstance();
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
     public boolean allows(String faultName) {
         return true;
     }
@@ -429,8 +510,11 @@ public final class LocalTopology implements Topology {
             return;
         }
         closed = true;
-        if (app != null) {
+        for (AppProcess app : apps) {
             app.close();
+        }
+        if (balancer != null) {
+            balancer.close();
         }
         if (pooler != null) {
             pooler.close();

@@ -43,7 +43,20 @@ public final class StorefrontLaunch {
      */
     public static AppProcess start(Environment.App app, String writerUrl, List<String> readerUrls, String cacheUrl,
                                    String dbUser, String dbPassword, Path logFile) {
+        return start(app, writerUrl, readerUrls, cacheUrl, dbUser, dbPassword, logFile, true);
+    }
+
+    /**
+     * As {@link #start(Environment.App, String, List, String, String, String, Path)}; {@code initSchema} false for an
+     * instance that joins a running fleet: the schema is there, and creating it again (its {@code IF NOT EXISTS}
+     * statements still lock the tables) would deadlock with the shoppers' transactions.
+     */
+    public static AppProcess start(Environment.App app, String writerUrl, List<String> readerUrls, String cacheUrl,
+                                   String dbUser, String dbPassword, Path logFile, boolean initSchema) {
         List<String> args = args(app, writerUrl, readerUrls, dbUser, dbPassword);
+        if (!initSchema) {
+            args.remove(StorefrontSetting.INIT_SCHEMA.option());
+        }
         if (cacheUrl != null) {
             args.addAll(List.of(StorefrontSetting.CACHE_URL.option(), cacheUrl));
         }

@@ -21,6 +21,15 @@ public interface Topology extends AutoCloseable {
     /** Where the application exposes Prometheus metrics (pools, routing), or null if unknown. */
     URI appMetricsUrl();
 
+    /**
+     * Where each instance of the application exposes its metrics, as of now: one per instance of a fleet
+     * ({@code app.instances}), whose figures add up. Default: {@link #appMetricsUrl()}, when known.
+     */
+    default List<URI> appMetricsUrls() {
+        URI url = appMetricsUrl();
+        return url == null ? List.of() : List.of(url);
+    }
+
     /** The Toxiproxy API, or null when this topology has no chaos proxy. */
     URI toxiproxyUrl();
 
@@ -55,6 +64,11 @@ public interface Topology extends AutoCloseable {
 
     /** The pooler tier, when the environment has one ({@code postgres.pooler}). Default: none. */
     default Optional<PoolerTier> pooler() {
+        return Optional.empty();
+    }
+
+    /** The fleet of the service's instances, when it runs several behind a balancer ({@code app.instances}). */
+    default Optional<Fleet> fleet() {
         return Optional.empty();
     }
 

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
 
+import dev.doorbuster.chaos.ChaosRunner;
 import dev.doorbuster.chaos.FaultEffect;
 import dev.doorbuster.chaos.FaultKind;
 import dev.doorbuster.chaos.FaultTimeline;
@@ -117,6 +118,7 @@ public final class Judge {
             // A leading warm-up phase is not judged for latency, errors or pool exhaustion (Phase.WARM_UP).
             int from = Math.min(Phase.judgedFrom(f.phases()), end);
             checks.add(poolExhaustion(f, from));
+            connectionRefusals(f).ifPresent(checks::add);
             String judged = from == 0 ? "" : " after the warm-up (seconds " + from + "-" + end + ")";
             LatencyRecorder.Counts all = f.recorder().counts(null, from, end);
             if (all.total() == 0) {
@@ -162,6 +164,7 @@ public final class Judge {
                 }
             }
         }
+        faultsInjected(f).ifPresent(checks::add);
         rto(checks, f);
         lostWrites(checks, f);
         stock(checks, f);
@@ -281,6 +284,59 @@ public final class Judge {
         return CheckResult.notJudged("pool exhaustion", f.slo().poolExhaustion(), f.client503s(), "events",
                 "HikariCP connection timeouts not read: " + why.reason() + "; clients saw " + f.client503s()
                         + " 503 responses, which do not show a pool that timed out without a 503 answer", why.fix());
+    }
+
+    /**
+     * Connection attempts of the service's pools that the database or its pooler refused ("too many clients"): a
+     * fleet whose pools add up to more than the database takes, the storm of the seeds' autoscaled Black Friday. Counted
+     * over the whole run, warm-up included: an instance's pools fill when it starts, and a refusal then is the storm.
+     * Judged from the service's count of its failed connection attempts by SQLSTATE
+     * ({@code storefront_db_connection_failures_total}); a service that keeps no such count does not get the check
+     * (not judged would fail every run of a service that cannot have it), unless its metrics could not be read at all,
+     * which the pool checks already say.
+     */
+    private static Optional<CheckResult> connectionRefusals(Facts f) {
+        // Each instance counts from its start, before the probes' first reading: the last reading is the total.
+        double total = Double.NaN;
+        for (ProbeSample s : f.probes()) {
+            total = Double.isNaN(s.connectionRefusals()) ? total : s.connectionRefusals();
+        }
+        if (Double.isNaN(total)) {
+            return Optional.empty();
+        }
+        List<Integer> seconds = new ArrayList<>();
+        double previous = 0;
+        for (ProbeSample s : f.probes()) {
+            if (!Double.isNaN(s.connectionRefusals())) {
+                if (s.connectionRefusals() > previous) {
+                    seconds.add(s.second());
+                }
+                previous = s.connectionRefusals();
+            }
+        }
+        return Optional.of(CheckResult.atMost("connection refusals", f.slo().connectionRefusals(), total, "events",
+                CheckResult.format(total) + " connection attempts of the service's pools were refused by the database "
+                        + "(SQLSTATE 53300, too many clients) or its pooler (no more connections allowed)"
+                        + when(seconds, f)));
+    }
+
+    /**
+     * Faults of the plan that could not be injected: the run did not test what its plan says, so it must not pass as if
+     * it had. Some are the service's own failure (an instance of a growing fleet that could not start: the seeds'
+     * crash-looping autoscaled instance), others the harness's (a proxy that did not answer): the error says which.
+     * Only in a run where one failed.
+     */
+    private static Optional<CheckResult> faultsInjected(Facts f) {
+        List<String> failed = f.timeline().events().stream()
+                .filter(e -> e.kind() == FaultTimeline.Kind.ERROR && e.message().startsWith(ChaosRunner.INJECT_FAILED))
+                .map(e -> e.fault() + " at second " + e.atMillis() / 1000 + ": "
+                        + e.message().substring(ChaosRunner.INJECT_FAILED.length()))
+                .toList();
+        if (failed.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(CheckResult.atMost("faults injected", 0, failed.size(), "faults", "the run did not test "
+                + "what its plan says: " + String.join("; ", failed)));
     }
 
     /** What the check's fix says when no request was recorded where it looks. */

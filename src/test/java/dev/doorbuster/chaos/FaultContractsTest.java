@@ -126,6 +126,7 @@ class FaultContractsTest {
         expected.put(HotKeyExpiry.ofProducts(List.of(1L, 2L)), EnumSet.of(Fault.Need.CACHE));
         expected.put(new PoolerPause(), EnumSet.of(Fault.Need.POOLER));
         expected.put(new PoolerRestart(), EnumSet.of(Fault.Need.POOLER));
+        expected.put(ScaleOut.instances(2), EnumSet.of(Fault.Need.FLEET));
         expected.forEach((fault, needs) -> assertEquals(needs, fault.needs(), fault.name()));
         assertEquals(EnumSet.of(Fault.Need.PROXY, Fault.Need.CLUSTER_CONTROL, Fault.Need.POOLER),
                 PrimaryFailover.managed(true).needs(), "the managed failover pauses the writers at the pooler");
@@ -199,6 +200,20 @@ class FaultContractsTest {
             assertTrue(e.getMessage().contains("(or -Dpostgres.pooler=pgbouncer). "), e.getMessage());
             assertTrue(e.getMessage().endsWith(ChaosRunner.WITHOUT_IT), "and how to run without it: " + e.getMessage());
         }
+    }
+
+    @Test
+    void aScaleOutWithoutAFleetIsRefusedNamingTheFieldThatStartsOne() {
+        Topology local = new StubTopology(environment("[]", false), URI.create("http://127.0.0.1:8474"),
+                links(List.of("replication")), true);
+        FaultRefusedException e = assertThrows(FaultRefusedException.class,
+                () -> runner(local, ScaleOut.instances(2)).checkAllowed());
+        assertTrue(e.getMessage().startsWith("ScaleOut grows the fleet of the service's instances, which environment "),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("(or -Dapp.instances=2; local environments only). "), e.getMessage());
+        assertTrue(e.getMessage().endsWith(ChaosRunner.WITHOUT_IT), "and how to run without it: " + e.getMessage());
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> ScaleOut.instances(0));
+        assertTrue(none.getMessage().contains("at least 1 instance"), none.getMessage());
     }
 
     @Test

@@ -569,4 +569,24 @@ class EnvironmentLoaderTest {
                 + "{\"writerUrl\": \"jdbc:postgresql://127.0.0.1:5432/shop\"}, \"postgres\": {\"pooler\": \"pgbouncer\"}}"),
                 "an external service's pooler is its own");
     }
+
+    @Test
+    void aFleetIsOneInstanceByDefaultAndOnlyALocalEnvironmentStartsSeveral() throws IOException {
+        assertEquals(1, load("{\"type\": \"local\"}").app().instances());
+        assertEquals(4, load("{\"type\": \"local\", \"app\": {\"instances\": 4}}").app().instances());
+        String file = dir.resolve("test.json").toString();
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"instances\": 0}}"),
+                file + ": field 'app.instances' is 0; expected between 1 and 16");
+        assertMentions(fails("{\"type\": \"local\", \"app\": {\"instances\": \"four\"}}"),
+                "field 'app.instances'", "expected a whole number");
+        props.setProperty("app.instances", "17");
+        assertMentions(fails("{\"type\": \"local\"}"), "-Dapp.instances=17 (overriding " + file
+                + "): field 'app.instances' is 17; expected between 1 and 16");
+        props.clear();
+        assertMentions(fails("{\"type\": \"docker\", \"app\": {\"instances\": 2}}"),
+                "field 'app.instances' is 2, but only a local environment starts a fleet", "set it to 1");
+        assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\", "
+                + "\"instances\": 3}, \"database\": {\"writerUrl\": \"jdbc:postgresql://127.0.0.1:5432/shop\"}}"),
+                "an external service's instances are its own");
+    }
 }

@@ -196,6 +196,55 @@ class VerdictLogicTest {
         assertEquals(42, noMetrics.actual(), noMetrics.line()); // the clients' 503s
     }
 
+    /**
+     * The refused connection attempts are the instances' running totals since each started (before the probes' first
+     * reading, too): the last reading is the run's count, and the seconds it grew in are the witness.
+     */
+    @Test
+    void connectionRefusalsAreTheFleetsTotalAndAServiceThatCountsNoneHasNoSuchCheck() {
+        LatencyRecorder r = new LatencyRecorder(0);
+        for (int s = 0; s < 20; s++) {
+            r.record("browse", s, 5_000, true);
+        }
+        java.util.function.Function<List<ProbeSample>, List<CheckResult>> judge = probes -> Judge.evaluate(
+                new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r, List.of(), new FaultTimeline(System.nanoTime()),
+                        probes, null, 0, 0, null, null, null));
+        CheckResult storm = find(judge.apply(List.of(refusals(0, 3), refusals(1, 3), refusals(2, Double.NaN),
+                refusals(3, 7), refusals(4, 7))), "connection refusals");
+        assertFalse(storm.pass(), storm.line());
+        assertEquals(7, storm.actual(), "3 before the first reading, 4 more at second 3");
+        assertTrue(storm.detail().contains("at second(s) 0, 3"), storm.detail());
+        CheckResult room = find(judge.apply(List.of(refusals(0, 0), refusals(19, 0))), "connection refusals");
+        assertTrue(room.pass(), room.line());
+        assertTrue(judge.apply(List.of(refusals(0, Double.NaN), refusals(19, Double.NaN))).stream()
+                .noneMatch(c -> c.name().equals("connection refusals")), "a service without the count has no check");
+    }
+
+    /** A fault that could not be injected fails the run, with its error; a run whose faults all took hold has no such check. */
+    @Test
+    void aFaultThatCouldNotBeInjectedFailsTheRunNamingItsError() {
+        LatencyRecorder r = new LatencyRecorder(0);
+        for (int s = 0; s < 20; s++) {
+            r.record("browse", s, 5_000, true);
+        }
+        FaultTimeline timeline = new FaultTimeline(System.nanoTime());
+        timeline.add("F1 ScaleOut", FaultTimeline.Kind.INJECT, "2 instances added to the fleet");
+        java.util.function.Supplier<List<CheckResult>> judge = () -> Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD,
+                SLO, 5000, r, List.of(), timeline, List.of(), null, 0, 0, null, null, null));
+        assertTrue(judge.get().stream().noneMatch(c -> c.name().equals("faults injected")), "every fault took hold");
+        timeline.add("F1 ScaleOut", FaultTimeline.Kind.ERROR, dev.doorbuster.chaos.ChaosRunner.INJECT_FAILED
+                + "The application exited with code 1 before it was ready");
+        CheckResult failed = find(judge.get(), "faults injected");
+        assertFalse(failed.pass(), failed.line());
+        assertEquals(1, failed.actual());
+        assertTrue(failed.detail().contains("F1 ScaleOut at second 0: The application exited with code 1"),
+                failed.detail());
+    }
+
+    private static ProbeSample refusals(int second, double refused) {
+        return new ProbeSample(second, 1, 9, 0, 1, 9, 0, 0, 0, 0, 0, 0, 0, refused);
+    }
+
     @Test
     void overloadRunsAreJudgedOnGracefulness() {
         LatencyRecorder r = new LatencyRecorder(0);

@@ -17,6 +17,7 @@ import java.util.function.IntSupplier;
 
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.app.CacheMeters;
+import dev.doorbuster.app.DatabaseErrorMeters;
 import dev.doorbuster.pooler.PgBouncerServer;
 import dev.doorbuster.redis.RedisAdmin;
 import dev.doorbuster.topology.CacheTier;
@@ -38,6 +39,9 @@ import org.slf4j.LoggerFactory;
 public final class Probes implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Probes.class);
     private static final Duration SCRAPE_TIMEOUT = Duration.ofMillis(800);
+    /** The Prometheus family of the application's failed connection attempts. */
+    static final String CONNECTION_FAILURES = family(DatabaseErrorMeters.CONNECTION_FAILURES);
+
     /**
      * Only these meter families are asked for ({@code name[]} filters, the Prometheus exporters' convention):
      * a full scrape reads every JVM meter, which costs the application CPU every second. An application that
@@ -46,7 +50,7 @@ public final class Probes implements AutoCloseable {
     static final List<String> METERS = List.of(Hikari.ACTIVE, Hikari.IDLE, Hikari.PENDING, Hikari.TIMEOUTS,
             "storefront_pool_exhausted_total",
             "storefront_db_unavailable_total", "storefront_request_timeout_total", family(CacheMeters.LOOKUPS),
-            family(CacheMeters.DATABASE_READS));
+            family(CacheMeters.DATABASE_READS), family(DatabaseErrorMeters.CONNECTION_FAILURES));
     private static final String FILTER = String.join("&", METERS.stream().map(m -> "name%5B%5D=" + m).toList());
 
     /** HikariCP's meter families, as its Micrometer binding names them in Prometheus format. */
@@ -112,7 +116,7 @@ public final class Probes implements AutoCloseable {
                 metrics == null ? Double.NaN : metrics.sum("storefront_pool_exhausted_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_db_unavailable_total"),
                 metrics == null ? Double.NaN : metrics.sum("storefront_request_timeout_total"),
-                lag == null ? -1 : lag.bytes(), lag == null ? -1 : lag.time().toMillis());
+                lag == null ? -1 : lag.bytes(), lag == null ? -1 : lag.time().toMillis(), connectionRefusals(metrics));
         CacheSample cache = cacheSample(s.second(), metrics);
         PoolerSample pooler = poolerSample(s.second());
         synchronized (samples) {
@@ -125,6 +129,18 @@ public final class Probes implements AutoCloseable {
             }
         }
         return s;
+    }
+
+    /**
+     * The pools' refused connection attempts over every instance ({@link DatabaseErrorMeters#isRefusal}); NaN when the
+     * metrics could not be read or the application does not count its connection attempts.
+     */
+    private static double connectionRefusals(PrometheusText metrics) {
+        if (metrics == null || Double.isNaN(metrics.sum(CONNECTION_FAILURES))) {
+            return Double.NaN;
+        }
+        double refused = metrics.sum(CONNECTION_FAILURES, Map.of(DatabaseErrorMeters.REFUSED, "true"));
+        return Double.isNaN(refused) ? 0 : refused;
     }
 
     /** The cache tier's counters this second; null when the run has no cache tier. */
@@ -250,27 +266,45 @@ public final class Probes implements AutoCloseable {
         }
     }
 
+    /**
+     * The application's metrics now: every instance's, merged (their counters and gauges add up). One instance that
+     * cannot be read makes the whole second unreadable: a sum missing an instance would look like counters going
+     * back, or pools emptying.
+     */
     private PrometheusText scrape() {
-        URI base = topology.appMetricsUrl();
-        if (base == null) {
+        List<URI> bases = topology.appMetricsUrls();
+        if (bases.isEmpty()) {
             return null;
         }
-        URI url = URI.create(base + (base.getRawQuery() == null ? "?" : "&") + FILTER);
         synchronized (poolsSeen) {
             scrapes++;
         }
+        List<PrometheusText> read = new ArrayList<>(bases.size());
+        for (URI base : bases) {
+            PrometheusText one = scrape(base, bases.size() > 1);
+            if (one == null) {
+                return null;
+            }
+            read.add(one);
+        }
+        synchronized (poolsSeen) {
+            readable++;
+        }
+        return read.size() == 1 ? read.get(0) : PrometheusText.merge(read);
+    }
+
+    private PrometheusText scrape(URI base, boolean oneOfSeveral) {
+        URI url = URI.create(base + (base.getRawQuery() == null ? "?" : "&") + FILTER);
+        String where = oneOfSeveral ? base + ": " : "";
         try {
             HttpResponse<String> response = http.send(HttpRequest.newBuilder(url).timeout(SCRAPE_TIMEOUT).GET().build(),
                     HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() == 200) {
-                synchronized (poolsSeen) {
-                    readable++;
-                }
                 return PrometheusText.parse(response.body());
             }
-            unreadable("HTTP " + response.statusCode());
+            unreadable(where + "HTTP " + response.statusCode());
         } catch (IOException e) {
-            unreadable(e.toString());
+            unreadable(where + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -36,6 +36,15 @@ public final class PrometheusText {
         return new PrometheusText(samples);
     }
 
+    /** The samples of several scrapes as one (the instances of one service: sums add up over them). */
+    public static PrometheusText merge(List<PrometheusText> scrapes) {
+        List<Sample> all = new ArrayList<>();
+        for (PrometheusText scrape : scrapes) {
+            all.addAll(scrape.samples);
+        }
+        return new PrometheusText(all);
+    }
+
     public List<Sample> samples() {
         return samples;
     }

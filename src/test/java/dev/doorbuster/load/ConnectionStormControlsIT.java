@@ -1,0 +1,162 @@
+package dev.doorbuster.load;
+
+import static dev.doorbuster.load.ControlRuns.tail;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.doorbuster.pooler.PgBouncerBinary;
+import dev.doorbuster.tools.Required;
+import dev.doorbuster.verdict.CheckResult;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+
+/**
+ * The seeds' connection storm: a fleet of {@value #INSTANCES_AT_START} storefronts grown to
+ * {@value #INSTANCES_AT_END} in the middle of the spike ({@code ConnectionStormSimulation}), pools of {@value #POOL}
+ * each, against a {@code max_connections} of {@value #MAX_CONNECTIONS}: 240 connections wanted per node. The oracle
+ * is each node's own log, with every session's start and end logged ({@code log_connections},
+ * {@code log_disconnections}) and every refusal: how many connections of the storefront's role the node held at
+ * once, and how many it refused. Without a pooler the node fills and refuses, and the verdict fails on
+ * {@code connection refusals} without counting a refusal the nodes did not log; through PgBouncer in transaction mode
+ * the same fleet passes, and no node ever held more of the storefront's sessions than the pooler's pool size.
+ */
+@Execution(ExecutionMode.CONCURRENT)
+class ConnectionStormControlsIT {
+    private static final int INSTANCES_AT_START = 2;
+    private static final int INSTANCES_AT_END = 4;
+    private static final int POOL = 60;
+    private static final int MAX_CONNECTIONS = 200;
+    /** PostgreSQL's default {@code superuser_reserved_connections}: the slots the storefront's role cannot have. */
+    private static final int SUPERUSER_RESERVED = 3;
+    private static final int PGBOUNCER_POOL = 20;
+    private static final String ROLE = "storefront";
+    private static final Pattern AUTHORIZED = Pattern.compile("\\[(\\d+)] .*connection authorized: user=(\\w+)");
+    private static final Pattern ENDED = Pattern.compile("\\[(\\d+)] .*disconnection: session time");
+    /** A refusal; one of the role's sessions after its login was authorized, which logs no disconnection. */
+    private static final Pattern REFUSED = Pattern.compile(
+            "\\[(\\d+)] .*FATAL: .*(sorry, too many clients already|remaining connection slots are reserved)");
+
+    @TempDir
+    Path reports;
+    private Path home;
+
+    @BeforeEach
+    void ownHome() throws IOException {
+        home = ControlRuns.newHome("doorbuster-storm-controls-");
+    }
+
+    @AfterEach
+    void nothingIsLeftRunning() throws IOException {
+        if (home != null) {
+            ControlRuns.assertNothingLeftRunning(home);
+        }
+    }
+
+    private static Map<String, String> storm(String pooler) {
+        Map<String, String> properties = new HashMap<>(Map.of(
+                "load.minutes", "0.3",
+                "app.instances", Integer.toString(INSTANCES_AT_START),
+                "storm.addInstances", Integer.toString(INSTANCES_AT_END - INSTANCES_AT_START),
+                "app.writerPoolSize", Integer.toString(POOL),
+                "app.readerPoolSize", Integer.toString(POOL),
+                "postgres.settings.max_connections", Integer.toString(MAX_CONNECTIONS),
+                "postgres.settings.log_connections", "on",
+                "postgres.settings.log_disconnections", "on",
+                "postgres.pooler", pooler,
+                "postgres.pgbouncer.defaultPoolSize", Integer.toString(PGBOUNCER_POOL)));
+        // Four storefront JVMs starting on two cores beside the load: latency is not what this control judges.
+        properties.put("slo.p99Ms", "10000");
+        properties.put("slo.windowP99Ms", "10000");
+        properties.put("slo.p99MsDuringFaults", "10000");
+        return properties;
+    }
+
+    @Test
+    void aFleetWhosePoolsExceedMaxConnectionsIsRefusedAndEveryCountedRefusalIsInTheNodesLogs() throws Exception {
+        ForkedGatling.Result run = ForkedGatling.run("ConnectionStormSimulation", reports, home, storm("none"));
+        assertEquals(2, run.exitCode(), "assertions must fail the run\n" + tail(run));
+        CheckResult refusals = run.check("connection refusals").orElseThrow(() -> new AssertionError(tail(run)));
+        assertFalse(refusals.pass(), refusals.line());
+        NodeLogs logs = NodeLogs.of(reports);
+        assertTrue(logs.refused() >= 1, "the nodes refused the fleet: " + logs);
+        assertTrue(refusals.actual() >= 1 && refusals.actual() <= logs.refused(), "the verdict counted "
+                + refusals.actual() + " refused attempts; the nodes logged " + logs.refused() + ": " + logs);
+        assertEquals(MAX_CONNECTIONS - SUPERUSER_RESERVED, logs.mostSessionsOnANode(), 10, "a node held as many of the "
+                + "storefront's sessions as its role may have, short of the harness's own: " + logs);
+        assertTrue(logs.mostSessionsOnANode() <= MAX_CONNECTIONS - SUPERUSER_RESERVED, logs.toString());
+        assertTrue(run.verdict().summary().contains("connection refusals"), run.verdict().summary());
+    }
+
+    @Test
+    void theSameFleetThroughPgBouncerInTransactionModeIsNeverRefusedAndTheNodesHoldOnlyThePoolersConnections()
+            throws Exception {
+        Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
+        ForkedGatling.Result run = ForkedGatling.run("ConnectionStormSimulation", reports, home, storm("pgbouncer"));
+        CheckResult refusals = run.check("connection refusals").orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(refusals.pass() && refusals.actual() == 0, refusals.line());
+        assertEquals(0, run.exitCode(), "the pooler absorbs the storm\n" + tail(run));
+        NodeLogs logs = NodeLogs.of(reports);
+        assertEquals(0, logs.refused(), logs.toString());
+        assertTrue(logs.mostSessionsOnANode() >= 1 && logs.mostSessionsOnANode() <= PGBOUNCER_POOL, "each node held at "
+                + "most the pooler's " + PGBOUNCER_POOL + " server connections of the storefront's " + INSTANCES_AT_END
+                + " × " + POOL + " per node: " + logs);
+    }
+
+    /**
+     * What the nodes' logs say: the refusals, and the most sessions of the storefront's role one node held at once
+     * (each session from its "connection authorized" line to its "disconnection" line, by process id; a session refused
+     * for want of a slot after its login was authorized ends at its refusal, with no disconnection line).
+     */
+    private record NodeLogs(long refused, int mostSessionsOnANode, Map<String, Integer> mostByNode) {
+        static NodeLogs of(Path reports) throws IOException {
+            List<Path> files;
+            try (var walk = Files.walk(reports)) {
+                files = walk.filter(f -> f.getFileName().toString().matches("postgres-.*\\.log")).sorted().toList();
+            }
+            assertTrue(files.size() >= 2, "every node's log is kept with the run: " + files);
+            long refused = 0;
+            Map<String, Integer> most = new java.util.TreeMap<>();
+            for (Path file : files) {
+                Set<String> open = new HashSet<>();
+                int peak = 0;
+                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                    Matcher refusal = REFUSED.matcher(line);
+                    if (refusal.find()) {
+                        refused++;
+                        open.remove(refusal.group(1));
+                        continue;
+                    }
+                    Matcher started = AUTHORIZED.matcher(line);
+                    if (started.find() && started.group(2).equals(ROLE)) {
+                        open.add(started.group(1));
+                        peak = Math.max(peak, open.size());
+                        continue;
+                    }
+                    Matcher ended = ENDED.matcher(line);
+                    if (ended.find()) {
+                        open.remove(ended.group(1));
+                    }
+                }
+                most.put(file.getFileName().toString(), peak);
+            }
+            return new NodeLogs(refused, most.values().stream().mapToInt(Integer::intValue).max().orElse(0), most);
+        }
+    }
+}
