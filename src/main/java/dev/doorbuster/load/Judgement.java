@@ -75,6 +75,13 @@ final class Judgement {
             checks = new ArrayList<>(checks);
             checks.addAll(CacheChecks.checks(cache.get(), plan.environment().slo()));
         }
+        // The pooler tier's queue: pool exhaustion as the pooler saw it, after a warm-up like the service's own.
+        Optional<PoolerReport> pooler = PoolerReport.of(topology.poolerSamples());
+        if (pooler.isPresent() && plan.mode() != dev.doorbuster.verdict.JudgingMode.OVERLOAD) {
+            checks = new ArrayList<>(checks);
+            checks.add(pooler.get().waitCheck(plan.environment().slo().poolerWaitMs(),
+                    dev.doorbuster.verdict.Phase.judgedFrom(plan.profile().phases())));
+        }
         Optional<RunHistory.Entry> baseline = RunHistory.baseline(plan.reportsDir(), plan.simulation(),
                 System.getProperty(Run.BASELINE));
         Verdict verdict = VerdictAssembly.assemble(new VerdictAssembly.Facts(
@@ -86,7 +93,8 @@ final class Judgement {
                 // Only a run with reads served by the cache has their staleness to report.
                 .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null)
                 .withProvenance(provenance(baseline)).withGenerator(generator)
-                .withPooler(PoolerReport.of(topology.poolerSamples()).orElse(null));
+                .withPooler(pooler.orElse(null))
+                .withDatabaseErrors(topology.databaseErrors());
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());

@@ -130,6 +130,11 @@ final class OwnedTopology {
         return probes == null ? List.of() : probes.cacheSamples();
     }
 
+    /** The service's database errors by SQLSTATE over the run (null when its metrics were never read). */
+    dev.doorbuster.verdict.probes.DatabaseErrors databaseErrors() {
+        return probes == null ? null : probes.databaseErrors().orElse(null);
+    }
+
     /** The pooler tier's per-second view (empty without a pooler tier). */
     List<PoolerSample> poolerSamples() {
         return probes == null ? List.of() : probes.poolerSamples();

@@ -297,6 +297,10 @@ public record Environment(String name, Path source, Type type, String descriptio
             return whole(SloBudget.POOL_EXHAUSTION);
         }
 
+        public long poolerWaitMs() {
+            return whole(SloBudget.POOLER_WAIT_MS);
+        }
+
         public long connectionRefusals() {
             return whole(SloBudget.CONNECTION_REFUSALS);
         }

@@ -38,6 +38,8 @@ public enum SloBudget {
             "reads older than what the same shopper had already read"),
     POOL_EXHAUSTION("poolExhaustion", Kind.WHOLE, Unit.EVENTS, 0, 0, Long.MAX_VALUE,
             "times the application's pools timed out handing out a connection"),
+    POOLER_WAIT_MS("poolerWaitMs", Kind.WHOLE, Unit.MS, 1000, 1, 3_600_000,
+            "the longest a client of the pooler waited for a server connection, as the pooler saw it (pooler tier)"),
     CONNECTION_REFUSALS("connectionRefusals", Kind.WHOLE, Unit.EVENTS, 0, 0, Long.MAX_VALUE,
             "connection attempts of the application's pools that the database or its pooler refused (too many clients)"),
     FAILOVER_RTO_MS("failoverRtoMs", Kind.WHOLE, Unit.MS, 15_000, 1, 3_600_000,

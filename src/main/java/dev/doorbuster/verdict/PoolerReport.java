@@ -36,6 +36,35 @@ public record PoolerReport(double peakClients, double peakClientsWaiting, double
                 perSecond(samples, PoolerSample::longestWaitMs)));
     }
 
+    /** The check's name: pool exhaustion, as the pooler sees it. */
+    public static final String WAIT_CHECK = "pool exhaustion at the pooler";
+
+    /**
+     * Clients that waited at the pooler for a server connection longer than {@code budgetMs} (its own longest wait,
+     * second by second, from {@code fromSecond}: after a warm-up): the pooler's queue is where a fleet's requests wait
+     * when its pool is too small, when a node is gone (its login retry) or while its writers are paused. Not judged when
+     * the pooler's console answered in none of those seconds.
+     */
+    public CheckResult waitCheck(long budgetMs, int fromSecond) {
+        double longest = Double.NaN;
+        int worstSecond = -1;
+        for (int s = Math.max(0, fromSecond); s < longestWaitMsPerSecond.size(); s++) {
+            double wait = longestWaitMsPerSecond.get(s);
+            if (!Double.isNaN(wait) && (Double.isNaN(longest) || wait > longest)) {
+                longest = wait;
+                worstSecond = s;
+            }
+        }
+        String after = fromSecond > 0 ? " after the warm-up (seconds " + fromSecond + "-)" : "";
+        if (Double.isNaN(longest)) {
+            return CheckResult.notJudged(WAIT_CHECK, budgetMs, Double.NaN, "ms", "the pooler's console answered in no "
+                    + "second" + after, "see pgbouncer.log in the run's folder for why it did not answer");
+        }
+        return CheckResult.atMost(WAIT_CHECK, budgetMs, Math.round(longest), "ms", "the longest a client waited for a "
+                + "server connection, from the pooler's SHOW POOLS every second" + after
+                + (longest > 0 ? "; at second " + worstSecond : ""));
+    }
+
     /** The highest readable value (NaN when no second was readable). */
     private static double peak(List<PoolerSample> samples, ToDoubleFunction<PoolerSample> value) {
         return samples.stream().mapToDouble(value).filter(v -> !Double.isNaN(v)).max().orElse(Double.NaN);

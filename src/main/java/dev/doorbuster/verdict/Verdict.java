@@ -39,7 +39,8 @@ public record Verdict(String simulation, String environment, String startedAt, d
                       Boolean complete, String incompleteReason, List<SecondCompliance.Window> windows,
                       DatabaseReport database, ShardReport shards, CacheChecks.Report cache,
                       CacheStaleness cacheStaleness, Provenance provenance,
-                      GeneratorHealth generator, Capacity capacity, PoolerReport pooler) {
+                      GeneratorHealth generator, Capacity capacity, PoolerReport pooler,
+                      dev.doorbuster.verdict.probes.DatabaseErrors databaseErrors) {
     public static final String JSON_FILE = "verdict.json";
     public static final String JUNIT_FILE = "junit.xml";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -50,35 +51,36 @@ public record Verdict(String simulation, String environment, String startedAt, d
         // No budget decides here whether a check not judged may pass: only a check that passed does.
         boolean passed = checks.stream().allMatch(CheckResult::pass);
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, List.copyOf(checks), requests,
-                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null, null, null, null, null, null);
+                failed, writes, sessions, stock, List.copyOf(timeline), true, null, List.of(), null, null, null, null, null, null, null, null,
+                null);
     }
 
     /** This verdict with the database diagnostics ({@link DatabaseDiagnostics}) of the run. */
     public Verdict withDatabase(DatabaseReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, report, shards, cache,
-                cacheStaleness, provenance, generator, capacity, pooler);
+                cacheStaleness, provenance, generator, capacity, pooler, databaseErrors);
     }
 
     /** This verdict with the injector shards' deliveries (a scaled-out run's coordinator). */
     public Verdict withShards(ShardReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, report, cache,
-                cacheStaleness, provenance, generator, capacity, pooler);
+                cacheStaleness, provenance, generator, capacity, pooler, databaseErrors);
     }
 
     /** This verdict with the windowed checks' per-second outcome. */
     public Verdict withWindows(List<SecondCompliance.Window> perSecond) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, List.copyOf(perSecond), database, shards, cache,
-                cacheStaleness, provenance, generator, capacity, pooler);
+                cacheStaleness, provenance, generator, capacity, pooler, databaseErrors);
     }
 
     /** This verdict with its cache tier's report ({@link CacheChecks}), or null for a run without one. */
     public Verdict withCache(CacheChecks.Report report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, report,
-                cacheStaleness, provenance, generator, capacity, pooler);
+                cacheStaleness, provenance, generator, capacity, pooler, databaseErrors);
     }
 
     /**
@@ -88,42 +90,49 @@ public record Verdict(String simulation, String environment, String startedAt, d
     public Verdict withCacheStaleness(CacheStaleness staleness) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache,
-                staleness, provenance, generator, capacity, pooler);
+                staleness, provenance, generator, capacity, pooler, databaseErrors);
     }
 
     /** This verdict with what ran ({@link Provenance}). */
     public Verdict withProvenance(Provenance what) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
-                what, generator, capacity, pooler);
+                what, generator, capacity, pooler, databaseErrors);
     }
 
     /** This verdict with what the load generator did ({@link GeneratorHealth}), or null when it was not watched. */
     public Verdict withGenerator(GeneratorHealth health) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
-                provenance, health, capacity, pooler);
+                provenance, health, capacity, pooler, databaseErrors);
     }
 
     /** This verdict with the capacity search that led to it ({@code -Dcapacity=search}), or null. */
     public Verdict withCapacity(Capacity search) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
-                provenance, generator, search, pooler);
+                provenance, generator, search, pooler, databaseErrors);
     }
 
     /** This verdict with its pooler tier's report ({@link PoolerReport}), or null for a run without one. */
     public Verdict withPooler(PoolerReport report) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
-                provenance, generator, capacity, report);
+                provenance, generator, capacity, report, databaseErrors);
+    }
+
+    /** This verdict with the service's database errors by SQLSTATE ({@link dev.doorbuster.verdict.probes.DatabaseErrors}), or null. */
+    public Verdict withDatabaseErrors(dev.doorbuster.verdict.probes.DatabaseErrors errors) {
+        return new Verdict(simulation, environment, startedAt, durationSeconds, passed, checks, requests, failedRequests,
+                writes, sessions, stock, timeline, complete, incompleteReason, windows, database, shards, cache, cacheStaleness,
+                provenance, generator, capacity, pooler, errors);
     }
 
     /** This verdict for a run that did not finish its load ({@code reason}: aborted, interrupted): never passed. */
     public Verdict incomplete(String reason) {
         return new Verdict(simulation, environment, startedAt, durationSeconds, false, checks, requests, failedRequests,
                 writes, sessions, stock, timeline, false, reason, windows, database, shards, cache,
-                cacheStaleness, provenance, generator, capacity, pooler);
+                cacheStaleness, provenance, generator, capacity, pooler, databaseErrors);
     }
 
     /** False only for a run that was aborted or interrupted (a verdict file without the field was complete). */

@@ -114,7 +114,7 @@ public final class VerdictAssembly {
                 complete && checks.stream().noneMatch(CheckResult::failed), List.copyOf(checks), counts.total(),
                 counts.ko(), facts.writes(), facts.sessions(), facts.stock(), List.copyOf(facts.timeline()), complete,
                 incompleteReason, List.copyOf(windows), facts.database(), facts.shards(), null, null, null, null,
-                facts.capacity(), null);
+                facts.capacity(), null, null);
     }
 
     /** The run's own early end or, failing that, the first injector shard's. */

@@ -101,7 +101,10 @@ class ConnectionStormControlsIT {
         assertEquals(MAX_CONNECTIONS - SUPERUSER_RESERVED, logs.mostSessionsOnANode(), 10, "a node held as many of the "
                 + "storefront's sessions as its role may have, short of the harness's own: " + logs);
         assertTrue(logs.mostSessionsOnANode() <= MAX_CONNECTIONS - SUPERUSER_RESERVED, logs.toString());
-        assertTrue(run.verdict().summary().contains("connection refusals"), run.verdict().summary());
+        dev.doorbuster.verdict.probes.DatabaseErrors errors = run.verdict().databaseErrors();
+        assertEquals(INSTANCES_AT_END, errors.instances(), "the probes read every instance of the grown fleet");
+        assertTrue(errors.rows().stream().anyMatch(r -> r.sqlState().equals("53300")
+                && r.refused() == refusals.actual()), "the report lists the refusals under 53300: " + errors);
     }
 
     @Test

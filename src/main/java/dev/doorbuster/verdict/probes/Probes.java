@@ -50,7 +50,8 @@ public final class Probes implements AutoCloseable {
     static final List<String> METERS = List.of(Hikari.ACTIVE, Hikari.IDLE, Hikari.PENDING, Hikari.TIMEOUTS,
             "storefront_pool_exhausted_total",
             "storefront_db_unavailable_total", "storefront_request_timeout_total", family(CacheMeters.LOOKUPS),
-            family(CacheMeters.DATABASE_READS), family(DatabaseErrorMeters.CONNECTION_FAILURES));
+            family(CacheMeters.DATABASE_READS), family(DatabaseErrorMeters.CONNECTION_FAILURES),
+            family(DatabaseErrorMeters.ERRORS));
     private static final String FILTER = String.join("&", METERS.stream().map(m -> "name%5B%5D=" + m).toList());
 
     /** HikariCP's meter families, as its Micrometer binding names them in Prometheus format. */
@@ -76,6 +77,9 @@ public final class Probes implements AutoCloseable {
     private final List<CacheSample> cacheSamples = new ArrayList<>();
     private final List<PoolerSample> poolerSamples = new ArrayList<>();
     private RedisAdmin redis;
+    /** The last metrics read, and of how many instances (guarded by {@code samples}). */
+    private PrometheusText lastReadable;
+    private int lastInstances;
     private ScheduledExecutorService scheduler;
     private volatile boolean metricsWarned;
     private volatile boolean poolsWarned;
@@ -103,6 +107,13 @@ public final class Probes implements AutoCloseable {
     /** Takes one sample now (also used for the final reading after the load). */
     public ProbeSample sample() {
         PrometheusText metrics = scrape();
+        if (metrics != null) {
+            int instances = topology.appMetricsUrls().size();
+            synchronized (samples) {
+                lastReadable = metrics;
+                lastInstances = instances;
+            }
+        }
         Lag lag = topology.replicationLag().orElse(null);
         Map<String, PoolRoles.Role> roles = roles(metrics);
         ProbeSample s = new ProbeSample(currentSecond.getAsInt(),
@@ -219,6 +230,16 @@ public final class Probes implements AutoCloseable {
     public List<CacheSample> cacheSamples() {
         synchronized (samples) {
             return List.copyOf(cacheSamples);
+        }
+    }
+
+    /**
+     * The service's database errors by SQLSTATE as of the last readable sample (after the load: the run's), every
+     * instance added up; empty when its metrics were never read.
+     */
+    public Optional<DatabaseErrors> databaseErrors() {
+        synchronized (samples) {
+            return lastReadable == null ? Optional.empty() : Optional.of(DatabaseErrors.of(lastInstances, lastReadable));
         }
     }
 

@@ -16,6 +16,7 @@ import dev.doorbuster.verdict.GeneratorHealth;
 import dev.doorbuster.verdict.Provenance;
 import dev.doorbuster.verdict.Phase;
 import dev.doorbuster.verdict.PoolerReport;
+import dev.doorbuster.verdict.probes.DatabaseErrors;
 import dev.doorbuster.verdict.RunHistory;
 import dev.doorbuster.verdict.SecondCompliance;
 import dev.doorbuster.verdict.Verdict;
@@ -121,6 +122,7 @@ public final class ChaosReport {
         }
         cacheSummary(html, verdict, recorder);
         poolerSummary(html, verdict.pooler());
+        databaseErrors(html, verdict.databaseErrors());
         CapacityReport.write(html, verdict.capacity(), verdict.passed());
         html.append("<h2>Checks</h2><table><tr><th></th><th>check</th><th>actual</th><th>budget</th><th>how measured</th></tr>");
         for (CheckResult c : verdict.checks()) {
@@ -271,6 +273,33 @@ public final class ChaosReport {
                     .append(" second(s) (a restart): those seconds are gaps in the charts.</li>");
         }
         html.append("</ul>");
+    }
+
+    /**
+     * The first screen's list of the service's database errors by SQLSTATE, every instance of a fleet added up: a
+     * connection storm shows as refused connection attempts (53300), a pooler's broken named statements as 26000. Only
+     * when the service counted one, or runs as a fleet (then its absence is said).
+     */
+    static void databaseErrors(StringBuilder html, DatabaseErrors errors) {
+        if (errors == null || (errors.rows().isEmpty() && errors.instances() < 2)) {
+            return;
+        }
+        String who = errors.instances() > 1 ? "The service's " + errors.instances() + " instances" : "The service";
+        html.append("<h2>Database errors</h2>");
+        if (errors.rows().isEmpty()) {
+            html.append("<p>").append(who).append(" counted no database error and no failed connection attempt.</p>");
+            return;
+        }
+        html.append("<p>").append(who).append(" counted, by SQLSTATE (answers: errors turned into an answer to a client; "
+                + "connection attempts: their pools' attempts to open a connection):</p><table><tr><th>SQLSTATE</th>"
+                + "<th>meaning</th><th>answers</th><th>connection attempts failed</th><th>of them refused</th></tr>");
+        for (DatabaseErrors.Row row : errors.rows()) {
+            html.append("<tr><td>").append(esc(row.sqlState())).append("</td><td>").append(esc(row.meaning()))
+                    .append("</td><td>").append(CheckResult.format(row.answered())).append("</td><td>")
+                    .append(CheckResult.format(row.connectionFailures())).append("</td><td>")
+                    .append(CheckResult.format(row.refused())).append("</td></tr>");
+        }
+        html.append("</table>");
     }
 
     /** The pooler's clients, waiting clients and server connections, and its longest wait, under the fault windows. */

@@ -89,4 +89,22 @@ class PoolerReportTest {
         assertNull(Verdict.of("S", "local", "2026-12-07T00:00:00Z", 5, List.of(), 0, 0, null, null, null, List.of())
                 .pooler());
     }
+
+    /** The pooler's longest wait against the budget, from the first judged second; no readable second: not judged. */
+    @Test
+    void clientsWaitingAtThePoolerLongerThanTheBudgetFailPoolExhaustionThere() {
+        PoolerReport report = PoolerReport.of(SAMPLES).orElseThrow();
+        dev.doorbuster.verdict.CheckResult slow = report.waitCheck(1000, 0);
+        assertEquals(PoolerReport.WAIT_CHECK, slow.name());
+        assertFalse(slow.pass(), slow.line());
+        assertEquals(1400, slow.actual());
+        assertTrue(slow.detail().contains("at second 2"), slow.detail());
+        assertTrue(report.waitCheck(1500, 0).pass(), "within a budget of 1.5 s");
+        dev.doorbuster.verdict.CheckResult afterWarmUp = report.waitCheck(1000, 3);
+        assertTrue(afterWarmUp.pass() && afterWarmUp.actual() == 0, "the wait at second 2 was in the warm-up: "
+                + afterWarmUp.line());
+        PoolerReport silent = PoolerReport.of(List.of(new PoolerSample(0, Double.NaN, Double.NaN, Double.NaN,
+                Double.NaN))).orElseThrow();
+        assertTrue(silent.waitCheck(1000, 0).notJudged(), "no second read: not judged");
+    }
 }
