@@ -76,8 +76,9 @@ public final class PrimaryFailover implements Fault {
         PoolerTier pooler = managed ? context.pooler(this) : null;
         long start = System.nanoTime();
         if (pooler != null) {
-            pooler.pauseWriters(); // returns once the writers' transactions are done: none is running on the primary
+            // Marked before it is asked: a PAUSE whose answer times out may still take hold, and heal must resume it.
             writersPaused = true;
+            pooler.pauseWriters(); // returns once the writers' transactions are done: none is running on the primary
         }
         long paused = System.nanoTime();
         oldPrimary = cluster.primary();
@@ -128,8 +129,8 @@ public final class PrimaryFailover implements Fault {
 
     @Override
     public void heal(ChaosContext context) throws Exception {
-        if (writersPaused) { // the injection failed between PAUSE and RESUME: never leave the writers held
-            context.pooler(this).resumeWriters();
+        if (writersPaused) { // the injection failed at or after PAUSE, before RESUME: never leave the writers held
+            context.pooler(this).resumeWritersIfPaused();
             writersPaused = false;
         }
         // A failover is not undone; healing restores the old primary's link (it now leads to a fenced or

@@ -146,6 +146,24 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
     }
 
     /**
+     * {@code RESUME alias} when it may or may not be paused (a {@code PAUSE} whose answer did not come in time may still
+     * have taken hold): PgBouncer's "is not paused" answer is no failure here.
+     *
+     * @return false when the alias was not paused
+     */
+    public boolean resumeIfPaused(String alias) {
+        try {
+            resume(alias);
+            return true;
+        } catch (PoolerException e) {
+            if (e.getMessage() != null && e.getMessage().contains(alias + " is not paused")) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /**
      * Points {@code alias} at another server: pgbouncer.ini rewritten, then {@code RELOAD}. PgBouncer closes the
      * alias's server connections to the old server once they are released, and opens new ones to the new server.
      */

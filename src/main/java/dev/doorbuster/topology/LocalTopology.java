@@ -358,6 +358,11 @@ public final class LocalTopology implements Topology {
             }
 
             @Override
+            public void resumeWritersIfPaused() {
+                pooler.resumeIfPaused(DATABASE);
+            }
+
+            @Override
             public void restart() {
                 pooler.restart();
             }

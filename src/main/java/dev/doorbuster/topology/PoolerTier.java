@@ -26,6 +26,12 @@ public interface PoolerTier {
     void resumeWriters();
 
     /**
+     * {@link #resumeWriters()} after a {@link #pauseWriters()} that failed: it may have taken hold all the same (its
+     * answer timed out), so the writers are resumed unless the pooler says they are not paused.
+     */
+    void resumeWritersIfPaused();
+
+    /**
      * Stops the pooler and starts it again on the same address, as a crash and its supervisor would: every client and
      * server connection is cut.
      */

@@ -230,6 +230,12 @@ class PgBouncerServerTest {
                     "SHOW POOLS shows the client waiting: " + pooler.pools());
             pooler.resume(ALIAS);
             assertEquals(7, held.get(10, TimeUnit.SECONDS), "answered after the resume, on the same connection");
+            // After a PAUSE that may or may not have taken hold, resuming a resumed alias is no failure, and says so.
+            assertFalse(pooler.resumeIfPaused(ALIAS), "not paused any more");
+            PoolerException strict = assertThrows(PoolerException.class, () -> pooler.resume(ALIAS));
+            assertTrue(strict.getMessage().contains(ALIAS + " is not paused"), strict.getMessage());
+            pooler.pause(ALIAS);
+            assertTrue(pooler.resumeIfPaused(ALIAS), "paused: resumed");
         }
     }
 
