@@ -124,8 +124,8 @@ class ConnectionStormControlsIT {
 
     /**
      * What the nodes' logs say: the refusals, and the most sessions of the storefront's role one node held at once
-     * (each session from its "connection authorized" line to its "disconnection" line, by process id; a session refused
-     * for want of a slot after its login was authorized ends at its refusal, with no disconnection line).
+     * (each session from its "connection authorized" line to its "disconnection" line, by process id; a login refused
+     * for want of a slot after it was authorized held no session).
      */
     private record NodeLogs(long refused, int mostSessionsOnANode, Map<String, Integer> mostByNode) {
         static NodeLogs of(Path reports) throws IOException {
@@ -137,19 +137,36 @@ class ConnectionStormControlsIT {
             long refused = 0;
             Map<String, Integer> most = new java.util.TreeMap<>();
             for (Path file : files) {
-                Set<String> open = new HashSet<>();
-                int peak = 0;
-                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                    Matcher refusal = REFUSED.matcher(line);
-                    if (refusal.find()) {
-                        refused++;
-                        open.remove(refusal.group(1));
+                List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+                // A login refused for want of a slot is logged as authorized first, and its refusal may come after
+                // other sessions' lines: such a login never held a session, so its authorized line is left out.
+                Set<Integer> refusedLogins = new HashSet<>();
+                Map<String, Integer> lastAuthorized = new HashMap<>();
+                for (int i = 0; i < lines.size(); i++) {
+                    Matcher started = AUTHORIZED.matcher(lines.get(i));
+                    if (started.find()) {
+                        lastAuthorized.put(started.group(1), i);
                         continue;
                     }
+                    Matcher refusal = REFUSED.matcher(lines.get(i));
+                    if (refusal.find()) {
+                        refused++;
+                        Integer login = lastAuthorized.remove(refusal.group(1));
+                        if (login != null) {
+                            refusedLogins.add(login);
+                        }
+                    }
+                }
+                Set<String> open = new HashSet<>();
+                int peak = 0;
+                for (int i = 0; i < lines.size(); i++) {
+                    String line = lines.get(i);
                     Matcher started = AUTHORIZED.matcher(line);
-                    if (started.find() && started.group(2).equals(ROLE)) {
-                        open.add(started.group(1));
-                        peak = Math.max(peak, open.size());
+                    if (started.find()) {
+                        if (started.group(2).equals(ROLE) && !refusedLogins.contains(i)) {
+                            open.add(started.group(1));
+                            peak = Math.max(peak, open.size());
+                        }
                         continue;
                     }
                     Matcher ended = ENDED.matcher(line);
