@@ -266,15 +266,16 @@ public final class Judge {
         double timeouts = Probes.increase(judged, ProbeSample::poolTimeouts);
         double exhausted = Probes.increase(judged, ProbeSample::poolExhaustedErrors);
         if (!Double.isNaN(exhausted)) {
-            return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), exhausted, "events",
-                    "'pool exhausted' 503 responses " + CheckResult.format(exhausted) + "; HikariCP connection timeouts "
-                            + CheckResult.format(timeouts) + ", which also count waits for an unreachable database"
-                            + after);
+            return unlessTheGeneratorsBurst(CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), exhausted,
+                    "events", "'pool exhausted' 503 responses " + CheckResult.format(exhausted) + "; HikariCP connection "
+                            + "timeouts " + CheckResult.format(timeouts) + ", which also count waits for an unreachable "
+                            + "database" + after), f, judged, ProbeSample::poolExhaustedErrors);
         }
         if (!Double.isNaN(timeouts)) {
-            return CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), timeouts, "events",
-                    "HikariCP connection timeouts " + CheckResult.format(timeouts) + "; the application does not tell "
-                            + "a busy pool from an unreachable database, so both count" + after);
+            return unlessTheGeneratorsBurst(CheckResult.atMost("pool exhaustion", f.slo().poolExhaustion(), timeouts,
+                    "events", "HikariCP connection timeouts " + CheckResult.format(timeouts) + "; the application does "
+                            + "not tell a busy pool from an unreachable database, so both count" + after), f, judged,
+                    ProbeSample::poolTimeouts);
         }
         Missing why = poolsMissing(f, "HikariCP connection timeouts");
         if (f.client503s() > f.slo().poolExhaustion()) {
@@ -337,6 +338,48 @@ public final class Judge {
         }
         return Optional.of(CheckResult.atMost("faults injected", 0, failed.size(), "faults", "the run did not test "
                 + "what its plan says: " + String.join("; ", failed)));
+    }
+
+    /**
+     * Seconds after the generator fell behind in which its late arrivals still come in: an open model starts the users it
+     * owes as soon as it can, so the service gets them as a burst the plan never had.
+     */
+    static final int CATCH_UP_SECONDS = 3;
+
+    /**
+     * A failed pool exhaustion whose every exhausted second is one in which the load generator was behind, or one of
+     * the {@value #CATCH_UP_SECONDS} seconds after: the pools ran out under the burst of the generator catching up, which
+     * the planned load would not have sent. Inconclusive (not judged, asked for), never a pass; exhaustion in any other
+     * second keeps the failure.
+     */
+    private static CheckResult unlessTheGeneratorsBurst(CheckResult check, Facts f, List<ProbeSample> judged,
+                                                        java.util.function.ToDoubleFunction<ProbeSample> counter) {
+        if (!check.failed() || f.generator() == null || arrivalsUnreported(f)) {
+            return check;
+        }
+        List<Integer> behind = f.generator().behind(f.slo());
+        List<Integer> exhaustedAt = new ArrayList<>();
+        double previous = Double.NaN;
+        for (ProbeSample s : judged) {
+            double v = counter.applyAsDouble(s);
+            if (!Double.isNaN(v)) {
+                if (!Double.isNaN(previous) && v > previous) {
+                    exhaustedAt.add(s.second());
+                }
+                previous = v;
+            }
+        }
+        boolean inTheBurst = !behind.isEmpty() && !exhaustedAt.isEmpty() && exhaustedAt.stream()
+                .allMatch(e -> behind.stream().anyMatch(b -> e >= b && e <= b + CATCH_UP_SECONDS));
+        if (!inTheBurst) {
+            return check;
+        }
+        return CheckResult.notJudged(check.name(), check.budget(), check.actual(), check.unit(),
+                GeneratorHealth.INCONCLUSIVE + f.generator().describe(behind) + ", then caught up with a burst of the "
+                        + "arrivals it owed; the pools ran out only in those seconds (" + exhaustedAt.stream()
+                        .map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")) + "; "
+                        + CheckResult.format(check.actual()) + " events), which cannot be told apart from the burst",
+                GeneratorHealth.FIX);
     }
 
     /** What the check's fix says when no request was recorded where it looks. */

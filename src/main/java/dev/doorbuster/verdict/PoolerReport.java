@@ -8,9 +8,9 @@ import java.util.function.ToDoubleFunction;
 import dev.doorbuster.verdict.probes.PoolerSample;
 
 /**
- * The pooler tier over a run, from the pooler's own {@code SHOW POOLS} every second: how many of the service's
- * connections it held, how many waited for a server connection and for how long, and how many server connections the
- * nodes actually held. Per second (index = the run's second; NaN where the console did not answer) for the report's
+ * The pooler tier over a run, from the pooler's own {@code SHOW POOLS} and {@code SHOW STATS} every second: how many of
+ * the service's connections it held, how many waited for a server connection and for how long, how many server
+ * connections the nodes actually held, and the transactions it pooled and the time its clients waited, per second. Per second (index = the run's second; NaN where the console did not answer) for the report's
  * charts under the fault windows.
  *
  * @param peakClients        the most client connections the pooler held in a second (active and waiting)
@@ -18,10 +18,19 @@ import dev.doorbuster.verdict.probes.PoolerSample;
  * @param peakServers        the most server connections open to the nodes in a second
  * @param longestWaitMs      the longest any client had waited, as the pooler saw it in one of its seconds
  * @param unreadableSeconds  seconds whose sample the console did not answer (a restart)
+ * @param transactionsPerSecond transactions pooled in each second (NaN: not read, or the pooler restarted)
+ * @param waitedMsPerSecond     the time its clients spent waiting for a server connection in each second, added up
  */
 public record PoolerReport(double peakClients, double peakClientsWaiting, double peakServers, double longestWaitMs,
                            int unreadableSeconds, List<Double> clientsPerSecond, List<Double> clientsWaitingPerSecond,
-                           List<Double> serversPerSecond, List<Double> longestWaitMsPerSecond) {
+                           List<Double> serversPerSecond, List<Double> longestWaitMsPerSecond,
+                           List<Double> transactionsPerSecond, List<Double> waitedMsPerSecond) {
+
+    public PoolerReport {
+        // A verdict.json written before SHOW STATS was read has neither.
+        transactionsPerSecond = transactionsPerSecond == null ? List.of() : transactionsPerSecond;
+        waitedMsPerSecond = waitedMsPerSecond == null ? List.of() : waitedMsPerSecond;
+    }
 
     /** The pooler report of a run, or empty when it had no pooler tier (no samples). */
     public static Optional<PoolerReport> of(List<PoolerSample> samples) {
@@ -33,7 +42,25 @@ public record PoolerReport(double peakClients, double peakClientsWaiting, double
                 peak(samples, PoolerSample::servers), peak(samples, PoolerSample::longestWaitMs),
                 (int) samples.stream().filter(s -> Double.isNaN(s.servers())).count(), perSecond(samples, clients),
                 perSecond(samples, PoolerSample::clientsWaiting), perSecond(samples, PoolerSample::servers),
-                perSecond(samples, PoolerSample::longestWaitMs)));
+                perSecond(samples, PoolerSample::longestWaitMs), increments(samples, PoolerSample::transactions),
+                increments(samples, PoolerSample::waitedMs)));
+    }
+
+    /**
+     * What a cumulative total of the pooler's grew by in each second (NaN where it or the second before was not read,
+     * and where it went back: the pooler restarted and counts from 0 again).
+     */
+    private static List<Double> increments(List<PoolerSample> samples, ToDoubleFunction<PoolerSample> total) {
+        List<Double> totals = perSecond(samples, total);
+        Double[] values = new Double[totals.size()];
+        Arrays.fill(values, Double.NaN);
+        for (int s = 1; s < totals.size(); s++) {
+            double grown = totals.get(s) - totals.get(s - 1);
+            if (!Double.isNaN(grown) && grown >= 0) {
+                values[s] = grown;
+            }
+        }
+        return List.of(values);
     }
 
     /** The check's name: pool exhaustion, as the pooler sees it. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -239,6 +240,41 @@ class VerdictLogicTest {
         assertEquals(1, failed.actual());
         assertTrue(failed.detail().contains("F1 ScaleOut at second 0: The application exited with code 1"),
                 failed.detail());
+    }
+
+    /**
+     * The generator fell behind in seconds 8-9 and caught up: pools that ran out only then, or in the 3 seconds after,
+     * ran out under the generator's burst (inconclusive, never a pass); pools that ran out later too fail the run.
+     */
+    @Test
+    void poolExhaustionOnlyInTheGeneratorsCatchUpBurstIsInconclusiveNotBlamedOnTheService() {
+        LatencyRecorder r = new LatencyRecorder(0);
+        List<GeneratorHealth.Second> seconds = new ArrayList<>();
+        for (int s = 0; s < 20; s++) {
+            r.record("browse", s, 5_000, true);
+            seconds.add(s == 8 || s == 9 ? new GeneratorHealth.Second(s, 10, 3, 7, 900, 50, 100, 5)
+                    : new GeneratorHealth.Second(s, 10, 10, 0, 3, 30, 60, 5));
+        }
+        GeneratorHealth generator = new GeneratorHealth(100, 200, 200, 0, 3, 900, seconds);
+        java.util.function.BiFunction<List<ProbeSample>, GeneratorHealth, CheckResult> judge = (probes, g) -> find(
+                Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r, List.of(),
+                        new FaultTimeline(System.nanoTime()), probes, null, 0, 0, null, null, null, null, null, g)),
+                "pool exhaustion");
+        List<ProbeSample> inTheBurst = new ArrayList<>();
+        List<ProbeSample> laterToo = new ArrayList<>();
+        for (int s = 0; s < 20; s++) {
+            inTheBurst.add(counters(s, 0, s < 11 ? 0 : 4)); // 4 'pool exhausted' answers at second 11
+            laterToo.add(counters(s, 0, s < 11 ? 0 : s < 16 ? 4 : 5)); // and one more at second 16
+        }
+        CheckResult burst = judge.apply(inTheBurst, generator);
+        assertTrue(burst.notJudged(), burst.line());
+        assertTrue(burst.detail().contains("caught up with a burst") && burst.detail().contains("(11; 4 events)"),
+                burst.detail());
+        CheckResult later = judge.apply(laterToo, generator);
+        assertFalse(later.pass() || later.notJudged(), "second 16 is no catch-up: " + later.line());
+        assertEquals(5, later.actual());
+        CheckResult unwatched = judge.apply(inTheBurst, null);
+        assertFalse(unwatched.pass() || unwatched.notJudged(), "without the generator's health: " + unwatched.line());
     }
 
     private static ProbeSample refusals(int second, double refused) {

@@ -172,21 +172,32 @@ public final class Probes implements AutoCloseable {
                 stats == null ? Double.NaN : stats.keyspaceHits(), stats == null ? Double.NaN : stats.keyspaceMisses());
     }
 
-    /** The pooler's own view this second ({@code SHOW POOLS}); null when the run has no pooler tier. */
+    /** The pooler's own view this second ({@code SHOW POOLS}, {@code SHOW STATS}); null when the run has no pooler tier. */
     private PoolerSample poolerSample(int second) {
         Optional<PoolerTier> tier = topology.pooler();
         if (tier.isEmpty()) {
             return null;
         }
+        List<PgBouncerServer.Pool> pools;
         try {
-            List<PgBouncerServer.Pool> pools = tier.get().pools();
-            return new PoolerSample(second, pools.stream().mapToInt(PgBouncerServer.Pool::clientsActive).sum(),
-                    pools.stream().mapToInt(PgBouncerServer.Pool::clientsWaiting).sum(),
-                    pools.stream().mapToInt(PgBouncerServer.Pool::servers).sum(),
-                    pools.stream().mapToLong(PgBouncerServer.Pool::maxWaitMicros).max().orElse(0) / 1000.0);
+            pools = tier.get().pools();
         } catch (RuntimeException e) {
             return PoolerSample.unreadable(second); // restarting: the console refuses until it is back
         }
+        double transactions = Double.NaN;
+        double waitedMs = Double.NaN;
+        try {
+            List<PgBouncerServer.Stats> stats = tier.get().stats();
+            transactions = stats.stream().mapToLong(PgBouncerServer.Stats::transactions).sum();
+            waitedMs = stats.stream().mapToLong(PgBouncerServer.Stats::waitMicros).sum() / 1000.0;
+        } catch (RuntimeException e) {
+            // the pools were read: this second keeps them, its totals are a gap
+        }
+        return new PoolerSample(second, pools.stream().mapToInt(PgBouncerServer.Pool::clientsActive).sum(),
+                pools.stream().mapToInt(PgBouncerServer.Pool::clientsWaiting).sum(),
+                pools.stream().mapToInt(PgBouncerServer.Pool::servers).sum(),
+                pools.stream().mapToLong(PgBouncerServer.Pool::maxWaitMicros).max().orElse(0) / 1000.0,
+                transactions, waitedMs);
     }
 
     /**

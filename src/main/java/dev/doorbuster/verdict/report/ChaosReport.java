@@ -308,13 +308,16 @@ public final class ChaosReport {
         if (pooler == null) {
             return;
         }
-        html.append("<h2>Pooler: connections and waits (its own SHOW POOLS, per second)</h2>");
+        html.append("<h2>Pooler: connections and waits (its own SHOW POOLS and SHOW STATS, per second)</h2>");
         chart(html, seconds, windows, phases, "connections", List.of(
                 new Series("clients (the service's connections)", fit(pooler.clientsPerSecond(), seconds, 1)),
                 new Series("clients waiting", fit(pooler.clientsWaitingPerSecond(), seconds, 1)),
                 new Series("server connections (the database's)", fit(pooler.serversPerSecond(), seconds, 1))));
         chart(html, seconds, windows, phases, "ms", List.of(new Series("longest wait for a server connection",
-                fit(pooler.longestWaitMsPerSecond(), seconds, 1))));
+                fit(pooler.longestWaitMsPerSecond(), seconds, 1)), new Series("clients' waiting, added up in the second",
+                fit(pooler.waitedMsPerSecond(), seconds, 1))));
+        chart(html, seconds, windows, phases, "transactions/s", List.of(new Series("transactions pooled",
+                fit(pooler.transactionsPerSecond(), seconds, 1))));
     }
 
     /** The cache tier's hit ratio and the database reads per second, under the fault windows. */

@@ -107,4 +107,19 @@ class PoolerReportTest {
                 Double.NaN))).orElseThrow();
         assertTrue(silent.waitCheck(1000, 0).notJudged(), "no second read: not judged");
     }
+
+    /** SHOW STATS' totals become per-second figures; a restart's totals start again at 0 and leave a gap, not a dip. */
+    @Test
+    void thePoolersTotalsBecomePerSecondFiguresAndARestartLeavesAGap() {
+        PoolerReport report = PoolerReport.of(List.of(
+                new PoolerSample(0, 20, 0, 3, 0, 100, 0),
+                new PoolerSample(1, 20, 0, 3, 0, 160, 0),
+                new PoolerSample(2, 13, 7, 3, 1400, 170, 2500),
+                new PoolerSample(3, 18, 0, 2, 0, 12, 0),
+                new PoolerSample(4, 18, 0, 2, 0, 70, 0))).orElseThrow();
+        assertEquals(List.of(Double.NaN, 60.0, 10.0, Double.NaN, 58.0), report.transactionsPerSecond());
+        assertEquals(List.of(Double.NaN, 0.0, 2500.0, Double.NaN, 0.0), report.waitedMsPerSecond());
+        PoolerReport poolsOnly = PoolerReport.of(SAMPLES).orElseThrow();
+        assertTrue(poolsOnly.transactionsPerSecond().stream().allMatch(v -> v.isNaN()), "no SHOW STATS read: gaps");
+    }
 }
