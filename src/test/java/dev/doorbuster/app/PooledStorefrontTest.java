@@ -138,6 +138,45 @@ class PooledStorefrontTest {
                 + SERVER_CONNECTIONS + " server connections: " + pooler.pools());
     }
 
+    /**
+     * A pooler with no room left refuses a login itself: PgBouncer 1.18 answers "no more connections allowed
+     * (max_client_conn)" with SQLSTATE 08P01, the code of all its own errors. The pools' connection source counts that
+     * attempt as a refusal, and a failed attempt that is no refusal (a pooler that is not there) as a plain failure.
+     */
+    @Test
+    void aFullPoolerRefusesALoginAndThePoolsCountItAsARefusal() throws Exception {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        java.util.function.Function<java.sql.SQLException, io.micrometer.core.instrument.Counter> counted = e ->
+                meters.counter("attempts", "sqlstate", String.valueOf(e.getSQLState()),
+                        "refused", Boolean.toString(DatabaseErrorMeters.isRefusal(e.getSQLState(), e.getMessage())));
+        java.util.Properties login = new java.util.Properties();
+        login.setProperty("user", "postgres");
+        login.setProperty("connectTimeout", "5");
+        try (PgBouncerServer full = PgBouncerServer.start("full", PgBouncerBinary.resolve(), ServerUser.detect(),
+                "postgres", scratch.resolve("pgbouncer-full"), null, new PgBouncerConfig(PoolMode.TRANSACTION, 1,
+                        SERVER_CONNECTIONS, Map.of(StorefrontFixture.DB, new PgBouncerConfig.Target(
+                                fixture.primary().address(), StorefrontFixture.DB)),
+                        List.of(PgBouncerConfig.EXTRA_FLOAT_DIGITS), Map.of()))) {
+            CountedConnections source = new CountedConnections("jdbc:postgresql://127.0.0.1:" + full.address().getPort()
+                    + "/" + StorefrontFixture.DB, login, counted);
+            try (java.sql.Connection first = source.getConnection()) {
+                java.sql.SQLException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                        java.sql.SQLException.class, source::getConnection, "max_client_conn 1: no room for a second");
+                assertTrue(refused.getMessage().contains("no more connections allowed"), refused.getMessage());
+                assertEquals(1, meters.counter("attempts", "sqlstate", "08P01", "refused", "true").count());
+                assertEquals(1, source.failed());
+            }
+            int port = full.address().getPort();
+            full.close();
+            CountedConnections gone = new CountedConnections("jdbc:postgresql://127.0.0.1:" + port + "/"
+                    + StorefrontFixture.DB, login, counted);
+            org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class, gone::getConnection);
+            assertEquals(1, meters.find("attempts").tag("refused", "false").counters().stream()
+                    .mapToDouble(io.micrometer.core.instrument.Counter::count).sum(), "nobody listening: no refusal");
+        }
+    }
+
     @Test
     void theRequestBoundReachesTheServerThroughThePooler() throws Exception {
         try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:"
