@@ -91,7 +91,7 @@ public record Provenance(String doorbuster, String javaRuntime, String gatling, 
 
     /**
      * The environment's settings that decide what a run does, by field path: its type, the cluster and its pooler,
-     * the service's settings (every {@link StorefrontSetting} an environment may set), its image, and every budget.
+     * the service's instances and settings (every {@link StorefrontSetting} an environment may set), its image, and every budget.
      */
     static Map<String, String> settings(Environment environment) {
         Map<String, String> settings = new LinkedHashMap<>();
@@ -115,6 +115,7 @@ public record Provenance(String doorbuster, String javaRuntime, String gatling, 
             }
         });
         settings.put("app.cache", String.valueOf(environment.app().cache()));
+        settings.put("app.instances", String.valueOf(environment.app().instances()));
         if (environment.app().image() != null) {
             settings.put("app.image", environment.app().image());
         }

@@ -54,6 +54,7 @@ class ProvenanceTest {
         assertEquals("external", recorded.get("type"));
         assertEquals("650", recorded.get("slo.p99Ms"), "the -D override, not the file's 800");
         assertEquals("read-your-writes", recorded.get("app.routing"), "a default is recorded too: " + recorded);
+        assertEquals("1", recorded.get("app.instances"), "how many instances served: " + recorded);
         assertEquals("0.35", provenance.parameters().get("load.minutes"));
         String everything = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(provenance);
         assertFalse(everything.contains(PASSWORD), "no password: " + everything);
