@@ -31,7 +31,8 @@ public record DatabaseErrors(int instances, List<Row> rows) {
     /** What the common codes mean to someone reading the report; others are looked up in PostgreSQL's appendix. */
     private static final Map<String, String> MEANINGS = Map.ofEntries(
             Map.entry(DatabaseErrorMeters.TOO_MANY_CONNECTIONS, "too many connections: the server had no slot left"),
-            Map.entry("08P01", "protocol violation: a pooler's own error (PgBouncer's \"no more connections allowed\")"),
+            Map.entry("08P01", "protocol violation: PgBouncer's own errors (\"no more connections allowed\": no room; "
+                    + "\"server login has been failing\": its node is down, it retries later)"),
             Map.entry("08001", "could not connect (no server reachable, or none of the role asked for)"),
             Map.entry("08006", "connection failure: the connection broke"),
             Map.entry("57P01", "the server shut down the connection (a node stopped)"),
