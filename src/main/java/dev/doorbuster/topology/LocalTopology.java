@@ -253,6 +253,10 @@ public final class LocalTopology implements Topology {
         AppProcess app = StorefrontLaunch.start(environment.app(), writerUrl, readerUrls, cacheUrl, APP_ROLE, "",
                 logFile, number == 1);
         apps.add(app);
+        if (closed) { // stopped while it started: close() may have gone over the instances before this one joined
+            app.close();
+            throw new TopologyException("the topology stopped while instance " + number + " started");
+        }
         if (balancer != null) {
             balancer.add(new InetSocketAddress(app.url().getHost(), app.url().getPort()));
         }
@@ -492,11 +496,12 @@ public final class LocalTopology implements Topology {
 
             @Override
             public void scaleOut(int more) {
-                synchronized (LocalTopology.this) {
-                    if (closed) {
-                        throw new TopologyException("the topology is stopping: no instance is added");
-                    }
+                // Not under the topology's own lock: a run stopped meanwhile (Ctrl-C) must not wait for the starts.
+                synchronized (apps) {
                     for (int i = 0; i < more; i++) {
+                        if (closed) {
+                            throw new TopologyException("the topology is stopping: no instance is added");
+                        }
                         startInstance();
                     }
                 }
@@ -515,8 +520,16 @@ public final class LocalTopology implements Topology {
             return;
         }
         closed = true;
-        for (AppProcess app : apps) {
-            app.close();
+        // A fleet's instances stop side by side (each waits for its JVM to exit), not one after the other.
+        List<Thread> stopping = apps.stream().map(app -> new Thread(app::close, "stop-" + app)).toList();
+        stopping.forEach(Thread::start);
+        for (Thread thread : stopping) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break; // the process registry stops whatever is left at exit
+            }
         }
         if (balancer != null) {
             balancer.close();
