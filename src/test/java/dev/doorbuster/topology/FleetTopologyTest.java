@@ -22,19 +22,27 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 
+import dev.doorbuster.chaos.ChaosContext;
+import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.chaos.ScaleOut;
+import dev.doorbuster.chaos.WriteProbe;
 import dev.doorbuster.postgres.PgNode;
 import dev.doorbuster.verdict.probes.ProbeSample;
 import dev.doorbuster.verdict.probes.Probes;
 import dev.doorbuster.verdict.probes.PrometheusText;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * A fleet of {@value #INSTANCES} storefront JVMs ({@code app.instances}) behind the topology's balancer: the load is
  * spread over them connection by connection, and the probes add up their pools, which the primary's own
- * {@code pg_stat_activity} counts independently.
+ * {@code pg_stat_activity} counts independently; then the fleet grows by one ({@code ScaleOut}).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FleetTopologyTest {
     private static final int INSTANCES = 2;
     private static final int POOL = 3;
@@ -62,6 +70,7 @@ class FleetTopologyTest {
     }
 
     @Test
+    @Order(1)
     void theBalancerGivesEachNewConnectionToTheNextInstance() throws Exception {
         List<URI> metrics = topology.appMetricsUrls();
         assertEquals(INSTANCES, metrics.size());
@@ -85,6 +94,7 @@ class FleetTopologyTest {
     }
 
     @Test
+    @Order(2)
     void theProbesAddUpEveryInstancesPoolsAsThePrimaryCountsThem() throws Exception {
         Probes probes = new Probes(topology, () -> 0);
         ProbeSample sample = probes.sample();
@@ -95,6 +105,40 @@ class FleetTopologyTest {
         assertEquals(INSTANCES * POOL, storefrontWriters(topology.cluster().orElseThrow().primary()),
                 "the primary holds exactly the fleet's writer connections");
         assertEquals(0, sample.connectionRefusals(), 0.0, "nothing was refused: the database has room for the fleet");
+    }
+
+    /**
+     * The autoscaler's {@link ScaleOut}: one more instance, serving once its pools are open, in the probes' figures and
+     * given its share of new connections from then on; the primary counts its writer pool too.
+     */
+    @Test
+    @Order(3)
+    void aScaleOutAddsAnInstanceThatTakesItsShareOfNewConnections() throws Exception {
+        FaultTimeline timeline = new FaultTimeline(System.nanoTime());
+        ChaosContext context = new ChaosContext(topology, timeline, new WriteProbe(topology.appUrl()))
+                .forFault("F1 ScaleOut");
+        ScaleOut scaleOut = ScaleOut.instances(1);
+        context.check(scaleOut);
+        scaleOut.inject(context);
+        assertEquals(INSTANCES + 1, topology.fleet().orElseThrow().instances());
+        assertTrue(timeline.events().stream().anyMatch(e -> e.message().startsWith("fleet grew from " + INSTANCES
+                + " to " + (INSTANCES + 1) + " instances")), timeline.events().toString());
+        List<URI> metrics = topology.appMetricsUrls();
+        assertEquals(INSTANCES + 1, metrics.size());
+        double before = productPagesServed(metrics.get(INSTANCES));
+        for (int i = 0; i < 3 * (INSTANCES + 1); i++) {
+            assertEquals(200, statusOnANewConnection("/products/" + (i + 1)));
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        double served;
+        do {
+            served = productPagesServed(metrics.get(INSTANCES)) - before;
+        } while (served < 3 && System.nanoTime() < deadline);
+        assertEquals(3, served, 0.0, "the added instance answered every " + (INSTANCES + 1) + "th new connection");
+        ProbeSample sample = new Probes(topology, () -> 0).sample();
+        assertEquals((INSTANCES + 1) * POOL, sample.writerActive() + sample.writerIdle(), 0.0, "its pools are counted");
+        assertEquals((INSTANCES + 1) * POOL, storefrontWriters(topology.cluster().orElseThrow().primary()),
+                "the primary holds its writer pool too");
     }
 
     /** GET over a connection of its own (closed after), as a new virtual user of a load generator opens. */
