@@ -328,11 +328,33 @@ public final class Judge {
      * Only in a run where one failed.
      */
     private static Optional<CheckResult> faultsInjected(Facts f) {
-        List<String> failed = f.timeline().events().stream()
+        List<String> failed = new ArrayList<>(f.timeline().events().stream()
                 .filter(e -> e.kind() == FaultTimeline.Kind.ERROR && e.message().startsWith(ChaosRunner.INJECT_FAILED))
                 .map(e -> e.fault() + " at second " + e.atMillis() / 1000 + ": "
                         + e.message().substring(ChaosRunner.INJECT_FAILED.length()))
-                .toList();
+                .toList());
+        // A fault still being injected when it was healed (the run's end came first: a scale-out whose instances had
+        // not all started) never was in place for the run to be judged on.
+        for (FaultTimeline.Event start : f.timeline().events()) {
+            if (start.kind() != FaultTimeline.Kind.INJECT) {
+                continue;
+            }
+            List<FaultTimeline.Event> own = f.timeline().events().stream()
+                    .filter(e -> e.fault().equals(start.fault())).toList();
+            boolean erred = own.stream().anyMatch(e -> e.kind() == FaultTimeline.Kind.ERROR);
+            // The timeline lists events in the order they happened: what came before the heal is its own prefix.
+            int heal = -1;
+            for (int i = 0; i < own.size() && heal < 0; i++) {
+                heal = own.get(i).kind() == FaultTimeline.Kind.HEAL ? i : -1;
+            }
+            Optional<FaultTimeline.Event> healed = heal < 0 ? Optional.empty() : Optional.of(own.get(heal));
+            boolean inPlaceFirst = own.subList(0, heal < 0 ? own.size() : heal).stream().anyMatch(e ->
+                    e.kind() == FaultTimeline.Kind.EFFECT && e.message().startsWith(ChaosRunner.IN_PLACE));
+            if (!erred && healed.isPresent() && !inPlaceFirst) {
+                failed.add(start.fault() + " at second " + start.atMillis() / 1000 + ": still being injected when the "
+                        + "run healed it at second " + healed.get().atMillis() / 1000);
+            }
+        }
         if (failed.isEmpty()) {
             return Optional.empty();
         }

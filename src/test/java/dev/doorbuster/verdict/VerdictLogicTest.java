@@ -240,6 +240,24 @@ class VerdictLogicTest {
         assertEquals(1, failed.actual());
         assertTrue(failed.detail().contains("F1 ScaleOut at second 0: The application exited with code 1"),
                 failed.detail());
+
+        // Healed while still being injected (the run ended first): never in place, so never passed either.
+        FaultTimeline late = new FaultTimeline(System.nanoTime());
+        late.add("F1 ScaleOut", FaultTimeline.Kind.INJECT, "2 instances added to the fleet");
+        late.add("F1 ScaleOut", FaultTimeline.Kind.HEAL, "healed");
+        late.add("F1 ScaleOut", FaultTimeline.Kind.EFFECT, dev.doorbuster.chaos.ChaosRunner.IN_PLACE + "95000 ms after it "
+                + "started");
+        CheckResult tooLate = find(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r, List.of(), late,
+                List.of(), null, 0, 0, null, null, null)), "faults injected");
+        assertFalse(tooLate.pass(), tooLate.line());
+        assertTrue(tooLate.detail().contains("still being injected when the run healed it"), tooLate.detail());
+        FaultTimeline inTime = new FaultTimeline(System.nanoTime());
+        inTime.add("F1 ScaleOut", FaultTimeline.Kind.INJECT, "2 instances added to the fleet");
+        inTime.add("F1 ScaleOut", FaultTimeline.Kind.EFFECT, dev.doorbuster.chaos.ChaosRunner.IN_PLACE + "12 ms after it "
+                + "started");
+        inTime.add("F1 ScaleOut", FaultTimeline.Kind.HEAL, "healed");
+        assertTrue(Judge.evaluate(new Judge.Facts(JudgingMode.STANDARD, SLO, 5000, r, List.of(), inTime, List.of(), null,
+                0, 0, null, null, null)).stream().noneMatch(c -> c.name().equals("faults injected")), "in place in time");
     }
 
     /**
