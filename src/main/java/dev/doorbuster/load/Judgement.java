@@ -82,6 +82,8 @@ final class Judgement {
             checks.add(pooler.get().waitCheck(plan.environment().slo().poolerWaitMs(),
                     dev.doorbuster.verdict.Phase.judgedFrom(plan.profile().phases())));
         }
+        dev.doorbuster.verdict.probes.DatabaseErrors databaseErrors = topology.databaseErrors();
+        checks = Judge.namingDatabaseErrors(checks, databaseErrors);
         Optional<RunHistory.Entry> baseline = RunHistory.baseline(plan.reportsDir(), plan.simulation(),
                 System.getProperty(Run.BASELINE));
         Verdict verdict = VerdictAssembly.assemble(new VerdictAssembly.Facts(
@@ -94,7 +96,7 @@ final class Judgement {
                 .withCacheStaleness(cacheStaleness.cacheReads() > 0 ? cacheStaleness : null)
                 .withProvenance(provenance(baseline)).withGenerator(generator)
                 .withPooler(pooler.orElse(null))
-                .withDatabaseErrors(topology.databaseErrors());
+                .withDatabaseErrors(databaseErrors);
         Path dir = reports.write(verdict, recording, topology.samples(), plan.profile().phases());
         System.out.println();
         System.out.print(verdict.summary());

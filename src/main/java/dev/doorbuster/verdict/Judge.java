@@ -123,10 +123,10 @@ public final class Judge {
             LatencyRecorder.Counts all = f.recorder().counts(null, from, end);
             if (all.total() == 0) {
                 // 0 of 0 requests failed is no error rate: the run measured nothing.
-                checks.add(CheckResult.notJudged("error rate", slo.errorRatePercent(), Double.NaN, "%",
+                checks.add(CheckResult.notJudged(ERROR_RATE, slo.errorRatePercent(), Double.NaN, "%",
                         "no request was recorded" + judged, NO_REQUEST_FIX));
             } else {
-                checks.add(CheckResult.atMost("error rate", slo.errorRatePercent(), round2(all.errorPercent()), "%",
+                checks.add(CheckResult.atMost(ERROR_RATE, slo.errorRatePercent(), round2(all.errorPercent()), "%",
                         all.ko() + " of " + all.total() + " requests failed" + judged));
             }
             p99(checks, "p99", f.recorder(), null, from, end, slo.p99Ms(), "was recorded" + judged);
@@ -231,6 +231,31 @@ public final class Judge {
     }
 
     /** Where the violations happened: their seconds, and the faults active then. */
+    /** The database errors the error rate's witness names, most frequent first. */
+    static final int ERROR_CODES_NAMED = 3;
+
+    /**
+     * {@code checks} with a failed error rate naming the SQLSTATEs the service answered requests with (its own count,
+     * read once the load is over): "error rate: 8.3 % > budget 1 % (412 of 4960 requests failed; the service's
+     * database errors: 26000 × 398 (prepared statement missing ...))". Which code broke the requests is the first
+     * thing a reader needs, and it is on the failing line instead of a report's table. Unchanged when the error rate
+     * passed or the service counts no database error.
+     */
+    public static List<CheckResult> namingDatabaseErrors(List<CheckResult> checks,
+                                                         dev.doorbuster.verdict.probes.DatabaseErrors errors) {
+        String named = errors == null ? "" : errors.mostAnswered(ERROR_CODES_NAMED);
+        if (named.isEmpty()) {
+            return checks;
+        }
+        List<CheckResult> out = new ArrayList<>(checks.size());
+        for (CheckResult c : checks) {
+            out.add(!c.failed() || !c.name().equals(ERROR_RATE) ? c : new CheckResult(c.name(), c.budget(), c.actual(),
+                    c.unit(), false, c.detail() + "; the service's database errors: " + named, c.atLeast(), c.outcome(),
+                    c.fix(), c.askedFor()));
+        }
+        return List.copyOf(out);
+    }
+
     static String when(List<Integer> seconds, Facts f) {
         if (seconds.isEmpty()) {
             return "";
@@ -701,6 +726,8 @@ public final class Judge {
 
     /** Name of the soak's leak check. */
     public static final String POOL_ACTIVE_GROWTH = "pool active growth";
+    /** The share of requests that failed, after the warm-up. */
+    public static final String ERROR_RATE = "error rate";
     /** Name of the soak's latency creep check. */
     public static final String P99_DRIFT = "p99 drift";
 

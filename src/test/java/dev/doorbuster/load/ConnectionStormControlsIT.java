@@ -34,7 +34,9 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * {@code log_disconnections}) and every refusal: how many connections of the storefront's role the node held at
  * once, and how many it refused. Without a pooler the node fills and refuses, and the verdict fails on
  * {@code connection refusals} without counting a refusal the nodes did not log; through PgBouncer in transaction mode
- * the same fleet passes, and no node ever held more of the storefront's sessions than the pooler's pool size.
+ * the same fleet passes, and no node ever held more of the storefront's sessions than the pooler's pool size. With the
+ * driver naming its statements on the server (PgJDBC's default) the same pooled run fails, naming the SQLSTATE of the
+ * broken statements, which the nodes' logs hold as errors.
  */
 @Execution(ExecutionMode.CONCURRENT)
 class ConnectionStormControlsIT {
@@ -54,6 +56,9 @@ class ConnectionStormControlsIT {
     private static final Pattern AUTHORIZED = Pattern.compile("\\[(\\d+)] .*connection authorized: user=(\\w+)");
     private static final Pattern ENDED = Pattern.compile("\\[(\\d+)] .*disconnection: session time");
     /** A refusal; one of the role's sessions after its login was authorized, which logs no disconnection. */
+    /** An error a statement named on another server connection ends in: missing here, or the name already taken. */
+    private static final Pattern BROKEN_STATEMENT = Pattern.compile(
+            "ERROR: +prepared statement \"[^\"]+\" (does not exist|already exists)");
     private static final Pattern REFUSED = Pattern.compile(
             "\\[(\\d+)] .*FATAL: .*(sorry, too many clients already|remaining connection slots are reserved)");
 
@@ -127,17 +132,61 @@ class ConnectionStormControlsIT {
     }
 
     /**
+     * The same fleet through the same pooler, with the driver preparing statements on the server under a name (PgJDBC's
+     * default, {@code app.preparedStatements=server}) instead of the setting the storefront takes behind a transaction
+     * pooler: Debian's PgBouncer 1.18 hands the next transaction another server connection, where the name is missing
+     * (26000) or taken (42P05). The run fails on its error rate, naming the code, and the service counted no such error
+     * that the nodes did not log. The known-good twin is the test above, which differs by this one setting.
+     */
+    @Test
+    void namedStatementsBehindTheTransactionPoolerFailTheRunNamingTheirSqlState() throws Exception {
+        Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
+        Map<String, String> properties = storm("pgbouncer");
+        properties.put("app.preparedStatements", "server");
+        ForkedGatling.Result run = ForkedGatling.run("ConnectionStormSimulation", reports, home, properties);
+        assertEquals(2, run.exitCode(), "assertions must fail the run\n" + tail(run));
+        CheckResult errors = run.check(dev.doorbuster.verdict.Judge.ERROR_RATE)
+                .orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(errors.failed(), errors.line());
+        assertTrue(errors.detail().contains("26000 × ") || errors.detail().contains("42P05 × "), "the failing line names "
+                + "the code of the broken statements: " + errors.line());
+        double answered = run.verdict().databaseErrors().rows().stream()
+                .filter(r -> r.sqlState().equals("26000") || r.sqlState().equals("42P05"))
+                .mapToDouble(dev.doorbuster.verdict.probes.DatabaseErrors.Row::answered).sum();
+        long logged = NodeLogs.lines(reports, BROKEN_STATEMENT);
+        System.out.println(errors.line() + "; the nodes logged " + logged + " broken prepared statements");
+        assertTrue(answered >= 1 && answered <= logged, "the service answered " + answered + " requests with a broken "
+                + "prepared statement's error; the nodes logged " + logged + " such errors");
+        assertEquals(0, NodeLogs.of(reports).refused(), "the pooler still absorbed the storm: only the statements broke");
+    }
+
+    /**
      * What the nodes' logs say: the refusals, and the most sessions of the storefront's role one node held at once
      * (each session from its "connection authorized" line to its "disconnection" line, by process id; a login refused
      * for want of a slot after it was authorized held no session).
      */
     private record NodeLogs(long refused, int mostSessionsOnANode, Map<String, Integer> mostByNode) {
-        static NodeLogs of(Path reports) throws IOException {
+        static List<Path> files(Path reports) throws IOException {
             List<Path> files;
             try (var walk = Files.walk(reports)) {
                 files = walk.filter(f -> f.getFileName().toString().matches("postgres-.*\\.log")).sorted().toList();
             }
             assertTrue(files.size() >= 2, "every node's log is kept with the run: " + files);
+            return files;
+        }
+
+        /** The lines of every node's log that {@code pattern} finds something in. */
+        static long lines(Path reports, Pattern pattern) throws IOException {
+            long found = 0;
+            for (Path file : files(reports)) {
+                found += Files.readAllLines(file, StandardCharsets.UTF_8).stream()
+                        .filter(line -> pattern.matcher(line).find()).count();
+            }
+            return found;
+        }
+
+        static NodeLogs of(Path reports) throws IOException {
+            List<Path> files = files(reports);
             long refused = 0;
             Map<String, Integer> most = new java.util.TreeMap<>();
             for (Path file : files) {

@@ -69,6 +69,18 @@ public record DatabaseErrors(int instances, List<Row> rows) {
         return new DatabaseErrors(instances, List.copyOf(rows));
     }
 
+    /**
+     * The codes the service answered most requests with, most first, at most {@code top} of them: "26000 × 412
+     * (prepared statement missing: ...)". Empty when it answered none with a database error.
+     */
+    public String mostAnswered(int top) {
+        return rows.stream().filter(r -> r.answered() > 0)
+                .sorted(java.util.Comparator.comparingDouble(Row::answered).reversed().thenComparing(Row::sqlState))
+                .limit(top)
+                .map(r -> r.sqlState() + " × " + (long) r.answered() + " (" + r.meaning() + ")")
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
     private static double zeroIfAbsent(double value) {
         return Double.isNaN(value) ? 0 : value;
     }

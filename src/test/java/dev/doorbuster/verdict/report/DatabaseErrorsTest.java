@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 
+import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.Judge;
 import dev.doorbuster.verdict.probes.DatabaseErrors;
 import dev.doorbuster.verdict.probes.PrometheusText;
 import org.junit.jupiter.api.Test;
@@ -54,6 +56,33 @@ class DatabaseErrorsTest {
         assertTrue(none.contains("The service's 4 instances counted no database error"), none);
         assertEquals("", render(DatabaseErrors.of(1, PrometheusText.parse(""))),
                 "one instance without errors: nothing to say");
+    }
+
+    /**
+     * The known-bad setup of the pooler tier: named statements behind a transaction pooler. The failing error rate says
+     * which code broke the requests, the most answered first; a passing one, and one of a service without errors, are
+     * left as they were.
+     */
+    @Test
+    void aFailedErrorRateNamesTheCodesTheServiceAnsweredWithMostFirst() {
+        DatabaseErrors errors = DatabaseErrors.of(1, PrometheusText.parse("""
+                storefront_db_errors_total{pool="writer",sqlstate="42P05"} 12.0
+                storefront_db_errors_total{pool="reader",sqlstate="26000"} 300.0
+                storefront_db_errors_total{pool="writer",sqlstate="26000"} 98.0
+                storefront_db_connection_failures_total{pool="writer",refused="true",sqlstate="53300"} 9.0
+                """));
+        CheckResult failed = new CheckResult(Judge.ERROR_RATE, 1, 8.3, "%", false, "412 of 4960 requests failed");
+        CheckResult named = Judge.namingDatabaseErrors(List.of(failed), errors).get(0);
+        assertEquals("412 of 4960 requests failed; the service's database errors: 26000 × 398 (prepared statement "
+                + "missing: named statements behind a transaction pooler), 42P05 × 12 (prepared statement already "
+                + "exists: named statements behind a transaction pooler)", named.detail(),
+                "answered requests only: the refused connection attempts were no answer");
+        assertTrue(named.failed() && named.actual() == 8.3, named.line());
+        CheckResult passed = new CheckResult(Judge.ERROR_RATE, 1, 0.1, "%", true, "5 of 4960 requests failed");
+        assertEquals(passed, Judge.namingDatabaseErrors(List.of(passed), errors).get(0));
+        assertEquals(failed, Judge.namingDatabaseErrors(List.of(failed), DatabaseErrors.of(1, PrometheusText.parse("")))
+                .get(0));
+        assertEquals(failed, Judge.namingDatabaseErrors(List.of(failed), null).get(0), "a service of one's own");
     }
 
     private static String render(DatabaseErrors errors) {

@@ -1,0 +1,176 @@
+package dev.doorbuster.load;
+
+import static dev.doorbuster.load.ControlRuns.tail;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.doorbuster.chaos.FaultEffect;
+import dev.doorbuster.chaos.FaultTimeline;
+import dev.doorbuster.pooler.PgBouncerBinary;
+import dev.doorbuster.tools.Required;
+import dev.doorbuster.verdict.CheckResult;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+
+/**
+ * The two failovers a team runs behind PgBouncer, side by side on the same load ({@code FailoverSimulation} through
+ * the pooler in transaction mode). The oracle is the client's own record of its writes, {@code history.json}: every
+ * write the virtual users sent, when its answer came and whether it was acknowledged ({@code ok}), refused
+ * ({@code fail}) or left in doubt ({@code info}: a 5xx, or no answer). The verdict's accounting is not consulted for it.
+ *
+ * <ul>
+ *   <li>Managed (the runbook's switchover: {@code PAUSE} of the writers, kill, promote, repoint, {@code RESUME}): no
+ *   write gets an error answer from the fault's start until the writers are resumed, and writes sent during the pause
+ *   are acknowledged once it ends: they waited, connected.</li>
+ *   <li>Unmanaged (the primary dies under its clients; the pooler repointed): writes sent before the first
+ *   acknowledged one after the fault end in error or in doubt. Its RTO, from the pooler's login retry, is measured
+ *   like the managed one's, so the two can be compared.</li>
+ * </ul>
+ * Neither loses an acknowledged write.
+ */
+@Execution(ExecutionMode.CONCURRENT)
+class PoolerFailoverControlsIT {
+    /**
+     * How long a request may wait for a pooled connection. While the writers are paused, HikariCP's check of an idle
+     * connection waits too (at most a second, {@code Database}), then it tries the next one; a request waits for all
+     * of that up to this bound. The default (1 s) is shorter than a hold on a machine running two other controls
+     * (a promotion there took over a second): a hold longer than the pool's wait is answered 503, which is the
+     * "paused too long" failure ({@code PoolerPause}), not what this control is about.
+     */
+    private static final String POOL_TIMEOUT_MS = "4000";
+
+    @TempDir
+    Path reports;
+    private Path home;
+
+    @BeforeEach
+    void ownHome() throws IOException {
+        home = ControlRuns.newHome("doorbuster-pooler-failover-");
+    }
+
+    @AfterEach
+    void nothingIsLeftRunning() throws IOException {
+        if (home != null) {
+            ControlRuns.assertNothingLeftRunning(home);
+        }
+    }
+
+    private static Map<String, String> failover(boolean managed) {
+        Map<String, String> properties = new HashMap<>(ForkedGatling.SHORT);
+        properties.putAll(Map.of(
+                "load.minutes", "0.5",
+                "postgres.pooler", "pgbouncer",
+                "failover.managed", Boolean.toString(managed),
+                "app.poolTimeoutMs", POOL_TIMEOUT_MS,
+                // Counting, beside two other controls: latency is not what this control judges.
+                "slo.p99Ms", "20000",
+                "slo.windowP99Ms", "20000",
+                "slo.p99MsDuringFaults", "20000"));
+        return properties;
+    }
+
+    @Test
+    void theManagedSwitchoverAnswersNoWriteWithAnErrorWhileTheWritersArePaused() throws Exception {
+        Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
+        ForkedGatling.Result run = ForkedGatling.run("FailoverSimulation", reports, home, failover(true));
+        Failover failover = Failover.of(run);
+        assertTrue(failover.effect().contains("writers paused at the pooler"), "the writers were paused: " + failover);
+        Writes writes = Writes.of(reports, failover.startedMillis(), failover.resumedMillis());
+        System.out.println("managed: " + failover + "; " + writes);
+        assertEquals(0, writes.errorsInWindow(), "no write was answered with an error while the writers were held: "
+                + writes + "\n" + tail(run));
+        assertTrue(writes.sentInWindowAcknowledged() >= 1, "writes sent during the pause waited and were acknowledged "
+                + "after it: " + writes);
+        assertTrue(failover.rtoMillis() > 0, failover.toString());
+        assertNoAcknowledgedWriteLost(run);
+    }
+
+    @Test
+    void theUnmanagedFailoverAnswersWritesWithErrorsUntilItRecovers() throws Exception {
+        Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
+        ForkedGatling.Result run = ForkedGatling.run("FailoverSimulation", reports, home, failover(false));
+        Failover failover = Failover.of(run);
+        Writes writes = Writes.of(reports, failover.startedMillis(), failover.startedMillis() + failover.rtoMillis());
+        System.out.println("unmanaged: " + failover + "; " + writes);
+        assertTrue(writes.errorsInWindow() >= 1, "the primary died under its clients: writes failed or were left in "
+                + "doubt before the first acknowledged one: " + writes);
+        assertTrue(failover.rtoMillis() > 0, failover.toString());
+        assertNoAcknowledgedWriteLost(run);
+    }
+
+    private static void assertNoAcknowledgedWriteLost(ForkedGatling.Result run) {
+        CheckResult lost = run.check("lost acknowledged writes").orElseThrow(() -> new AssertionError(tail(run)));
+        assertTrue(lost.pass() && lost.actual() == 0, lost.line());
+    }
+
+    /**
+     * The failover as the run's fault timeline recorded it: when it was injected, its step-by-step effect (logged once
+     * the writers were resumed, for a managed one) and the client-observed RTO.
+     */
+    private record Failover(long startedMillis, long resumedMillis, String effect, long rtoMillis) {
+        static Failover of(ForkedGatling.Result run) {
+            List<FaultTimeline.Event> events = run.verdict() == null ? List.of() : run.verdict().timeline();
+            FaultTimeline.Event injected = events.stream().filter(e -> e.kind() == FaultTimeline.Kind.INJECT)
+                    .findFirst().orElseThrow(() -> new AssertionError("no failover injected\n" + tail(run)));
+            FaultTimeline.Event promoted = events.stream().filter(e -> e.kind() == FaultTimeline.Kind.EFFECT
+                    && e.message().contains(" promoted ")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no promotion recorded: " + events + "\n" + tail(run)));
+            long rto = events.stream().map(FaultTimeline.Event::effect).flatMap(java.util.Optional::stream)
+                    .filter(FaultEffect.Rto.class::isInstance).map(FaultEffect.Rto.class::cast)
+                    .filter(FaultEffect.Rto::recovered).mapToLong(r -> r.time().toMillis()).findFirst()
+                    .orElseThrow(() -> new AssertionError("no RTO measured: " + events + "\n" + tail(run)));
+            return new Failover(injected.atMillis(), promoted.atMillis(), promoted.message(), rto);
+        }
+    }
+
+    /**
+     * The client's writes around the failover, from {@code history.json}: those answered in [{@code fromMillis},
+     * {@code toMillis}] with an error or in doubt, and those sent in it that were acknowledged.
+     */
+    private record Writes(long fromMillis, long toMillis, long answeredInWindow, long errorsInWindow,
+                          long sentInWindowAcknowledged) {
+        static Writes of(Path reports, long fromMillis, long toMillis) throws IOException {
+            JsonNode history = new ObjectMapper().readTree(
+                    ControlRuns.reportFile(reports, Run.HISTORY_FILE).toFile());
+            Map<Long, Long> sentAt = new HashMap<>(); // process → its pending write's invocation, in ms
+            long answered = 0;
+            long errors = 0;
+            long acknowledgedAfterWaiting = 0;
+            for (JsonNode op : history) {
+                if (!op.path("value").path(0).path(0).asText().equals("w")) {
+                    continue;
+                }
+                long process = op.path("process").asLong();
+                long atMillis = op.path("time").asLong() / 1_000_000;
+                String type = op.path("type").asText();
+                if (type.equals("invoke")) {
+                    sentAt.put(process, atMillis);
+                    continue;
+                }
+                Long sent = sentAt.remove(process);
+                if (atMillis >= fromMillis && atMillis <= toMillis) {
+                    answered++;
+                    if (!type.equals("ok")) {
+                        errors++;
+                    }
+                }
+                if (type.equals("ok") && sent != null && sent >= fromMillis && sent <= toMillis) {
+                    acknowledgedAfterWaiting++;
+                }
+            }
+            return new Writes(fromMillis, toMillis, answered, errors, acknowledgedAfterWaiting);
+        }
+    }
+}
