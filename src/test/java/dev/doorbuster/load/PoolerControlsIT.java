@@ -25,7 +25,7 @@ import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
- * The two failovers a team runs behind PgBouncer, side by side on the same load ({@code FailoverSimulation} through
+ * The pooler tier's failovers and holds. The two failovers a team runs behind PgBouncer, side by side on the same load ({@code FailoverSimulation} through
  * the pooler in transaction mode). The oracle is the client's own record of its writes, {@code history.json}: every
  * write the virtual users sent, when its answer came and whether it was acknowledged ({@code ok}), refused
  * ({@code fail}) or left in doubt ({@code info}: a 5xx, or no answer). The verdict's accounting is not consulted for it.
@@ -39,9 +39,13 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  *   like the managed one's, so the two can be compared.</li>
  * </ul>
  * Neither loses an acknowledged write.
+ *
+ * <p>And the check the pooler adds to pool exhaustion ({@code pool exhaustion at the pooler}, from its own
+ * {@code SHOW POOLS}): writers held at the pooler longer than its budget fail it ({@code PoolerPauseSimulation}); the
+ * same run with a short hold passes.
  */
 @Execution(ExecutionMode.CONCURRENT)
-class PoolerFailoverControlsIT {
+class PoolerControlsIT {
     /**
      * How long a request may wait for a pooled connection. While the writers are paused, HikariCP's check of an idle
      * connection waits too (at most a second, {@code Database}), then it tries the next one; a request waits for all
@@ -57,7 +61,7 @@ class PoolerFailoverControlsIT {
 
     @BeforeEach
     void ownHome() throws IOException {
-        home = ControlRuns.newHome("doorbuster-pooler-failover-");
+        home = ControlRuns.newHome("doorbuster-pooler-controls-");
     }
 
     @AfterEach
@@ -108,6 +112,68 @@ class PoolerFailoverControlsIT {
                 + "doubt before the first acknowledged one: " + writes);
         assertTrue(failover.rtoMillis() > 0, failover.toString());
         assertNoAcknowledgedWriteLost(run);
+    }
+
+    /**
+     * The writers held at the pooler for {@value #LONG_PAUSE_MS} ms, against a wait budget of
+     * {@value #POOLER_WAIT_BUDGET_MS} ms: {@code pool exhaustion at the pooler} fails. What the fault schedule makes
+     * certain: the writers were held from the fault's start to its heal, so a query sent at the start waited about that
+     * long; the pooler's reported longest wait lies within a probe period (1 s) of the hold, and no client request
+     * can have taken less than what it waited at the pooler (the client's history bounds it from above).
+     */
+    @Test
+    void writersHeldAtThePoolerLongerThanTheBudgetFailPoolExhaustionAtThePooler() throws Exception {
+        Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
+        ForkedGatling.Result run = ForkedGatling.run("PoolerPauseSimulation", reports, home, pause(LONG_PAUSE_MS));
+        CheckResult wait = run.check(dev.doorbuster.verdict.PoolerReport.WAIT_CHECK)
+                .orElseThrow(() -> new AssertionError(tail(run)));
+        long held = heldMillis(run);
+        long slowestWrite = Writes.slowestMillis(reports);
+        System.out.println("pause " + LONG_PAUSE_MS + " ms: held " + held + " ms; " + wait.line()
+                + "; the client's slowest write " + slowestWrite + " ms");
+        assertTrue(wait.failed(), wait.line());
+        assertTrue(wait.actual() >= held - 1500 && wait.actual() <= slowestWrite + 100, "the pooler's longest wait "
+                + wait.actual() + " ms: the writers were held " + held + " ms, the client's slowest write took "
+                + slowestWrite + " ms");
+        assertEquals(2, run.exitCode(), "assertions must fail the run\n" + tail(run));
+    }
+
+    /** The known-good twin: the same run with a hold well within the budget passes that check. */
+    @Test
+    void aShortHoldAtThePoolerPassesPoolExhaustionAtThePooler() throws Exception {
+        Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
+        ForkedGatling.Result run = ForkedGatling.run("PoolerPauseSimulation", reports, home, pause(SHORT_PAUSE_MS));
+        CheckResult wait = run.check(dev.doorbuster.verdict.PoolerReport.WAIT_CHECK)
+                .orElseThrow(() -> new AssertionError(tail(run)));
+        System.out.println("pause " + SHORT_PAUSE_MS + " ms: " + wait.line());
+        assertTrue(wait.pass(), wait.line());
+        assertTrue(heldMillis(run) >= SHORT_PAUSE_MS, "the writers were held: " + run.verdict().timeline());
+        assertEquals(0, run.exitCode(), "a short hold passes every check\n" + tail(run));
+    }
+
+    private static final long LONG_PAUSE_MS = 3000;
+    private static final long SHORT_PAUSE_MS = 300;
+    private static final long POOLER_WAIT_BUDGET_MS = 1000;
+
+    private static Map<String, String> pause(long pauseMs) {
+        Map<String, String> properties = new HashMap<>(ForkedGatling.SHORT);
+        properties.putAll(Map.of(
+                "postgres.pooler", "pgbouncer",
+                "pooler.pauseMs", Long.toString(pauseMs),
+                "slo.poolerWaitMs", Long.toString(POOLER_WAIT_BUDGET_MS),
+                "slo.p99Ms", ControlRuns.SHARED_MACHINE_P99_MS,
+                "slo.windowP99Ms", ControlRuns.SHARED_MACHINE_P99_MS));
+        return properties;
+    }
+
+    /** From the pause's injection to its heal, as the fault timeline recorded them. */
+    private static long heldMillis(ForkedGatling.Result run) {
+        List<FaultTimeline.Event> events = run.verdict() == null ? List.of() : run.verdict().timeline();
+        long injected = events.stream().filter(e -> e.kind() == FaultTimeline.Kind.INJECT).mapToLong(
+                FaultTimeline.Event::atMillis).findFirst().orElseThrow(() -> new AssertionError(tail(run)));
+        long healed = events.stream().filter(e -> e.kind() == FaultTimeline.Kind.HEAL).mapToLong(
+                FaultTimeline.Event::atMillis).findFirst().orElseThrow(() -> new AssertionError(tail(run)));
+        return healed - injected;
     }
 
     private static void assertNoAcknowledgedWriteLost(ForkedGatling.Result run) {
@@ -171,6 +237,30 @@ class PoolerFailoverControlsIT {
                 }
             }
             return new Writes(fromMillis, toMillis, answered, errors, acknowledgedAfterWaiting);
+        }
+
+        /** The longest any write of the run took, from its sending to its answer (or giving up). */
+        static long slowestMillis(Path reports) throws IOException {
+            JsonNode history = new ObjectMapper().readTree(
+                    ControlRuns.reportFile(reports, Run.HISTORY_FILE).toFile());
+            Map<Long, Long> sentAt = new HashMap<>();
+            long slowest = 0;
+            for (JsonNode op : history) {
+                if (!op.path("value").path(0).path(0).asText().equals("w")) {
+                    continue;
+                }
+                long process = op.path("process").asLong();
+                long atMillis = op.path("time").asLong() / 1_000_000;
+                if (op.path("type").asText().equals("invoke")) {
+                    sentAt.put(process, atMillis);
+                } else {
+                    Long sent = sentAt.remove(process);
+                    if (sent != null) {
+                        slowest = Math.max(slowest, atMillis - sent);
+                    }
+                }
+            }
+            return slowest;
         }
     }
 }
