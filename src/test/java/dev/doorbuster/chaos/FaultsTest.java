@@ -13,7 +13,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -35,6 +34,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -49,6 +49,10 @@ class FaultsTest {
     private static ToxiproxyClient toxiproxy;
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+    /** The topology's own folder (its processes' logs), removed after the class. */
+    @TempDir
+    static Path work;
+
     @BeforeAll
     static void startTopology() throws IOException {
         Properties small = new Properties();
@@ -56,7 +60,7 @@ class FaultsTest {
         small.setProperty("app.seedProducts", "500");
         small.setProperty("postgres.synchronousCommit", "off");
         Environment env = new EnvironmentLoader(Path.of("environments"), small).load("local");
-        topology = LocalTopology.start(env, Files.createTempDirectory("faults-test"));
+        topology = LocalTopology.start(env, work);
         context = new ChaosContext(topology, new FaultTimeline(System.nanoTime()), new WriteProbe(topology.appUrl()));
         toxiproxy = new ToxiproxyClient(topology.toxiproxyUrl().getHost(), topology.toxiproxyUrl().getPort());
     }

@@ -105,9 +105,16 @@ public final class ForkedGatling {
             return process.pid();
         }
 
-        /** SIGKILL: the run gets no chance to clean up or deliver anything. */
+        /** SIGKILL: the run gets no chance to clean up or deliver anything. Its console log goes once it is dead. */
         public void kill() {
             process.destroyForcibly();
+            process.onExit().thenRun(() -> {
+                try {
+                    Files.deleteIfExists(log);
+                } catch (IOException e) {
+                    // a log left in the temporary folder is only clutter
+                }
+            });
         }
 
         public boolean isAlive() {

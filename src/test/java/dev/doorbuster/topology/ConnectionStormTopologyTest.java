@@ -21,6 +21,7 @@ import dev.doorbuster.verdict.probes.PrometheusText;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A storm in miniature: {@value #INSTANCES} storefronts whose pools of {@value #POOL} want more connections than
@@ -40,6 +41,10 @@ class ConnectionStormTopologyTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static LocalTopology topology;
 
+    /** The topology's own folder (its processes' logs), removed after the class. */
+    @TempDir
+    static Path work;
+
     @BeforeAll
     static void start() throws IOException {
         Properties settings = new Properties();
@@ -51,7 +56,7 @@ class ConnectionStormTopologyTest {
         settings.setProperty("postgres.synchronousCommit", "off");
         settings.setProperty("postgres.settings.max_connections", Integer.toString(MAX_CONNECTIONS));
         Environment env = new EnvironmentLoader(Path.of("environments"), settings).load("local");
-        topology = LocalTopology.start(env, Files.createTempDirectory("connection-storm-test"));
+        topology = LocalTopology.start(env, work);
     }
 
     @AfterAll

@@ -57,13 +57,17 @@ class ExternalTopologyTest {
     @TempDir
     Path dir;
 
+    /** The topology's own folder (its processes' logs), removed after the class. */
+    @TempDir
+    static Path stagingWork;
+
     @BeforeAll
     static void startStaging() throws IOException {
         Properties small = new Properties();
         small.setProperty("app.seedUsers", "1000");
         small.setProperty("app.seedProducts", "200");
         Environment env = new EnvironmentLoader(Path.of("environments"), small).load("local");
-        staging = LocalTopology.start(env, Files.createTempDirectory("staging"));
+        staging = LocalTopology.start(env, stagingWork);
     }
 
     @AfterAll

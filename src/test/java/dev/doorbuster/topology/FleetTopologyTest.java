@@ -12,7 +12,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -35,6 +34,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -49,6 +49,10 @@ class FleetTopologyTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static LocalTopology topology;
 
+    /** The topology's own folder (its processes' logs), removed after the class. */
+    @TempDir
+    static Path work;
+
     @BeforeAll
     static void start() throws IOException {
         Properties settings = new Properties();
@@ -59,7 +63,7 @@ class FleetTopologyTest {
         settings.setProperty("app.readerPoolSize", Integer.toString(POOL));
         settings.setProperty("postgres.synchronousCommit", "off");
         Environment env = new EnvironmentLoader(Path.of("environments"), settings).load("local");
-        topology = LocalTopology.start(env, Files.createTempDirectory("fleet-topology-test"));
+        topology = LocalTopology.start(env, work);
     }
 
     @AfterAll

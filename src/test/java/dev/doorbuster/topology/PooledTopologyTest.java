@@ -40,6 +40,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
@@ -63,6 +64,13 @@ class PooledTopologyTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static LocalTopology topology;
 
+    /** Where the environment file is written, removed after the class. */
+    @TempDir
+    static Path environmentDir;
+    /** The topology's own folder (its processes' logs), removed after the class. */
+    @TempDir
+    static Path work;
+
     @BeforeAll
     static void start() throws IOException {
         Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
@@ -79,11 +87,10 @@ class PooledTopologyTest {
         // that query waits too, times out, and the write is answered with an error after a second instead of being held
         // (a rehearsal, 12-07: the held write was answered at 1.1 s). That is the service's own "paused too long"
         // failure; here the pause's mechanics are tested, so the storefront skips validation of recently used ones.
-        Path dir = Files.createTempDirectory("pooled-topology-env");
-        Path file = Files.writeString(dir.resolve("pooled.json"), "{\"type\": \"local\", \"app\": {\"jvmOptions\": "
+        Path file = Files.writeString(environmentDir.resolve("pooled.json"), "{\"type\": \"local\", \"app\": {\"jvmOptions\": "
                 + "[\"-Xmx512m\", \"-XX:+UseParallelGC\", \"-Dcom.zaxxer.hikari.aliveBypassWindowMs=600000\"]}}");
         Environment env = new EnvironmentLoader(Path.of("environments"), settings).load(file.toString());
-        topology = LocalTopology.start(env, Files.createTempDirectory("pooled-topology-test"));
+        topology = LocalTopology.start(env, work);
     }
 
     @AfterAll
