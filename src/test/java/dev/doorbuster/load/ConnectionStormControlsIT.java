@@ -36,17 +36,32 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * {@code connection refusals} without counting a refusal the nodes did not log; through PgBouncer in transaction mode
  * the same fleet passes, and no node ever held more of the storefront's sessions than the pooler's pool size. With the
  * driver naming its statements on the server (PgJDBC's default) the same pooled run fails, naming the SQLSTATE of the
- * broken statements, which the nodes' logs hold as errors.
+ * broken statements, which the nodes' logs hold as errors. In the run without a pooler one more instance is added
+ * mid-spike: on the full nodes it cannot start, and the run also fails on {@code faults injected} (the plan's fleet was
+ * never there, which the fault schedule and the nodes' slots make certain).
+ *
+ * <p>One at a time: each run is five JVMs, PostgreSQL's two nodes and a pooler; two of them beside a third control
+ * are more than two cores serve in time, and the pooled twin must pass.
  */
-@Execution(ExecutionMode.CONCURRENT)
+@Execution(ExecutionMode.SAME_THREAD)
 class ConnectionStormControlsIT {
     /**
      * All started before the load: each serves once its pools are open or refused, so every refusal is counted before
-     * the run's last reading. Grown mid-spike instead, on a machine busy with other controls, the scale-out took 31 s
+     * the run's last reading (an instance that cannot start at all is another check's: {@link #ADDED}). Grown
+     * mid-spike instead, on a machine busy with other controls, the scale-out took 31 s
      * (and once longer than the load): the refusals then came after the verdict. The scale-out itself is
      * {@code FleetTopologyTest}'s.
      */
     private static final int INSTANCES = 4;
+    /**
+     * Without a pooler, the autoscaler then adds one more, halfway up the spike ({@code ScaleOut}). The nodes are full
+     * by then (the four want 240 connections each against 197 slots): the new instance is refused its first
+     * connection and cannot start, so the run did not test the fleet its plan says ({@code faults injected}). The
+     * pooled runs add none: an instance started mid-load beside three storms' worth of JVMs on two cores made the
+     * pooled twin's requests time out at the pooler (a run of all three at once, 12-07); a scale-out that takes effect
+     * is {@code FleetTopologyTest}'s, and a fault in place not flagged is checked in {@code PoolerControlsIT}.
+     */
+    private static final int ADDED = 1;
     private static final int POOL = 60;
     private static final int MAX_CONNECTIONS = 200;
     /** PostgreSQL's default {@code superuser_reserved_connections}: the slots the storefront's role cannot have. */
@@ -82,7 +97,7 @@ class ConnectionStormControlsIT {
         Map<String, String> properties = new HashMap<>(Map.of(
                 "load.minutes", "0.3",
                 "app.instances", Integer.toString(INSTANCES),
-                "storm.addInstances", "0",
+                "storm.addInstances", pooler.equals("none") ? Integer.toString(ADDED) : "0",
                 "app.writerPoolSize", Integer.toString(POOL),
                 "app.readerPoolSize", Integer.toString(POOL),
                 "postgres.settings.max_connections", Integer.toString(MAX_CONNECTIONS),
@@ -110,8 +125,13 @@ class ConnectionStormControlsIT {
         assertEquals(MAX_CONNECTIONS - SUPERUSER_RESERVED, logs.mostSessionsOnANode(), 10, "a node held as many of the "
                 + "storefront's sessions as its role may have, short of the harness's own: " + logs);
         assertTrue(logs.mostSessionsOnANode() <= MAX_CONNECTIONS - SUPERUSER_RESERVED, logs.toString());
+        CheckResult injected = run.check("faults injected").orElseThrow(() -> new AssertionError(tail(run)));
+        assertEquals(ADDED, injected.actual(), "the added instance could not start on full nodes: " + injected.line());
+        assertTrue(injected.failed() && injected.detail().contains("ScaleOut") && (injected.detail().contains(
+                "remaining connection slots are reserved") || injected.detail().contains("too many clients")),
+                "the failing line says which fault and why: " + injected.line());
         dev.doorbuster.verdict.probes.DatabaseErrors errors = run.verdict().databaseErrors();
-        assertEquals(INSTANCES, errors.instances(), "the probes read every instance of the fleet");
+        assertEquals(INSTANCES, errors.instances(), "the probes read every instance of the fleet that served");
         assertTrue(errors.rows().stream().anyMatch(r -> r.sqlState().equals("53300")
                 && r.refused() == refusals.actual()), "the report lists the refusals under 53300: " + errors);
     }

@@ -99,6 +99,8 @@ class PoolerControlsIT {
                 + "after it: " + writes);
         assertTrue(failover.rtoMillis() > 0, failover.toString());
         assertNoAcknowledgedWriteLost(run);
+        assertTrue(run.check("faults injected").isEmpty(), "a fault that took hold is not flagged: "
+                + run.check("faults injected"));
     }
 
     @Test
@@ -148,6 +150,8 @@ class PoolerControlsIT {
         System.out.println("pause " + SHORT_PAUSE_MS + " ms: " + wait.line());
         assertTrue(wait.pass(), wait.line());
         assertTrue(heldMillis(run) >= SHORT_PAUSE_MS, "the writers were held: " + run.verdict().timeline());
+        assertTrue(run.check("faults injected").isEmpty(), "a fault that took hold is not flagged: "
+                + run.check("faults injected"));
         assertEquals(0, run.exitCode(), "a short hold passes every check\n" + tail(run));
     }
 
