@@ -277,6 +277,19 @@ class DockerTopologyIT {
         assertEquals(before, DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid()), "nothing was started");
     }
 
+    @Test
+    void aMissingPgBouncerImageIsRefusedSayingHowToGetItOnlyWithThePoolerTier() {
+        DockerTestSupport.assumeDocker();
+        var before = DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid());
+        TopologyException e = assertThrows(TopologyException.class, () -> DockerTopology.start(environment(Map.of(
+                "postgres.pooler", "pgbouncer", "docker.pgbouncerImage", "doorbuster/no-such-pgbouncer:1")), null));
+        assertTrue(e.getMessage().startsWith("Image 'doorbuster/no-such-pgbouncer:1' (docker.pgbouncerImage in "
+                + "environments/docker.json) is not on this machine"), e.getMessage());
+        assertTrue(e.getMessage().contains("docker/images/build")
+                && e.getMessage().contains("-Ddocker.pgbouncerImage=doorbuster/pgbouncer:1.18"), e.getMessage());
+        assertEquals(before, DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid()), "nothing was started");
+    }
+
     /** A run whose JVM died (SIGKILL) left labelled resources: the next start removes them, and only them. */
     @Test
     void theNextStartRemovesWhatARunWhoseJvmDiedLeftBehind() throws Exception {
@@ -580,6 +593,19 @@ class DockerTopologyIT {
 
         @Test
         @Order(4)
+        void aRestartCutsEveryConnectionAndThePoolerComesBackOnTheSameAddresses() throws Exception {
+            PoolerTier pooler = pooled.pooler().orElseThrow();
+            int consolePort = poolerContainer().hostPort();
+            assertTrue(transactions(pooler, "storefront") > 0);
+            pooler.restart();
+            assertEquals(consolePort, poolerContainer().hostPort());
+            assertEquals(0, transactions(pooler, "storefront"), "a new PgBouncer process: its totals start again");
+            awaitPooledWrite("Restarted"); // the storefront's pool reconnects through the same proxy
+            assertTrue(transactions(pooler, "storefront") > 0);
+        }
+
+        @Test
+        @Order(5)
         void aPrimaryFailoverRepointsTheWritersAtThePromotedNode() throws Exception {
             var control = pooled.clusterControl().orElseThrow();
             control.promote("pg2");
