@@ -47,6 +47,7 @@ import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
 import dev.doorbuster.topology.PoolerTier;
+import dev.doorbuster.topology.StorefrontLaunch;
 import dev.doorbuster.pooler.PgBouncerServer;
 import dev.doorbuster.topology.TopologyException;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
@@ -514,7 +515,7 @@ class DockerTopologyIT {
         @Order(1)
         void theStorefrontsWritesAndReadsGoThroughPgBouncer() throws Exception {
             PoolerTier pooler = pooled.pooler().orElseThrow();
-            assertEquals("storefront", pooler.writerAlias());
+            assertEquals(StorefrontLaunch.DATABASE, pooler.writerAlias());
             assertEquals("pgbouncer:6432", poolerProxies.getProxy(PoolerTier.PROXY).getUpstream(), "the container's alias");
             InspectContainerResponse pgbouncer = DockerTestSupport.docker()
                     .inspectContainerCmd(poolerContainer().containerId()).exec();
@@ -528,19 +529,19 @@ class DockerTopologyIT {
             assertEquals(4, resources.stream().filter(r -> r.startsWith("container ")).count(),
                     "proxy, pg1, pg2, pgbouncer: " + resources);
 
-            long writesBefore = transactions(pooler, "storefront");
-            long readsBefore = transactions(pooler, "storefront_pg2");
+            long writesBefore = transactions(pooler, StorefrontLaunch.DATABASE);
+            long readsBefore = transactions(pooler, StorefrontLaunch.readerAlias("pg2"));
             for (int i = 0; i < 5; i++) {
                 assertEquals(200, pooledWrite("Pooled " + i), "a write through the pooler");
                 assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(pooled.appUrl() + "/products/" + (i + 1)))
                         .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.discarding())
                         .statusCode(), "a read through the pooler");
             }
-            assertTrue(transactions(pooler, "storefront") >= writesBefore + 5, "the writers' alias pooled the writes: "
+            assertTrue(transactions(pooler, StorefrontLaunch.DATABASE) >= writesBefore + 5, "the writers' alias pooled the writes: "
                     + pooler.stats());
-            assertTrue(transactions(pooler, "storefront_pg2") > readsBefore, "the replica's alias pooled the reads: "
+            assertTrue(transactions(pooler, StorefrontLaunch.readerAlias("pg2")) > readsBefore, "the replica's alias pooled the reads: "
                     + pooler.stats());
-            PgBouncerServer.Pool writers = pooler.pools().stream().filter(p -> p.database().equals("storefront"))
+            PgBouncerServer.Pool writers = pooler.pools().stream().filter(p -> p.database().equals(StorefrontLaunch.DATABASE))
                     .findFirst().orElseThrow();
             assertTrue(writers.clientsActive() + writers.clientsWaiting() >= WRITERS,
                     "the storefront's writer pool is connected to PgBouncer: " + writers);
@@ -596,12 +597,12 @@ class DockerTopologyIT {
         void aRestartCutsEveryConnectionAndThePoolerComesBackOnTheSameAddresses() throws Exception {
             PoolerTier pooler = pooled.pooler().orElseThrow();
             int consolePort = poolerContainer().hostPort();
-            assertTrue(transactions(pooler, "storefront") > 0);
+            assertTrue(transactions(pooler, StorefrontLaunch.DATABASE) > 0);
             pooler.restart();
             assertEquals(consolePort, poolerContainer().hostPort());
-            assertEquals(0, transactions(pooler, "storefront"), "a new PgBouncer process: its totals start again");
+            assertEquals(0, transactions(pooler, StorefrontLaunch.DATABASE), "a new PgBouncer process: its totals start again");
             awaitPooledWrite("Restarted"); // the storefront's pool reconnects through the same proxy
-            assertTrue(transactions(pooler, "storefront") > 0);
+            assertTrue(transactions(pooler, StorefrontLaunch.DATABASE) > 0);
         }
 
         @Test
