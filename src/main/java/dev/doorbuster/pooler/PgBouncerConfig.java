@@ -93,6 +93,101 @@ public record PgBouncerConfig(PoolMode poolMode, int maxClientConn, int defaultP
         this(poolMode, maxClientConn, defaultPoolSize, databases, null, null);
     }
 
+    /**
+     * Where one PgBouncer listens and keeps its files: what its pgbouncer.ini says besides these settings.
+     *
+     * @param listenAddress {@code listen_addr}: 127.0.0.1 for a process here; every interface inside a container whose
+     *                      port is published on 127.0.0.1 only
+     * @param port          {@code listen_port}
+     * @param usersFile     {@code auth_file}: the path of {@link #usersFile}'s text, as PgBouncer sees it
+     * @param logFile       {@code logfile}, or null to log to its standard error only (a container's output)
+     * @param adminLogin    the login of its admin console ({@code admin_users}, {@code stats_users})
+     */
+    public record Placement(String listenAddress, int port, String usersFile, String logFile, String adminLogin) {
+        public Placement {
+            for (String path : logFile == null ? List.of(usersFile) : List.of(usersFile, logFile)) {
+                if (path.matches(".*[\\s;#\"].*")) {
+                    throw new IllegalArgumentException("path " + path + " has a space, ';', '#' or '\"', which "
+                            + "pgbouncer.ini cannot hold");
+                }
+            }
+        }
+    }
+
+    /**
+     * The text of pgbouncer.ini for these settings at {@code placement}. Clients are trusted ({@code auth_type =
+     * trust}: PgBouncer is reached only through a loopback address or a run's own network), and each logs in as a user
+     * of the users file, whose password there (if any) is what PgBouncer gives the server.
+     */
+    public String ini(Placement placement) {
+        StringBuilder ini = new StringBuilder("; written by Doorbuster for one run; rewritten when a database is repointed\n");
+        ini.append("[databases]\n");
+        for (Map.Entry<String, Target> db : databases.entrySet()) {
+            InetSocketAddress server = db.getValue().server();
+            ini.append(db.getKey()).append(" = host=").append(server.getHostString()).append(" port=")
+                    .append(server.getPort()).append(" dbname=").append(db.getValue().database());
+            if (!serverSettings.isEmpty()) {
+                ini.append(" connect_query='").append(serverSettings.entrySet().stream()
+                        .map(e -> "SET " + e.getKey() + " = ''" + e.getValue() + "''")
+                        .collect(java.util.stream.Collectors.joining("; "))).append('\'');
+            }
+            ini.append('\n');
+        }
+        ini.append("\n[pgbouncer]\n");
+        setting(ini, "listen_addr", placement.listenAddress());
+        setting(ini, "listen_port", Integer.toString(placement.port()));
+        setting(ini, "unix_socket_dir", ""); // no socket file: nothing outside its own folder
+        setting(ini, "auth_type", "trust");
+        setting(ini, "auth_file", placement.usersFile());
+        setting(ini, "admin_users", placement.adminLogin());
+        setting(ini, "stats_users", placement.adminLogin());
+        setting(ini, "pool_mode", poolMode.iniValue());
+        setting(ini, "max_client_conn", Integer.toString(maxClientConn));
+        setting(ini, "default_pool_size", Integer.toString(defaultPoolSize));
+        setting(ini, "server_login_retry", Integer.toString(serverLoginRetrySeconds));
+        // PgJDBC sends extra_float_digits at login, which PgBouncer does not track: without this it refuses the login.
+        setting(ini, "ignore_startup_parameters", String.join(",", ignoredStartupParameters));
+        if (placement.logFile() != null) {
+            setting(ini, "logfile", placement.logFile());
+        }
+        setting(ini, "log_connections", "0"); // a storm opens thousands: the log would cost more than the run
+        setting(ini, "log_disconnections", "0");
+        setting(ini, "stats_period", "1");
+        return ini.toString();
+    }
+
+    /**
+     * The text of a users file ({@code auth_file}): each login with its password, empty for a login the servers trust
+     * without one. PgBouncer answers its clients without asking them (trust) and gives the server this password.
+     */
+    public static String usersFile(Map<String, String> passwordsByLogin) {
+        StringBuilder users = new StringBuilder();
+        passwordsByLogin.forEach((login, password) -> {
+            if (!login.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw new IllegalArgumentException("the pooler's login '" + login + "' must be a plain database user "
+                        + "name");
+            }
+            if (password.indexOf('"') >= 0 || password.indexOf('\n') >= 0) {
+                throw new IllegalArgumentException("the password of '" + login + "' has a '\"' or a line break, which "
+                        + "a PgBouncer users file cannot hold");
+            }
+            users.append('"').append(login).append("\" \"").append(password).append("\"\n");
+        });
+        return users.toString();
+    }
+
+    /** A {@link PoolerException} naming what it serves unless {@code alias} is one of its databases. */
+    public void requireAlias(String alias, String poolerName) {
+        if (!databases.containsKey(alias)) {
+            throw new PoolerException("PgBouncer '" + poolerName + "' serves no database '" + alias + "'; it serves "
+                    + databases.keySet());
+        }
+    }
+
+    private static void setting(StringBuilder ini, String key, String value) {
+        ini.append(key).append(" = ").append(value).append('\n');
+    }
+
     /** The same settings with {@code alias} pointed at another server (a failover's repointing). */
     public PgBouncerConfig withTarget(String alias, InetSocketAddress server) {
         Target old = databases.get(alias);

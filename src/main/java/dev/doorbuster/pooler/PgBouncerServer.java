@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -33,8 +32,6 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
     private static final Logger log = LoggerFactory.getLogger(PgBouncerServer.class);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(15);
     private static final int PORT_ATTEMPTS = 3;
-    /** PAUSE waits for the alias's server connections to be released: a busy transaction holds it that long. */
-    private static final Duration CONSOLE_TIMEOUT = Duration.ofSeconds(30);
 
     private final String name;
     private final PgBouncerBinary binary;
@@ -135,14 +132,14 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
      * queries of its clients (they wait, connected) until {@link #resume}. Returns once the pause took hold.
      */
     public void pause(String alias) {
-        requireAlias(alias);
-        console("PAUSE " + alias);
+        config.requireAlias(alias, name);
+        console().pause(alias);
     }
 
     /** {@code RESUME alias}: the held clients' queries go on. */
     public void resume(String alias) {
-        requireAlias(alias);
-        console("RESUME " + alias);
+        config.requireAlias(alias, name);
+        console().resume(alias);
     }
 
     /**
@@ -152,15 +149,8 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
      * @return false when the alias was not paused
      */
     public boolean resumeIfPaused(String alias) {
-        try {
-            resume(alias);
-            return true;
-        } catch (PoolerException e) {
-            if (e.getMessage() != null && e.getMessage().contains(alias + " is not paused")) {
-                return false;
-            }
-            throw e;
-        }
+        config.requireAlias(alias, name);
+        return console().resumeIfPaused(alias);
     }
 
     /**
@@ -170,20 +160,17 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
     public synchronized void repoint(String alias, InetSocketAddress server) {
         config = config.withTarget(alias, server);
         writeConfig();
-        console("RELOAD");
+        console().reload();
     }
 
     /** {@code SHOW POOLS}: one row per database and user of the console's view, the admin console's own left out. */
     public List<Pool> pools() {
-        return query("SHOW POOLS", r -> new Pool(r.get("database"), integer(r, "cl_active"), integer(r, "cl_waiting"),
-                integer(r, "sv_active"), integer(r, "sv_idle") + integer(r, "sv_used") + integer(r, "sv_tested"),
-                integer(r, "sv_login"), number(r, "maxwait") * 1_000_000L + number(r, "maxwait_us")));
+        return console().pools();
     }
 
     /** {@code SHOW STATS}: totals since the pooler started, per database, the admin console's own left out. */
     public List<Stats> stats() {
-        return query("SHOW STATS", r -> new Stats(r.get("database"), number(r, "total_xact_count"),
-                number(r, "total_query_count"), number(r, "total_wait_time")));
+        return console().stats();
     }
 
     /**
@@ -259,23 +246,15 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
         return dir.resolve("pgbouncer.ini");
     }
 
-    private void requireAlias(String alias) {
-        if (!config.databases().containsKey(alias)) {
-            throw new PoolerException("PgBouncer '" + name + "' serves no database '" + alias + "'; it serves "
-                    + config.databases().keySet());
-        }
-    }
-
     private void prepareDir() {
         try {
             user.requireReachable(dir, "PgBouncer folder");
             Files.createDirectories(dir);
             // Every client logs in as one of these database users, without a password: the servers behind trust loopback.
-            StringBuilder users = new StringBuilder("\"" + login + "\" \"\"\n");
-            for (String client : clients) {
-                users.append('"').append(client).append("\" \"\"\n");
-            }
-            Files.writeString(dir.resolve("users.txt"), users.toString(), StandardCharsets.UTF_8);
+            Map<String, String> users = new java.util.LinkedHashMap<>();
+            users.put(login, "");
+            clients.forEach(client -> users.put(client, ""));
+            Files.writeString(dir.resolve("users.txt"), PgBouncerConfig.usersFile(users), StandardCharsets.UTF_8);
             user.own(dir);
             user.own(dir.resolve("users.txt"));
         } catch (IOException | ProcessException e) {
@@ -285,47 +264,14 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
     }
 
     private void writeConfig() {
-        StringBuilder ini = new StringBuilder("; written by Doorbuster for one run; rewritten when a database is repointed\n");
-        ini.append("[databases]\n");
-        for (Map.Entry<String, PgBouncerConfig.Target> db : config.databases().entrySet()) {
-            InetSocketAddress server = db.getValue().server();
-            ini.append(db.getKey()).append(" = host=").append(server.getHostString()).append(" port=")
-                    .append(server.getPort()).append(" dbname=").append(db.getValue().database());
-            if (!config.serverSettings().isEmpty()) {
-                ini.append(" connect_query='").append(config.serverSettings().entrySet().stream()
-                        .map(e -> "SET " + e.getKey() + " = ''" + e.getValue() + "''")
-                        .collect(java.util.stream.Collectors.joining("; "))).append('\'');
-            }
-            ini.append('\n');
-        }
-        ini.append("\n[pgbouncer]\n");
-        setting(ini, "listen_addr", "127.0.0.1");
-        setting(ini, "listen_port", Integer.toString(port));
-        setting(ini, "unix_socket_dir", ""); // no socket file: nothing outside the run's folder
-        setting(ini, "auth_type", "trust");
-        setting(ini, "auth_file", dir.resolve("users.txt").toString());
-        setting(ini, "admin_users", login);
-        setting(ini, "stats_users", login);
-        setting(ini, "pool_mode", config.poolMode().iniValue());
-        setting(ini, "max_client_conn", Integer.toString(config.maxClientConn()));
-        setting(ini, "default_pool_size", Integer.toString(config.defaultPoolSize()));
-        setting(ini, "server_login_retry", Integer.toString(config.serverLoginRetrySeconds()));
-        // PgJDBC sends extra_float_digits at login, which PgBouncer does not track: without this it refuses the login.
-        setting(ini, "ignore_startup_parameters", String.join(",", config.ignoredStartupParameters()));
-        setting(ini, "logfile", logFile().toString());
-        setting(ini, "log_connections", "0"); // a storm opens thousands: the log would cost more than the run
-        setting(ini, "log_disconnections", "0");
-        setting(ini, "stats_period", "1");
+        String ini = config.ini(new PgBouncerConfig.Placement("127.0.0.1", port, dir.resolve("users.txt").toString(),
+                logFile().toString(), login));
         try {
-            Files.writeString(iniFile(), ini.toString(), StandardCharsets.UTF_8);
+            Files.writeString(iniFile(), ini, StandardCharsets.UTF_8);
             user.own(iniFile());
         } catch (IOException | ProcessException e) {
             throw new PoolerException("Cannot write " + iniFile() + ": " + e.getMessage());
         }
-    }
-
-    private static void setting(StringBuilder ini, String key, String value) {
-        ini.append(key).append(" = ").append(value).append('\n');
     }
 
     private synchronized void launch() throws PortTakenException {
@@ -384,45 +330,9 @@ public final class PgBouncerServer implements ProcessRegistry.Tracked, AutoClose
         }
     }
 
-    /** A statement on the admin console, on a connection of its own. */
-    private void console(String command) {
-        try (AdminConsole console = AdminConsole.open(address(), login, CONSOLE_TIMEOUT)) {
-            console.query(command);
-        } catch (IOException e) {
-            throw new PoolerException("PgBouncer '" + name + "' refused '" + command + "': " + e.getMessage(), e);
-        }
-    }
-
-    @FunctionalInterface
-    private interface Row<T> {
-        T read(Map<String, String> row);
-    }
-
-    private <T> List<T> query(String command, Row<T> row) {
-        try (AdminConsole console = AdminConsole.open(address(), login, CONSOLE_TIMEOUT)) {
-            List<T> rows = new ArrayList<>();
-            for (Map<String, String> r : console.query(command)) {
-                if (!ADMIN_DATABASE.equals(r.get("database"))) {
-                    rows.add(row.read(r));
-                }
-            }
-            return rows;
-        } catch (IOException | RuntimeException e) {
-            throw new PoolerException("PgBouncer '" + name + "' could not answer '" + command + "': "
-                    + e.getMessage(), e);
-        }
-    }
-
-    private static int integer(Map<String, String> row, String column) {
-        return (int) number(row, column);
-    }
-
-    private static long number(Map<String, String> row, String column) {
-        String value = row.get(column);
-        if (value == null) {
-            throw new IllegalStateException("no column '" + column + "' in " + row.keySet());
-        }
-        return Long.parseLong(value.strip());
+    /** Its admin console, at its address now. */
+    private PgBouncerConsole console() {
+        return new PgBouncerConsole(name, address(), login);
     }
 
     private static int freePort() {

@@ -43,8 +43,8 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param keepData          local only: keep the servers' data folders after the run (stopped, under
      *                          {@code <doorbuster.home>/kept/<run>}), to look at the rows a run left with SQL
      * @param pooler            {@link #NO_POOLER} (default: the service's pools connect to the nodes' proxies) or
-     *                          {@link #PGBOUNCER}: local only, one PgBouncer between the service and the nodes, set by
-     *                          {@code pgbouncer}
+     *                          {@link #PGBOUNCER}: local and docker, one PgBouncer between the service and the nodes
+     *                          (docker: a container of {@code docker.pgbouncerImage}), set by {@code pgbouncer}
      * @param pgbouncer         the PgBouncer of {@code pooler=pgbouncer}
      */
     public record Postgres(int replicas, String synchronousCommit, String binaries, Map<String, String> settings,
@@ -90,11 +90,14 @@ public record Environment(String name, Path source, Type type, String descriptio
      * @param redisImage          with {@code app.cache}: image of the Redis server, run as
      *                            {@code redis-server --port 6379 --bind 0.0.0.0 --protected-mode no --save "" --appendonly no}
      *                            (the official {@code redis} image takes that command, as does {@code docker/images/build}'s)
+     * @param pgbouncerImage      with {@code postgres.pooler=pgbouncer}: image of the pooler, whose {@code pgbouncer} (1.8
+     *                            or newer) is on its {@code PATH} and runs as its (unprivileged) user, which may write
+     *                            {@code /etc/pgbouncer}: {@code docker/images/build} makes one from Debian's package
      * @param pull                pull an image that is not on this machine; false (default): refuse, saying how to get it
      * @param startTimeoutSeconds how long each container may take to become ready
      */
-    public record Docker(String postgresImage, String proxyImage, String javaImage, String redisImage, boolean pull,
-                         int startTimeoutSeconds) {
+    public record Docker(String postgresImage, String proxyImage, String javaImage, String redisImage,
+                         String pgbouncerImage, boolean pull, int startTimeoutSeconds) {
         /** {@code proxyImage} value naming Doorbuster's own proxy. */
         public static final String DOORBUSTER_PROXY = "doorbuster";
 

@@ -420,11 +420,10 @@ public final class EnvironmentLoader {
         c.range("postgres.pgbouncer.defaultPoolSize", pgbouncer.defaultPoolSize(), 1, Environment.PgBouncer.MAX_POOL_SIZE);
         c.range("postgres.pgbouncer.serverLoginRetrySeconds", pgbouncer.serverLoginRetrySeconds(), 0,
                 dev.doorbuster.pooler.PgBouncerConfig.MAX_SERVER_LOGIN_RETRY_SECONDS);
-        if (postgres.pooled() && !env.isLocal()) {
-            c.fail("postgres.pooler", "is \"" + Environment.Postgres.PGBOUNCER + "\", which only a local environment "
-                    + "starts so far (" + (env.isDocker() ? "no PgBouncer image is built for docker runs yet"
-                    : "an external service's pooler is its own: give its address as the service's database") + "); "
-                    + "set it to \"" + Environment.Postgres.NO_POOLER + "\" or use \"type\": \"local\"");
+        if (postgres.pooled() && !env.ownsDatabase()) {
+            c.fail("postgres.pooler", "is \"" + Environment.Postgres.PGBOUNCER + "\", which only a local or docker "
+                    + "environment starts (an external service's pooler is its own: give its address as the service's "
+                    + "database); set it to \"" + Environment.Postgres.NO_POOLER + "\" or use \"type\": \"local\"");
         }
     }
 
@@ -492,6 +491,7 @@ public final class EnvironmentLoader {
         }
         c.image("docker.javaImage", docker.javaImage());
         c.image("docker.redisImage", docker.redisImage());
+        c.image("docker.pgbouncerImage", docker.pgbouncerImage());
         c.range("docker.startTimeoutSeconds", docker.startTimeoutSeconds(), 10, 3600);
         if (env.postgres().binaries() != null) {
             c.fail("postgres.binaries", "is only for local environments (a docker one runs docker.postgresImage); "

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Optional;
 
 import dev.doorbuster.pooler.PgBouncerBinary;
-import dev.doorbuster.pooler.PgBouncerConfig;
 import dev.doorbuster.pooler.PgBouncerServer;
 import dev.doorbuster.postgres.Lag;
 import dev.doorbuster.postgres.PgBinaries;
@@ -164,7 +163,7 @@ public final class LocalTopology implements Topology {
 
     /** A replica's database alias at the pooler. */
     static String readerAlias(PgNode replica) {
-        return DATABASE + "_" + replica.name();
+        return StorefrontLaunch.readerAlias(replica.name());
     }
 
     /**
@@ -176,18 +175,14 @@ public final class LocalTopology implements Topology {
      */
     private void startPooler(PgBouncerBinary binary) {
         Environment.PgBouncer settings = environment.postgres().pgbouncer();
-        java.util.Map<String, PgBouncerConfig.Target> aliases = new java.util.LinkedHashMap<>();
-        aliases.put(DATABASE, new PgBouncerConfig.Target(parse(listenOf(cluster.primary().name())), DATABASE));
+        java.util.Map<String, InetSocketAddress> replicas = new java.util.LinkedHashMap<>();
         for (PgNode replica : cluster.replicas()) {
-            aliases.put(readerAlias(replica), new PgBouncerConfig.Target(parse(listenOf(replica.name())), DATABASE));
+            replicas.put(replica.name(), parse(listenOf(replica.name())));
         }
         poolerDir = DoorbusterHome.get().resolve("pgbouncer").resolve(runDir.getFileName().toString());
         pooler = PgBouncerServer.start(POOLER_PROXY, binary, ServerUser.detect(), dbUser(), List.of(APP_ROLE),
-                poolerDir, poolerDir,
-                new PgBouncerConfig(settings.poolMode(), settings.maxClientConn(), settings.defaultPoolSize(), aliases,
-                        List.of(PgBouncerConfig.EXTRA_FLOAT_DIGITS, PgBouncerConfig.OPTIONS), java.util.Map.of(
-                                "statement_timeout", Integer.toString(environment.app().requestTimeoutMs())),
-                        settings.serverLoginRetrySeconds()));
+                poolerDir, poolerDir, StorefrontLaunch.poolerConfig(environment, parse(listenOf(cluster.primary().name())),
+                        replicas));
         InetSocketAddress listen = proxy(POOLER_PROXY, pooler.address());
         log.info("Pooler: PgBouncer {} ({} mode, {} server connections per alias, {} clients at most) behind proxy "
                 + "'{}' at {}:{}", binary.version(), settings.poolMode().iniValue(), settings.defaultPoolSize(),
@@ -241,10 +236,9 @@ public final class LocalTopology implements Topology {
         List<String> readerUrls;
         if (pooler != null) {
             String at = listenOf(POOLER_PROXY);
-            List<String> readers = cluster.replicas().stream()
-                    .map(r -> StorefrontLaunch.pooledUrl(at, readerAlias(r), false, bound)).toList();
             writerUrl = StorefrontLaunch.pooledUrl(at, DATABASE, true, bound);
-            readerUrls = readers.isEmpty() ? List.of(StorefrontLaunch.pooledUrl(at, DATABASE, false, bound)) : readers;
+            readerUrls = StorefrontLaunch.pooledReaderUrls(at, cluster.replicas().stream().map(PgNode::name).toList(),
+                    bound);
         } else {
             writerUrl = StorefrontLaunch.writerUrl(cluster.nodes().stream().map(n -> listenOf(n.name())).toList(), bound);
             readerUrls = StorefrontLaunch.readerUrls(cluster.replicas().stream().map(n -> listenOf(n.name())).toList(),

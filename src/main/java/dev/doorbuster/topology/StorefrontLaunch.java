@@ -1,12 +1,16 @@
 package dev.doorbuster.topology;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import dev.doorbuster.app.JdbcOptions;
 import dev.doorbuster.app.StorefrontSetting;
+import dev.doorbuster.pooler.PgBouncerConfig;
 
 /**
  * The reference storefront as the harness starts it, in its own JVM on this machine, wired to the database
@@ -94,6 +98,43 @@ public final class StorefrontLaunch {
     public static String pooledUrl(String poolerHost, String alias, boolean primary, int requestTimeoutMs) {
         return "jdbc:postgresql://" + poolerHost + "/" + alias + "?" + JdbcOptions.query(primary
                 ? JdbcOptions.WRITER_TARGET : JdbcOptions.READER_TARGET, requestTimeoutMs);
+    }
+
+    /** A replica's database alias at the pooler; the primary's is {@link #DATABASE}. */
+    public static String readerAlias(String replica) {
+        return DATABASE + "_" + replica;
+    }
+
+    /**
+     * The storefront's reader URLs at a pooler ({@code host:port}): one per replica's alias, or with no replica the
+     * primary's alias (a reader's URL, which accepts the primary).
+     */
+    public static List<String> pooledReaderUrls(String poolerHost, List<String> replicas, int requestTimeoutMs) {
+        if (replicas.isEmpty()) {
+            return List.of(pooledUrl(poolerHost, DATABASE, false, requestTimeoutMs));
+        }
+        return replicas.stream().map(r -> pooledUrl(poolerHost, readerAlias(r), false, requestTimeoutMs)).toList();
+    }
+
+    /**
+     * What the pooler in front of the storefront's nodes is told ({@code postgres.pgbouncer}): {@link #DATABASE} served
+     * by the primary, {@link #readerAlias} by each replica, each reached at the address given (the node's proxy). The
+     * storefront asks for its request bound ({@code statement_timeout}) at login, which PgBouncer 1.18 refuses to pass
+     * on: every server connection is given it instead.
+     *
+     * @param primary  the primary's proxy, as the pooler reaches it
+     * @param replicas each replica's proxy by the replica's name, in order
+     */
+    public static PgBouncerConfig poolerConfig(Environment environment, InetSocketAddress primary,
+                                               Map<String, InetSocketAddress> replicas) {
+        Environment.PgBouncer settings = environment.postgres().pgbouncer();
+        Map<String, PgBouncerConfig.Target> aliases = new LinkedHashMap<>();
+        aliases.put(DATABASE, new PgBouncerConfig.Target(primary, DATABASE));
+        replicas.forEach((name, at) -> aliases.put(readerAlias(name), new PgBouncerConfig.Target(at, DATABASE)));
+        return new PgBouncerConfig(settings.poolMode(), settings.maxClientConn(), settings.defaultPoolSize(), aliases,
+                List.of(PgBouncerConfig.EXTRA_FLOAT_DIGITS, PgBouncerConfig.OPTIONS),
+                Map.of("statement_timeout", Integer.toString(environment.app().requestTimeoutMs())),
+                settings.serverLoginRetrySeconds());
     }
 
     /**

@@ -229,6 +229,8 @@ class EnvironmentLoaderTest {
         assertTrue(env.ownsDatabase() && env.runsStorefront());
         assertEquals("postgres:15", env.docker().postgresImage(), "the official image, a pinned major");
         assertEquals("redis:7", env.docker().redisImage(), "the official image, a pinned major");
+        assertEquals("doorbuster/pgbouncer:1.18", env.docker().pgbouncerImage(), "built here: docker/images/build");
+        assertFalse(env.postgres().pooled(), "no pooler unless asked");
         assertFalse(env.app().cache(), "no Redis unless asked");
         assertTrue(env.docker().doorbusterProxy());
         assertEquals(false, env.docker().pull(), "nothing is pulled unless asked");
@@ -254,6 +256,15 @@ class EnvironmentLoaderTest {
         props.clear();
         assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"redisImage\": \"\"}}"),
                 dir.resolve("test.json") + ": field 'docker.redisImage' is empty; expected an image name");
+        props.setProperty("docker.pgbouncerImage", "team/pgbouncer:1.21");
+        assertEquals("team/pgbouncer:1.21", load("{\"type\": \"docker\"}").docker().pgbouncerImage());
+        props.setProperty("docker.pgbouncerImage", "PgBouncer::1.18");
+        assertMentions(fails("{\"type\": \"docker\"}"), "-Ddocker.pgbouncerImage=PgBouncer::1.18 (overriding "
+                + dir.resolve("test.json") + ")", "field 'docker.pgbouncerImage' is 'PgBouncer::1.18', not a valid image "
+                + "name", "expected e.g. \"postgres:15\"");
+        props.clear();
+        assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"pgbouncerImage\": null}}"),
+                dir.resolve("test.json") + ": field 'docker.pgbouncerImage' is empty; expected an image name");
         assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"startTimeoutSeconds\": 5}}"),
                 "field 'docker.startTimeoutSeconds' is 5; expected between 10 and 3600");
         assertMentions(fails("{\"type\": \"docker\", \"docker\": {\"postgres\": \"x\"}}"),
@@ -561,10 +572,11 @@ class EnvironmentLoaderTest {
     }
 
     @Test
-    void onlyALocalEnvironmentStartsAPooler() {
-        assertMentions(fails("{\"type\": \"docker\", \"postgres\": {\"pooler\": \"pgbouncer\"}}"),
-                "field 'postgres.pooler' is \"pgbouncer\", which only a local environment starts so far (no PgBouncer "
-                        + "image is built for docker runs yet)", "set it to \"none\"");
+    void localAndDockerEnvironmentsStartAPoolerAnExternalOneDoesNot() throws IOException {
+        Environment docker = load("{\"type\": \"docker\", \"postgres\": {\"pooler\": \"pgbouncer\"}}");
+        assertTrue(docker.postgres().pooled());
+        assertEquals("doorbuster/pgbouncer:1.18", docker.docker().pgbouncerImage(),
+                "no official PgBouncer image: the one docker/images/build makes from Debian's package");
         assertMentions(fails("{\"type\": \"external\", \"app\": {\"url\": \"http://127.0.0.1:8080\"}, \"database\": "
                 + "{\"writerUrl\": \"jdbc:postgresql://127.0.0.1:5432/shop\"}, \"postgres\": {\"pooler\": \"pgbouncer\"}}"),
                 "an external service's pooler is its own");

@@ -1,8 +1,12 @@
 package dev.doorbuster.topology.docker;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.util.Arrays;
 import java.util.List;
 
+import dev.doorbuster.topology.TopologyException;
 import org.testcontainers.containers.GenericContainer;
 
 /** Small helpers for messages about containers and for stopping them. */
@@ -30,6 +34,23 @@ final class Containers {
         } catch (RuntimeException ignored) {
             // already gone; the run's label sweep removes whatever is left
         }
+    }
+
+    /**
+     * A free port on 127.0.0.1 for a container to publish at a port fixed at its creation (its address then survives
+     * a {@code docker restart}); {@code what} names the container in the error.
+     */
+    static int freeLoopbackPort(String what) {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new TopologyException("No free port on 127.0.0.1 for " + what + ": " + e.getMessage());
+        }
+    }
+
+    /** True when a container's start failed because its chosen host port was taken meanwhile: try another. */
+    static boolean portTaken(String reason) {
+        return reason.contains("port is already allocated") || reason.contains("address already in use");
     }
 
     /** The innermost cause's message: Testcontainers wraps the useful part several levels deep. */

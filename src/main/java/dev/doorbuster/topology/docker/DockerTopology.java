@@ -28,6 +28,7 @@ import dev.doorbuster.topology.ClusterControl;
 import dev.doorbuster.topology.DatabaseLinks;
 import dev.doorbuster.topology.DiagnosticTarget;
 import dev.doorbuster.topology.Environment;
+import dev.doorbuster.topology.PoolerTier;
 import dev.doorbuster.topology.StatementStatistics;
 import dev.doorbuster.topology.StorefrontLaunch;
 import dev.doorbuster.topology.Topology;
@@ -50,7 +51,15 @@ import org.testcontainers.utility.DockerImageName;
  *   app ──▶ toxiproxy:pg1 ──▶ pg1 (primary)
  *       ──▶ toxiproxy:pg2 ──▶ pg2 (replica) ──▶ toxiproxy:pg2-replication ──▶ pg1
  *       ──▶ toxiproxy:cache ──▶ redis                                          (app.cache only)
+ *
+ *   with postgres.pooler=pgbouncer:
+ *   app ──▶ toxiproxy:pooler ──▶ pgbouncer ─"storefront"─────▶ toxiproxy:pg1 ──▶ pg1 (primary)
+ *                                          ─"storefront_pg2"─▶ toxiproxy:pg2 ──▶ pg2 (replica)
  * </pre>
+ *
+ * Behind the pooler the application's URLs name the pooler's aliases ({@link StorefrontLaunch#DATABASE} for the
+ * writers, {@link StorefrontLaunch#readerAlias} for each replica). The pooler follows no failover by itself: promoting a
+ * node through {@link #clusterControl()} repoints the writers' alias at it, as an operator's runbook does.
  *
  * Everything is labelled with the run and removed at the end, from a shutdown hook on Ctrl-C, and by the next
  * run if this JVM died ({@link RunResources}); Testcontainers' reaper container is not used.
@@ -69,6 +78,7 @@ public final class DockerTopology implements Topology {
     private Network network;
     private ProxyContainer proxies;
     private RedisContainer redis;
+    private PgBouncerContainer pooler;
     private ContainerCluster cluster;
     private AppProcess storefront;
     private GenericContainer<?> appContainer;
@@ -122,15 +132,18 @@ public final class DockerTopology implements Topology {
         cluster = ContainerCluster.start(docker, spec, proxies, environment.postgres().replicas(),
                 SyncMode.parse(environment.postgres().synchronousCommit()),
                 primary -> StatementStatistics.createExtension(primary.jdbcUrl(StorefrontLaunch.DATABASE), USER, password));
+        if (environment.postgres().pooled()) {
+            startPooler(startTimeout);
+        }
         if (environment.app().image() == null) {
             startStorefront();
         } else {
             startAppContainer(startTimeout);
         }
-        log.info("Docker topology up in {} ms: app {}, proxy API {} ({}), primary {}, replicas {}, cache {}; containers, "
-                        + "network and volumes labelled {}={}", (System.nanoTime() - started) / 1_000_000, appUrl,
-                proxies.apiUrl(), proxies.image(), cluster.primary(), cluster.replicas(), redis == null ? "none" : redis,
-                RunResources.RUN, run.runId());
+        log.info("Docker topology up in {} ms: app {}, proxy API {} ({}), primary {}, replicas {}, cache {}, pooler {}; "
+                        + "containers, network and volumes labelled {}={}", (System.nanoTime() - started) / 1_000_000,
+                appUrl, proxies.apiUrl(), proxies.image(), cluster.primary(), cluster.replicas(),
+                redis == null ? "none" : redis, pooler == null ? "none" : pooler, RunResources.RUN, run.runId());
     }
 
     /** Redis in the run's network behind the proxy {@link CacheTier#PROXY}, which is all the application sees of it. */
@@ -139,6 +152,33 @@ public final class DockerTopology implements Topology {
         proxies.proxy(CacheTier.PROXY, redis.internalAddress());
         log.info("Cache: {} behind proxy '{}' ({} from here, {} inside the run's network)", redis, CacheTier.PROXY,
                 proxies.hostAddress(CacheTier.PROXY), proxies.internalAddress(CacheTier.PROXY));
+    }
+
+    /**
+     * PgBouncer in the run's network behind the proxy {@link PoolerTier#PROXY}, which is all the application sees of it;
+     * each of its aliases reaches its node through the node's own proxy, so faults apply on both sides of it.
+     */
+    private void startPooler(Duration startTimeout) {
+        java.util.Map<String, java.net.InetSocketAddress> replicas = new java.util.LinkedHashMap<>();
+        for (String replica : cluster.replicas()) {
+            replicas.put(replica, nodeProxy(replica));
+        }
+        pooler = PgBouncerContainer.start(docker, environment.docker().pgbouncerImage(), network, run,
+                StorefrontLaunch.poolerConfig(environment, nodeProxy(cluster.primary()), replicas),
+                StorefrontLaunch.DATABASE, USER, password, startTimeout);
+        proxies.proxy(PoolerTier.PROXY, pooler.internalAddress());
+        Environment.PgBouncer settings = environment.postgres().pgbouncer();
+        log.info("Pooler: {} ({} mode, {} server connections per alias, {} clients at most) behind proxy '{}' ({} from "
+                        + "here, {} inside the run's network)", pooler, settings.poolMode().iniValue(),
+                settings.defaultPoolSize(), settings.maxClientConn(), PoolerTier.PROXY,
+                proxies.hostAddress(PoolerTier.PROXY), proxies.internalAddress(PoolerTier.PROXY));
+    }
+
+    /** Node {@code name}'s proxy as the pooler reaches it inside the run's network. */
+    private java.net.InetSocketAddress nodeProxy(String name) {
+        String at = proxies.internalAddress(name);
+        int colon = at.lastIndexOf(':');
+        return PgBouncerContainer.server(at.substring(0, colon), Integer.parseInt(at.substring(colon + 1)));
     }
 
     /** Durable settings stay on (fsync, full_page_writes): a lost-write verdict means nothing without them. */
@@ -180,6 +220,11 @@ public final class DockerTopology implements Topology {
                     "Pull it (docker pull " + settings.redisImage() + "), or build Doorbuster's image from Debian's "
                             + "packages (docker/images/build) and choose it: -Ddocker.redisImage=doorbuster/redis:7.");
         }
+        if (environment.postgres().pooled()) {
+            DockerEngine.requireImage(docker, settings.pgbouncerImage(), "docker.pgbouncerImage in " + source,
+                    settings.pull(), "Build Doorbuster's image from Debian's pgbouncer package (docker/images/build) and "
+                            + "choose it: -Ddocker.pgbouncerImage=doorbuster/pgbouncer:1.18.");
+        }
         String image = environment.app().image();
         if (image != null) {
             DockerEngine.requireImage(docker, image, "app.image in " + source, settings.pull(),
@@ -188,15 +233,24 @@ public final class DockerTopology implements Topology {
     }
 
     private void startStorefront() {
+        String cacheUrl = redis == null ? null : "redis://" + proxies.hostAddress(CacheTier.PROXY);
+        if (pooler != null) {
+            String at = proxies.hostAddress(PoolerTier.PROXY);
+            int bound = environment.app().requestTimeoutMs();
+            storefront = StorefrontLaunch.start(environment.app(),
+                    StorefrontLaunch.pooledUrl(at, StorefrontLaunch.DATABASE, true, bound),
+                    StorefrontLaunch.pooledReaderUrls(at, cluster.replicas(), bound), cacheUrl, USER, password,
+                    runDir.resolve("app.log"));
+            appUrl = storefront.url();
+            return;
+        }
         List<String> replicaNames = cluster.replicas();
         List<String> all = new ArrayList<>(List.of(cluster.primary()));
         all.addAll(replicaNames);
         storefront = StorefrontLaunch.start(environment.app(),
                 all.stream().map(proxies::hostAddress).toList(),
                 replicaNames.stream().map(proxies::hostAddress).toList(),
-                proxies.hostAddress(cluster.primary()),
-                redis == null ? null : "redis://" + proxies.hostAddress(CacheTier.PROXY),
-                USER, password, runDir.resolve("app.log"));
+                proxies.hostAddress(cluster.primary()), cacheUrl, USER, password, runDir.resolve("app.log"));
         appUrl = storefront.url();
     }
 
@@ -208,8 +262,10 @@ public final class DockerTopology implements Topology {
         replicaNames.forEach(r -> writerHosts.add(proxies.internalAddress(r)));
         List<String> readerHosts = new ArrayList<>(replicaNames.stream().map(proxies::internalAddress).toList());
         readerHosts.add(proxies.internalAddress(cluster.primary()));
-        var resolved = appEnvironment(app, writerHosts, readerHosts,
-                redis == null ? null : proxies.internalAddress(CacheTier.PROXY), password);
+        String cacheProxy = redis == null ? null : proxies.internalAddress(CacheTier.PROXY);
+        var resolved = pooler == null ? appEnvironment(app, writerHosts, readerHosts, cacheProxy, password)
+                : pooledAppEnvironment(app, proxies.internalAddress(PoolerTier.PROXY), replicaNames, cacheProxy,
+                        password);
         GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(app.image()))
                 .withNetwork(network)
                 .withNetworkAliases(APP_ALIAS)
@@ -246,6 +302,29 @@ public final class DockerTopology implements Topology {
             case READER_JDBC_URL -> StorefrontLaunch.readerUrl(readerHosts, app.requestTimeoutMs());
             case WRITER_HOSTS -> String.join(",", writerHosts);
             case READER_HOSTS -> String.join(",", readerHosts);
+            case DB_NAME -> StorefrontLaunch.DATABASE;
+            case DB_USER -> USER;
+            case DB_PASSWORD -> dbPassword;
+            case CACHE_HOST -> cachePart(cacheProxy, p, true);
+            case CACHE_PORT -> cachePart(cacheProxy, p, false);
+        });
+    }
+
+    /**
+     * {@code app.environment} behind the pooler: the URLs name its aliases through the proxy {@link PoolerTier#PROXY}
+     * (the readers' URL the first replica's alias, or the writers' without a replica), the host lists are that proxy
+     * alone, and the database name is the writers' alias.
+     *
+     * @param poolerProxy {@code host:port} of the pooler's proxy inside the run's network
+     */
+    static Map<String, String> pooledAppEnvironment(Environment.App app, String poolerProxy, List<String> replicas,
+                                                    String cacheProxy, String dbPassword) {
+        return AppPlaceholder.resolveAll(app.environment(), p -> switch (p) {
+            case WRITER_JDBC_URL -> StorefrontLaunch.pooledUrl(poolerProxy, StorefrontLaunch.DATABASE, true,
+                    app.requestTimeoutMs());
+            case READER_JDBC_URL -> StorefrontLaunch.pooledReaderUrls(poolerProxy, replicas, app.requestTimeoutMs())
+                    .get(0);
+            case WRITER_HOSTS, READER_HOSTS -> poolerProxy;
             case DB_NAME -> StorefrontLaunch.DATABASE;
             case DB_USER -> USER;
             case DB_PASSWORD -> dbPassword;
@@ -311,9 +390,42 @@ public final class DockerTopology implements Topology {
         return new DatabaseLinks(cluster.primary(), replicas, replicas.stream().map(r -> r + "-replication").toList());
     }
 
+    /**
+     * The cluster's own control; with the pooler, a promotion also repoints the writers' alias at the promoted node's
+     * proxy (the pooler follows no failover by itself).
+     */
     @Override
     public Optional<ClusterControl> clusterControl() {
-        return Optional.of(cluster);
+        if (pooler == null) {
+            return Optional.of(cluster);
+        }
+        return Optional.of(new ClusterControl() {
+            @Override
+            public String primary() {
+                return cluster.primary();
+            }
+
+            @Override
+            public List<String> replicas() {
+                return cluster.replicas();
+            }
+
+            @Override
+            public void kill(String node) {
+                cluster.kill(node);
+            }
+
+            @Override
+            public void promote(String replica) {
+                cluster.promote(replica);
+                pooler.repoint(pooler.writerAlias(), nodeProxy(replica));
+            }
+
+            @Override
+            public void rejoin(String node) {
+                cluster.rejoin(node);
+            }
+        });
     }
 
     @Override
@@ -351,6 +463,12 @@ public final class DockerTopology implements Topology {
     @Override
     public Optional<CacheTier> cache() {
         return Optional.ofNullable(redis);
+    }
+
+    /** With {@code postgres.pooler=pgbouncer}: the PgBouncer container, steered through its console on its published port. */
+    @Override
+    public Optional<PoolerTier> pooler() {
+        return Optional.ofNullable(pooler);
     }
 
     @Override
@@ -391,6 +509,10 @@ public final class DockerTopology implements Topology {
         if (appContainer != null) {
             keepLog("app.log", Containers.logTail(appContainer, Integer.MAX_VALUE));
             Containers.stopQuietly(appContainer);
+        }
+        if (pooler != null) {
+            keepLog("pgbouncer.log", pooler.logs());
+            pooler.stop();
         }
         if (redis != null) {
             keepLog("redis.log", redis.logs());

@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -65,7 +64,7 @@ final class RedisContainer implements CacheTier {
     static RedisContainer start(DockerClient docker, String image, Network network, RunResources run,
                                 Duration startTimeout) {
         for (int attempt = 1; ; attempt++) {
-            int hostPort = freeLoopbackPort();
+            int hostPort = Containers.freeLoopbackPort("the Redis container");
             GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image))
                     .withNetwork(network)
                     .withNetworkAliases(ALIAS)
@@ -84,25 +83,13 @@ final class RedisContainer implements CacheTier {
                 String reason = Containers.rootMessage(e);
                 String logs = Containers.logTail(c, 25);
                 Containers.stopQuietly(c);
-                if (portTaken(reason) && attempt < PORT_ATTEMPTS) {
+                if (Containers.portTaken(reason) && attempt < PORT_ATTEMPTS) {
                     log.info("Port {} was taken before the Redis container could publish it; trying another", hostPort);
                     continue;
                 }
                 throw new TopologyException("The Redis container (" + image + ", docker.redisImage) did not start: "
                         + reason + (logs.isEmpty() ? "" : "\nLast lines of its log:\n" + logs));
             }
-        }
-    }
-
-    private static boolean portTaken(String reason) {
-        return reason.contains("port is already allocated") || reason.contains("address already in use");
-    }
-
-    private static int freeLoopbackPort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new TopologyException("No free port on 127.0.0.1 for the Redis container: " + e.getMessage());
         }
     }
 

@@ -55,6 +55,24 @@ class AppEnvironmentTest {
                 "PASSWORD", "secret", "DB", "storefront"), resolved);
     }
 
+    @Test
+    void behindThePoolerTheDatabasePlaceholdersNameThePoolersProxyAndAliases() throws IOException {
+        Environment.App app = app(false, Map.of("WRITER_URL", "${writerJdbcUrl}", "READER_URL", "${readerJdbcUrl}",
+                "WRITER", "${writerHosts}", "READER", "${readerHosts}", "DB", "${dbName}"));
+        Map<String, String> resolved = DockerTopology.pooledAppEnvironment(app, "toxiproxy:8669", List.of("pg2", "pg3"),
+                null, "secret");
+        assertTrue(resolved.get("WRITER_URL").startsWith("jdbc:postgresql://toxiproxy:8669/storefront?"),
+                resolved.get("WRITER_URL"));
+        assertTrue(resolved.get("READER_URL").startsWith("jdbc:postgresql://toxiproxy:8669/storefront_pg2?"),
+                "the first replica's alias: " + resolved.get("READER_URL"));
+        assertEquals("toxiproxy:8669", resolved.get("WRITER"), "the pooler's proxy, never a node's");
+        assertEquals("toxiproxy:8669", resolved.get("READER"));
+        assertEquals("storefront", resolved.get("DB"), "the writers' alias");
+        assertTrue(DockerTopology.pooledAppEnvironment(app, "toxiproxy:8669", List.of(), null, "secret")
+                .get("READER_URL").startsWith("jdbc:postgresql://toxiproxy:8669/storefront?"), "no replica: the writers' "
+                + "alias, as a reader's URL");
+    }
+
     /** The environment's loader refuses this first; should it ever pass, the run still says what is missing. */
     @Test
     void aCachePlaceholderWithoutACacheTierIsRefusedNamingTheField() throws IOException {

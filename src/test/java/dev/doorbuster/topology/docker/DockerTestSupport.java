@@ -22,6 +22,8 @@ public final class DockerTestSupport {
     public static final String JAVA_IMAGE = "doorbuster/java:17";
     /** Redis 7 from Debian's packages, run as a cache: the cache tier ({@code app.cache}). */
     public static final String REDIS_IMAGE = "doorbuster/redis:7";
+    /** PgBouncer 1.18 from Debian's package: the pooler tier ({@code postgres.pooler=pgbouncer}). */
+    public static final String PGBOUNCER_IMAGE = "doorbuster/pgbouncer:1.18";
 
     private static String unavailable;
     private static boolean checked;
@@ -34,6 +36,13 @@ public final class DockerTestSupport {
         assumeDocker();
         Required.assume(DockerEngine.hasImage(docker(), REDIS_IMAGE), "Docker-environment test of the cache tier "
                 + "skipped: image " + REDIS_IMAGE + " is not on this machine (build it: docker/images/build)");
+    }
+
+    /** As {@link #assumeDocker()}, and the pooler tier's PgBouncer image is here too. */
+    public static void assumeDockerWithPooler() {
+        assumeDocker();
+        Required.assume(DockerEngine.hasImage(docker(), PGBOUNCER_IMAGE), "Docker-environment test of the pooler tier "
+                + "skipped: image " + PGBOUNCER_IMAGE + " is not on this machine (build it: docker/images/build)");
     }
 
     /** Skips the calling test, with one line saying why, unless the engine answers and the images are here. */
@@ -80,7 +89,7 @@ public final class DockerTestSupport {
     /** {@code -D} overrides that point the docker environment at the images built here. */
     public static Map<String, String> localImages() {
         return Map.of("doorbuster.env", "docker", "docker.postgresImage", POSTGRES_IMAGE, "docker.javaImage", JAVA_IMAGE,
-                "docker.redisImage", REDIS_IMAGE);
+                "docker.redisImage", REDIS_IMAGE, "docker.pgbouncerImage", PGBOUNCER_IMAGE);
     }
 
     /**

@@ -46,6 +46,9 @@ import dev.doorbuster.redis.RedisException;
 import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.Environment;
 import dev.doorbuster.topology.EnvironmentLoader;
+import dev.doorbuster.topology.PoolerTier;
+import dev.doorbuster.topology.StorefrontLaunch;
+import dev.doorbuster.pooler.PgBouncerServer;
 import dev.doorbuster.topology.TopologyException;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
 import org.junit.jupiter.api.AfterAll;
@@ -275,6 +278,19 @@ class DockerTopologyIT {
         assertEquals(before, DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid()), "nothing was started");
     }
 
+    @Test
+    void aMissingPgBouncerImageIsRefusedSayingHowToGetItOnlyWithThePoolerTier() {
+        DockerTestSupport.assumeDocker();
+        var before = DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid());
+        TopologyException e = assertThrows(TopologyException.class, () -> DockerTopology.start(environment(Map.of(
+                "postgres.pooler", "pgbouncer", "docker.pgbouncerImage", "doorbuster/no-such-pgbouncer:1")), null));
+        assertTrue(e.getMessage().startsWith("Image 'doorbuster/no-such-pgbouncer:1' (docker.pgbouncerImage in "
+                + "environments/docker.json) is not on this machine"), e.getMessage());
+        assertTrue(e.getMessage().contains("docker/images/build")
+                && e.getMessage().contains("-Ddocker.pgbouncerImage=doorbuster/pgbouncer:1.18"), e.getMessage());
+        assertEquals(before, DockerTestSupport.runsOwnedBy(ProcessHandle.current().pid()), "nothing was started");
+    }
+
     /** A run whose JVM died (SIGKILL) left labelled resources: the next start removes them, and only them. */
     @Test
     void theNextStartRemovesWhatARunWhoseJvmDiedLeftBehind() throws Exception {
@@ -454,6 +470,202 @@ class DockerTopologyIT {
                 Thread.sleep(200);
             }
             throw new AssertionError(path + " was never served from the cache; last X-Served-By: " + servedBy);
+        }
+    }
+
+    /**
+     * {@code postgres.pooler=pgbouncer}: PgBouncer in a container between the storefront and the nodes, the storefront
+     * reaching it through the proxy {@code pooler}, its aliases reaching each node through the node's proxy; the harness
+     * steers it through its console on its own published port. Two server connections per alias, so that the primary's
+     * view of who is connected tells the pooler from the storefront's ten writers. The failover runs last.
+     */
+    @Nested
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+    class WithThePoolerTier {
+        private static final int SERVER_CONNECTIONS = 2;
+        private static final int WRITERS = 10;
+        private DockerTopology pooled;
+        private ToxiproxyClient poolerProxies;
+
+        @BeforeAll
+        void startTopologyWithThePoolerTier() throws IOException {
+            DockerTestSupport.assumeDockerWithPooler();
+            pooled = DockerTopology.start(environment(Map.of("postgres.pooler", "pgbouncer",
+                            "postgres.pgbouncer.defaultPoolSize", Integer.toString(SERVER_CONNECTIONS),
+                            "postgres.pgbouncer.serverLoginRetrySeconds", "1",
+                            "app.writerPoolSize", Integer.toString(WRITERS))),
+                    Files.createTempDirectory("docker-pooler-topology-test"));
+            poolerProxies = new ToxiproxyClient(pooled.toxiproxyUrl().getHost(), pooled.toxiproxyUrl().getPort());
+        }
+
+        @AfterAll
+        void everyContainerOfTheRunIsRemoved() {
+            if (pooled != null) {
+                String run = pooled.runId();
+                String pgbouncer = poolerContainer().containerId();
+                pooled.close();
+                assertEquals(List.of(), DockerTestSupport.resourcesOf(run), "containers, networks and volumes of the run");
+                assertThrows(com.github.dockerjava.api.exception.NotFoundException.class,
+                        () -> DockerTestSupport.docker().inspectContainerCmd(pgbouncer).exec(), "the PgBouncer container");
+            }
+        }
+
+        @Test
+        @Order(1)
+        void theStorefrontsWritesAndReadsGoThroughPgBouncer() throws Exception {
+            PoolerTier pooler = pooled.pooler().orElseThrow();
+            assertEquals(StorefrontLaunch.DATABASE, pooler.writerAlias());
+            assertEquals("pgbouncer:6432", poolerProxies.getProxy(PoolerTier.PROXY).getUpstream(), "the container's alias");
+            InspectContainerResponse pgbouncer = DockerTestSupport.docker()
+                    .inspectContainerCmd(poolerContainer().containerId()).exec();
+            Ports.Binding[] published = pgbouncer.getNetworkSettings().getPorts().getBindings()
+                    .get(ExposedPort.tcp(PgBouncerContainer.PORT));
+            assertEquals(1, published.length);
+            assertEquals("127.0.0.1", published[0].getHostIp(), "published on loopback only, for the console");
+            assertEquals(pooled.runId(), pgbouncer.getConfig().getLabels().get(RunResources.RUN), "labelled with the run");
+            assertEquals("postgres", pgbouncer.getConfig().getUser(), "unprivileged");
+            List<String> resources = DockerTestSupport.resourcesOf(pooled.runId());
+            assertEquals(4, resources.stream().filter(r -> r.startsWith("container ")).count(),
+                    "proxy, pg1, pg2, pgbouncer: " + resources);
+
+            long writesBefore = transactions(pooler, StorefrontLaunch.DATABASE);
+            long readsBefore = transactions(pooler, StorefrontLaunch.readerAlias("pg2"));
+            for (int i = 0; i < 5; i++) {
+                assertEquals(200, pooledWrite("Pooled " + i), "a write through the pooler");
+                assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(pooled.appUrl() + "/products/" + (i + 1)))
+                        .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.discarding())
+                        .statusCode(), "a read through the pooler");
+            }
+            assertTrue(transactions(pooler, StorefrontLaunch.DATABASE) >= writesBefore + 5, "the writers' alias pooled the writes: "
+                    + pooler.stats());
+            assertTrue(transactions(pooler, StorefrontLaunch.readerAlias("pg2")) > readsBefore, "the replica's alias pooled the reads: "
+                    + pooler.stats());
+            PgBouncerServer.Pool writers = pooler.pools().stream().filter(p -> p.database().equals(StorefrontLaunch.DATABASE))
+                    .findFirst().orElseThrow();
+            assertTrue(writers.clientsActive() + writers.clientsWaiting() >= WRITERS,
+                    "the storefront's writer pool is connected to PgBouncer: " + writers);
+            try (Connection c = pooledNode("pg1"); Statement s = c.createStatement()) {
+                int backends = Integer.parseInt(value(s, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        + "'storefront' AND backend_type = 'client backend' AND pid <> pg_backend_pid()"));
+                assertTrue(backends >= 1 && backends <= SERVER_CONNECTIONS, "the primary serves the pooler's "
+                        + SERVER_CONNECTIONS + " server connections at most, not the storefront's " + WRITERS
+                        + " writers: " + backends);
+            }
+        }
+
+        @Test
+        @Order(2)
+        void pauseWritersHoldsAWriteUntilResume() throws Exception {
+            PoolerTier pooler = pooled.pooler().orElseThrow();
+            pooler.pauseWriters();
+            java.util.concurrent.CompletableFuture<Integer> write;
+            try {
+                write = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return pooledWrite("Held");
+                    } catch (IOException | InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                Thread.sleep(1_500);
+                assertFalse(write.isDone(), "the write waits while the writers are paused");
+            } finally {
+                pooler.resumeWriters();
+            }
+            assertEquals(200, write.get(10, java.util.concurrent.TimeUnit.SECONDS), "and completes once resumed");
+            pooler.resumeWritersIfPaused(); // not paused now: no failure
+        }
+
+        @Test
+        @Order(3)
+        void disablingThePoolerProxyCutsTheStorefrontsLinkButNotTheConsole() throws Exception {
+            PoolerTier pooler = pooled.pooler().orElseThrow();
+            var proxy = poolerProxies.getProxy(PoolerTier.PROXY);
+            proxy.disable();
+            try {
+                assertTrue(pooledWrite("Cut") >= 500, "no write gets through a disabled pooler link");
+                assertFalse(pooler.pools().isEmpty(), "the harness's console is not behind the proxy");
+            } finally {
+                proxy.enable();
+            }
+            awaitPooledWrite("Reconnected");
+        }
+
+        @Test
+        @Order(4)
+        void aRestartCutsEveryConnectionAndThePoolerComesBackOnTheSameAddresses() throws Exception {
+            PoolerTier pooler = pooled.pooler().orElseThrow();
+            int consolePort = poolerContainer().hostPort();
+            assertTrue(transactions(pooler, StorefrontLaunch.DATABASE) > 0);
+            pooler.restart();
+            assertEquals(consolePort, poolerContainer().hostPort());
+            assertEquals(0, transactions(pooler, StorefrontLaunch.DATABASE), "a new PgBouncer process: its totals start again");
+            awaitPooledWrite("Restarted"); // the storefront's pool reconnects through the same proxy
+            assertTrue(transactions(pooler, StorefrontLaunch.DATABASE) > 0);
+        }
+
+        @Test
+        @Order(5)
+        void aPrimaryFailoverRepointsTheWritersAtThePromotedNode() throws Exception {
+            var control = pooled.clusterControl().orElseThrow();
+            control.promote("pg2");
+            assertEquals("pg2", control.primary());
+            String pg2Proxy = poolerProxies.getProxy("pg2").getListen();
+            assertEquals(pg2Proxy.substring(pg2Proxy.lastIndexOf(':') + 1), Integer.toString(poolerContainer().config()
+                    .databases().get(pooled.pooler().orElseThrow().writerAlias()).server().getPort()),
+                    "the writers' alias now reaches pg2's proxy");
+            String name = "After Failover " + System.nanoTime();
+            awaitPooledWrite(name);
+            try (Connection c = pooledNode("pg2"); Statement s = c.createStatement()) {
+                assertEquals("f", value(s, "SELECT pg_is_in_recovery()"));
+                assertEquals(name, value(s, "SELECT name FROM users WHERE id = 7"), "the write landed on the promoted node");
+                assertTrue(Integer.parseInt(value(s, "SELECT count(*) FROM pg_stat_activity WHERE datname = 'storefront' "
+                        + "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")) >= 1,
+                        "the pooler's server connections moved to it");
+            }
+        }
+
+        private PgBouncerContainer poolerContainer() {
+            return (PgBouncerContainer) pooled.pooler().orElseThrow();
+        }
+
+        private long transactions(PoolerTier pooler, String alias) {
+            return pooler.stats().stream().filter(s -> s.database().equals(alias)).mapToLong(PgBouncerServer.Stats::transactions)
+                    .sum();
+        }
+
+        private Connection pooledNode(String node) throws SQLException {
+            Properties p = new Properties();
+            p.setProperty("user", pooled.dbUser());
+            p.setProperty("password", pooled.dbPassword());
+            return DriverManager.getConnection(pooled.cluster().node(node).jdbcUrl("storefront"), p);
+        }
+
+        /** {@code PUT /users/7} with {@code name}; the status, or 599 when no answer came. */
+        private int pooledWrite(String name) throws IOException, InterruptedException {
+            HttpRequest put = HttpRequest.newBuilder(URI.create(pooled.appUrl() + "/users/7"))
+                    .timeout(Duration.ofSeconds(15)).header("Content-Type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString("{\"name\": \"" + name + "\"}")).build();
+            try {
+                return HTTP.send(put, HttpResponse.BodyHandlers.discarding()).statusCode();
+            } catch (java.net.http.HttpTimeoutException e) {
+                return 599;
+            }
+        }
+
+        /** Writes {@code name} until the storefront answers 200, 20 s at most. */
+        private void awaitPooledWrite(String name) throws Exception {
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            int status = 0;
+            while (System.nanoTime() < deadline) {
+                status = pooledWrite(name);
+                if (status == 200) {
+                    return;
+                }
+                Thread.sleep(200);
+            }
+            throw new AssertionError("no write succeeded through the pooler within 20 s; last status " + status);
         }
     }
 
