@@ -58,6 +58,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
@@ -84,10 +85,14 @@ class DockerTopologyIT {
         return new EnvironmentLoader(Path.of("environments"), props).load("docker");
     }
 
+    /** The run's own folder (its logs), removed after the class. */
+    @TempDir
+    static Path work;
+
     @BeforeAll
     static void startTopology() throws IOException {
         DockerTestSupport.assumeDocker();
-        topology = DockerTopology.start(environment(Map.of()), Files.createTempDirectory("docker-topology-test"));
+        topology = DockerTopology.start(environment(Map.of()), work);
         context = new ChaosContext(topology, new FaultTimeline(System.nanoTime()), new WriteProbe(topology.appUrl()));
         toxiproxy = new ToxiproxyClient(topology.toxiproxyUrl().getHost(), topology.toxiproxyUrl().getPort());
     }
@@ -333,12 +338,14 @@ class DockerTopologyIT {
         private DockerTopology cached;
         private ChaosContext cacheContext;
         private ToxiproxyClient cacheProxies;
+        @TempDir
+        Path cachedWork;
 
         @BeforeAll
         void startTopologyWithTheCacheTier() throws IOException {
             DockerTestSupport.assumeDockerWithCache();
             cached = DockerTopology.start(environment(Map.of("app.cache", "true", "postgres.replicas", "0")),
-                    Files.createTempDirectory("docker-cache-topology-test"));
+                    cachedWork);
             cacheContext = new ChaosContext(cached, new FaultTimeline(System.nanoTime()), new WriteProbe(cached.appUrl()));
             cacheProxies = new ToxiproxyClient(cached.toxiproxyUrl().getHost(), cached.toxiproxyUrl().getPort());
         }
@@ -487,6 +494,8 @@ class DockerTopologyIT {
         private static final int WRITERS = 10;
         private DockerTopology pooled;
         private ToxiproxyClient poolerProxies;
+        @TempDir
+        Path pooledWork;
 
         @BeforeAll
         void startTopologyWithThePoolerTier() throws IOException {
@@ -495,7 +504,7 @@ class DockerTopologyIT {
                             "postgres.pgbouncer.defaultPoolSize", Integer.toString(SERVER_CONNECTIONS),
                             "postgres.pgbouncer.serverLoginRetrySeconds", "1",
                             "app.writerPoolSize", Integer.toString(WRITERS))),
-                    Files.createTempDirectory("docker-pooler-topology-test"));
+                    pooledWork);
             poolerProxies = new ToxiproxyClient(pooled.toxiproxyUrl().getHost(), pooled.toxiproxyUrl().getPort());
         }
 
