@@ -35,8 +35,8 @@ public record DatabaseErrors(int instances, List<Row> rows) {
                     + "\"server login has been failing\": its node is down, it retries later)"),
             Map.entry("08001", "could not connect (no server reachable, or none of the role asked for)"),
             Map.entry("08006", "connection failure: the connection broke"),
-            Map.entry("08003", "connection does not exist: the driver had already closed it (its socket timeout "
-                    + "passed while the query waited, e.g. at a pooler)"),
+            Map.entry("08003", "connection does not exist: the driver had closed it already (after an I/O error or "
+                    + "its socket timeout)"),
             Map.entry("57P01", "the server shut down the connection (a node stopped)"),
             Map.entry("57P03", "the server is not accepting connections yet (starting, or shutting down)"),
             Map.entry("57014", "statement cancelled: the statement timeout (the request bound) passed"),
