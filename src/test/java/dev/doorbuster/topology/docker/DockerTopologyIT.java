@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -84,7 +85,10 @@ class DockerTopologyIT {
         return new EnvironmentLoader(Path.of("environments"), props).load("docker");
     }
 
-    /** The run's own folder (its logs), removed after the class. */
+    /**
+     * The topologies' folders (their logs), removed after the class: the nested classes' own are under it (JUnit
+     * injects no instance {@code @TempDir} into a nested class's instance before its {@code @BeforeAll}).
+     */
     @TempDir
     static Path work;
 
@@ -224,7 +228,12 @@ class DockerTopologyIT {
                 behind = topology.replicationLag().map(l -> l.bytes() > 0).orElse(false);
             }
             assertTrue(behind, "the replica must fall behind while its stream is delayed");
-            Thread.sleep(600); // let the fault's sampler see the lag
+            // Keep it behind while the fault's sampler (every 250 ms) looks: one write's lag is gone 500 ms later, and
+            // on a busy engine a sample can take longer than that (a rehearsal, 12-07, sampled only 0 bytes).
+            long until = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+            while (System.nanoTime() < until) {
+                assertEquals(200, write());
+            }
         } finally {
             fault.heal(ctx);
         }
@@ -337,14 +346,12 @@ class DockerTopologyIT {
         private DockerTopology cached;
         private ChaosContext cacheContext;
         private ToxiproxyClient cacheProxies;
-        @TempDir
-        Path cachedWork;
 
         @BeforeAll
         void startTopologyWithTheCacheTier() throws IOException {
             DockerTestSupport.assumeDockerWithCache();
             cached = DockerTopology.start(environment(Map.of("app.cache", "true", "postgres.replicas", "0")),
-                    cachedWork);
+                    Files.createDirectories(work.resolve("with-the-cache-tier")));
             cacheContext = new ChaosContext(cached, new FaultTimeline(System.nanoTime()), new WriteProbe(cached.appUrl()));
             cacheProxies = new ToxiproxyClient(cached.toxiproxyUrl().getHost(), cached.toxiproxyUrl().getPort());
         }
@@ -493,8 +500,6 @@ class DockerTopologyIT {
         private static final int WRITERS = 10;
         private DockerTopology pooled;
         private ToxiproxyClient poolerProxies;
-        @TempDir
-        Path pooledWork;
 
         @BeforeAll
         void startTopologyWithThePoolerTier() throws IOException {
@@ -503,7 +508,7 @@ class DockerTopologyIT {
                             "postgres.pgbouncer.defaultPoolSize", Integer.toString(SERVER_CONNECTIONS),
                             "postgres.pgbouncer.serverLoginRetrySeconds", "1",
                             "app.writerPoolSize", Integer.toString(WRITERS))),
-                    pooledWork);
+                    Files.createDirectories(work.resolve("with-the-pooler-tier")));
             poolerProxies = new ToxiproxyClient(pooled.toxiproxyUrl().getHost(), pooled.toxiproxyUrl().getPort());
         }
 
