@@ -43,6 +43,8 @@ public record DatabaseErrors(int instances, List<Row> rows) {
             Map.entry("25006", "a write sent to a read-only server (a replica, or a demoted primary)"),
             Map.entry("26000", "prepared statement missing: named statements behind a transaction pooler"),
             Map.entry("42P05", "prepared statement already exists: named statements behind a transaction pooler"),
+            Map.entry("25P02", "in a failed transaction: a statement sent after an earlier one of the same "
+                    + "transaction failed"),
             Map.entry("40001", "serialization failure"),
             Map.entry("40P01", "deadlock detected"),
             Map.entry(DatabaseErrorMeters.NO_SQLSTATE, "no SQLSTATE: the pool's own timeout (no connection free in time)"),
