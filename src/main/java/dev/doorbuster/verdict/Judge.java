@@ -230,7 +230,6 @@ public final class Judge {
         });
     }
 
-    /** Where the violations happened: their seconds, and the faults active then. */
     /** The database errors the error rate's witness names, most frequent first. */
     static final int ERROR_CODES_NAMED = 3;
 
@@ -256,6 +255,7 @@ public final class Judge {
         return List.copyOf(out);
     }
 
+    /** Where the violations happened: their seconds, and the faults active then. */
     static String when(List<Integer> seconds, Facts f) {
         if (seconds.isEmpty()) {
             return "";

@@ -54,6 +54,10 @@ class PoolerControlsIT {
      * "paused too long" failure ({@code PoolerPause}), not what this control is about.
      */
     private static final String POOL_TIMEOUT_MS = "4000";
+    /** The writers' hold at the pooler of the known-bad run, three times its wait budget, and of its twin. */
+    private static final long LONG_PAUSE_MS = 3000;
+    private static final long SHORT_PAUSE_MS = 300;
+    private static final long POOLER_WAIT_BUDGET_MS = 1000;
 
     @TempDir
     Path reports;
@@ -154,10 +158,6 @@ class PoolerControlsIT {
                 + run.check("faults injected"));
         assertEquals(0, run.exitCode(), "a short hold passes every check\n" + tail(run));
     }
-
-    private static final long LONG_PAUSE_MS = 3000;
-    private static final long SHORT_PAUSE_MS = 300;
-    private static final long POOLER_WAIT_BUDGET_MS = 1000;
 
     private static Map<String, String> pause(long pauseMs) {
         Map<String, String> properties = new HashMap<>(ForkedGatling.SHORT);
