@@ -20,8 +20,8 @@ import java.util.stream.Collectors;
 import dev.doorbuster.process.ProcessRegistry;
 import dev.doorbuster.tools.SharedResources;
 import dev.doorbuster.topology.docker.DockerTestSupport;
-import dev.doorbuster.verdict.report.ChaosReport;
 import dev.doorbuster.verdict.CheckResult;
+import dev.doorbuster.verdict.report.ChaosReport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -147,11 +147,17 @@ class DockerControlsIT {
                   }
                 }
                 """.formatted(image));
+        // Latency is not what this control proves. A cold service container on a machine busy with two other controls
+        // can answer no request within Black Friday's first phase (seconds 0-5 of this short load: a rehearsal, 12-07),
+        // and that phase's p99 is then rightly not judged; any other check not judged still fails the run (below).
         ForkedGatling.Result run = ForkedGatling.run("BlackFridaySimulation", reports, home, docker(Map.of(
                 "doorbuster.env", environment.toString(), "faults", "false",
-                "slo.p99Ms", LATENCY_NOT_JUDGED_P99_MS, "slo.windowP99Ms", LATENCY_NOT_JUDGED_P99_MS)));
+                "slo.p99Ms", LATENCY_NOT_JUDGED_P99_MS, "slo.windowP99Ms", LATENCY_NOT_JUDGED_P99_MS,
+                "slo.notJudged", "1")));
         assertEquals(0, run.exitCode(), tail(run));
         assertTrue(run.verdict().passed(), run.verdict().summary());
+        assertTrue(run.verdict().checks().stream().filter(CheckResult::notJudged).allMatch(c -> c.name().startsWith("p99")),
+                "only a latency check may go unjudged here: " + run.verdict().summary());
         assertTrue(run.verdict().requests() > 100, "load was applied: " + run.verdict().requests());
         assertTrue(run.verdict().writes().acknowledged() > 20, "the service's writes were audited");
         assertTrue(Files.readString(workDirOf(run).resolve("app.log")).contains("listening on"),

