@@ -105,10 +105,13 @@ class ConnectionStormControlsIT {
                 "postgres.settings.log_disconnections", "on",
                 "postgres.pooler", pooler,
                 "postgres.pgbouncer.defaultPoolSize", Integer.toString(PGBOUNCER_POOL)));
-        // Four storefront JVMs starting on two cores beside the load: latency is not what this control judges.
+        // Four storefront JVMs starting on two cores beside the load: latency is not what this control judges. Cold,
+        // they may answer nothing within the spike's first phase (seconds 0-4 of this short load: a rehearsal, 12-07),
+        // whose p99 is then rightly not judged; the pooled twin allows that one kind of check unjudged (see there).
         properties.put("slo.p99Ms", "10000");
         properties.put("slo.windowP99Ms", "10000");
         properties.put("slo.p99MsDuringFaults", "10000");
+        properties.put("slo.notJudged", "1");
         return properties;
     }
 
@@ -144,6 +147,8 @@ class ConnectionStormControlsIT {
         CheckResult refusals = run.check("connection refusals").orElseThrow(() -> new AssertionError(tail(run)));
         assertTrue(refusals.pass() && refusals.actual() == 0, refusals.line());
         assertEquals(0, run.exitCode(), "the pooler absorbs the storm\n" + tail(run));
+        assertTrue(run.verdict().checks().stream().filter(CheckResult::notJudged).allMatch(c -> c.name().startsWith("p99")),
+                "only a latency check may go unjudged here: " + run.verdict().summary());
         NodeLogs logs = NodeLogs.of(reports);
         assertEquals(0, logs.refused(), logs.toString());
         assertTrue(logs.mostSessionsOnANode() >= 1 && logs.mostSessionsOnANode() <= PGBOUNCER_POOL, "each node held at "
