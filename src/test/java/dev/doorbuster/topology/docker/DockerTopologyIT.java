@@ -610,10 +610,15 @@ class DockerTopologyIT {
         void aRestartCutsEveryConnectionAndThePoolerComesBackOnTheSameAddresses() throws Exception {
             PoolerTier pooler = pooled.pooler().orElseThrow();
             int consolePort = poolerContainer().hostPort();
-            assertTrue(transactions(pooler, StorefrontLaunch.DATABASE) > 0);
+            long before = transactions(pooler, StorefrontLaunch.DATABASE);
+            assertTrue(before > 0);
             pooler.restart();
             assertEquals(consolePort, poolerContainer().hostPort());
-            assertEquals(0, transactions(pooler, StorefrontLaunch.DATABASE), "a new PgBouncer process: its totals start again");
+            // Counted from 0 again; not necessarily still 0 when read: the storefront's pools reconnect at once, and a
+            // rehearsal (12-07) counted their first 2 transactions before this read.
+            long after = transactions(pooler, StorefrontLaunch.DATABASE);
+            assertTrue(after < before, "a new PgBouncer process: its totals start again (" + before + " before the "
+                    + "restart, " + after + " after)");
             awaitPooledWrite("Restarted"); // the storefront's pool reconnects through the same proxy
             assertTrue(transactions(pooler, StorefrontLaunch.DATABASE) > 0);
         }
