@@ -207,19 +207,13 @@ class PoolerControlsIT {
         }
     }
 
-    /**
-     * The client's writes around the failover, from {@code history.json}: those answered in [{@code fromMillis},
-     * {@code toMillis}] with an error or in doubt, and those sent in it that were acknowledged.
-     */
-    private record Writes(long fromMillis, long toMillis, long answeredInWindow, long errorsInWindow,
-                          long sentInWindowAcknowledged) {
-        static Writes of(Path reports, long fromMillis, long toMillis) throws IOException {
-            JsonNode history = new ObjectMapper().readTree(
-                    ControlRuns.reportFile(reports, Run.HISTORY_FILE).toFile());
+    /** One write as the client's {@code history.json} holds it: when it was sent and answered, and whether acknowledged. */
+    private record Write(long sentMillis, long answeredMillis, boolean acknowledged) {
+        /** Every answered write of the run (an {@code ok}, {@code fail} or {@code info} after its {@code invoke}). */
+        static List<Write> all(Path reports) throws IOException {
+            JsonNode history = new ObjectMapper().readTree(ControlRuns.reportFile(reports, Run.HISTORY_FILE).toFile());
             Map<Long, Long> sentAt = new HashMap<>(); // process → its pending write's invocation, in ms
-            long answered = 0;
-            long errors = 0;
-            long acknowledgedAfterWaiting = 0;
+            List<Write> writes = new java.util.ArrayList<>();
             for (JsonNode op : history) {
                 if (!op.path("value").path(0).path(0).asText().equals("w")) {
                     continue;
@@ -229,44 +223,36 @@ class PoolerControlsIT {
                 String type = op.path("type").asText();
                 if (type.equals("invoke")) {
                     sentAt.put(process, atMillis);
-                    continue;
-                }
-                Long sent = sentAt.remove(process);
-                if (atMillis >= fromMillis && atMillis <= toMillis) {
-                    answered++;
-                    if (!type.equals("ok")) {
-                        errors++;
+                } else {
+                    Long sent = sentAt.remove(process);
+                    if (sent != null) {
+                        writes.add(new Write(sent, atMillis, type.equals("ok")));
                     }
                 }
-                if (type.equals("ok") && sent != null && sent >= fromMillis && sent <= toMillis) {
-                    acknowledgedAfterWaiting++;
-                }
             }
-            return new Writes(fromMillis, toMillis, answered, errors, acknowledgedAfterWaiting);
+            return writes;
+        }
+    }
+
+    /**
+     * The client's writes around the failover: those answered in [{@code fromMillis}, {@code toMillis}], those of them
+     * answered with an error or in doubt, and those sent in it that were acknowledged.
+     */
+    private record Writes(long fromMillis, long toMillis, long answeredInWindow, long errorsInWindow,
+                          long sentInWindowAcknowledged) {
+        static Writes of(Path reports, long fromMillis, long toMillis) throws IOException {
+            List<Write> all = Write.all(reports);
+            List<Write> answered = all.stream()
+                    .filter(w -> w.answeredMillis() >= fromMillis && w.answeredMillis() <= toMillis).toList();
+            return new Writes(fromMillis, toMillis, answered.size(),
+                    answered.stream().filter(w -> !w.acknowledged()).count(),
+                    all.stream().filter(w -> w.acknowledged() && w.sentMillis() >= fromMillis
+                            && w.sentMillis() <= toMillis).count());
         }
 
         /** The longest any write of the run took, from its sending to its answer (or giving up). */
         static long slowestMillis(Path reports) throws IOException {
-            JsonNode history = new ObjectMapper().readTree(
-                    ControlRuns.reportFile(reports, Run.HISTORY_FILE).toFile());
-            Map<Long, Long> sentAt = new HashMap<>();
-            long slowest = 0;
-            for (JsonNode op : history) {
-                if (!op.path("value").path(0).path(0).asText().equals("w")) {
-                    continue;
-                }
-                long process = op.path("process").asLong();
-                long atMillis = op.path("time").asLong() / 1_000_000;
-                if (op.path("type").asText().equals("invoke")) {
-                    sentAt.put(process, atMillis);
-                } else {
-                    Long sent = sentAt.remove(process);
-                    if (sent != null) {
-                        slowest = Math.max(slowest, atMillis - sent);
-                    }
-                }
-            }
-            return slowest;
+            return Write.all(reports).stream().mapToLong(w -> w.answeredMillis() - w.sentMillis()).max().orElse(0);
         }
     }
 }

@@ -14,6 +14,15 @@ final class Containers {
     private Containers() {
     }
 
+    /** {@code c}'s whole log (empty if it is gone). */
+    static String logs(GenericContainer<?> c) {
+        try {
+            return c.getLogs();
+        } catch (RuntimeException e) {
+            return "";
+        }
+    }
+
     /** The last {@code lines} lines of {@code c}'s log (empty if it has none or is gone). */
     static String logTail(GenericContainer<?> c, int lines) {
         try {

@@ -286,11 +286,7 @@ final class PgBouncerContainer implements PoolerTier {
     }
 
     String logs() {
-        try {
-            return container.getLogs();
-        } catch (RuntimeException e) {
-            return "";
-        }
+        return Containers.logs(container);
     }
 
     void stop() {

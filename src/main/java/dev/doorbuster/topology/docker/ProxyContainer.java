@@ -118,11 +118,7 @@ final class ProxyContainer {
     }
 
     String logs() {
-        try {
-            return container.getLogs();
-        } catch (RuntimeException e) {
-            return "";
-        }
+        return Containers.logs(container);
     }
 
     void stop() {

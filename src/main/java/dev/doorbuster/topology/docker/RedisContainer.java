@@ -175,11 +175,7 @@ final class RedisContainer implements CacheTier {
     }
 
     String logs() {
-        try {
-            return container.getLogs();
-        } catch (RuntimeException e) {
-            return "";
-        }
+        return Containers.logs(container);
     }
 
     void stop() {
