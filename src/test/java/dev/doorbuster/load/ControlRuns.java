@@ -35,9 +35,11 @@ public final class ControlRuns {
      * The P99 budget (overall, per phase, per second) of the known-good twins that run beside two other controls: what
      * they are about is a count (stale reads, lost writes, database reads), and on two shared cores a cold JVM's first
      * requests or a refill behind a deliberately slow database must not decide them. The timed execution judges the
-     * default budgets, alone on the machine.
+     * default budgets, alone on the machine. Ten seconds, because three were broken twice by a busy machine alone in
+     * CI: a starved standby's profile updates at 7.6 s (2026-12-06), the Spring shop's order placing at 3.1 s
+     * (2026-12-07), each in a run that counted nothing wrong.
      */
-    public static final String SHARED_MACHINE_P99_MS = "3000";
+    public static final String SHARED_MACHINE_P99_MS = "10000";
 
     private ControlRuns() {
     }
