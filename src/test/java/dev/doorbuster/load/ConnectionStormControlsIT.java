@@ -34,7 +34,8 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * {@code log_disconnections}) and every refusal: how many connections of the storefront's role the node held at
  * once, and how many it refused. Without a pooler the node fills and refuses, and the verdict fails on
  * {@code connection refusals} without counting a refusal the nodes did not log; through PgBouncer in transaction mode
- * the same fleet passes, and no node ever held more of the storefront's sessions than the pooler's pool size. With the
+ * the same fleet passes, and no node ever held more of the storefront's sessions than the pooler's pool size (the
+ * logs show the busiest node at exactly that size; the test's own reads of {@code pg_stat_activity} never above it). With the
  * driver naming its statements on the server (PgJDBC's default) the same pooled run fails, naming the SQLSTATE of the
  * broken statements, which the nodes' logs hold as errors. In the run without a pooler one more instance is added
  * mid-spike: on the full nodes it cannot start, and the run also fails on {@code faults injected} (the plan's fleet was
@@ -66,7 +67,20 @@ class ConnectionStormControlsIT {
     private static final int MAX_CONNECTIONS = 200;
     /** PostgreSQL's default {@code superuser_reserved_connections}: the slots the storefront's role cannot have. */
     private static final int SUPERUSER_RESERVED = 3;
-    private static final int PGBOUNCER_POOL = 20;
+    /**
+     * The pooler's server connections per node ({@code default_pool_size}). Small enough that this short load reaches
+     * it: with 20 (a production figure) the nodes never held more than 3 of the storefront's sessions, so "at most the
+     * pool size" held without the cap ever doing anything. With 2 the nodes' logs show the cap reached and never
+     * passed, while 480 client connections wait their turn (12-07: both nodes at 2, the twin passing).
+     */
+    private static final int PGBOUNCER_POOL = 2;
+    /** The run's line naming its nodes' addresses, once they stream (PgCluster). */
+    private static final String CLUSTER_UP = "cluster up in";
+    /**
+     * At least this many reads of {@code pg_stat_activity} (one node each). Two nodes ten times a second through at
+     * least the 18 s of load make 360; this allows a sampler starved to a sixth of its rate on two busy cores.
+     */
+    private static final int SAMPLES_AT_LEAST = 60;
     private static final String ROLE = "storefront";
     private static final Pattern AUTHORIZED = Pattern.compile("\\[(\\d+)] .*connection authorized: user=(\\w+)");
     private static final Pattern ENDED = Pattern.compile("\\[(\\d+)] .*disconnection: session time");
@@ -143,17 +157,34 @@ class ConnectionStormControlsIT {
     void theSameFleetThroughPgBouncerInTransactionModeIsNeverRefusedAndTheNodesHoldOnlyThePoolersConnections()
             throws Exception {
         Required.assume(PgBouncerBinary.available(), PgBouncerBinary.missingMessage());
-        ForkedGatling.Result run = ForkedGatling.run("ConnectionStormSimulation", reports, home, storm("pgbouncer"));
+        ForkedGatling.Running running = ForkedGatling.start("ConnectionStormSimulation", reports, home, storm("pgbouncer"));
+        ForkedGatling.Result run;
+        SessionSampler.Peaks sampled;
+        try (SessionSampler sampler = new SessionSampler(ROLE)) {
+            if (running.awaitOutput(CLUSTER_UP, java.time.Duration.ofMinutes(3))) {
+                sampler.start(running.outputSoFar());
+            }
+            run = running.await(java.time.Duration.ofMinutes(8));
+            sampled = sampler.stop();
+        }
         CheckResult refusals = run.check("connection refusals").orElseThrow(() -> new AssertionError(tail(run)));
         assertTrue(refusals.pass() && refusals.actual() == 0, refusals.line());
         assertEquals(0, run.exitCode(), "the pooler absorbs the storm\n" + tail(run));
         assertTrue(run.verdict().checks().stream().filter(CheckResult::notJudged).allMatch(c -> c.name().startsWith("p99")),
                 "only a latency check may go unjudged here: " + run.verdict().summary());
         NodeLogs logs = NodeLogs.of(reports);
+        System.out.println("storm through PgBouncer: the nodes' logs " + logs + "; pg_stat_activity sampled " + sampled);
         assertEquals(0, logs.refused(), logs.toString());
-        assertTrue(logs.mostSessionsOnANode() >= 1 && logs.mostSessionsOnANode() <= PGBOUNCER_POOL, "each node held at "
-                + "most the pooler's " + PGBOUNCER_POOL + " server connections of the storefront's " + INSTANCES
-                + " × " + POOL + " per node: " + logs);
+        assertEquals(PGBOUNCER_POOL, logs.mostSessionsOnANode(), "the busiest node held exactly the pooler's "
+                + PGBOUNCER_POOL + " server connections of the storefront's " + INSTANCES + " × " + POOL
+                + " per node: the cap was reached and held: " + logs);
+        // The second witness, the one the issue names: the nodes' own pg_stat_activity, read by this test while the
+        // run went on. A sample can only miss a session the logs hold, never add one.
+        assertTrue(sampled.samples() >= SAMPLES_AT_LEAST, "pg_stat_activity was read through the load: " + sampled);
+        assertTrue(sampled.most() >= 1 && sampled.most() <= PGBOUNCER_POOL, "no node ever showed more of the "
+                + "storefront's sessions than the pooler's " + PGBOUNCER_POOL + ": " + sampled);
+        assertTrue(sampled.most() <= logs.mostSessionsOnANode(), "the samples saw no more than the logs hold: " + sampled
+                + " / " + logs);
     }
 
     /**
@@ -183,6 +214,107 @@ class ConnectionStormControlsIT {
         assertTrue(answered >= 1 && answered <= logged, "the service answered " + answered + " requests with a broken "
                 + "prepared statement's error; the nodes logged " + logged + " such errors");
         assertEquals(0, NodeLogs.of(reports).refused(), "the pooler still absorbed the storm: only the statements broke");
+    }
+
+    /**
+     * The nodes' {@code pg_stat_activity}, read by the test itself every {@value #EVERY_MS} ms from the moment the run
+     * logged its cluster up (the nodes' addresses are in that line) until it ended: the most sessions of {@code role}
+     * each node showed at once. It logs in as the superuser, on one of the slots reserved for it, so the storefront's
+     * slots are untouched; a node it cannot reach (at the run's start or end) is read again at the next tick.
+     */
+    private static final class SessionSampler implements AutoCloseable {
+        private static final long EVERY_MS = 100;
+        private static final Pattern NODE = Pattern.compile("(\\w+)@127\\.0\\.0\\.1:(\\d+)");
+        private static final String QUERY = "SELECT count(*) FROM pg_stat_activity WHERE usename = ? AND backend_type = "
+                + "'client backend'";
+
+        record Peaks(int samples, int failedReads, Map<String, Integer> mostByNode) {
+            int most() {
+                return mostByNode.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+            }
+        }
+
+        private final String role;
+        private final Map<String, Integer> most = new java.util.concurrent.ConcurrentSkipListMap<>();
+        private final java.util.concurrent.atomic.AtomicInteger samples = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        private volatile boolean stopping;
+        private Thread thread;
+
+        SessionSampler(String role) {
+            this.role = role;
+        }
+
+        /** Starts reading the nodes that the run's "cluster up" line names. */
+        void start(String console) {
+            Matcher up = Pattern.compile(Pattern.quote(CLUSTER_UP) + ".*").matcher(console);
+            assertTrue(up.find(), "the run logged its cluster");
+            Map<String, Integer> ports = new java.util.LinkedHashMap<>();
+            for (Matcher node = NODE.matcher(up.group()); node.find(); ) {
+                ports.put(node.group(1), Integer.parseInt(node.group(2)));
+            }
+            assertTrue(ports.size() >= 2, "the line names the primary and its replica: " + up.group());
+            thread = new Thread(() -> sample(ports), "pg-stat-activity-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void sample(Map<String, Integer> ports) {
+            Map<String, java.sql.Connection> open = new HashMap<>();
+            try {
+                while (!stopping) {
+                    for (Map.Entry<String, Integer> node : ports.entrySet()) {
+                        try {
+                            java.sql.Connection c = open.get(node.getKey());
+                            if (c == null) {
+                                c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + node.getValue()
+                                        + "/postgres?user=postgres&sslmode=disable&connectTimeout=2&socketTimeout=5");
+                                open.put(node.getKey(), c);
+                            }
+                            try (java.sql.PreparedStatement count = c.prepareStatement(QUERY)) {
+                                count.setString(1, role);
+                                try (java.sql.ResultSet rows = count.executeQuery()) {
+                                    rows.next();
+                                    most.merge(node.getKey(), rows.getInt(1), Math::max);
+                                    samples.incrementAndGet();
+                                }
+                            }
+                        } catch (java.sql.SQLException e) {
+                            failed.incrementAndGet();
+                            closeQuietly(open.remove(node.getKey()));
+                        }
+                    }
+                    Thread.sleep(EVERY_MS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                open.values().forEach(SessionSampler::closeQuietly);
+            }
+        }
+
+        private static void closeQuietly(java.sql.Connection c) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (java.sql.SQLException e) {
+                    // the node is gone: nothing to close
+                }
+            }
+        }
+
+        Peaks stop() throws InterruptedException {
+            stopping = true;
+            if (thread != null) {
+                thread.join(10_000);
+            }
+            return new Peaks(samples.get(), failed.get(), Map.copyOf(most));
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop();
+        }
     }
 
     /**

@@ -121,11 +121,16 @@ public final class ForkedGatling {
             return process.isAlive();
         }
 
+        /** What the run's console has shown so far. */
+        public String outputSoFar() throws IOException {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        }
+
         /** Waits until the run's console shows {@code text}; false if the run ended or {@code limit} passed first. */
         public boolean awaitOutput(String text, java.time.Duration limit) throws IOException, InterruptedException {
             long deadline = System.nanoTime() + limit.toNanos();
             while (System.nanoTime() < deadline) {
-                if (Files.readString(log, StandardCharsets.UTF_8).contains(text)) {
+                if (outputSoFar().contains(text)) {
                     return true;
                 }
                 if (!process.isAlive()) {
