@@ -26,8 +26,9 @@ class BadInputTest {
 
     @BeforeAll
     static void start() {
+        // Tomcat's work folder inside the build's own: by default it is left in the system's temporary folder.
         app = SpringApplication.run(ShopApplication.class, "--server.port=0", "--server.address=127.0.0.1",
-                "--spring.sql.init.mode=never", "--spring.main.banner-mode=off");
+                "--spring.sql.init.mode=never", "--spring.main.banner-mode=off", "--server.tomcat.basedir=target/tomcat");
         base = URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port"));
     }
 
