@@ -158,8 +158,7 @@ class SpringShopIT {
     /** SHOP_READS=primary under the same lag: every consistency check passes, and the run as a whole. */
     @Test
     void primaryReadsPassEveryConsistencyCheckUnderTheSameLag() throws Exception {
-        ForkedGatling.Result run = shop("primary", "replication-lag", Map.of(
-                "slo.p99Ms", ControlRuns.SHARED_MACHINE_P99_MS, "slo.windowP99Ms", ControlRuns.SHARED_MACHINE_P99_MS));
+        ForkedGatling.Result run = shop("primary", "replication-lag", ControlRuns.sharedMachineLatencyBudgets());
         for (Guarantee g : Guarantee.values()) {
             CheckResult c = run.check(g.check()).orElseThrow(() -> new AssertionError(g.check() + " missing\n"
                     + ControlRuns.tail(run)));
@@ -206,9 +205,9 @@ class SpringShopIT {
         Path withoutMetrics = reports.resolve("spring-shop-without-metrics.json");
         json.writeValue(withoutMetrics.toFile(), environment);
 
-        ForkedGatling.Result run = shop("primary", "none", Map.of("doorbuster.env", withoutMetrics.toString(),
-                "load.minutes", "0.25",
-                "slo.p99Ms", ControlRuns.SHARED_MACHINE_P99_MS, "slo.windowP99Ms", ControlRuns.SHARED_MACHINE_P99_MS));
+        Map<String, String> properties = new HashMap<>(ControlRuns.sharedMachineLatencyBudgets());
+        properties.putAll(Map.of("doorbuster.env", withoutMetrics.toString(), "load.minutes", "0.25"));
+        ForkedGatling.Result run = shop("primary", "none", properties);
         assertEquals(2, run.exitCode(), "a check not judged fails the run\n" + ControlRuns.tail(run));
         CheckResult pools = run.check("pool exhaustion").orElseThrow(() -> new AssertionError(ControlRuns.tail(run)));
         assertEquals(CheckResult.Outcome.NOT_JUDGED, pools.outcome(), pools.line());

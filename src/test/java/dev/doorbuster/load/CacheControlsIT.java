@@ -35,8 +35,6 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
 class CacheControlsIT {
     /** Both twins of the black hole are judged on this P99 while a fault is on: the bad one misses it by seconds. */
     private static final String P99_DURING_FAULTS_MS = "1000";
-    /** And on this one outside the faults, for both twins of every cache control. */
-    private static final String P99_MS = ControlRuns.SHARED_MACHINE_P99_MS;
     /** The product page query, as {@code pg_stat_statements} normalises it. */
     private static final String PRODUCT_QUERY = "FROM products WHERE id = $1";
 
@@ -64,10 +62,8 @@ class CacheControlsIT {
      */
     @Test
     void aBlackHoledCacheWithTheClientLibrarysDefaultTimeoutHangsTheShoppers() throws Exception {
-        ForkedGatling.Result run = ForkedGatling.run("CacheOutageSimulation", reports, home, Map.of(
-                "load.minutes", "0.35", "app.cacheTimeoutMs", "60000",
-                "slo.p99MsDuringFaults", P99_DURING_FAULTS_MS, "slo.p99Ms", P99_MS,
-                "slo.windowP99Ms", P99_MS));
+        ForkedGatling.Result run = ForkedGatling.run("CacheOutageSimulation", reports, home, blackHoleRun(Map.of(
+                "app.cacheTimeoutMs", "60000")));
         assertEquals(2, run.exitCode(), "assertions must fail the run\n" + tail(run));
         FaultTimeline.Window outage = FaultTimeline.of(run.verdict().timeline()).windows().stream()
                 .filter(w -> w.fault().endsWith("CacheBlackhole")).findFirst().orElseThrow();
@@ -87,9 +83,7 @@ class CacheControlsIT {
      */
     @Test
     void aBlackHoledCacheWithAShortTimeoutAndFallbackPassesAndTheDatabaseTakesItsReads() throws Exception {
-        ForkedGatling.Result run = ForkedGatling.run("CacheOutageSimulation", reports, home, Map.of(
-                "load.minutes", "0.35", "slo.p99MsDuringFaults", P99_DURING_FAULTS_MS, "slo.p99Ms", P99_MS,
-                "slo.windowP99Ms", P99_MS));
+        ForkedGatling.Result run = ForkedGatling.run("CacheOutageSimulation", reports, home, blackHoleRun(Map.of()));
         assertEquals(0, run.exitCode(), "a cache that fails fast is survived\n" + tail(run));
         CacheChecks.Report cache = run.verdict().cache();
         assertTrue(cache != null && cache.amplifications().size() == 1, tail(run));
@@ -205,20 +199,31 @@ class CacheControlsIT {
     }
 
     /**
+     * The black-hole runs: the shared machine's latency budgets, but the one during the fault, which is their subject.
+     */
+    private static Map<String, String> blackHoleRun(Map<String, String> more) {
+        Map<String, String> run = new java.util.HashMap<>(ControlRuns.sharedMachineLatencyBudgets());
+        run.put("load.minutes", "0.35");
+        run.put(dev.doorbuster.topology.SloBudget.P99_MS_DURING_FAULTS.path(), P99_DURING_FAULTS_MS);
+        run.putAll(more);
+        return run;
+    }
+
+    /**
      * The consistency runs: every read of the replica is naive ({@code replica} routing), commits do not wait for it,
      * the abort rule is off (a known-bad run's stale reads are KOs for most of it: it must still run its course), the
-     * P99 budget is the black hole's (a cold storefront's first requests on a shared machine are not the subject), and
-     * each shopper keeps visiting their profile a fifth longer than the TTL.
+     * latency budgets are the shared machine's (a cold storefront's first requests on a busy machine are not the
+     * subject), and each shopper keeps visiting their profile a fifth longer than the TTL.
      */
     private static Map<String, String> consistencyRun(String invalidation, String refill, long ttlMs) {
         // The staleness budget is the default one (the lag the probes measured + the grace): the derivation is judged
         // too, including through the runs' quiet tail, where the shoppers only read.
-        Map<String, String> run = new java.util.HashMap<>(Map.of("load.minutes", "0.35",
+        Map<String, String> run = new java.util.HashMap<>(ControlRuns.sharedMachineLatencyBudgets());
+        run.putAll(Map.of("load.minutes", "0.35",
                 "app.cacheInvalidation", invalidation, "app.cacheRefill", refill, "app.routing", "replica",
                 "app.cacheTtlMs", Long.toString(ttlMs), "lag.ms", Long.toString(LAG_MS),
-                "postgres.synchronousCommit", "off", "slo.abortAfterSeconds", "0", "slo.p99Ms", P99_MS));
+                "postgres.synchronousCommit", "off", "slo.abortAfterSeconds", "0"));
         run.put("revisit.seconds", Long.toString(ttlMs * 6 / 5 / 1000));
-        run.put("slo.windowP99Ms", P99_MS);
         return run;
     }
 
@@ -228,8 +233,10 @@ class CacheControlsIT {
      * primary's data folder is kept for the statement count.
      */
     private static Map<String, String> hotKeyRun(String stampede) {
-        return Map.of("load.minutes", "0.35", "app.cacheStampede", stampede, "app.cacheTtlMs", "600000",
-                "app.cacheTimeoutMs", "2000", "postgres.keepData", "true", "slo.p99Ms", P99_MS, "slo.windowP99Ms", P99_MS);
+        Map<String, String> run = new java.util.HashMap<>(ControlRuns.sharedMachineLatencyBudgets());
+        run.putAll(Map.of("load.minutes", "0.35", "app.cacheStampede", stampede, "app.cacheTtlMs", "600000",
+                "app.cacheTimeoutMs", "2000", "postgres.keepData", "true"));
+        return run;
     }
 
     /** The oracle's premise: every database read of a product page was a fill or an expiry's rebuild. */

@@ -122,9 +122,7 @@ class ConnectionStormControlsIT {
         // Four storefront JVMs starting on two cores beside the load: latency is not what this control judges. Cold,
         // they may answer nothing within the spike's first phase (seconds 0-4 of this short load: a rehearsal, 12-07),
         // whose p99 is then rightly not judged; the pooled twin allows that one kind of check unjudged (see there).
-        properties.put("slo.p99Ms", "10000");
-        properties.put("slo.windowP99Ms", "10000");
-        properties.put("slo.p99MsDuringFaults", "10000");
+        properties.putAll(ControlRuns.sharedMachineLatencyBudgets());
         properties.put("slo.notJudged", "1");
         return properties;
     }

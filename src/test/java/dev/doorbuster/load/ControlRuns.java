@@ -41,6 +41,17 @@ public final class ControlRuns {
      */
     public static final String SHARED_MACHINE_P99_MS = "10000";
 
+    /**
+     * {@link #SHARED_MACHINE_P99_MS} for every latency budget a twin is judged on: over the run and each phase, each
+     * second, and while its faults are on (a fault's window on a busy machine is as slow as the rest). A control whose
+     * subject is one of them sets that one after these.
+     */
+    public static Map<String, String> sharedMachineLatencyBudgets() {
+        return Map.of(dev.doorbuster.topology.SloBudget.P99_MS.path(), SHARED_MACHINE_P99_MS,
+                dev.doorbuster.topology.SloBudget.WINDOW_P99_MS.path(), SHARED_MACHINE_P99_MS,
+                dev.doorbuster.topology.SloBudget.P99_MS_DURING_FAULTS.path(), SHARED_MACHINE_P99_MS);
+    }
+
     private ControlRuns() {
     }
 

@@ -163,12 +163,11 @@ class PoolerControlsIT {
 
     private static Map<String, String> pause(long pauseMs) {
         Map<String, String> properties = new HashMap<>(ForkedGatling.SHORT);
+        properties.putAll(ControlRuns.sharedMachineLatencyBudgets());
         properties.putAll(Map.of(
                 "postgres.pooler", "pgbouncer",
                 "pooler.pauseMs", Long.toString(pauseMs),
-                "slo.poolerWaitMs", Long.toString(POOLER_WAIT_BUDGET_MS),
-                "slo.p99Ms", ControlRuns.SHARED_MACHINE_P99_MS,
-                "slo.windowP99Ms", ControlRuns.SHARED_MACHINE_P99_MS));
+                "slo.poolerWaitMs", Long.toString(POOLER_WAIT_BUDGET_MS)));
         return properties;
     }
 
