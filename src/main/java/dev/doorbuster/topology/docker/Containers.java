@@ -5,13 +5,57 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
 
 import dev.doorbuster.topology.TopologyException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.testcontainers.containers.GenericContainer;
 
 /** Small helpers for messages about containers and for stopping them. */
 final class Containers {
+    private static final Logger log = LoggerFactory.getLogger(Containers.class);
+    /** Another host port is tried this many times in all when the one chosen was taken before the engine published it. */
+    private static final int PORT_ATTEMPTS = 3;
+
     private Containers() {
+    }
+
+    /**
+     * Starts the container {@code create} makes, with its {@code port} published on a free 127.0.0.1 port fixed at
+     * creation (so its address survives a {@code docker restart}), and returns what {@code started} makes of it
+     * (which may wait for more: a failure there stops the container too). Another port is tried when the one chosen
+     * was taken meanwhile; any other failure is a {@link TopologyException} naming the container, its image and the
+     * setting that chose it, with the last lines of its log.
+     *
+     * @param what    the container in messages, e.g. "the Redis container"
+     * @param image   its image, and the setting that names it, e.g. "doorbuster/redis:7, docker.redisImage"
+     */
+    static <C extends GenericContainer<?>, T> T startOnLoopbackPort(String what, String image, int port,
+                                                                   Supplier<C> create,
+                                                                   BiFunction<C, Integer, T> started) {
+        for (int attempt = 1; ; attempt++) {
+            int hostPort = freeLoopbackPort(what);
+            C c = create.get();
+            // Loopback only, whatever address the engine publishes on by default.
+            c.setPortBindings(List.of("127.0.0.1:" + hostPort + ":" + port));
+            try {
+                c.start();
+                return started.apply(c, hostPort);
+            } catch (RuntimeException e) {
+                String reason = rootMessage(e);
+                String logs = logTail(c, 25);
+                stopQuietly(c);
+                if (portTaken(reason) && attempt < PORT_ATTEMPTS) {
+                    log.info("Port {} was taken before {} could publish it; trying another", hostPort, what);
+                    continue;
+                }
+                String name = Character.toUpperCase(what.charAt(0)) + what.substring(1);
+                throw new TopologyException(name + " (" + image + ") did not start: " + reason
+                        + (logs.isEmpty() ? "" : "\nLast lines of its log:\n" + logs));
+            }
+        }
     }
 
     /** {@code c}'s whole log (empty if it is gone). */

@@ -20,8 +20,6 @@ import dev.doorbuster.topology.PoolerTier;
 import dev.doorbuster.topology.TopologyException;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
@@ -53,10 +51,8 @@ final class PgBouncerContainer implements PoolerTier {
     private static final List<String> COMMAND = List.of("pgbouncer", CONFIG_DIR + "/" + INI);
     /** PgBouncer's first line once it listens. */
     private static final String READY = ".*process up: PgBouncer.*";
-    private static final int PORT_ATTEMPTS = 3;
     /** SIGTERM (PgBouncer's immediate shutdown), then SIGKILL after this long. */
     private static final int STOP_SECONDS = 5;
-    private static final Logger log = LoggerFactory.getLogger(PgBouncerContainer.class);
 
     private final DockerClient docker;
     private final GenericContainer<?> container;
@@ -92,38 +88,22 @@ final class PgBouncerContainer implements PoolerTier {
         Map<String, String> files = new LinkedHashMap<>();
         files.put(INI, config.ini(placement(login)));
         files.put(USERS, PgBouncerConfig.usersFile(Map.of(login, password)));
-        for (int attempt = 1; ; attempt++) {
-            int hostPort = Containers.freeLoopbackPort("the PgBouncer container");
-            Configured c = new Configured(DockerImageName.parse(image), docker, files);
-            c.withNetwork(network)
-                    .withNetworkAliases(ALIAS)
-                    .withLabels(run.labels())
-                    .withCommand(COMMAND.toArray(String[]::new))
-                    .withExposedPorts(PORT)
-                    .waitingFor(Wait.forLogMessage(READY, 1))
-                    .withStartupTimeout(startTimeout)
-                    .withCreateContainerCmdModifier(cmd -> cmd.withName(run.name(ALIAS)));
-            // Loopback only, whatever address the engine publishes on by default.
-            c.setPortBindings(List.of("127.0.0.1:" + hostPort + ":" + PORT));
-            try {
-                c.start();
-                PgBouncerContainer pooler = new PgBouncerContainer(docker, c, hostPort, writerAlias, login, config,
-                        startTimeout);
-                pooler.awaitConsole("its start");
-                return pooler;
-            } catch (RuntimeException e) {
-                String reason = Containers.rootMessage(e);
-                String logs = Containers.logTail(c, 25);
-                Containers.stopQuietly(c);
-                if (Containers.portTaken(reason) && attempt < PORT_ATTEMPTS) {
-                    log.info("Port {} was taken before the PgBouncer container could publish it; trying another",
-                            hostPort);
-                    continue;
-                }
-                throw new TopologyException("The PgBouncer container (" + image + ", docker.pgbouncerImage) did not "
-                        + "start: " + reason + (logs.isEmpty() ? "" : "\nLast lines of its log:\n" + logs));
-            }
-        }
+        return Containers.startOnLoopbackPort("the PgBouncer container", image + ", docker.pgbouncerImage", PORT,
+                () -> new Configured(DockerImageName.parse(image), docker, files)
+                        .withNetwork(network)
+                        .withNetworkAliases(ALIAS)
+                        .withLabels(run.labels())
+                        .withCommand(COMMAND.toArray(String[]::new))
+                        .withExposedPorts(PORT)
+                        .waitingFor(Wait.forLogMessage(READY, 1))
+                        .withStartupTimeout(startTimeout)
+                        .withCreateContainerCmdModifier(cmd -> cmd.withName(run.name(ALIAS))),
+                (c, hostPort) -> {
+                    PgBouncerContainer pooler = new PgBouncerContainer(docker, c, hostPort, writerAlias, login, config,
+                            startTimeout);
+                    pooler.awaitConsole("its start");
+                    return pooler;
+                });
     }
 
     /** A container whose configuration files are copied in once it is created, before PgBouncer starts and reads them. */

@@ -13,8 +13,6 @@ import java.util.List;
 import com.github.dockerjava.api.DockerClient;
 import dev.doorbuster.topology.CacheTier;
 import dev.doorbuster.topology.TopologyException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
@@ -40,10 +38,8 @@ final class RedisContainer implements CacheTier {
     static final List<String> COMMAND = List.of("redis-server", "--port", Integer.toString(PORT), "--bind", "0.0.0.0",
             "--protected-mode", "no", "--save", "", "--appendonly", "no");
     private static final String READY = ".*Ready to accept connections.*";
-    private static final int PORT_ATTEMPTS = 3;
     /** SIGTERM, then SIGKILL after this long: with nothing to save Redis exits at once. */
     private static final int STOP_SECONDS = 5;
-    private static final Logger log = LoggerFactory.getLogger(RedisContainer.class);
 
     private final DockerClient docker;
     private final GenericContainer<?> container;
@@ -63,34 +59,17 @@ final class RedisContainer implements CacheTier {
      */
     static RedisContainer start(DockerClient docker, String image, Network network, RunResources run,
                                 Duration startTimeout) {
-        for (int attempt = 1; ; attempt++) {
-            int hostPort = Containers.freeLoopbackPort("the Redis container");
-            GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(image))
-                    .withNetwork(network)
-                    .withNetworkAliases(ALIAS)
-                    .withLabels(run.labels())
-                    .withCommand(COMMAND.toArray(String[]::new))
-                    .withExposedPorts(PORT)
-                    .waitingFor(Wait.forLogMessage(READY, 1))
-                    .withStartupTimeout(startTimeout)
-                    .withCreateContainerCmdModifier(cmd -> cmd.withName(run.name(ALIAS)));
-            // Loopback only, whatever address the engine publishes on by default.
-            c.setPortBindings(List.of("127.0.0.1:" + hostPort + ":" + PORT));
-            try {
-                c.start();
-                return new RedisContainer(docker, c, hostPort, startTimeout);
-            } catch (RuntimeException e) {
-                String reason = Containers.rootMessage(e);
-                String logs = Containers.logTail(c, 25);
-                Containers.stopQuietly(c);
-                if (Containers.portTaken(reason) && attempt < PORT_ATTEMPTS) {
-                    log.info("Port {} was taken before the Redis container could publish it; trying another", hostPort);
-                    continue;
-                }
-                throw new TopologyException("The Redis container (" + image + ", docker.redisImage) did not start: "
-                        + reason + (logs.isEmpty() ? "" : "\nLast lines of its log:\n" + logs));
-            }
-        }
+        return Containers.startOnLoopbackPort("the Redis container", image + ", docker.redisImage", PORT,
+                () -> new GenericContainer<>(DockerImageName.parse(image))
+                        .withNetwork(network)
+                        .withNetworkAliases(ALIAS)
+                        .withLabels(run.labels())
+                        .withCommand(COMMAND.toArray(String[]::new))
+                        .withExposedPorts(PORT)
+                        .waitingFor(Wait.forLogMessage(READY, 1))
+                        .withStartupTimeout(startTimeout)
+                        .withCreateContainerCmdModifier(cmd -> cmd.withName(run.name(ALIAS))),
+                (c, hostPort) -> new RedisContainer(docker, c, hostPort, startTimeout));
     }
 
     /** Where the proxy reaches it inside the run's network. */
